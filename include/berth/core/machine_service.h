@@ -1,0 +1,84 @@
+#pragma once
+/// What the verbs call: create, open, list and remove machines. It ties the Store, the driver
+/// table and PKI together; the CLI only parses, calls one of these and formats the result.
+
+#include <berth/core/error.h>
+#include <berth/driver/driver.h>
+#include <berth/driver/driver_table.h>
+#include <berth/process/runner.h>
+#include <berth/store/store.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace berth {
+
+using GetEnv = std::function<std::optional<std::string>(const std::string&)>;
+
+/// The process environment, as a GetEnv.
+[[nodiscard]] GetEnv process_env();
+
+struct CreateRequest {
+    std::string name;
+    std::string driver;
+    OptionValues driver_flags;               ///< only the driver options given as flags
+    std::vector<std::string> engine_labels;  ///< "key=value"
+    std::vector<std::string> tls_sans;       ///< extra server certificate SANs
+    std::string tls_key_type = "ecdsa-p256";
+    int tls_ca_days = 1826;
+    int tls_cert_days = 730;
+};
+
+/// A machine's record with its driver, loaded and ready to ask.
+struct Machine {
+    MachineRecord record;
+    std::unique_ptr<Driver> driver;
+};
+
+/// One row of `ls`: the machine, or why it could not be read, and its live state.
+struct MachineListing {
+    std::string name;
+    std::optional<Machine> machine;  ///< empty when the record could not be read
+    std::optional<Error> error;      ///< why not, or the state query's error
+    MachineState state = MachineState::Error;
+};
+
+class MachineService {
+public:
+    /// `drivers` is the driver table (tests pass their own with fake drivers).
+    MachineService(const Store& store, Runner& runner, GetEnv getenv = process_env(),
+                   std::span<const DriverInfo> drivers = driver_table());
+
+    /// Makes a machine: validates everything first (Usage errors), takes the machine's lock,
+    /// refuses an existing name, runs the driver's pre-create check (PrecreateCheck), saves the
+    /// record as "creating", creates, issues the certificates and saves it "ready". A failure
+    /// after the first save removes what was made; nothing is left half-made.
+    [[nodiscard]] Result<MachineRecord> create(const CreateRequest& request);
+
+    /// Loads a machine's record and its driver.
+    [[nodiscard]] Result<Machine> open(std::string_view name) const;
+
+    /// Every machine, in natural name order, with states asked per driver in one batch.
+    [[nodiscard]] Result<std::vector<MachineListing>> list() const;
+
+    /// Removes what the driver made, then the machine's directory. With `force`, a driver
+    /// failure or an unreadable record is a warning and the local files go anyway.
+    [[nodiscard]] Result<void> remove(std::string_view name, bool force);
+
+    [[nodiscard]] const Store& store() const { return m_store; }
+
+private:
+    [[nodiscard]] Result<std::unique_ptr<Driver>> make_driver(const DriverInfo& info,
+                                                              std::string_view name) const;
+    [[nodiscard]] Result<void> issue_certificates(MachineRecord& record, Driver& driver) const;
+
+    const Store& m_store;
+    Runner& m_runner;
+    GetEnv m_getenv;
+    std::span<const DriverInfo> m_drivers;
+};
+
+}  // namespace berth

@@ -1,0 +1,114 @@
+#pragma once
+/// A driver makes a machine exist and be reachable; it knows nothing about Docker's
+/// configuration. Drivers declare CLI-neutral options; the core maps each to a flag
+/// (--<driver>-<option>), an environment variable (BERTH_<DRIVER>_<OPTION>) and a YAML key.
+/// Drivers are listed in one explicit table (driver_table.h); a driver is one folder in drivers/.
+
+#include <berth/core/error.h>
+#include <berth/process/runner.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace berth {
+
+/// The live state of a machine, named as docker-machine names them.
+enum class MachineState { None, Running, Paused, Saved, Stopped, Stopping, Starting, Error, Timeout };
+
+[[nodiscard]] std::string_view to_string(MachineState state);
+
+enum class OptionType { String, Int, Bool, StringList };
+
+struct DriverOption {
+    std::string name;           ///< "memory"; lower-case words joined by '-'
+    std::string help;
+    std::string default_value;  ///< "" for none
+    OptionType type = OptionType::String;
+    bool required = false;
+    bool unprefixed = false;    ///< flag without the driver prefix (none's --url, as docker-machine)
+};
+
+/// Option values by option name; a list option may have several, the others one.
+using OptionValues = std::map<std::string, std::vector<std::string>>;
+
+/// "--libvirt-memory" (or "--url" for unprefixed options).
+[[nodiscard]] std::string option_flag(std::string_view driver, const DriverOption& option);
+/// "BERTH_LIBVIRT_MEMORY".
+[[nodiscard]] std::string option_env_var(std::string_view driver, const DriverOption& option);
+
+/// How to reach a machine's SSH server.
+struct SshEndpoint {
+    std::string host;
+    int port = 22;
+    std::string user;
+    std::filesystem::path key_path;
+};
+
+/// What a driver instance may use: the machine it is for and the collaborators it needs.
+struct DriverContext {
+    std::string machine;
+    std::filesystem::path machine_dir;
+    Runner* runner = nullptr;
+};
+
+class Driver {
+public:
+    virtual ~Driver() = default;
+
+    [[nodiscard]] virtual std::string_view name() const = 0;
+
+    /// Takes the resolved option values at create time; a Usage error for a bad value.
+    [[nodiscard]] virtual Result<void> configure(const OptionValues& values) = 0;
+    /// Checks that create can work (tools present, hypervisor reachable...) before anything is
+    /// made; its errors become exit code 3.
+    [[nodiscard]] virtual Result<void> precreate_check() = 0;
+    /// Makes the machine exist and run. Idempotent where it can be.
+    [[nodiscard]] virtual Result<void> create() = 0;
+
+    [[nodiscard]] virtual Result<void> start() = 0;
+    [[nodiscard]] virtual Result<void> stop() = 0;
+    [[nodiscard]] virtual Result<void> restart() = 0;
+    [[nodiscard]] virtual Result<void> kill() = 0;
+    /// Removes what the driver made. Idempotent: removing a half-made or gone machine succeeds.
+    [[nodiscard]] virtual Result<void> remove() = 0;
+
+    [[nodiscard]] virtual Result<MachineState> state() = 0;
+    /// The address the machine is reached at (IP or DNS name).
+    [[nodiscard]] virtual Result<std::string> ip() = 0;
+    /// tcp://HOST:PORT of the Docker daemon.
+    [[nodiscard]] virtual Result<std::string> docker_url() = 0;
+    [[nodiscard]] virtual Result<SshEndpoint> ssh_endpoint() = 0;
+    /// Names and addresses the server certificate must carry (besides 127.0.0.1, localhost).
+    [[nodiscard]] virtual std::vector<std::string> cert_sans() = 0;
+
+    /// The driver's settings, stored in the record's "driver" object, and read back.
+    [[nodiscard]] virtual nlohmann::json save() const = 0;
+    [[nodiscard]] virtual Result<void> load(const nlohmann::json& saved) = 0;
+};
+
+/// One row of the driver table.
+struct DriverInfo {
+    std::string name;
+    std::string description;
+    std::vector<DriverOption> options;
+    std::function<std::unique_ptr<Driver>(const DriverContext&)> make;
+    /// States of many machines of this driver with one external call (ls stays O(1) per
+    /// driver). Empty: the core asks each driver's state() in turn.
+    std::function<std::vector<Result<MachineState>>(const std::vector<Driver*>&)> states;
+};
+
+/// The option values for `info`: for each option, the values given on the command line, else
+/// its environment variable (through `getenv`), else its default. A required option with no
+/// value is a Usage error naming its flag and variable.
+[[nodiscard]] Result<OptionValues> resolve_options(
+    const DriverInfo& info, const OptionValues& from_flags,
+    const std::function<std::optional<std::string>(const std::string&)>& getenv);
+
+}  // namespace berth

@@ -1,0 +1,66 @@
+#pragma once
+/// A machine's record, machines/<name>/machine.json. Versioned: a record written by a newer
+/// berth (higher schema_version) is refused, never misread. Holds no secrets: keys live in files
+/// beside it.
+
+#include <berth/core/error.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace berth {
+
+/// Where the machine is in its life, as berth last recorded it (not the VM's live state).
+enum class MachineStatus {
+    Creating,  ///< saved before anything was made; a crash leaves this for `rm` to clean up
+    Ready,     ///< created (and provisioned, for drivers that provision)
+    Error,     ///< a step failed; last_error says which
+};
+
+[[nodiscard]] std::string_view to_string(MachineStatus status);
+
+struct EngineSettings {
+    int port = 2376;
+    std::vector<std::string> labels;  ///< "key=value", from --engine-label
+    std::string version;              ///< Docker version seen at the last provision; "" unknown
+};
+
+struct TlsSettings {
+    std::string key_type = "ecdsa-p256";
+    std::vector<std::string> sans;    ///< SANs of the current server certificate
+    std::vector<std::string> extra_sans;  ///< from --tls-san, kept for re-issues
+    int ca_days = 1826;
+    int leaf_days = 730;
+    std::string ca_fingerprint;       ///< SHA-256 of the CA certificate
+    std::string server_not_after;     ///< RFC 3339
+    std::string client_not_after;
+};
+
+struct MachineRecord {
+    static constexpr int k_schema_version = 1;
+
+    int schema_version = k_schema_version;
+    std::string name;
+    std::string driver_name;
+    MachineStatus status = MachineStatus::Creating;
+    std::string created_at;  ///< RFC 3339, UTC
+    std::string last_error;  ///< "" unless status is Error
+    nlohmann::json driver = nlohmann::json::object();  ///< the driver's own saved settings
+    EngineSettings engine;
+    TlsSettings tls;
+
+    [[nodiscard]] nlohmann::json to_json() const;
+    /// `origin` names the file in messages. Refuses schema_version > k_schema_version.
+    [[nodiscard]] static Result<MachineRecord> from_json(const nlohmann::json& j,
+                                                         const std::string& origin);
+};
+
+/// A time as RFC 3339 UTC with seconds ("2026-11-23T19:30:00Z").
+[[nodiscard]] std::string rfc3339(std::chrono::system_clock::time_point t);
+/// Now, as rfc3339().
+[[nodiscard]] std::string now_rfc3339();
+
+}  // namespace berth

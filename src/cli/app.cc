@@ -1,0 +1,31 @@
+#include "app.h"
+
+namespace berth::cli {
+
+Store Context::store() const {
+    return Store(storage_path.empty() ? Store::default_root() : std::filesystem::path(storage_path));
+}
+
+Result<void> require_running(Machine& machine) {
+    const auto& r = machine.record;
+    if (r.status != MachineStatus::Ready)
+        return fail("machine \"" + r.name + "\" is not ready (status: " + std::string(to_string(r.status)) +
+                        (r.last_error.empty() ? "" : ", " + r.last_error) + ")",
+                    "remove it with `berth rm -f " + r.name + "` and create it again");
+    auto state = machine.driver->state();
+    if (!state) return std::unexpected(state.error());
+    if (*state != MachineState::Running)
+        return fail("machine \"" + r.name + "\" is not running (state: " + std::string(to_string(*state)) + ")",
+                    "start it with `berth start " + r.name + "`");
+    return {};
+}
+
+void set_action(Context& ctx, std::function<Result<void>()> fn) {
+    ctx.action = [fn = std::move(fn)]() -> Result<int> {
+        auto ok = fn();
+        if (!ok) return std::unexpected(ok.error());
+        return k_exit_ok;
+    };
+}
+
+}  // namespace berth::cli

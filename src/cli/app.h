@@ -1,0 +1,65 @@
+#pragma once
+// The CLI's shared context. Each verb lives in its own file and adds one subcommand with
+// add_<verb>(); its CLI11 callback stores the work to do in Context::action, which main() runs
+// after parsing, so that only main() turns errors into exit codes.
+
+#include <berth/core/error.h>
+#include <berth/core/machine_service.h>
+#include <berth/process/runner.h>
+#include <berth/store/store.h>
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace berth::cli {
+
+/// Machine-name arguments default to "default", as docker-machine's do.
+inline constexpr const char* k_default_machine = "default";
+
+struct Context {
+    std::vector<std::string> argv;  ///< the command line as typed (echoed by `env`)
+    std::string storage_path;       ///< -s/--storage-path or BERTH_STORAGE_PATH; "" = default
+    bool debug = false;
+    std::function<Result<int>()> action;
+
+    [[nodiscard]] Store store() const;
+};
+
+/// A MachineService over the context's store, with the real process runner.
+class Services {
+public:
+    explicit Services(const Context& ctx) : m_store(ctx.store()), m_service(m_store, m_runner) {}
+    MachineService& machines() { return m_service; }
+    const Store& store() const { return m_store; }
+
+private:
+    Store m_store;
+    ProcessRunner m_runner;
+    MachineService m_service;
+};
+
+/// Fails unless the machine's record is "ready" and its driver says it is running.
+[[nodiscard]] Result<void> require_running(Machine& machine);
+
+/// Sets the verb's action: runs `fn` and maps its Result<void> to exit code 0.
+void set_action(Context& ctx, std::function<Result<void>()> fn);
+
+void add_create(CLI::App& app, Context& ctx);
+void add_env(CLI::App& app, Context& ctx);
+void add_ls(CLI::App& app, Context& ctx);
+void add_inspect(CLI::App& app, Context& ctx);
+void add_ip(CLI::App& app, Context& ctx);
+void add_url(CLI::App& app, Context& ctx);
+void add_config(CLI::App& app, Context& ctx);
+void add_status(CLI::App& app, Context& ctx);
+void add_active(CLI::App& app, Context& ctx);
+void add_rm(CLI::App& app, Context& ctx);
+void add_version(CLI::App& app, Context& ctx);
+void add_lifecycle(CLI::App& app, Context& ctx);  // start, stop, restart, kill
+void add_pending(CLI::App& app, Context& ctx);    // verbs whose issue has not landed
+
+}  // namespace berth::cli

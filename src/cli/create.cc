@@ -1,0 +1,80 @@
+// berth create: make a machine with a driver. Driver options are declared by each driver and
+// appear here as --<driver>-<option> flags (and BERTH_<DRIVER>_<OPTION> variables).
+
+#include "app.h"
+
+#include <berth/driver/driver_table.h>
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+
+namespace berth::cli {
+
+void add_create(CLI::App& app, Context& ctx) {
+    struct Options {
+        CreateRequest request;
+        // Every driver's flags, keyed by driver name then option name.
+        std::map<std::string, OptionValues> driver_flags;
+        std::vector<std::pair<const DriverInfo*, CLI::Option*>> flag_options;
+        std::vector<const DriverOption*> flag_defs;
+    };
+    auto opts = std::make_shared<Options>();
+    auto* sub = app.add_subcommand("create", "Create a machine");
+    sub->add_option("-d,--driver", opts->request.driver, "Driver that makes the machine (none)")
+        ->required();
+    sub->add_option("--engine-label", opts->request.engine_labels,
+                    "Label for the Docker engine, key=value (repeatable)");
+    sub->add_option("--tls-san", opts->request.tls_sans,
+                    "Extra IP or DNS name for the server certificate (repeatable)");
+    sub->add_option("--tls-key-type", opts->request.tls_key_type,
+                    "Key type of the machine's CA and certificates")
+        ->check(CLI::IsMember({"ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096"}))
+        ->capture_default_str();
+    sub->add_option("--tls-ca-days", opts->request.tls_ca_days, "Validity of the machine's CA, in days")
+        ->capture_default_str();
+    sub->add_option("--tls-cert-days", opts->request.tls_cert_days,
+                    "Validity of the server and client certificates, in days")
+        ->capture_default_str();
+    sub->add_option("name", opts->request.name, "Name of the machine")->required();
+
+    for (const auto& info : driver_table()) {
+        const std::string group = "Driver " + info.name;
+        for (const auto& option : info.options) {
+            std::string help = option.help + " [env " + option_env_var(info.name, option) + "]";
+            if (!option.default_value.empty()) help += " (default " + option.default_value + ")";
+            auto& slot = opts->driver_flags[info.name][option.name];
+            CLI::Option* o = nullptr;
+            if (option.type == OptionType::Bool) {
+                o = sub->add_flag_callback(option_flag(info.name, option),
+                                           [&slot] { slot = {"true"}; }, help);
+            } else {
+                o = sub->add_option(option_flag(info.name, option), slot, help);
+                if (option.type != OptionType::StringList) o->expected(1);
+            }
+            o->group(group);
+            opts->flag_options.emplace_back(&info, o);
+        }
+    }
+
+    sub->callback([&ctx, opts] {
+        set_action(ctx, [&ctx, opts]() -> Result<void> {
+            // A flag of another driver is a mistake worth saying, not something to ignore.
+            for (const auto& [info, option] : opts->flag_options) {
+                if (option->count() > 0 && info->name != opts->request.driver)
+                    return fail_usage(option->get_name() + " belongs to driver " + info->name +
+                                          ", but the driver is " + opts->request.driver,
+                                      "drop the flag or use -d " + info->name);
+            }
+            opts->request.driver_flags = opts->driver_flags[opts->request.driver];
+            Services services(ctx);
+            auto record = services.machines().create(opts->request);
+            if (!record) return std::unexpected(record.error());
+            spdlog::info("Machine {} is ready. To point your docker CLI at it, run: eval \"$(berth env {})\"",
+                         record->name, record->name);
+            return {};
+        });
+    });
+}
+
+}  // namespace berth::cli

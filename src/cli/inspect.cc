@@ -1,0 +1,43 @@
+// berth inspect: the machine's record as JSON (no secrets: keys live in files), or a field of it
+// through --format.
+
+#include "app.h"
+
+#include <berth/core/go_template.h>
+
+#include <iostream>
+
+namespace berth::cli {
+
+void add_inspect(CLI::App& app, Context& ctx) {
+    struct Options {
+        std::string format;
+        std::string name;
+    };
+    auto opts = std::make_shared<Options>();
+    auto* sub = app.add_subcommand("inspect", "Show a machine's record as JSON");
+    sub->add_option("-f,--format", opts->format,
+                    "Go-style template, e.g. '{{.Driver.URL}}' or '{{json .Tls}}'");
+    sub->add_option("name", opts->name, "Machine (default: \"default\")");
+    sub->callback([&ctx, opts] {
+        set_action(ctx, [&ctx, opts]() -> Result<void> {
+            Services services(ctx);
+            auto machine = services.machines().open(opts->name.empty() ? k_default_machine : opts->name);
+            if (!machine) return std::unexpected(machine.error());
+            nlohmann::json j = machine->record.to_json();
+            j["store_path"] = services.store().machine_dir(machine->record.name).string();
+            if (opts->format.empty()) {
+                std::cout << j.dump(4) << "\n";
+                return {};
+            }
+            auto tmpl = GoTemplate::parse(opts->format);
+            if (!tmpl) return std::unexpected(tmpl.error());
+            auto text = tmpl->render(j);
+            if (!text) return std::unexpected(text.error());
+            std::cout << *text << "\n";
+            return {};
+        });
+    });
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,71 @@
+#include <berth/driver/driver.h>
+
+#include <cctype>
+
+namespace berth {
+
+std::string_view to_string(MachineState state) {
+    switch (state) {
+        case MachineState::None: return "";
+        case MachineState::Running: return "Running";
+        case MachineState::Paused: return "Paused";
+        case MachineState::Saved: return "Saved";
+        case MachineState::Stopped: return "Stopped";
+        case MachineState::Stopping: return "Stopping";
+        case MachineState::Starting: return "Starting";
+        case MachineState::Error: return "Error";
+        case MachineState::Timeout: return "Timeout";
+    }
+    return "Error";
+}
+
+std::string option_flag(std::string_view driver, const DriverOption& option) {
+    if (option.unprefixed) return "--" + option.name;
+    return "--" + std::string(driver) + "-" + option.name;
+}
+
+std::string option_env_var(std::string_view driver, const DriverOption& option) {
+    std::string out = "BERTH_" + std::string(driver) + "_" + option.name;
+    for (char& c : out) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+Result<OptionValues> resolve_options(
+    const DriverInfo& info, const OptionValues& from_flags,
+    const std::function<std::optional<std::string>(const std::string&)>& getenv) {
+    OptionValues out;
+    for (const auto& option : info.options) {
+        if (auto it = from_flags.find(option.name); it != from_flags.end() && !it->second.empty()) {
+            out[option.name] = it->second;
+            continue;
+        }
+        const std::string var = option_env_var(info.name, option);
+        if (auto value = getenv(var); value && !value->empty()) {
+            if (option.type == OptionType::StringList) {
+                // A list from the environment is comma-separated.
+                std::vector<std::string> items;
+                std::string_view rest = *value;
+                while (!rest.empty()) {
+                    auto comma = rest.find(',');
+                    if (auto item = rest.substr(0, comma); !item.empty()) items.emplace_back(item);
+                    if (comma == std::string_view::npos) break;
+                    rest.remove_prefix(comma + 1);
+                }
+                out[option.name] = items;
+            } else {
+                out[option.name] = {*value};
+            }
+            continue;
+        }
+        if (!option.default_value.empty()) {
+            out[option.name] = {option.default_value};
+            continue;
+        }
+        if (option.required)
+            return fail_usage("driver " + info.name + " needs " + option_flag(info.name, option),
+                              "pass " + option_flag(info.name, option) + " or set " + var);
+    }
+    return out;
+}
+
+}  // namespace berth

@@ -1,0 +1,27 @@
+#include <berth/driver/driver_table.h>
+
+#include <none/none_driver.h>
+
+#include <vector>
+
+namespace berth {
+
+std::span<const DriverInfo> driver_table() {
+    static const std::vector<DriverInfo> table = {
+        none_driver_info(),
+    };
+    return table;
+}
+
+Result<const DriverInfo*> find_driver(std::string_view name) { return find_driver(driver_table(), name); }
+
+Result<const DriverInfo*> find_driver(std::span<const DriverInfo> table, std::string_view name) {
+    std::string known;
+    for (const auto& info : table) {
+        if (info.name == name) return &info;
+        known += (known.empty() ? "" : ", ") + info.name;
+    }
+    return fail_usage("unknown driver \"" + std::string(name) + "\"", "known drivers: " + known);
+}
+
+}  // namespace berth

@@ -1,0 +1,100 @@
+#include <berth/store/machine_record.h>
+
+#include <ctime>
+
+namespace berth {
+
+std::string_view to_string(MachineStatus status) {
+    switch (status) {
+        case MachineStatus::Creating: return "creating";
+        case MachineStatus::Ready: return "ready";
+        case MachineStatus::Error: return "error";
+    }
+    return "error";
+}
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+    std::time_t secs = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    ::gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string now_rfc3339() { return rfc3339(std::chrono::system_clock::now()); }
+
+nlohmann::json MachineRecord::to_json() const {
+    return {
+        {"schema_version", schema_version},
+        {"name", name},
+        {"driver_name", driver_name},
+        {"status", std::string(to_string(status))},
+        {"created_at", created_at},
+        {"last_error", last_error},
+        {"driver", driver},
+        {"engine", {{"port", engine.port}, {"labels", engine.labels}, {"version", engine.version}}},
+        {"tls",
+         {{"key_type", tls.key_type},
+          {"sans", tls.sans},
+          {"extra_sans", tls.extra_sans},
+          {"ca_days", tls.ca_days},
+          {"leaf_days", tls.leaf_days},
+          {"ca_fingerprint", tls.ca_fingerprint},
+          {"server_not_after", tls.server_not_after},
+          {"client_not_after", tls.client_not_after}}},
+    };
+}
+
+Result<MachineRecord> MachineRecord::from_json(const nlohmann::json& j, const std::string& origin) {
+    auto corrupt = [&](const std::string& why) {
+        return fail("machine record " + origin + " is damaged: " + why,
+                    "fix or remove the file, or remove the machine with `berth rm -f`");
+    };
+    if (!j.is_object()) return corrupt("not a JSON object");
+    if (!j.contains("schema_version") || !j["schema_version"].is_number_integer())
+        return corrupt("no schema_version");
+    const int version = j["schema_version"].get<int>();
+    if (version > k_schema_version)
+        return fail("machine record " + origin + " was written by a newer berth (schema " +
+                        std::to_string(version) + "; this berth reads up to " +
+                        std::to_string(k_schema_version) + ")",
+                    "upgrade berth to use this machine");
+    if (version < 1) return corrupt("schema_version " + std::to_string(version));
+    try {
+        MachineRecord r;
+        r.schema_version = version;
+        r.name = j.at("name").get<std::string>();
+        r.driver_name = j.at("driver_name").get<std::string>();
+        const std::string status = j.at("status").get<std::string>();
+        if (status == "creating") r.status = MachineStatus::Creating;
+        else if (status == "ready") r.status = MachineStatus::Ready;
+        else if (status == "error") r.status = MachineStatus::Error;
+        else return corrupt("unknown status \"" + status + "\"");
+        r.created_at = j.value("created_at", "");
+        r.last_error = j.value("last_error", "");
+        r.driver = j.value("driver", nlohmann::json::object());
+        if (j.contains("engine")) {
+            const auto& e = j["engine"];
+            r.engine.port = e.value("port", 2376);
+            r.engine.labels = e.value("labels", std::vector<std::string>{});
+            r.engine.version = e.value("version", "");
+        }
+        if (j.contains("tls")) {
+            const auto& t = j["tls"];
+            r.tls.key_type = t.value("key_type", "ecdsa-p256");
+            r.tls.sans = t.value("sans", std::vector<std::string>{});
+            r.tls.extra_sans = t.value("extra_sans", std::vector<std::string>{});
+            r.tls.ca_days = t.value("ca_days", 1826);
+            r.tls.leaf_days = t.value("leaf_days", 730);
+            r.tls.ca_fingerprint = t.value("ca_fingerprint", "");
+            r.tls.server_not_after = t.value("server_not_after", "");
+            r.tls.client_not_after = t.value("client_not_after", "");
+        }
+        return r;
+    } catch (const nlohmann::json::exception& e) {
+        return corrupt(e.what());
+    }
+}
+
+}  // namespace berth

@@ -1,0 +1,136 @@
+#include <berth/store/store.h>
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+
+namespace berth {
+namespace fs = std::filesystem;
+
+Store::Store(fs::path root) : m_root(std::move(root)) {}
+
+fs::path Store::default_root() {
+    if (const char* env = std::getenv("BERTH_STORAGE_PATH"); env != nullptr && *env != '\0')
+        return env;
+    const char* home = std::getenv("HOME");
+    if (home == nullptr || *home == '\0') {
+        if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr) home = pw->pw_dir;
+    }
+    return fs::path(home != nullptr ? home : ".") / ".berth";
+}
+
+fs::path Store::machine_dir(std::string_view name) const { return machines_dir() / std::string(name); }
+
+fs::path Store::machine_file(std::string_view name, std::string_view file) const {
+    return machine_dir(name) / std::string(file);
+}
+
+Result<void> Store::ensure_layout() const {
+    for (const auto& dir : {m_root, machines_dir(), m_root / "locks"}) {
+        if (auto ok = ensure_private_dir(dir); !ok) return ok;
+    }
+    return {};
+}
+
+bool Store::exists(std::string_view name) const {
+    std::error_code ec;
+    return fs::is_directory(machine_dir(name), ec);
+}
+
+Result<MachineRecord> Store::load(std::string_view name) const {
+    const fs::path file = machine_file(name, k_record_file);
+    auto text = read_file(file);
+    if (!text) {
+        if (text.error().kind == ErrorKind::NotFound) {
+            if (exists(name))
+                return fail("machine \"" + std::string(name) + "\" has no record (" + file.string() +
+                                " is missing; a create was interrupted)",
+                            "remove it with `berth rm -f " + std::string(name) + "`");
+            return fail_kind(ErrorKind::NotFound,
+                             "no machine named \"" + std::string(name) + "\" in " + m_root.string(),
+                             "`berth ls` lists the machines");
+        }
+        return std::unexpected(text.error());
+    }
+    nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded())
+        return fail("machine record " + file.string() + " is not valid JSON",
+                    "fix or remove the file, or remove the machine with `berth rm -f " +
+                        std::string(name) + "`");
+    auto record = MachineRecord::from_json(j, file.string());
+    if (record && record->name != name)
+        return fail("machine record " + file.string() + " names machine \"" + record->name + "\"",
+                    "the directory was renamed by hand; rename it back");
+    return record;
+}
+
+Result<void> Store::save(const MachineRecord& record, const AtomicWriteHooks& hooks) const {
+    if (auto ok = ensure_private_dir(machine_dir(record.name)); !ok) return ok;
+    return write_file_atomic(machine_file(record.name, k_record_file), record.to_json().dump(2) + "\n",
+                             0600, hooks);
+}
+
+Result<void> Store::write_file(std::string_view name, std::string_view file, std::string_view content,
+                               unsigned mode) const {
+    if (auto ok = ensure_private_dir(machine_dir(name)); !ok) return ok;
+    return write_file_atomic(machine_file(name, file), content, mode);
+}
+
+Result<std::vector<std::string>> Store::list_names() const {
+    std::vector<std::string> names;
+    std::error_code ec;
+    if (!fs::exists(machines_dir(), ec)) return names;
+    for (const auto& entry : fs::directory_iterator(machines_dir(), ec)) {
+        if (!entry.is_directory() || is_temp_file(entry.path())) continue;
+        names.push_back(entry.path().filename().string());
+    }
+    if (ec) return fail("cannot list " + machines_dir().string() + ": " + ec.message());
+    std::sort(names.begin(), names.end(),
+              [](const std::string& a, const std::string& b) { return natural_less(a, b); });
+    return names;
+}
+
+Result<FileLock> Store::lock(std::string_view name) const {
+    if (auto ok = ensure_layout(); !ok) return std::unexpected(ok.error());
+    return FileLock::try_acquire(m_root / "locks" / (std::string(name) + ".lock"),
+                                 "machine \"" + std::string(name) + "\"");
+}
+
+Result<void> Store::remove_machine_dir(std::string_view name) const {
+    std::error_code ec;
+    fs::remove_all(machine_dir(name), ec);
+    if (ec) return fail("cannot remove " + machine_dir(name).string() + ": " + ec.message());
+    return {};
+}
+
+bool natural_less(std::string_view a, std::string_view b) {
+    size_t i = 0, j = 0;
+    auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
+    while (i < a.size() && j < b.size()) {
+        if (digit(a[i]) && digit(b[j])) {
+            size_t i2 = i, j2 = j;
+            while (i2 < a.size() && digit(a[i2])) ++i2;
+            while (j2 < b.size() && digit(b[j2])) ++j2;
+            std::string_view na = a.substr(i, i2 - i), nb = b.substr(j, j2 - j);
+            while (na.size() > 1 && na.front() == '0') na.remove_prefix(1);
+            while (nb.size() > 1 && nb.front() == '0') nb.remove_prefix(1);
+            if (na.size() != nb.size()) return na.size() < nb.size();
+            if (na != nb) return na < nb;
+            i = i2;
+            j = j2;
+            continue;
+        }
+        char ca = static_cast<char>(std::tolower(static_cast<unsigned char>(a[i])));
+        char cb = static_cast<char>(std::tolower(static_cast<unsigned char>(b[j])));
+        if (ca != cb) return ca < cb;
+        ++i;
+        ++j;
+    }
+    if ((a.size() - i) != (b.size() - j)) return (a.size() - i) < (b.size() - j);
+    return a < b;
+}
+
+}  // namespace berth

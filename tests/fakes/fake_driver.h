@@ -1,0 +1,85 @@
+#pragma once
+// A driver for testing the core: it makes nothing, records every call in a shared journal, and
+// fails where a test tells it to. Its DriverInfo is built per test so each has its own journal.
+
+#include <berth/driver/driver.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace berth::test {
+
+struct FakeDriverScript {
+    std::vector<std::string> calls;      ///< "create n1", "remove n1", "states 3"...
+    std::string fail_precreate;          ///< non-empty: precreate_check fails with this
+    std::string fail_create;
+    std::string fail_remove;
+    MachineState state = MachineState::Running;
+    std::string address = "192.168.122.10";
+};
+
+class FakeDriver final : public Driver {
+public:
+    FakeDriver(std::string machine, std::shared_ptr<FakeDriverScript> script)
+        : m_machine(std::move(machine)), m_script(std::move(script)) {}
+
+    std::string_view name() const override { return "fake"; }
+    Result<void> configure(const OptionValues& values) override {
+        if (auto it = values.find("size"); it != values.end() && !it->second.empty()) {
+            if (it->second.front().find_first_not_of("0123456789") != std::string::npos)
+                return fail_usage("--fake-size must be a number, not \"" + it->second.front() + "\"");
+            m_size = it->second.front();
+        }
+        return {};
+    }
+    Result<void> precreate_check() override { return step("precreate", m_script->fail_precreate); }
+    Result<void> create() override { return step("create", m_script->fail_create); }
+    Result<void> start() override { return step("start", ""); }
+    Result<void> stop() override { return step("stop", ""); }
+    Result<void> restart() override { return step("restart", ""); }
+    Result<void> kill() override { return step("kill", ""); }
+    Result<void> remove() override { return step("remove", m_script->fail_remove); }
+    Result<MachineState> state() override {
+        m_script->calls.push_back("state " + m_machine);
+        return m_script->state;
+    }
+    Result<std::string> ip() override { return m_script->address; }
+    Result<std::string> docker_url() override { return "tcp://" + m_script->address + ":2376"; }
+    Result<SshEndpoint> ssh_endpoint() override { return SshEndpoint{m_script->address, 22, "docker", {}}; }
+    std::vector<std::string> cert_sans() override { return {m_script->address, m_machine}; }
+    nlohmann::json save() const override { return {{"size", m_size}}; }
+    Result<void> load(const nlohmann::json& saved) override {
+        m_size = saved.value("size", "");
+        return {};
+    }
+
+private:
+    Result<void> step(const std::string& what, const std::string& failure) {
+        m_script->calls.push_back(what + " " + m_machine);
+        if (!failure.empty()) return fail(failure);
+        return {};
+    }
+
+    std::string m_machine;
+    std::shared_ptr<FakeDriverScript> m_script;
+    std::string m_size = "10";
+};
+
+inline DriverInfo fake_driver_info(std::shared_ptr<FakeDriverScript> script) {
+    return DriverInfo{
+        .name = "fake",
+        .description = "test driver",
+        .options = {DriverOption{.name = "size", .help = "disk size", .default_value = "10",
+                                 .type = OptionType::Int}},
+        .make = [script](const DriverContext& ctx) -> std::unique_ptr<Driver> {
+            return std::make_unique<FakeDriver>(ctx.machine, script);
+        },
+        .states = [script](const std::vector<Driver*>& drivers) {
+            script->calls.push_back("states " + std::to_string(drivers.size()));
+            return std::vector<Result<MachineState>>(drivers.size(), script->state);
+        },
+    };
+}
+
+}  // namespace berth::test

@@ -1,0 +1,289 @@
+// The real berth binary, run as a user runs it: outputs, files and exit codes.
+
+#include <berth/process/runner.h>
+
+#include "temp_dir.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+using namespace berth;
+using berth::test::TempDir;
+
+namespace {
+
+struct Berth {
+    TempDir dir;
+    std::map<std::string, std::string> env;
+
+    Berth() {
+        const std::filesystem::path bin(BERTH_BINARY);
+        const char* path = std::getenv("PATH");
+        env["PATH"] = bin.parent_path().string() + ":" + (path ? path : "/usr/bin:/bin");
+        env["BERTH_STORAGE_PATH"] = store().string();
+        env["SHELL"] = "/bin/bash";
+    }
+    std::filesystem::path store() const { return dir / "store"; }
+
+    CommandResult run(std::vector<std::string> args, std::optional<std::string> input = std::nullopt) {
+        Command c;
+        c.argv = {"berth"};
+        c.argv.insert(c.argv.end(), args.begin(), args.end());
+        c.env_set = env;
+        c.env_unset = {"DOCKER_HOST", "NO_PROXY", "no_proxy", "DOCKER_CERT_PATH"};
+        c.stdin_data = std::move(input);
+        c.timeout = std::chrono::seconds(60);
+        ProcessRunner runner;
+        auto r = runner.run(c);
+        REQUIRE(r);
+        return *r;
+    }
+    void create_n1() {
+        auto r = run({"create", "-d", "none", "--url", "tcp://10.1.2.3:2376", "n1"});
+        INFO(r.err);
+        REQUIRE(r.exit_status == 0);
+    }
+};
+
+std::string golden(const std::string& name, const std::string& store) {
+    std::ifstream in(std::string(BERTH_GOLDEN_DIR) + "/env/" + name);
+    REQUIRE(in.good());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    for (size_t p; (p = text.find("<store>")) != std::string::npos;) text.replace(p, 7, store);
+    return text;
+}
+
+int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+}  // namespace
+
+TEST_CASE("create -d none then env prints exactly the documented block", "[cli]") {
+    Berth b;
+    b.create_n1();
+    auto r = b.run({"env", "--shell", "bash", "n1"});
+    CHECK(r.exit_status == 0);
+    CHECK(r.out == "export DOCKER_TLS_VERIFY=\"1\"\n"
+                   "export DOCKER_HOST=\"tcp://10.1.2.3:2376\"\n"
+                   "export DOCKER_CERT_PATH=\"" + (b.store() / "machines" / "n1").string() + "\"\n"
+                   "export DOCKER_MACHINE_NAME=\"n1\"\n"
+                   "# Run this command to configure your shell:\n"
+                   "# eval $(berth env --shell bash n1)\n");
+    CHECK(r.err.empty());
+}
+
+TEST_CASE("env through the binary matches the golden output of every shell", "[cli]") {
+    Berth b;
+    b.create_n1();
+    for (const char* shell : {"bash", "zsh", "fish", "powershell", "cmd", "tcsh", "emacs"}) {
+        for (bool unset : {false, true}) {
+            for (bool no_proxy : {false, true}) {
+                std::vector<std::string> args = {"env", "--shell", shell};
+                if (unset) args.push_back("-u");
+                if (no_proxy) args.push_back("--no-proxy");
+                if (!unset) args.push_back("n1");
+                const std::string file = std::string(shell) + (unset ? "-unset" : "-set") +
+                                         (no_proxy ? "-noproxy" : "") + ".txt";
+                CAPTURE(file);
+                b.env["NO_PROXY"] = "localhost,example.com";
+                auto r = b.run(args);
+                CHECK(r.exit_status == 0);
+                CHECK(r.out == golden(file, b.store().string()));
+            }
+        }
+    }
+}
+
+TEST_CASE("env finds the shell in $SHELL and says so when it cannot", "[cli]") {
+    Berth b;
+    b.create_n1();
+    b.env["SHELL"] = "/usr/bin/fish";
+    auto fish = b.run({"env", "n1"});
+    CHECK(fish.exit_status == 0);
+    CHECK(fish.out.starts_with("set -gx DOCKER_TLS_VERIFY \"1\";\n"));
+    b.env["SHELL"] = "";
+    auto none = b.run({"env", "n1"});
+    CHECK(none.exit_status == 1);
+    CHECK(none.out.empty());
+    CHECK(none.err == "berth: error: cannot detect your shell: $SHELL is not set; pass --shell "
+                      "bash|zsh|fish|powershell|cmd|tcsh|emacs\n");
+}
+
+TEST_CASE("env output works when evaled by a real shell", "[cli]") {
+    Berth b;
+    b.create_n1();
+    Command c;
+    c.argv = {"bash", "-c", "eval \"$(berth env --shell bash n1)\" && echo \"$DOCKER_HOST|$DOCKER_MACHINE_NAME|$DOCKER_TLS_VERIFY\""};
+    c.env_set = b.env;
+    ProcessRunner runner;
+    auto r = runner.run(c);
+    REQUIRE(r);
+    CHECK(r->out == "tcp://10.1.2.3:2376|n1|1\n");
+}
+
+TEST_CASE("ls shows the table - filters - formats - names and JSON", "[cli]") {
+    Berth b;
+    b.create_n1();
+    REQUIRE(b.run({"create", "-d", "none", "--url", "tcp://10.1.2.4:2376", "--engine-label", "team=b", "n2"})
+                .exit_status == 0);
+
+    auto table = b.run({"ls"});
+    CHECK(table.exit_status == 0);
+    CHECK(table.out ==
+          "NAME   ACTIVE   DRIVER   STATE     URL                   DOCKER    ERRORS\n"
+          "n1     -        none     Running   tcp://10.1.2.3:2376   Unknown   \n"
+          "n2     -        none     Running   tcp://10.1.2.4:2376   Unknown   \n");
+
+    b.env["DOCKER_HOST"] = "tcp://10.1.2.4:2376";
+    auto active = b.run({"ls", "--format", "{{.Name}} {{.Active}}"});
+    CHECK(active.out == "n1 -\nn2 *\n");
+    CHECK(b.run({"active"}).out == "n2\n");
+    b.env.erase("DOCKER_HOST");
+
+    CHECK(b.run({"ls", "-q"}).out == "n1\nn2\n");
+    CHECK(b.run({"ls", "-q", "--filter", "label=team=b"}).out == "n2\n");
+    CHECK(b.run({"ls", "-q", "--filter", "name=^n1$"}).out == "n1\n");
+    CHECK(b.run({"ls", "-q", "--filter", "name=1", "--filter", "name=2"}).out == "n1\nn2\n");
+    CHECK(b.run({"ls", "-q", "--filter", "driver=none", "--filter", "state=stopped"}).out.empty());
+    CHECK(b.run({"ls", "-q", "--filter", "state=Running"}).out == "n1\nn2\n");
+    CHECK(b.run({"ls", "--format", "table {{.Name}}\\t{{.URL}}"}).out ==
+          "NAME   URL\nn1     tcp://10.1.2.3:2376\nn2     tcp://10.1.2.4:2376\n");
+
+    auto json = b.run({"ls", "--json"});
+    CHECK(json.exit_status == 0);
+    auto parsed = nlohmann::json::parse(json.out);
+    REQUIRE(parsed.size() == 2);
+    CHECK(parsed[1]["Name"] == "n2");
+    CHECK(parsed[1]["Labels"] == "team=b");
+    CHECK(parsed[0]["URL"] == "tcp://10.1.2.3:2376");
+
+    auto bad = b.run({"ls", "--filter", "color=red"});
+    CHECK(bad.exit_status == 2);
+    CHECK(count_lines(bad.err) == 1);
+    CHECK(bad.err.find("unsupported filter key \"color\"") != std::string::npos);
+    auto badfmt = b.run({"ls", "--format", "{{.Nope}}"});
+    CHECK(badfmt.exit_status == 2);
+    CHECK(badfmt.err.find("Nope") != std::string::npos);
+}
+
+TEST_CASE("inspect - ip - url - config and status read the record", "[cli]") {
+    Berth b;
+    b.create_n1();
+    auto inspect = b.run({"inspect", "n1"});
+    CHECK(inspect.exit_status == 0);
+    auto j = nlohmann::json::parse(inspect.out);
+    CHECK(j["name"] == "n1");
+    CHECK(j["driver_name"] == "none");
+    CHECK(j["schema_version"] == 1);
+    CHECK(inspect.out.find("PRIVATE KEY") == std::string::npos);
+    CHECK(inspect.out.find("BEGIN") == std::string::npos);
+    CHECK(b.run({"inspect", "--format", "{{.Driver.URL}}", "n1"}).out == "tcp://10.1.2.3:2376\n");
+
+    CHECK(b.run({"ip", "n1"}).out == "10.1.2.3\n");
+    CHECK(b.run({"url", "n1"}).out == "tcp://10.1.2.3:2376\n");
+    CHECK(b.run({"status", "n1"}).out == "Running\n");
+    const std::string dir = (b.store() / "machines" / "n1").string();
+    CHECK(b.run({"config", "n1"}).out == "--tlsverify\n--tlscacert=\"" + dir + "/ca.pem\"\n--tlscert=\"" + dir +
+                                             "/cert.pem\"\n--tlskey=\"" + dir + "/key.pem\"\n-H=tcp://10.1.2.3:2376\n");
+}
+
+TEST_CASE("rm asks - -y does not - and the machine is gone", "[cli]") {
+    Berth b;
+    b.create_n1();
+    auto no = b.run({"rm", "n1"}, "n\n");
+    CHECK(no.exit_status == 1);
+    CHECK(no.err.find("Are you sure? (y/n)") != std::string::npos);
+    CHECK(std::filesystem::exists(b.store() / "machines" / "n1"));
+
+    auto eof = b.run({"rm", "n1"}, "");
+    CHECK(eof.exit_status == 1);
+    CHECK(eof.err.find("pass -y") != std::string::npos);
+
+    auto yes = b.run({"rm", "n1"}, "y\n");
+    CHECK(yes.exit_status == 0);
+    CHECK(yes.out == "Successfully removed n1\n");
+    CHECK_FALSE(std::filesystem::exists(b.store() / "machines" / "n1"));
+
+    b.create_n1();
+    CHECK(b.run({"rm", "-y", "n1"}).exit_status == 0);
+    CHECK(b.run({"ls", "-q"}).out.empty());
+}
+
+TEST_CASE("errors are one clear line with a documented exit code", "[cli]") {
+    Berth b;
+    auto unknown = b.run({"env", "--shell", "bash", "ghost"});
+    CHECK(unknown.exit_status == 1);
+    CHECK(unknown.err == "berth: error: no machine named \"ghost\" in " + b.store().string() +
+                             "; `berth ls` lists the machines\n");
+
+    auto bad_name = b.run({"create", "-d", "none", "--url", "tcp://1.2.3.4:2376", "bad_name"});
+    CHECK(bad_name.exit_status == 2);
+    CHECK(count_lines(bad_name.err) == 1);
+    CHECK(bad_name.err.find("invalid machine name \"bad_name\"") != std::string::npos);
+
+    auto bad_flag = b.run({"ls", "--bogus"});
+    CHECK(bad_flag.exit_status == 2);
+    CHECK(count_lines(bad_flag.err) == 1);
+    CHECK(bad_flag.err.find("--bogus") != std::string::npos);
+
+    auto bad_verb = b.run({"frobnicate"});
+    CHECK(bad_verb.exit_status == 2);
+    CHECK(count_lines(bad_verb.err) == 1);
+    CHECK(bad_verb.err.find("frobnicate") != std::string::npos);
+
+    auto bad_url = b.run({"create", "-d", "none", "--url", "10.1.2.3:2376", "n1"});
+    CHECK(bad_url.exit_status == 2);
+    CHECK(bad_url.err.find("tcp://HOST:PORT") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(b.store() / "machines" / "n1"));
+
+    auto other_driver_flag = b.run({"create", "-d", "none", "--url", "tcp://1.2.3.4:2376", "--shell", "x", "n1"});
+    CHECK(other_driver_flag.exit_status == 2);
+
+    b.create_n1();
+    auto twice = b.run({"create", "-d", "none", "--url", "tcp://10.1.2.3:2376", "n1"});
+    CHECK(twice.exit_status == 1);
+    CHECK(twice.err.find("already exists") != std::string::npos);
+
+    auto stop = b.run({"stop", "n1"});
+    CHECK(stop.exit_status == 1);
+    CHECK(stop.err.find("none driver") != std::string::npos);
+}
+
+TEST_CASE("verbs that have not landed say so and exit 1", "[cli]") {
+    Berth b;
+    for (const char* verb : {"ssh", "scp", "provision", "regenerate-certs", "upgrade", "image"}) {
+        CAPTURE(verb);
+        auto r = b.run({verb, "n1"});
+        CHECK(r.exit_status == 1);
+        CHECK(r.err.find("is not available in this version of berth") != std::string::npos);
+    }
+}
+
+TEST_CASE("help lists every docker-machine verb - --version names the build", "[cli]") {
+    Berth b;
+    auto help = b.run({"--help"});
+    CHECK(help.exit_status == 0);
+    for (const char* verb : {"create", "ls", "env", "ssh", "scp", "start", "stop", "restart", "kill", "rm",
+                             "inspect", "ip", "url", "config", "status", "active", "provision",
+                             "regenerate-certs", "upgrade", "version"}) {
+        CAPTURE(verb);
+        CHECK(help.out.find("\n  " + std::string(verb) + " ") != std::string::npos);
+    }
+    auto version = b.run({"--version"});
+    CHECK(version.exit_status == 0);
+    CHECK(version.out.starts_with("berth version 0.1.0, build "));
+    CHECK(b.run({"version"}).out == version.out);
+}
+
+TEST_CASE("global option -s/--storage-path chooses the store", "[cli]") {
+    Berth b;
+    const std::string other = (b.dir / "elsewhere").string();
+    REQUIRE(b.run({"-s", other, "create", "-d", "none", "--url", "tcp://10.1.2.3:2376", "x1"}).exit_status == 0);
+    CHECK(std::filesystem::exists(std::filesystem::path(other) / "machines" / "x1" / "machine.json"));
+    CHECK(b.run({"ls", "-q"}).out.empty());
+    CHECK(b.run({"--storage-path", other, "ls", "-q"}).out == "x1\n");
+}

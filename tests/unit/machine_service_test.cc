@@ -1,0 +1,239 @@
+#include <berth/core/machine_service.h>
+#include <berth/pki/pki.h>
+
+#include "../fakes/fake_driver.h"
+#include "temp_dir.h"
+
+#include <catch2/catch.hpp>
+
+using namespace berth;
+using berth::test::FakeDriverScript;
+using berth::test::TempDir;
+using berth::test::file_mode;
+
+namespace {
+
+struct Fixture {
+    TempDir dir;
+    Store store{dir / "berth"};
+    ProcessRunner runner;
+    std::shared_ptr<FakeDriverScript> script = std::make_shared<FakeDriverScript>();
+    std::map<std::string, std::string> env;
+    std::vector<DriverInfo> table = {test::fake_driver_info(script), *find_driver("none").value()};
+    MachineService service{store, runner,
+                           [this](const std::string& k) -> std::optional<std::string> {
+                               auto it = env.find(k);
+                               if (it == env.end()) return std::nullopt;
+                               return it->second;
+                           },
+                           table};
+
+    CreateRequest request(const std::string& name) const {
+        CreateRequest r;
+        r.name = name;
+        r.driver = "fake";
+        return r;
+    }
+    bool nothing_on_disk(const std::string& name) const { return !std::filesystem::exists(store.machine_dir(name)); }
+};
+
+}  // namespace
+
+TEST_CASE("create saves a ready record with a CA - server and client certificate of its own", "[service]") {
+    Fixture f;
+    auto req = f.request("web1");
+    req.tls_sans = {"web1.example.com"};
+    req.engine_labels = {"team=a"};
+    auto record = f.service.create(req);
+    REQUIRE(record);
+    CHECK(record->status == MachineStatus::Ready);
+    CHECK(f.script->calls == std::vector<std::string>{"precreate web1", "create web1"});
+
+    auto loaded = f.store.load("web1");
+    REQUIRE(loaded);
+    CHECK(loaded->status == MachineStatus::Ready);
+    CHECK(loaded->engine.labels == std::vector<std::string>{"team=a"});
+    CHECK(loaded->tls.sans ==
+          std::vector<std::string>{"127.0.0.1", "localhost", "192.168.122.10", "web1", "web1.example.com"});
+
+    for (const char* key : {k_ca_key_file, k_client_key_file, k_server_key_file})
+        CHECK(file_mode(f.store.machine_file("web1", key)) == 0600);
+    auto server = pki::read_cert(*read_file(f.store.machine_file("web1", k_server_cert_file)));
+    REQUIRE(server);
+    CHECK(server->subject_cn == "web1");
+    CHECK(server->ip_sans == std::vector<std::string>{"127.0.0.1", "192.168.122.10"});
+    auto ca = pki::read_cert(*read_file(f.store.machine_file("web1", k_ca_cert_file)));
+    REQUIRE(ca);
+    CHECK(ca->sha256_fingerprint == loaded->tls.ca_fingerprint);
+}
+
+TEST_CASE("each machine has its own CA", "[service]") {
+    Fixture f;
+    REQUIRE(f.service.create(f.request("a")));
+    REQUIRE(f.service.create(f.request("b")));
+    CHECK(f.store.load("a")->tls.ca_fingerprint != f.store.load("b")->tls.ca_fingerprint);
+}
+
+TEST_CASE("bad input is refused before anything is made", "[service]") {
+    Fixture f;
+    auto check_usage = [&](CreateRequest req, const std::string& needle) {
+        CAPTURE(needle);
+        auto r = f.service.create(req);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().kind == ErrorKind::Usage);
+        CHECK(r.error().line().find(needle) != std::string::npos);
+        CHECK(f.script->calls.empty());
+        CHECK_FALSE(std::filesystem::exists(f.store.machines_dir() / req.name));
+    };
+    check_usage(f.request("bad_name"), "invalid machine name");
+    auto r = f.request("n1");
+    r.driver = "nope";
+    check_usage(r, "unknown driver");
+    r = f.request("n1");
+    r.tls_key_type = "dsa";
+    check_usage(r, "ecdsa-p256");
+    r = f.request("n1");
+    r.engine_labels = {"novalue"};
+    check_usage(r, "key=value");
+    r = f.request("n1");
+    r.tls_cert_days = 4000;
+    check_usage(r, "cannot outlive its CA");
+    r = f.request("n1");
+    r.driver_flags = {{"size", {"big"}}};
+    check_usage(r, "--fake-size");
+    r = f.request("n1");
+    r.driver = "none";
+    check_usage(r, "--url");
+}
+
+TEST_CASE("driver options come from the environment when no flag is given", "[service]") {
+    Fixture f;
+    f.env["BERTH_FAKE_SIZE"] = "42";
+    REQUIRE(f.service.create(f.request("n1")));
+    CHECK(f.store.load("n1")->driver["size"] == "42");
+    auto req = f.request("n2");
+    req.driver_flags = {{"size", {"7"}}};
+    REQUIRE(f.service.create(req));
+    CHECK(f.store.load("n2")->driver["size"] == "7");
+}
+
+TEST_CASE("an existing machine is not overwritten", "[service]") {
+    Fixture f;
+    REQUIRE(f.service.create(f.request("n1")));
+    const auto before = *read_file(f.store.machine_file("n1", k_ca_cert_file));
+    auto again = f.service.create(f.request("n1"));
+    REQUIRE_FALSE(again);
+    CHECK(again.error().kind == ErrorKind::Conflict);
+    CHECK(again.error().message.find("already exists") != std::string::npos);
+    CHECK(*read_file(f.store.machine_file("n1", k_ca_cert_file)) == before);
+}
+
+TEST_CASE("a failed pre-create check is exit code 3 and leaves nothing", "[service]") {
+    Fixture f;
+    f.script->fail_precreate = "libvirtd is not running";
+    auto r = f.service.create(f.request("n1"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().kind == ErrorKind::PrecreateCheck);
+    CHECK(r.error().exit_code() == 3);
+    CHECK(r.error().message.find("libvirtd is not running") != std::string::npos);
+    CHECK(f.nothing_on_disk("n1"));
+}
+
+TEST_CASE("a failed create is rolled back: the driver removes - the record goes", "[service]") {
+    Fixture f;
+    f.script->fail_create = "no space in pool";
+    auto r = f.service.create(f.request("n1"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("no space in pool") != std::string::npos);
+    CHECK(r.error().hint == "nothing was left behind");
+    CHECK(f.script->calls == std::vector<std::string>{"precreate n1", "create n1", "remove n1"});
+    CHECK(f.nothing_on_disk("n1"));
+}
+
+TEST_CASE("when rollback fails too - the record stays in error for rm -f", "[service]") {
+    Fixture f;
+    f.script->fail_create = "boot failed";
+    f.script->fail_remove = "domain busy";
+    auto r = f.service.create(f.request("n1"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().hint.find("berth rm -f n1") != std::string::npos);
+    auto rec = f.store.load("n1");
+    REQUIRE(rec);
+    CHECK(rec->status == MachineStatus::Error);
+    CHECK(rec->last_error == "boot failed");
+
+    auto rm = f.service.remove("n1", false);
+    REQUIRE_FALSE(rm);
+    CHECK(rm.error().hint.find("-f") != std::string::npos);
+    CHECK(f.store.exists("n1"));
+    REQUIRE(f.service.remove("n1", true));
+    CHECK(f.nothing_on_disk("n1"));
+}
+
+TEST_CASE("create refuses a machine locked by another writer", "[service]") {
+    Fixture f;
+    REQUIRE(f.store.ensure_layout());
+    auto held = f.store.lock("n1");
+    REQUIRE(held);
+    auto r = f.service.create(f.request("n1"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().kind == ErrorKind::Conflict);
+    CHECK(f.script->calls.empty());
+}
+
+TEST_CASE("ls asks the states of many machines in one driver call", "[service]") {
+    Fixture f;
+    for (const char* n : {"s1", "s2", "s10"}) REQUIRE(f.service.create(f.request(n)));
+    f.script->calls.clear();
+    f.script->state = MachineState::Stopped;
+    auto list = f.service.list();
+    REQUIRE(list);
+    REQUIRE(list->size() == 3);
+    CHECK((*list)[0].name == "s1");
+    CHECK((*list)[2].name == "s10");
+    CHECK((*list)[1].state == MachineState::Stopped);
+    CHECK(f.script->calls == std::vector<std::string>{"states 3"});
+}
+
+TEST_CASE("ls shows an unreadable record as an error instead of failing", "[service]") {
+    Fixture f;
+    REQUIRE(f.service.create(f.request("good")));
+    std::filesystem::create_directories(f.store.machine_dir("broken"));
+    auto list = f.service.list();
+    REQUIRE(list);
+    REQUIRE(list->size() == 2);
+    CHECK((*list)[0].name == "broken");
+    CHECK_FALSE((*list)[0].machine);
+    REQUIRE((*list)[0].error);
+    CHECK((*list)[1].machine);
+}
+
+TEST_CASE("remove calls the driver - then deletes the local files and the lock", "[service]") {
+    Fixture f;
+    REQUIRE(f.service.create(f.request("n1")));
+    f.script->calls.clear();
+    REQUIRE(f.service.remove("n1", false));
+    CHECK(f.script->calls == std::vector<std::string>{"remove n1"});
+    CHECK(f.nothing_on_disk("n1"));
+    CHECK_FALSE(std::filesystem::exists(f.store.root() / "locks" / "n1.lock"));
+    auto again = f.service.remove("n1", false);
+    REQUIRE_FALSE(again);
+    CHECK(again.error().kind == ErrorKind::NotFound);
+}
+
+TEST_CASE("the none driver records a host berth does not manage", "[service]") {
+    Fixture f;
+    auto req = f.request("n1");
+    req.driver = "none";
+    req.driver_flags = {{"url", {"tcp://10.1.2.3:2376"}}};
+    REQUIRE(f.service.create(req));
+    auto m = f.service.open("n1");
+    REQUIRE(m);
+    CHECK(m->driver->docker_url().value() == "tcp://10.1.2.3:2376");
+    CHECK(m->driver->ip().value() == "10.1.2.3");
+    CHECK(m->driver->state().value() == MachineState::Running);
+    CHECK(m->record.tls.sans == std::vector<std::string>{"127.0.0.1", "localhost", "10.1.2.3"});
+    auto stop = m->driver->stop();
+    REQUIRE_FALSE(stop);
+    CHECK(stop.error().message.find("none driver") != std::string::npos);
+}

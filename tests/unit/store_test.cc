@@ -1,0 +1,161 @@
+#include <berth/store/store.h>
+
+#include "temp_dir.h"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace berth;
+using berth::test::TempDir;
+using berth::test::file_mode;
+using berth::test::write_text;
+
+namespace {
+
+MachineRecord sample(const std::string& name, const std::string& url = "tcp://10.1.2.3:2376") {
+    MachineRecord r;
+    r.name = name;
+    r.driver_name = "none";
+    r.status = MachineStatus::Ready;
+    r.created_at = "2026-11-23T10:00:00Z";
+    r.driver = {{"url", url}};
+    r.engine.labels = {"team=a"};
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("a record round-trips through the store - private on disk", "[store]") {
+    TempDir dir;
+    Store store(dir / "berth");
+    REQUIRE(store.ensure_layout());
+    REQUIRE(store.save(sample("n1")));
+
+    auto loaded = store.load("n1");
+    REQUIRE(loaded);
+    CHECK(loaded->name == "n1");
+    CHECK(loaded->driver["url"] == "tcp://10.1.2.3:2376");
+    CHECK(loaded->engine.labels == std::vector<std::string>{"team=a"});
+    CHECK(loaded->schema_version == MachineRecord::k_schema_version);
+
+    CHECK(file_mode(dir / "berth") == 0700);
+    CHECK(file_mode(store.machines_dir()) == 0700);
+    CHECK(file_mode(store.machine_dir("n1")) == 0700);
+    CHECK(file_mode(store.machine_file("n1", k_record_file)) == 0600);
+
+    REQUIRE(store.write_file("n1", k_client_key_file, "secret", 0600));
+    CHECK(file_mode(store.machine_file("n1", k_client_key_file)) == 0600);
+}
+
+TEST_CASE("a crash between write and rename leaves the old record whole", "[store]") {
+    TempDir dir;
+    Store store(dir / "berth");
+    REQUIRE(store.save(sample("n1", "tcp://10.0.0.1:2376")));
+
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        AtomicWriteHooks hooks;
+        hooks.before_rename = [](const std::filesystem::path&) { ::raise(SIGKILL); };
+        (void)store.save(sample("n1", "tcp://10.9.9.9:2376"), hooks);
+        ::_exit(0);  // not reached: the hook kills the process
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGKILL);
+
+    // The new content was written to a temp file that never replaced the record.
+    bool temp_left = false;
+    for (const auto& e : std::filesystem::directory_iterator(store.machine_dir("n1")))
+        temp_left = temp_left || is_temp_file(e.path());
+    CHECK(temp_left);
+
+    auto loaded = store.load("n1");
+    REQUIRE(loaded);
+    CHECK(loaded->driver["url"] == "tcp://10.0.0.1:2376");
+
+    // The next write sweeps the dead writer's temp file.
+    REQUIRE(store.save(sample("n1", "tcp://10.0.0.2:2376")));
+    temp_left = false;
+    for (const auto& e : std::filesystem::directory_iterator(store.machine_dir("n1")))
+        temp_left = temp_left || is_temp_file(e.path());
+    CHECK_FALSE(temp_left);
+    CHECK(store.load("n1")->driver["url"] == "tcp://10.0.0.2:2376");
+}
+
+TEST_CASE("a record from a newer berth is refused - not misread", "[store]") {
+    TempDir dir;
+    Store store(dir / "berth");
+    nlohmann::json j = sample("n1").to_json();
+    j["schema_version"] = MachineRecord::k_schema_version + 1;
+    write_text(store.machine_file("n1", k_record_file), j.dump());
+    auto loaded = store.load("n1");
+    REQUIRE_FALSE(loaded);
+    CHECK(loaded.error().message.find("newer berth") != std::string::npos);
+    CHECK(loaded.error().hint.find("upgrade berth") != std::string::npos);
+}
+
+TEST_CASE("damaged and missing records give errors that say what to do", "[store]") {
+    TempDir dir;
+    Store store(dir / "berth");
+    REQUIRE(store.ensure_layout());
+
+    auto missing = store.load("ghost");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().kind == ErrorKind::NotFound);
+    CHECK(missing.error().hint.find("berth ls") != std::string::npos);
+
+    write_text(store.machine_file("bad", k_record_file), "{ not json");
+    auto bad = store.load("bad");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.find("not valid JSON") != std::string::npos);
+    CHECK(bad.error().hint.find("berth rm -f bad") != std::string::npos);
+
+    std::filesystem::create_directories(store.machine_dir("half"));
+    auto half = store.load("half");
+    REQUIRE_FALSE(half);
+    CHECK(half.error().kind == ErrorKind::Failed);
+    CHECK(half.error().message.find("interrupted") != std::string::npos);
+
+    write_text(store.machine_file("moved", k_record_file), sample("orig").to_json().dump());
+    auto moved = store.load("moved");
+    REQUIRE_FALSE(moved);
+    CHECK(moved.error().message.find("orig") != std::string::npos);
+}
+
+TEST_CASE("listing skips temp files and sorts names naturally", "[store]") {
+    TempDir dir;
+    Store store(dir / "berth");
+    for (const char* n : {"n10", "n2", "N1", "web"}) REQUIRE(store.save(sample(n)));
+    write_text(store.machines_dir() / ".junk.tmp.123", "x");
+    auto names = store.list_names();
+    REQUIRE(names);
+    CHECK(*names == std::vector<std::string>{"N1", "n2", "n10", "web"});
+
+    Store empty(dir / "nothing-here");
+    REQUIRE(empty.list_names());
+    CHECK(empty.list_names()->empty());
+}
+
+TEST_CASE("natural order", "[store]") {
+    CHECK(natural_less("n2", "n10"));
+    CHECK_FALSE(natural_less("n10", "n2"));
+    CHECK(natural_less("a", "b"));
+    CHECK(natural_less("student-9", "student-10"));
+    CHECK(natural_less("x01", "x2"));
+}
+
+TEST_CASE("the default store is BERTH_STORAGE_PATH - else ~/.berth", "[store]") {
+    const char* old = std::getenv("BERTH_STORAGE_PATH");
+    std::string saved = old ? old : "";
+    ::setenv("BERTH_STORAGE_PATH", "/srv/berth-store", 1);
+    CHECK(Store::default_root() == "/srv/berth-store");
+    ::unsetenv("BERTH_STORAGE_PATH");
+    const char* home = std::getenv("HOME");
+    if (home != nullptr) CHECK(Store::default_root() == std::filesystem::path(home) / ".berth");
+    if (old) ::setenv("BERTH_STORAGE_PATH", saved.c_str(), 1);
+}
