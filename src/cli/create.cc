@@ -24,9 +24,15 @@ void add_create(CLI::App& app, Context& ctx) {
     sub->add_option("-d,--driver", opts->request.driver, "Driver that makes the machine (none)")
         ->required();
     sub->add_option("--engine-label", opts->request.engine_labels,
-                    "Label for the Docker engine, key=value (repeatable)");
+                    "Label for the Docker engine, key=value (repeatable)")
+        ->expected(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     sub->add_option("--tls-san", opts->request.tls_sans,
-                    "Extra IP or DNS name for the server certificate (repeatable)");
+                    "Extra IP or DNS name for the server certificate (repeatable)")
+        ->expected(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     sub->add_option("--tls-key-type", opts->request.tls_key_type,
                     "Key type of the machine's CA and certificates")
         ->check(CLI::IsMember({"ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096"}))
@@ -50,7 +56,10 @@ void add_create(CLI::App& app, Context& ctx) {
                                            [&slot] { slot = {"true"}; }, help);
             } else {
                 o = sub->add_option(option_flag(info.name, option), slot, help);
-                if (option.type != OptionType::StringList) o->expected(1);
+                // One value per use; a list option is given once per value, as in docker-machine.
+                o->expected(1)->allow_extra_args(false);
+                if (option.type == OptionType::StringList)
+                    o->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
             }
             o->group(group);
             opts->flag_options.emplace_back(&info, o);

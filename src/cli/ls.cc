@@ -118,7 +118,10 @@ void add_ls(CLI::App& app, Context& ctx) {
     sub->add_flag("-q,--quiet", opts->quiet, "Print machine names only");
     sub->add_option("--filter", opts->filters,
                     "Keep machines matching driver=NAME, state=STATE, name=REGEX or label=KEY=VALUE "
-                    "(repeatable; the same key ORs, different keys AND)");
+                    "(repeatable; the same key ORs, different keys AND)")
+        ->expected(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     sub->add_option("-f,--format", opts->format,
                     "Go-style template per machine, e.g. '{{.Name}}: {{.URL}}'; prefix 'table ' for "
                     "aligned columns with headers. Fields: Name, Active, ActiveHost, DriverName, "

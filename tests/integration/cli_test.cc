@@ -279,6 +279,19 @@ TEST_CASE("help lists every docker-machine verb - --version names the build", "[
     CHECK(b.run({"version"}).out == version.out);
 }
 
+TEST_CASE("repeatable flags take one value each and never swallow the machine name", "[cli]") {
+    Berth b;
+    auto r = b.run({"create", "-d", "none", "--url", "tcp://10.1.2.3:2376", "--engine-label", "a=b",
+                    "--engine-label", "c=d", "--tls-san", "x.example", "n5"});
+    REQUIRE(r.exit_status == 0);
+    CHECK(b.run({"inspect", "-f", "{{json .Engine.Labels}} {{json .Tls.Sans}}", "n5"}).out ==
+          "[\"a=b\",\"c=d\"] [\"127.0.0.1\",\"localhost\",\"10.1.2.3\",\"x.example\"]\n");
+    auto extra = b.run({"create", "-d", "none", "--url", "tcp://10.1.2.3:2376", "--engine-label", "a=b", "c=d", "n6"});
+    CHECK(extra.exit_status == 2);
+    CHECK_FALSE(std::filesystem::exists(b.store() / "machines" / "c=d"));
+    CHECK_FALSE(std::filesystem::exists(b.store() / "machines" / "n6"));
+}
+
 TEST_CASE("global option -s/--storage-path chooses the store", "[cli]") {
     Berth b;
     const std::string other = (b.dir / "elsewhere").string();
