@@ -1,0 +1,48 @@
+#pragma once
+/// A session on a machine: run scripts as root and move files, over ONE connection for a whole
+/// provision (a channel per command). Scripts go to the remote shell on stdin, never on a command
+/// line; files go over SFTP with an explicit mode and owner. The real one is LibsshSession;
+/// tests use ScriptedSession (tests/fakes), which replays an expected transcript.
+
+#include <berth/core/error.h>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace berth {
+
+struct RemoteResult {
+    int exit_status = -1;
+    std::string out;
+    std::string err;
+};
+
+class Session {
+public:
+    virtual ~Session() = default;
+
+    /// Runs `script` with /bin/sh as root (through `sudo -n` when the login user is not root).
+    /// A non-zero exit is not an Error (it is in the result); a lost connection or a timeout is.
+    /// timeout 0 means the session's default command timeout.
+    [[nodiscard]] virtual Result<RemoteResult> run(std::string_view script,
+                                                   std::chrono::seconds timeout = std::chrono::seconds(0)) = 0;
+
+    /// Writes `content` to `path` as a whole (temp file beside it, then rename), with `mode` and
+    /// `owner` ("user:group"). The parent directory must exist.
+    [[nodiscard]] virtual Result<void> upload(std::string_view content, const std::string& path,
+                                              unsigned mode, const std::string& owner = "root:root") = 0;
+
+    /// The whole content of a remote file (read as root); NotFound if it does not exist.
+    [[nodiscard]] virtual Result<std::string> read(const std::string& path) = 0;
+};
+
+/// For messages: the last `lines` lines of `text`.
+[[nodiscard]] std::string tail_lines(std::string_view text, int lines);
+
+}  // namespace berth
+
+namespace berth {
+/// `text` as one single-quoted word for a POSIX shell.
+[[nodiscard]] std::string shell_quote(std::string_view text);
+}  // namespace berth

@@ -1,0 +1,356 @@
+#include <berth/transport/libssh_session.h>
+
+#include <berth/core/log.h>
+
+#include <libssh/libssh.h>
+#include <libssh/sftp.h>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace berth {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct KeyFree {
+    void operator()(ssh_key key) const { ssh_key_free(key); }
+};
+using KeyPtr = std::unique_ptr<std::remove_pointer_t<ssh_key>, KeyFree>;
+
+std::string fingerprint(ssh_key key) {
+    unsigned char* hash = nullptr;
+    size_t len = 0;
+    if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &len) != SSH_OK) return "?";
+    char* text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, len);
+    std::string out = text != nullptr ? text : "?";
+    ssh_string_free_char(text);
+    ssh_clean_pubkey_hash(&hash);
+    return out;
+}
+
+// The known_hosts name libssh and OpenSSH use: "host" on port 22, "[host]:port" otherwise.
+std::string known_hosts_name(const SshTarget& t) {
+    return t.port == 22 ? t.host : "[" + t.host + "]:" + std::to_string(t.port);
+}
+
+// Removes the lines for `name` from a known_hosts file (to pin a replacement key).
+Result<void> forget_host(const std::filesystem::path& file, const std::string& name) {
+    std::ifstream in(file);
+    std::string line, kept;
+    while (std::getline(in, line)) {
+        std::istringstream words(line);
+        std::string hosts;
+        words >> hosts;
+        bool match = false;
+        std::istringstream list(hosts);
+        for (std::string h; std::getline(list, h, ',');) match = match || h == name;
+        if (!match) kept += line + "\n";
+    }
+    std::ofstream out(file, std::ios::trunc);
+    out << kept;
+    if (!out) return fail("cannot rewrite " + file.string());
+    return {};
+}
+
+// The fingerprint of the key pinned for `name` in a known_hosts file ("?" if none is readable).
+std::string pinned_fingerprint(const std::filesystem::path& file, const std::string& name) {
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream words(line);
+        std::string hosts, type, b64;
+        words >> hosts >> type >> b64;
+        std::istringstream list(hosts);
+        bool match = false;
+        for (std::string h; std::getline(list, h, ',');) match = match || h == name;
+        if (!match) continue;
+        ssh_key key = nullptr;
+        if (ssh_pki_import_pubkey_base64(b64.c_str(), ssh_key_type_from_name(type.c_str()), &key) != SSH_OK)
+            continue;
+        KeyPtr owned(key);
+        return fingerprint(key);
+    }
+    return "?";
+}
+
+}  // namespace
+
+struct LibsshSession::Impl {
+    ssh_session session = nullptr;
+    sftp_session sftp = nullptr;
+    std::string upload_dir;  // private temp dir on the host, made on first upload
+    bool root = true;
+    ~Impl() {
+        if (sftp != nullptr) sftp_free(sftp);
+        if (session != nullptr) {
+            ssh_disconnect(session);
+            ssh_free(session);
+        }
+    }
+};
+
+LibsshSession::LibsshSession(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+
+LibsshSession::~LibsshSession() {
+    if (m_impl && m_impl->session != nullptr && !m_impl->upload_dir.empty()) {
+        // Best effort: the directory is private and small; a failure here changes nothing.
+        (void)exec("rm -rf " + shell_quote(m_impl->upload_dir), "", std::chrono::seconds(30));
+    }
+}
+
+Result<std::unique_ptr<LibsshSession>> LibsshSession::connect(const SshTarget& target, const SshOptions& options) {
+    const std::string where = target.user + "@" + target.host + ":" + std::to_string(target.port);
+    const std::string prefix = log_prefix(target.machine);
+    const auto deadline = Clock::now() + options.connect_timeout;
+    auto backoff = std::chrono::milliseconds(500);
+    std::string last_error;
+    auto impl = std::make_unique<Impl>();
+    int attempts = 0;
+    while (true) {
+        ++attempts;
+        impl = std::make_unique<Impl>();
+        impl->session = ssh_new();
+        if (impl->session == nullptr) return fail("cannot allocate an SSH session");
+        ssh_session s = impl->session;
+        long connect_timeout = 10;
+        int port = target.port;
+        bool no_config = false;
+        int verbosity = SSH_LOG_NOLOG;
+        ssh_options_set(s, SSH_OPTIONS_HOST, target.host.c_str());
+        ssh_options_set(s, SSH_OPTIONS_PORT, &port);
+        ssh_options_set(s, SSH_OPTIONS_USER, target.user.c_str());
+        ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &connect_timeout);
+        ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, target.known_hosts.c_str());
+        ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
+        ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no_config);
+        ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
+        if (ssh_connect(s) == SSH_OK) break;
+        last_error = ssh_get_error(s);
+        spdlog::debug("{}ssh connect to {} failed (attempt {}): {}", prefix, where, attempts, last_error);
+        if (Clock::now() + backoff >= deadline) {
+            auto secs = std::chrono::duration_cast<std::chrono::seconds>(options.connect_timeout).count();
+            return fail("cannot reach " + where + " over SSH within " + std::to_string(secs) + " s: " + last_error,
+                        "check that the host is up and sshd listens there (--ssh-timeout waits longer)");
+        }
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    }
+    ssh_session s = impl->session;
+
+    // The host key: pinned on first contact, checked on every connection after that.
+    ssh_key server_key = nullptr;
+    if (ssh_get_server_publickey(s, &server_key) != SSH_OK)
+        return fail("cannot read the host key of " + where + ": " + ssh_get_error(s));
+    KeyPtr server(server_key);
+    const std::string new_fp = fingerprint(server.get());
+    const std::string name = known_hosts_name(target);
+    switch (ssh_session_is_known_server(s)) {
+        case SSH_KNOWN_HOSTS_OK: break;
+        case SSH_KNOWN_HOSTS_CHANGED:
+        case SSH_KNOWN_HOSTS_OTHER: {
+            const std::string old_fp = pinned_fingerprint(target.known_hosts, name);
+            if (options.host_key != HostKeyPolicy::ReplacePinned)
+                return fail("the SSH host key of " + target.machine + " (" + name + ") has CHANGED: pinned " +
+                                old_fp + ", now offered " + new_fp +
+                                "; this is what a man-in-the-middle looks like, so berth refuses to connect",
+                            "if " + target.machine +
+                                " was rebuilt on purpose, accept the new key with --replace-host-key");
+            spdlog::warn("{}: replacing the pinned host key {} with {} as asked", target.machine, old_fp, new_fp);
+            if (auto ok = forget_host(target.known_hosts, name); !ok) return std::unexpected(ok.error());
+            if (ssh_session_update_known_hosts(s) != SSH_OK)
+                return fail("cannot pin the host key in " + target.known_hosts.string() + ": " + ssh_get_error(s));
+            break;
+        }
+        case SSH_KNOWN_HOSTS_UNKNOWN:
+        case SSH_KNOWN_HOSTS_NOT_FOUND:
+            if (options.host_key == HostKeyPolicy::RequirePinned)
+                return fail("no SSH host key is pinned for " + target.machine + " (" + name + " offers " + new_fp +
+                                ")",
+                            "berth pins the key when it creates a machine; if you trust this host, connect "
+                            "once with --replace-host-key");
+            if (ssh_session_update_known_hosts(s) != SSH_OK)
+                return fail("cannot pin the host key in " + target.known_hosts.string() + ": " + ssh_get_error(s));
+            ::chmod(target.known_hosts.c_str(), 0600);
+            spdlog::debug("{}pinned host key {} for {}", prefix, new_fp, name);
+            break;
+        case SSH_KNOWN_HOSTS_ERROR:
+            return fail("cannot check the host key of " + where + ": " + ssh_get_error(s));
+    }
+
+    ssh_key raw = nullptr;
+    if (ssh_pki_import_privkey_file(target.key.c_str(), nullptr, nullptr, nullptr, &raw) != SSH_OK)
+        return fail("cannot read the SSH key " + target.key.string(), "it must be an unencrypted private key");
+    KeyPtr key(raw);
+    if (ssh_userauth_publickey(s, nullptr, key.get()) != SSH_AUTH_SUCCESS)
+        return fail("SSH login to " + where + " with key " + target.key.string() + " was refused",
+                    "check that the key's public half is in ~" + target.user + "/.ssh/authorized_keys there");
+
+    // TCP keepalive notices a dead peer even while no command runs.
+    int fd = ssh_get_fd(s);
+    int on = 1, idle = 30, interval = 10, count = 3;
+    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+
+    impl->root = target.user == "root";
+    spdlog::debug("{}connected to {} (host key {})", prefix, where, new_fp);
+    std::unique_ptr<LibsshSession> session(new LibsshSession(std::move(impl)));
+    session->m_target = target;
+    session->m_options = options;
+    session->m_fingerprint = new_fp;
+    return session;
+}
+
+Result<RemoteResult> LibsshSession::exec(const std::string& command, std::string_view input,
+                                         std::chrono::seconds timeout) {
+    ssh_session s = m_impl->session;
+    const std::string prefix = log_prefix(m_target.machine);
+    auto lost = [&](const std::string& when) {
+        return fail("the SSH connection to " + m_target.machine + " failed " + when + ": " + ssh_get_error(s),
+                    "check the host and the network, then run the command again");
+    };
+    ssh_channel ch = ssh_channel_new(s);
+    if (ch == nullptr) return lost("opening a channel");
+    std::unique_ptr<std::remove_pointer_t<ssh_channel>, void (*)(ssh_channel)> channel(ch, [](ssh_channel c) {
+        ssh_channel_close(c);
+        ssh_channel_free(c);
+    });
+    if (ssh_channel_open_session(ch) != SSH_OK) return lost("opening a session channel");
+    if (ssh_channel_request_exec(ch, command.c_str()) != SSH_OK) return lost("starting a command");
+    ++m_channels;
+    size_t off = 0;
+    while (off < input.size()) {
+        int n = ssh_channel_write(ch, input.data() + off, static_cast<uint32_t>(std::min<size_t>(input.size() - off, 32768)));
+        if (n < 0) return lost("sending a script");
+        off += static_cast<size_t>(n);
+    }
+    ssh_channel_send_eof(ch);
+
+    if (timeout.count() == 0) timeout = m_options.command_timeout;
+    const auto deadline = Clock::now() + timeout;
+    auto next_keepalive = Clock::now() + m_options.keepalive;
+    RemoteResult result;
+    char buf[16384];
+    while (true) {
+        int n = ssh_channel_read_timeout(ch, buf, sizeof buf, 0, 200);
+        if (n == SSH_ERROR) return lost("while a command ran");
+        if (n > 0) result.out.append(buf, static_cast<size_t>(n));
+        int e;
+        while ((e = ssh_channel_read_nonblocking(ch, buf, sizeof buf, 1)) > 0) result.err.append(buf, static_cast<size_t>(e));
+        if (e == SSH_ERROR) return lost("while a command ran");
+        if (ssh_channel_is_eof(ch) && n == 0) {
+            // Drain what is left on both streams.
+            while ((n = ssh_channel_read_nonblocking(ch, buf, sizeof buf, 0)) > 0) result.out.append(buf, static_cast<size_t>(n));
+            while ((n = ssh_channel_read_nonblocking(ch, buf, sizeof buf, 1)) > 0) result.err.append(buf, static_cast<size_t>(n));
+            break;
+        }
+        if (ssh_channel_is_closed(ch)) break;
+        const auto now = Clock::now();
+        if (now >= deadline) {
+            spdlog::debug("{}command timed out after {} s", prefix, timeout.count());
+            return fail("a command on " + m_target.machine + " did not finish within " +
+                            std::to_string(timeout.count()) + " s",
+                        "output so far: " + tail_lines(result.out + result.err, 5));
+        }
+        if (now >= next_keepalive) {
+            ssh_send_ignore(s, "keepalive");
+            next_keepalive = now + m_options.keepalive;
+        }
+    }
+    // The exit status arrives just before or after EOF; wait for it briefly.
+    result.exit_status = ssh_channel_get_exit_status(ch);
+    for (int i = 0; i < 50 && result.exit_status == -1 && !ssh_channel_is_closed(ch); ++i) {
+        ssh_channel_read_timeout(ch, buf, sizeof buf, 0, 100);
+        result.exit_status = ssh_channel_get_exit_status(ch);
+    }
+    if (result.exit_status == -1) {
+        if (ssh_get_status(s) & (SSH_CLOSED | SSH_CLOSED_ERROR)) return lost("while a command ran");
+        // Killed by a signal: OpenSSH sends exit-signal instead of exit-status.
+        result.exit_status = 255;
+    }
+    return result;
+}
+
+Result<RemoteResult> LibsshSession::run(std::string_view script, std::chrono::seconds timeout) {
+    // The script is read whole from stdin before it runs, so no command in it can swallow the rest.
+    const std::string runner = "sh -c 'script=$(cat); eval \"$script\"'";
+    const std::string command = m_impl->root ? runner : "sudo -n " + runner;
+    spdlog::debug("{}run: {}", log_prefix(m_target.machine), tail_lines(script, 3));
+    return exec(command, script, timeout);
+}
+
+Result<void> LibsshSession::upload(std::string_view content, const std::string& path, unsigned mode,
+                                   const std::string& owner) {
+    const std::string prefix = log_prefix(m_target.machine);
+    ssh_session s = m_impl->session;
+    if (m_impl->upload_dir.empty()) {
+        // A private directory of the login user; files land there first, then root installs them.
+        auto made = exec("umask 077 && mktemp -d /tmp/berth-upload.XXXXXXXX", "", std::chrono::seconds(60));
+        if (!made) return std::unexpected(made.error());
+        if (made->exit_status != 0)
+            return fail("cannot make a temporary directory on " + m_target.machine + ": " + tail_lines(made->err, 3));
+        std::string dir = made->out;
+        while (!dir.empty() && (dir.back() == '\n' || dir.back() == '\r')) dir.pop_back();
+        m_impl->upload_dir = dir;
+    }
+    if (m_impl->sftp == nullptr) {
+        m_impl->sftp = sftp_new(s);
+        if (m_impl->sftp == nullptr || sftp_init(m_impl->sftp) != SSH_OK)
+            return fail("cannot start SFTP on " + m_target.machine + ": " + ssh_get_error(s),
+                        "the host's sshd needs the sftp subsystem");
+    }
+    const std::string staged = m_impl->upload_dir + "/" + std::to_string(m_channels) + "-" +
+                               std::filesystem::path(path).filename().string();
+    sftp_file file = sftp_open(m_impl->sftp, staged.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (file == nullptr)
+        return fail("cannot write " + staged + " on " + m_target.machine + " over SFTP: " + ssh_get_error(s));
+    size_t off = 0;
+    while (off < content.size()) {
+        ssize_t n = sftp_write(file, content.data() + off, std::min<size_t>(content.size() - off, 32768));
+        if (n < 0) {
+            sftp_close(file);
+            return fail("cannot write " + staged + " on " + m_target.machine + " over SFTP: " + ssh_get_error(s));
+        }
+        off += static_cast<size_t>(n);
+    }
+    if (sftp_close(file) != SSH_OK)
+        return fail("cannot finish writing " + staged + " on " + m_target.machine + ": " + ssh_get_error(s));
+
+    auto colon = owner.find(':');
+    const std::string user = owner.substr(0, colon);
+    const std::string group = colon == std::string::npos ? user : owner.substr(colon + 1);
+    char mode_text[8];
+    std::snprintf(mode_text, sizeof mode_text, "%04o", mode);
+    const std::string tmp = path + ".berth-new";
+    const std::string script = "install -m " + std::string(mode_text) + " -o " + shell_quote(user) + " -g " +
+                               shell_quote(group) + " " + shell_quote(staged) + " " + shell_quote(tmp) +
+                               " && mv -f " + shell_quote(tmp) + " " + shell_quote(path) + " && rm -f " +
+                               shell_quote(staged);
+    spdlog::debug("{}upload {} ({} bytes, {}, {})", prefix, path, content.size(), mode_text, owner);
+    auto r = run(script);
+    if (!r) return std::unexpected(r.error());
+    if (r->exit_status != 0)
+        return fail("cannot install " + path + " on " + m_target.machine + ": " + tail_lines(r->err, 3));
+    return {};
+}
+
+Result<std::string> LibsshSession::read(const std::string& path) {
+    auto r = run("if [ ! -e " + shell_quote(path) + " ]; then exit 44; fi; cat -- " + shell_quote(path));
+    if (!r) return std::unexpected(r.error());
+    if (r->exit_status == 44) return fail_kind(ErrorKind::NotFound, path + " does not exist on " + m_target.machine);
+    if (r->exit_status != 0)
+        return fail("cannot read " + path + " on " + m_target.machine + ": " + tail_lines(r->err, 3));
+    return r->out;
+}
+
+}  // namespace berth

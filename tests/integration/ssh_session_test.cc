@@ -1,0 +1,245 @@
+// LibsshSession against a real OpenSSH server on loopback.
+
+#include <berth/transport/libssh_session.h>
+#include <berth/transport/ssh_key.h>
+
+#include "sshd_fixture.h"
+#include "temp_dir.h"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <thread>
+
+using namespace berth;
+using namespace std::chrono_literals;
+using berth::test::SshdFixture;
+using berth::test::TempDir;
+using berth::test::file_mode;
+
+namespace {
+
+SshTarget target_for(const SshdFixture& sshd, const TempDir& dir) {
+    SshTarget t;
+    t.host = "127.0.0.1";
+    t.port = sshd.port();
+    t.user = "root";
+    t.key = sshd.client_key();
+    t.known_hosts = dir / "known_hosts";
+    t.machine = "t1";
+    return t;
+}
+
+SshOptions options(HostKeyPolicy policy, std::chrono::seconds connect = 20s) {
+    SshOptions o;
+    o.host_key = policy;
+    o.connect_timeout = connect;
+    o.command_timeout = 60s;
+    return o;
+}
+
+std::unique_ptr<LibsshSession> connect_ok(const SshTarget& t, HostKeyPolicy policy) {
+    auto s = LibsshSession::connect(t, options(policy));
+    INFO((s ? std::string() : s.error().line()));
+    REQUIRE(s);
+    return std::move(*s);
+}
+
+}  // namespace
+
+TEST_CASE("the host key is pinned on first contact and checked after", "[ssh]") {
+    SshdFixture sshd;
+    TempDir dir;
+    auto t = target_for(sshd, dir);
+
+    auto unpinned = LibsshSession::connect(t, options(HostKeyPolicy::RequirePinned));
+    REQUIRE_FALSE(unpinned);
+    CHECK(unpinned.error().message.find("no SSH host key is pinned") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(t.known_hosts));
+
+    auto first = connect_ok(t, HostKeyPolicy::PinOnFirstUse);
+    CHECK(first->host_key_fingerprint() == sshd.host_key_fingerprint());
+    REQUIRE(std::filesystem::exists(t.known_hosts));
+    CHECK(file_mode(t.known_hosts) == 0600);
+    std::ifstream in(t.known_hosts);
+    std::string line;
+    std::getline(in, line);
+    CHECK(line.starts_with("[127.0.0.1]:" + std::to_string(sshd.port()) + " ssh-ed25519 "));
+
+    auto again = connect_ok(t, HostKeyPolicy::RequirePinned);
+    CHECK(again->run("true").value().exit_status == 0);
+}
+
+TEST_CASE("a swapped host key is refused with both fingerprints and accepted only on request", "[ssh]") {
+    SshdFixture sshd;
+    TempDir dir;
+    auto t = target_for(sshd, dir);
+    const std::string old_fp = sshd.host_key_fingerprint();
+    connect_ok(t, HostKeyPolicy::PinOnFirstUse);
+
+    sshd.restart_with_new_host_key();
+    const std::string new_fp = sshd.host_key_fingerprint();
+    REQUIRE(old_fp != new_fp);
+    for (auto policy : {HostKeyPolicy::RequirePinned, HostKeyPolicy::PinOnFirstUse}) {
+        auto refused = LibsshSession::connect(t, options(policy));
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().message.find("has CHANGED") != std::string::npos);
+        CHECK(refused.error().message.find(old_fp) != std::string::npos);
+        CHECK(refused.error().message.find(new_fp) != std::string::npos);
+        CHECK(refused.error().hint.find("--replace-host-key") != std::string::npos);
+    }
+
+    auto replaced = connect_ok(t, HostKeyPolicy::ReplacePinned);
+    CHECK(replaced->host_key_fingerprint() == new_fp);
+    auto after = connect_ok(t, HostKeyPolicy::RequirePinned);
+    CHECK(after->host_key_fingerprint() == new_fp);
+    std::ifstream in(t.known_hosts);
+    int lines = 0;
+    for (std::string l; std::getline(in, l);) lines += l.empty() ? 0 : 1;
+    CHECK(lines == 1);
+}
+
+TEST_CASE("run returns output and exit status and reads the whole script first", "[ssh]") {
+    SshdFixture sshd;
+    TempDir dir;
+    auto s = connect_ok(target_for(sshd, dir), HostKeyPolicy::PinOnFirstUse);
+
+    auto r = s->run("echo out; echo err >&2; exit 3");
+    REQUIRE(r);
+    CHECK(r->exit_status == 3);
+    CHECK(r->out == "out\n");
+    CHECK(r->err == "err\n");
+
+    // A command that reads stdin must not eat the rest of the script.
+    auto swallow = s->run("cat\necho after-cat\nid -u");
+    REQUIRE(swallow);
+    CHECK(swallow->out == "after-cat\n0\n");
+
+    auto quoted = s->run("printf '%s|' \"a b\" 'it'\"'\"'s' $((6*7))");
+    REQUIRE(quoted);
+    CHECK(quoted->out == "a b|it's|42|");
+
+    auto big = s->run("head -c 1000000 /dev/zero | tr '\\0' x");
+    REQUIRE(big);
+    CHECK(big->out.size() == 1000000);
+    CHECK(s->channels_opened() == 4);
+}
+
+TEST_CASE("uploads land whole with the mode and owner asked for", "[ssh]") {
+    SshdFixture sshd;
+    TempDir dir;
+    auto s = connect_ok(target_for(sshd, dir), HostKeyPolicy::PinOnFirstUse);
+    const auto remote = dir / "etc-docker";
+    std::filesystem::create_directories(remote);
+
+    REQUIRE(s->upload("server key\n", (remote / "server-key.pem").string(), 0400, "root:root"));
+    REQUIRE(s->upload("{\"icc\": false}\n", (remote / "daemon.json").string(), 0644));
+    REQUIRE(s->upload("x", (remote / "nobody.txt").string(), 0640, "nobody:nogroup"));
+
+    CHECK(file_mode(remote / "server-key.pem") == 0400);
+    CHECK(file_mode(remote / "daemon.json") == 0644);
+    struct stat st{};
+    REQUIRE(::stat((remote / "nobody.txt").c_str(), &st) == 0);
+    CHECK(st.st_uid == 65534);
+    CHECK((st.st_mode & 07777) == 0640);
+    CHECK(s->read((remote / "daemon.json").string()).value() == "{\"icc\": false}\n");
+
+    // Replacing a file replaces it whole; nothing is left beside it.
+    REQUIRE(s->upload("v2", (remote / "daemon.json").string(), 0644));
+    CHECK(s->read((remote / "daemon.json").string()).value() == "v2");
+    int entries = 0;
+    for (const auto& e : std::filesystem::directory_iterator(remote)) entries += e.is_regular_file() ? 1 : 0;
+    CHECK(entries == 3);
+
+    auto missing = s->read((remote / "nope").string());
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().kind == ErrorKind::NotFound);
+
+    auto no_dir = s->upload("x", (remote / "no-such-dir" / "f").string(), 0644);
+    REQUIRE_FALSE(no_dir);
+    CHECK(no_dir.error().message.find("cannot install") != std::string::npos);
+}
+
+TEST_CASE("a command that outlives its timeout is an error and the session goes on", "[ssh]") {
+    SshdFixture sshd;
+    TempDir dir;
+    auto s = connect_ok(target_for(sshd, dir), HostKeyPolicy::PinOnFirstUse);
+    auto slow = s->run("echo started; sleep 20", 1s);
+    REQUIRE_FALSE(slow);
+    CHECK(slow.error().message.find("did not finish within 1 s") != std::string::npos);
+    CHECK(slow.error().hint.find("started") != std::string::npos);
+    auto next = s->run("echo still-here");
+    REQUIRE(next);
+    CHECK(next->out == "still-here\n");
+}
+
+TEST_CASE("a connection dropped mid-command is an error that says so", "[ssh]") {
+    SshdFixture sshd;
+    TempDir dir;
+    auto s = connect_ok(target_for(sshd, dir), HostKeyPolicy::PinOnFirstUse);
+    // Find this connection's sshd process above the shell and kill it.
+    auto r = s->run(
+        "p=$$; while [ \"$(cat /proc/$p/comm)\" != sshd ]; do p=$(awk '{print $4}' /proc/$p/stat); done; "
+        "kill -9 $p; sleep 5",
+        30s);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("SSH connection to t1 failed") != std::string::npos);
+}
+
+TEST_CASE("connect retries until the server answers, and gives up at the timeout", "[ssh]") {
+    SECTION("a server that comes up late is reached") {
+        SshdFixture sshd(false);
+        TempDir dir;
+        std::thread late([&] {
+            std::this_thread::sleep_for(1500ms);
+            sshd.start();
+        });
+        auto s = LibsshSession::connect(target_for(sshd, dir), options(HostKeyPolicy::PinOnFirstUse, 30s));
+        late.join();
+        REQUIRE(s);
+    }
+    SECTION("nobody listening: a clear error after the timeout") {
+        SshdFixture sshd(false);
+        TempDir dir;
+        auto start = std::chrono::steady_clock::now();
+        auto s = LibsshSession::connect(target_for(sshd, dir), options(HostKeyPolicy::PinOnFirstUse, 2s));
+        REQUIRE_FALSE(s);
+        CHECK(s.error().message.find("cannot reach root@127.0.0.1:" + std::to_string(sshd.port())) !=
+              std::string::npos);
+        CHECK(std::chrono::steady_clock::now() - start < 15s);
+    }
+}
+
+TEST_CASE("a key the server does not know is refused with a hint", "[ssh]") {
+    SshdFixture sshd;
+    TempDir dir;
+    auto t = target_for(sshd, dir);
+    t.key = dir / "other_key";
+    REQUIRE(generate_ssh_key(t.key, "other"));
+    auto s = LibsshSession::connect(t, options(HostKeyPolicy::PinOnFirstUse));
+    REQUIRE_FALSE(s);
+    CHECK(s.error().message.find("was refused") != std::string::npos);
+    CHECK(s.error().hint.find("authorized_keys") != std::string::npos);
+}
+
+TEST_CASE("berth's own ed25519 keys are private and work for login", "[ssh]") {
+    SshdFixture sshd;
+    TempDir dir;
+    const auto key = dir / "id_ed25519";
+    REQUIRE(generate_ssh_key(key, "berth@t1"));
+    CHECK(file_mode(key) == 0600);
+    auto line = public_key_line(key);
+    REQUIRE(line);
+    CHECK(line->starts_with("ssh-ed25519 AAAA"));
+    // OpenSSH reads both halves.
+    CHECK(berth::test::run_checked({"ssh-keygen", "-y", "-f", key.string()}).starts_with(*line));
+    CHECK_FALSE(generate_ssh_key(key, "again"));
+
+    sshd.authorize(*line);
+    auto t = target_for(sshd, dir);
+    t.key = key;
+    auto s = LibsshSession::connect(t, options(HostKeyPolicy::PinOnFirstUse));
+    REQUIRE(s);
+}
