@@ -61,5 +61,21 @@ void add_rm(CLI::App& app, Context& ctx);
 void add_version(CLI::App& app, Context& ctx);
 void add_lifecycle(CLI::App& app, Context& ctx);  // start, stop, restart, kill
 void add_pending(CLI::App& app, Context& ctx);    // verbs whose issue has not landed
+void add_provision(CLI::App& app, Context& ctx);
+void add_regenerate_certs(CLI::App& app, Context& ctx);
+void add_upgrade(CLI::App& app, Context& ctx);
+void add_ssh(CLI::App& app, Context& ctx);
+void add_scp(CLI::App& app, Context& ctx);
+
+/// Flags shared by the verbs that provision over SSH.
+struct ProvisionFlags {
+    bool replace_host_key = false;
+    std::string templates_dir;
+    int ssh_timeout = 120;
+};
+void add_provision_options(CLI::App* sub, std::shared_ptr<ProvisionFlags> flags);
+[[nodiscard]] ProvisionOptions to_options(const ProvisionFlags& flags);
+/// "n1: no changes; nothing uploaded, nothing restarted (1 remote commands...)" and the like.
+[[nodiscard]] std::string describe_report(const std::string& name, const ProvisionReport& report);
 
 }  // namespace berth::cli

@@ -21,7 +21,7 @@ void add_create(CLI::App& app, Context& ctx) {
     };
     auto opts = std::make_shared<Options>();
     auto* sub = app.add_subcommand("create", "Create a machine");
-    sub->add_option("-d,--driver", opts->request.driver, "Driver that makes the machine (none)")
+    sub->add_option("-d,--driver", opts->request.driver, "Driver that makes the machine: generic or none")
         ->required();
     sub->add_option("--engine-label", opts->request.engine_labels,
                     "Label for the Docker engine, key=value (repeatable)")
@@ -41,6 +41,27 @@ void add_create(CLI::App& app, Context& ctx) {
         ->capture_default_str();
     sub->add_option("--tls-cert-days", opts->request.tls_cert_days,
                     "Validity of the server and client certificates, in days")
+        ->capture_default_str();
+    auto one_each = [](CLI::Option* o) {
+        o->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    };
+    auto& engine = opts->request.engine;
+    sub->add_option("--engine-install", engine.install,
+                    "Docker package: docker.io (the distribution's) or docker-ce (Docker's repository)")
+        ->check(CLI::IsMember({"docker.io", "docker-ce"}))
+        ->capture_default_str();
+    sub->add_option("--engine-version", engine.version, "Pin the Docker package to this version");
+    one_each(sub->add_option("--engine-opt", engine.opts, "daemon.json setting KEY=VALUE (repeatable)"));
+    one_each(sub->add_option("--engine-insecure-registry", engine.insecure_registries,
+                             "Registry reached without TLS (repeatable; weakens the hardening)"));
+    one_each(sub->add_option("--engine-registry-mirror", engine.registry_mirrors, "Registry mirror URL (repeatable)"));
+    sub->add_option("--engine-storage-driver", engine.storage_driver, "Docker storage driver (default: Docker's)");
+    one_each(sub->add_option("--engine-env", engine.env, "Environment variable KEY=VALUE for dockerd (repeatable)"));
+    auto templates_dir = std::make_shared<std::string>();
+    auto ssh_timeout = std::make_shared<int>(120);
+    sub->add_option("--templates-dir", *templates_dir,
+                    "Directory of templates that replace berth's own (see templates/README.md)");
+    sub->add_option("--ssh-timeout", *ssh_timeout, "Seconds to keep trying to reach the machine over SSH")
         ->capture_default_str();
     sub->add_option("name", opts->request.name, "Name of the machine")->required();
 
@@ -66,8 +87,10 @@ void add_create(CLI::App& app, Context& ctx) {
         }
     }
 
-    sub->callback([&ctx, opts] {
-        set_action(ctx, [&ctx, opts]() -> Result<void> {
+    sub->callback([&ctx, opts, templates_dir, ssh_timeout] {
+        set_action(ctx, [&ctx, opts, templates_dir, ssh_timeout]() -> Result<void> {
+            if (!templates_dir->empty()) opts->request.provision.templates_dir = *templates_dir;
+            opts->request.provision.ssh_timeout = std::chrono::seconds(*ssh_timeout);
             // A flag of another driver is a mistake worth saying, not something to ignore.
             for (const auto& [info, option] : opts->flag_options) {
                 if (option->count() > 0 && info->name != opts->request.driver)
@@ -79,6 +102,15 @@ void add_create(CLI::App& app, Context& ctx) {
             Services services(ctx);
             auto record = services.machines().create(opts->request);
             if (!record) return std::unexpected(record.error());
+            std::string timing;
+            double total = 0;
+            for (const auto& [phase, secs] : services.machines().timings()) {
+                char buf[64];
+                std::snprintf(buf, sizeof buf, "%s %.1f s", phase.c_str(), secs);
+                timing += (timing.empty() ? "" : ", ") + std::string(buf);
+                total += secs;
+            }
+            if (!timing.empty()) spdlog::info("Time: {:.1f} s ({})", total, timing);
             spdlog::info("Machine {} is ready. To point your docker CLI at it, run: eval \"$(berth env {})\"",
                          record->name, record->name);
             return {};

@@ -51,6 +51,11 @@ int main(int argc, char** argv) {
     cli::add_status(app, ctx);
     cli::add_active(app, ctx);
     cli::add_lifecycle(app, ctx);
+    cli::add_ssh(app, ctx);
+    cli::add_scp(app, ctx);
+    cli::add_provision(app, ctx);
+    cli::add_regenerate_certs(app, ctx);
+    cli::add_upgrade(app, ctx);
     cli::add_rm(app, ctx);
     cli::add_version(app, ctx);
     cli::add_pending(app, ctx);

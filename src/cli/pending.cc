@@ -16,11 +16,6 @@ struct Pending {
 
 void add_pending(CLI::App& app, Context& ctx) {
     static const Pending verbs[] = {
-        {"ssh", "Log into a machine over SSH, or run a command there (not yet available)", "the SSH transport"},
-        {"scp", "Copy files to or from machines over SFTP (not yet available)", "the SSH transport"},
-        {"provision", "Re-run the hardening of machines (not yet available)", "the provisioner"},
-        {"regenerate-certs", "Replace a machine's TLS certificates (not yet available)", "the provisioner"},
-        {"upgrade", "Upgrade Docker on machines, keeping the hardening (not yet available)", "the provisioner"},
         {"image", "Manage cached VM images: ls, pull, build, rm (not yet available)", "the libvirt driver"},
     };
     for (const auto& verb : verbs) {

@@ -3,8 +3,10 @@
 #include <berth/core/docker_url.h>
 #include <berth/core/log.h>
 #include <berth/core/machine_name.h>
+#include <berth/docker/docker_client.h>
 #include <berth/driver/driver_table.h>
 #include <berth/pki/pki.h>
+#include <berth/provision/templates.h>
 
 #include <spdlog/spdlog.h>
 
@@ -23,7 +25,36 @@ Result<void> validate_labels(const std::vector<std::string>& labels) {
     return {};
 }
 
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+/// The Docker API of one machine, as the provisioner's probe.
+class ClientProbe final : public DockerProbe {
+public:
+    explicit ClientProbe(DockerClient client) : m_client(std::move(client)) {}
+    Result<void> wait_until_ready(std::chrono::seconds timeout) override { return m_client.wait_until_ready(timeout); }
+    Result<nlohmann::json> info() override { return m_client.info(); }
+    Result<nlohmann::json> version() override { return m_client.version(); }
+
+private:
+    DockerClient m_client;
+};
+
 }  // namespace
+
+SshTarget ssh_target_for(const Store& store, std::string_view machine, const SshEndpoint& endpoint) {
+    SshTarget t;
+    t.host = endpoint.host;
+    t.port = endpoint.port;
+    t.user = endpoint.user;
+    t.key = endpoint.key_path;
+    t.known_hosts = store.machine_file(machine, "known_hosts");
+    t.machine = std::string(machine);
+    return t;
+}
 
 GetEnv process_env() {
     return [](const std::string& name) -> std::optional<std::string> {
@@ -37,10 +68,25 @@ MachineService::MachineService(const Store& store, Runner& runner, GetEnv getenv
                                std::span<const DriverInfo> drivers)
     : m_store(store), m_runner(runner), m_getenv(std::move(getenv)), m_drivers(drivers) {}
 
+DriverContext MachineService::context_for(std::string_view name) const {
+    DriverContext ctx;
+    ctx.machine = std::string(name);
+    ctx.machine_dir = m_store.machine_dir(name);
+    ctx.runner = &m_runner;
+    const Store* store = &m_store;
+    ctx.ssh = [store, machine = std::string(name)](const SshEndpoint& endpoint) -> Result<std::unique_ptr<Session>> {
+        SshOptions options;
+        options.connect_timeout = std::chrono::seconds(30);
+        auto session = LibsshSession::connect(ssh_target_for(*store, machine, endpoint), options);
+        if (!session) return std::unexpected(session.error());
+        return std::unique_ptr<Session>(std::move(*session));
+    };
+    return ctx;
+}
+
 Result<std::unique_ptr<Driver>> MachineService::make_driver(const DriverInfo& info,
                                                             std::string_view name) const {
-    DriverContext ctx{std::string(name), m_store.machine_dir(name), &m_runner};
-    auto driver = info.make(ctx);
+    auto driver = info.make(context_for(name));
     if (!driver) return fail("internal error: driver " + info.name + " could not be made");
     return driver;
 }
@@ -88,6 +134,16 @@ Result<MachineRecord> MachineService::create(const CreateRequest& request) {
     record.created_at = now_rfc3339();
     record.driver = (*driver)->save();
     record.engine.labels = request.engine_labels;
+    record.engine.labels.insert(record.engine.labels.end(), request.engine.labels.begin(), request.engine.labels.end());
+    record.engine.install = request.engine.install;
+    record.engine.version_pin = request.engine.version;
+    record.engine.opts = request.engine.opts;
+    record.engine.insecure_registries = request.engine.insecure_registries;
+    record.engine.registry_mirrors = request.engine.registry_mirrors;
+    record.engine.storage_driver = request.engine.storage_driver;
+    record.engine.env = request.engine.env;
+    if (request.provision.templates_dir)
+        record.provision.templates_dir = std::filesystem::absolute(*request.provision.templates_dir).string();
     record.tls.key_type = std::string(pki::to_string(*key_type));
     record.tls.extra_sans = request.tls_sans;
     record.tls.ca_days = request.tls_ca_days;
@@ -99,12 +155,23 @@ Result<MachineRecord> MachineService::create(const CreateRequest& request) {
         return std::unexpected(ok.error());
     }
 
+    m_timings.clear();
     auto made = [&]() -> Result<void> {
         spdlog::info("Creating machine {} (driver {})...", request.name, request.driver);
+        auto start = Clock::now();
         if (auto ok = (*driver)->create(); !ok) return ok;
+        m_timings.emplace_back("machine", seconds_since(start));
         record.driver = (*driver)->save();
         spdlog::info("Making certificates (a CA of its own for {})...", request.name);
-        return issue_certificates(record, **driver);
+        if (auto ok = issue_certificates(record, **driver); !ok) return ok;
+        if (!(*driver)->ssh_endpoint()) return {};  // a host berth does not reach (none)
+        Machine machine{record, std::move(*driver)};
+        auto report = provision_locked(machine, request.provision, true, false);
+        *driver = std::move(machine.driver);
+        if (!report) return std::unexpected(report.error());
+        record = machine.record;
+        for (const auto& t : report->timings) m_timings.push_back(t);
+        return {};
     }();
     if (!made) {
         // Roll back: the driver removes what it made, then the local files go.
@@ -130,6 +197,7 @@ Result<MachineRecord> MachineService::create(const CreateRequest& request) {
 }
 
 Result<void> MachineService::issue_certificates(MachineRecord& record, Driver& driver) const {
+    // The CA and client certificate are made once; only regenerate-certs --client-certs replaces them.
     auto key_type = pki::parse_key_type(record.tls.key_type);
     if (!key_type) return std::unexpected(key_type.error());
     std::vector<std::string> sans = driver.cert_sans();
@@ -167,6 +235,136 @@ Result<void> MachineService::issue_certificates(MachineRecord& record, Driver& d
     record.tls.server_not_after = rfc3339(server->not_after);
     record.tls.client_not_after = rfc3339(client->not_after);
     return {};
+}
+
+Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const ProvisionOptions& options,
+                                                         bool first_contact, bool upgrade) {
+    const std::string name = machine.record.name;
+    auto endpoint = machine.driver->ssh_endpoint();
+    if (!endpoint) return std::unexpected(endpoint.error());
+    SshOptions ssh;
+    ssh.connect_timeout = options.ssh_timeout;
+    ssh.host_key = first_contact ? HostKeyPolicy::PinOnFirstUse
+                   : options.replace_host_key ? HostKeyPolicy::ReplacePinned
+                                              : HostKeyPolicy::RequirePinned;
+    auto start = Clock::now();
+    spdlog::info("[{}] Connecting over SSH to {}@{}:{}...", name, endpoint->user, endpoint->host, endpoint->port);
+    auto session = LibsshSession::connect(ssh_target_for(m_store, name, *endpoint), ssh);
+    if (!session) return std::unexpected(session.error());
+    const double connect_seconds = seconds_since(start);
+
+    std::optional<std::filesystem::path> dir = options.templates_dir;
+    if (!dir && !machine.record.provision.templates_dir.empty()) dir = machine.record.provision.templates_dir;
+    auto templates = TemplateSet::load(dir);
+    if (!templates) return std::unexpected(templates.error());
+
+    ProvisionRequest req;
+    req.machine = name;
+    req.hostname = name;
+    req.upgrade = upgrade;
+    const auto& e = machine.record.engine;
+    req.engine.install = e.install;
+    req.engine.version = e.version_pin;
+    req.engine.port = e.port;
+    req.engine.opts = e.opts;
+    req.engine.labels = e.labels;
+    req.engine.insecure_registries = e.insecure_registries;
+    req.engine.registry_mirrors = e.registry_mirrors;
+    req.engine.storage_driver = e.storage_driver;
+    req.engine.env = e.env;
+    req.ssh_ports = {endpoint->port};
+    for (auto [file, target] : {std::pair{k_ca_cert_file, &req.ca_pem}, std::pair{k_server_cert_file, &req.server_cert_pem},
+                                std::pair{k_server_key_file, &req.server_key_pem}}) {
+        auto text = read_file(m_store.machine_file(name, file));
+        if (!text)
+            return fail("machine \"" + name + "\" has no " + file, "make new certificates with `berth regenerate-certs " + name + "`");
+        *target = *text;
+    }
+    auto url = machine.driver->docker_url();
+    if (!url) return std::unexpected(url.error());
+    ClientProbe probe(DockerClient(*url, DockerTls{m_store.machine_file(name, k_ca_cert_file),
+                                                   m_store.machine_file(name, k_client_cert_file),
+                                                   m_store.machine_file(name, k_client_key_file)}));
+    Provisioner provisioner(**session, *templates, probe);
+    auto report = provisioner.run(req);
+    if (!report) return std::unexpected(report.error());
+    report->timings.insert(report->timings.begin(), {"ssh", connect_seconds});
+    report->remote_commands = (*session)->channels_opened();
+
+    auto& p = machine.record.provision;
+    p.provisioned_at = now_rfc3339();
+    p.os = report->os.id + " " + report->os.version_id;
+    p.digests = report->digests;
+    p.security_options = report->security_options;
+    p.host_key = (*session)->host_key_fingerprint();
+    machine.record.engine.version = report->docker_version;
+    return report;
+}
+
+Result<ProvisionReport> MachineService::provision(std::string_view name, const ProvisionOptions& options, bool upgrade) {
+    if (auto ok = validate_machine_name(name); !ok) return std::unexpected(ok.error());
+    auto lock = m_store.lock(name);
+    if (!lock) return std::unexpected(lock.error());
+    auto machine = open(name);
+    if (!machine) return std::unexpected(machine.error());
+    if (!machine->driver->ssh_endpoint())
+        return fail("machine \"" + std::string(name) + "\" uses the " + machine->record.driver_name +
+                    " driver, which berth cannot reach over SSH to provision");
+    auto report = provision_locked(*machine, options, false, upgrade);
+    if (!report) return std::unexpected(report.error());
+    machine->record.status = MachineStatus::Ready;
+    machine->record.last_error.clear();
+    if (auto ok = m_store.save(machine->record); !ok) return std::unexpected(ok.error());
+    return report;
+}
+
+Result<ProvisionReport> MachineService::regenerate_certs(std::string_view name, bool client_certs,
+                                                         const ProvisionOptions& options) {
+    if (auto ok = validate_machine_name(name); !ok) return std::unexpected(ok.error());
+    auto lock = m_store.lock(name);
+    if (!lock) return std::unexpected(lock.error());
+    auto machine = open(name);
+    if (!machine) return std::unexpected(machine.error());
+    auto& record = machine->record;
+    if (client_certs) {
+        spdlog::info("[{}] Making a new CA, server and client certificate...", name);
+        if (auto ok = issue_certificates(record, *machine->driver); !ok) return std::unexpected(ok.error());
+    } else {
+        spdlog::info("[{}] Making a new server certificate from the machine's CA...", name);
+        auto ca_cert = read_file(m_store.machine_file(name, k_ca_cert_file));
+        auto ca_key = read_file(m_store.machine_file(name, k_ca_key_file));
+        if (!ca_cert || !ca_key)
+            return fail("machine \"" + std::string(name) + "\" has no CA in " + m_store.machine_dir(name).string(),
+                        "make a new CA too with `berth regenerate-certs --client-certs " + std::string(name) + "`");
+        auto key_type = pki::parse_key_type(record.tls.key_type);
+        if (!key_type) return std::unexpected(key_type.error());
+        std::vector<std::string> sans = machine->driver->cert_sans();
+        sans.insert(sans.end(), record.tls.extra_sans.begin(), record.tls.extra_sans.end());
+        pki::MachineCertRequest req;
+        req.machine = record.name;
+        req.sans = sans;
+        req.key_type = *key_type;
+        req.validity.ca_days = record.tls.ca_days;
+        req.validity.leaf_days = record.tls.leaf_days;
+        auto server = pki::issue_server_cert(pki::CertAndKey{*ca_cert, *ca_key}, req);
+        if (!server) return std::unexpected(server.error());
+        if (auto ok = m_store.write_file(name, k_server_key_file, server->key_pem, 0600); !ok) return std::unexpected(ok.error());
+        if (auto ok = m_store.write_file(name, k_server_cert_file, server->cert_pem, 0644); !ok) return std::unexpected(ok.error());
+        auto info = pki::read_cert(server->cert_pem);
+        if (!info) return std::unexpected(info.error());
+        record.tls.sans = pki::server_sans(sans);
+        record.tls.server_not_after = rfc3339(info->not_after);
+    }
+    if (auto ok = m_store.save(record); !ok) return std::unexpected(ok.error());
+    if (!machine->driver->ssh_endpoint()) {
+        ProvisionReport none;
+        none.changed = {"local certificates"};
+        return none;  // a host berth does not reach: the user installs server.pem themselves
+    }
+    auto report = provision_locked(*machine, options, false, false);
+    if (!report) return std::unexpected(report.error());
+    if (auto ok = m_store.save(machine->record); !ok) return std::unexpected(ok.error());
+    return report;
 }
 
 Result<Machine> MachineService::open(std::string_view name) const {

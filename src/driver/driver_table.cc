@@ -1,5 +1,6 @@
 #include <berth/driver/driver_table.h>
 
+#include <generic/generic_driver.h>
 #include <none/none_driver.h>
 
 #include <vector>
@@ -9,6 +10,7 @@ namespace berth {
 std::span<const DriverInfo> driver_table() {
     static const std::vector<DriverInfo> table = {
         none_driver_info(),
+        generic_driver_info(),
     };
     return table;
 }

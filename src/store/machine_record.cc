@@ -33,7 +33,24 @@ nlohmann::json MachineRecord::to_json() const {
         {"created_at", created_at},
         {"last_error", last_error},
         {"driver", driver},
-        {"engine", {{"port", engine.port}, {"labels", engine.labels}, {"version", engine.version}}},
+        {"engine",
+         {{"port", engine.port},
+          {"labels", engine.labels},
+          {"version", engine.version},
+          {"install", engine.install},
+          {"version_pin", engine.version_pin},
+          {"opts", engine.opts},
+          {"insecure_registries", engine.insecure_registries},
+          {"registry_mirrors", engine.registry_mirrors},
+          {"storage_driver", engine.storage_driver},
+          {"env", engine.env}}},
+        {"provision",
+         {{"templates_dir", provision.templates_dir},
+          {"provisioned_at", provision.provisioned_at},
+          {"os", provision.os},
+          {"digests", provision.digests},
+          {"security_options", provision.security_options},
+          {"host_key", provision.host_key}}},
         {"tls",
          {{"key_type", tls.key_type},
           {"sans", tls.sans},
@@ -79,6 +96,22 @@ Result<MachineRecord> MachineRecord::from_json(const nlohmann::json& j, const st
             r.engine.port = e.value("port", 2376);
             r.engine.labels = e.value("labels", std::vector<std::string>{});
             r.engine.version = e.value("version", "");
+            r.engine.install = e.value("install", "docker.io");
+            r.engine.version_pin = e.value("version_pin", "");
+            r.engine.opts = e.value("opts", std::vector<std::string>{});
+            r.engine.insecure_registries = e.value("insecure_registries", std::vector<std::string>{});
+            r.engine.registry_mirrors = e.value("registry_mirrors", std::vector<std::string>{});
+            r.engine.storage_driver = e.value("storage_driver", "");
+            r.engine.env = e.value("env", std::vector<std::string>{});
+        }
+        if (j.contains("provision")) {
+            const auto& p = j["provision"];
+            r.provision.templates_dir = p.value("templates_dir", "");
+            r.provision.provisioned_at = p.value("provisioned_at", "");
+            r.provision.os = p.value("os", "");
+            r.provision.digests = p.value("digests", std::map<std::string, std::string>{});
+            r.provision.security_options = p.value("security_options", std::vector<std::string>{});
+            r.provision.host_key = p.value("host_key", "");
         }
         if (j.contains("tls")) {
             const auto& t = j["tls"];

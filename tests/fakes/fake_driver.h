@@ -46,7 +46,8 @@ public:
     }
     Result<std::string> ip() override { return m_script->address; }
     Result<std::string> docker_url() override { return "tcp://" + m_script->address + ":2376"; }
-    Result<SshEndpoint> ssh_endpoint() override { return SshEndpoint{m_script->address, 22, "docker", {}}; }
+    // No SSH: the core tests stop before provisioning (tested against a real sshd elsewhere).
+    Result<SshEndpoint> ssh_endpoint() override { return fail("the fake driver has no SSH"); }
     std::vector<std::string> cert_sans() override { return {m_script->address, m_machine}; }
     nlohmann::json save() const override { return {{"size", m_size}}; }
     Result<void> load(const nlohmann::json& saved) override {

@@ -7,7 +7,10 @@ using namespace berth;
 namespace {
 
 std::unique_ptr<Driver> make() {
-    return none_driver_info().make(DriverContext{"n1", "/nonexistent", nullptr});
+    DriverContext ctx;
+    ctx.machine = "n1";
+    ctx.machine_dir = "/nonexistent";
+    return none_driver_info().make(ctx);
 }
 
 }  // namespace

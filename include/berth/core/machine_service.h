@@ -6,7 +6,9 @@
 #include <berth/driver/driver.h>
 #include <berth/driver/driver_table.h>
 #include <berth/process/runner.h>
+#include <berth/provision/provisioner.h>
 #include <berth/store/store.h>
+#include <berth/transport/libssh_session.h>
 
 #include <functional>
 #include <memory>
@@ -21,10 +23,19 @@ using GetEnv = std::function<std::optional<std::string>(const std::string&)>;
 /// The process environment, as a GetEnv.
 [[nodiscard]] GetEnv process_env();
 
+/// How to reach and provision a machine over SSH.
+struct ProvisionOptions {
+    bool replace_host_key = false;              ///< accept a changed SSH host key and pin it
+    std::optional<std::filesystem::path> templates_dir;  ///< override the machine's recorded one
+    std::chrono::seconds ssh_timeout{120};      ///< how long to keep trying to connect
+};
+
 struct CreateRequest {
     std::string name;
     std::string driver;
     OptionValues driver_flags;               ///< only the driver options given as flags
+    EngineOptions engine;                    ///< --engine-* (labels also in engine_labels)
+    ProvisionOptions provision;
     std::vector<std::string> engine_labels;  ///< "key=value"
     std::vector<std::string> tls_sans;       ///< extra server certificate SANs
     std::string tls_key_type = "ecdsa-p256";
@@ -68,17 +79,38 @@ public:
     /// failure or an unreadable record is a warning and the local files go anyway.
     [[nodiscard]] Result<void> remove(std::string_view name, bool force);
 
+    /// Runs the provisioning plan again over one SSH connection (host key must match the pinned
+    /// one unless options.replace_host_key), verifies through the Docker API and records the result.
+    [[nodiscard]] Result<ProvisionReport> provision(std::string_view name, const ProvisionOptions& options,
+                                                    bool upgrade = false);
+
+    /// New server certificate from the machine's CA (with `client_certs`: a new CA and client
+    /// certificate too, which invalidates the old client certificate), then a provision, which
+    /// replaces only the TLS files and restarts dockerd (live-restore keeps containers running).
+    [[nodiscard]] Result<ProvisionReport> regenerate_certs(std::string_view name, bool client_certs,
+                                                           const ProvisionOptions& options);
+
+    /// Timings of the last create, for its closing line: phase -> seconds.
+    [[nodiscard]] const std::vector<std::pair<std::string, double>>& timings() const { return m_timings; }
+
     [[nodiscard]] const Store& store() const { return m_store; }
 
 private:
     [[nodiscard]] Result<std::unique_ptr<Driver>> make_driver(const DriverInfo& info,
                                                               std::string_view name) const;
     [[nodiscard]] Result<void> issue_certificates(MachineRecord& record, Driver& driver) const;
+    [[nodiscard]] Result<ProvisionReport> provision_locked(Machine& machine, const ProvisionOptions& options,
+                                                           bool first_contact, bool upgrade);
+    [[nodiscard]] DriverContext context_for(std::string_view name) const;
 
     const Store& m_store;
     Runner& m_runner;
     GetEnv m_getenv;
     std::span<const DriverInfo> m_drivers;
+    std::vector<std::pair<std::string, double>> m_timings;
 };
+
+/// The connection berth makes to a machine's SSH endpoint: its key, its own known_hosts.
+[[nodiscard]] SshTarget ssh_target_for(const Store& store, std::string_view machine, const SshEndpoint& endpoint);
 
 }  // namespace berth

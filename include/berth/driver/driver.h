@@ -6,6 +6,7 @@
 
 #include <berth/core/error.h>
 #include <berth/process/runner.h>
+#include <berth/transport/session.h>
 
 #include <nlohmann/json.hpp>
 
@@ -51,11 +52,16 @@ struct SshEndpoint {
     std::filesystem::path key_path;
 };
 
+/// Opens a Session to an endpoint with the machine's pinned host key (drivers that act through
+/// SSH, like generic's stop and restart).
+using SessionFactory = std::function<Result<std::unique_ptr<Session>>(const SshEndpoint&)>;
+
 /// What a driver instance may use: the machine it is for and the collaborators it needs.
 struct DriverContext {
     std::string machine;
     std::filesystem::path machine_dir;
     Runner* runner = nullptr;
+    SessionFactory ssh;
 };
 
 class Driver {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,10 +23,29 @@ enum class MachineStatus {
 
 [[nodiscard]] std::string_view to_string(MachineStatus status);
 
+/// The --engine-* options a machine was created with, so that every later provision writes the
+/// same configuration.
 struct EngineSettings {
     int port = 2376;
     std::vector<std::string> labels;  ///< "key=value", from --engine-label
     std::string version;              ///< Docker version seen at the last provision; "" unknown
+    std::string install = "docker.io";
+    std::string version_pin;
+    std::vector<std::string> opts;
+    std::vector<std::string> insecure_registries;
+    std::vector<std::string> registry_mirrors;
+    std::string storage_driver;
+    std::vector<std::string> env;
+};
+
+/// What the last provision wrote and saw.
+struct ProvisionState {
+    std::string templates_dir;                   ///< --templates-dir given at create ("" = embedded)
+    std::string provisioned_at;                  ///< RFC 3339
+    std::string os;                              ///< "debian 12"
+    std::map<std::string, std::string> digests;  ///< path on the host -> sha256 of berth's content
+    std::vector<std::string> security_options;   ///< as /info reported them
+    std::string host_key;                        ///< "SHA256:..." of the pinned SSH host key
 };
 
 struct TlsSettings {
@@ -51,6 +71,7 @@ struct MachineRecord {
     nlohmann::json driver = nlohmann::json::object();  ///< the driver's own saved settings
     EngineSettings engine;
     TlsSettings tls;
+    ProvisionState provision;
 
     [[nodiscard]] nlohmann::json to_json() const;
     /// `origin` names the file in messages. Refuses schema_version > k_schema_version.

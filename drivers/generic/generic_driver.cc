@@ -1,0 +1,212 @@
+#include <generic/generic_driver.h>
+
+#include <berth/store/atomic_file.h>
+#include <berth/transport/ssh_key.h>
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <future>
+
+namespace berth {
+
+bool tcp_reachable(const std::string& host, int port, std::chrono::milliseconds timeout) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return false;
+    bool ok = false;
+    for (addrinfo* a = res; a != nullptr && !ok; a = a->ai_next) {
+        int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) continue;
+        if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) ok = true;
+        else if (errno == EINPROGRESS) {
+            pollfd p{fd, POLLOUT, 0};
+            if (::poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
+                int err = 0;
+                socklen_t len = sizeof err;
+                ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                ok = err == 0;
+            }
+        }
+        ::close(fd);
+    }
+    ::freeaddrinfo(res);
+    return ok;
+}
+
+namespace {
+
+constexpr const char* k_key_file = "ssh-key";
+
+int parse_port(const OptionValues& values, const std::string& name, int fallback, std::string& error) {
+    auto it = values.find(name);
+    if (it == values.end() || it->second.empty()) return fallback;
+    const std::string& text = it->second.front();
+    char* end = nullptr;
+    long port = std::strtol(text.c_str(), &end, 10);
+    if (end == text.c_str() || *end != '\0' || port < 1 || port > 65535) {
+        error = "--generic-" + name + " must be a port number from 1 to 65535, not \"" + text + "\"";
+        return fallback;
+    }
+    return static_cast<int>(port);
+}
+
+std::string value_of(const OptionValues& values, const std::string& name) {
+    auto it = values.find(name);
+    return it == values.end() || it->second.empty() ? "" : it->second.front();
+}
+
+class GenericDriver final : public Driver {
+public:
+    explicit GenericDriver(DriverContext ctx) : m_ctx(std::move(ctx)) {}
+
+    std::string_view name() const override { return "generic"; }
+
+    Result<void> configure(const OptionValues& values) override {
+        m_ip = value_of(values, "ip-address");
+        if (m_ip.empty()) return fail_usage("driver generic needs --generic-ip-address", "pass the host's address");
+        m_user = value_of(values, "ssh-user");
+        if (m_user.empty()) m_user = "root";
+        std::string error;
+        m_ssh_port = parse_port(values, "ssh-port", 22, error);
+        m_engine_port = parse_port(values, "engine-port", 2376, error);
+        if (!error.empty()) return fail_usage(error);
+        std::string key = value_of(values, "ssh-key");
+        if (key.empty()) {
+            // docker-machine's default: the user's own key.
+            const char* home = std::getenv("HOME");
+            for (const char* name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {
+                std::filesystem::path candidate = std::filesystem::path(home ? home : "/") / ".ssh" / name;
+                std::error_code ec;
+                if (std::filesystem::exists(candidate, ec)) {
+                    key = candidate.string();
+                    break;
+                }
+            }
+            if (key.empty())
+                return fail_usage("driver generic needs an SSH key", "pass --generic-ssh-key PATH (no key was found in ~/.ssh)");
+        }
+        m_source_key = key;
+        return {};
+    }
+
+    Result<void> precreate_check() override {
+        if (auto pub = public_key_line(m_source_key); !pub)
+            return fail("cannot use the SSH key " + m_source_key.string() + ": " + pub.error().message, pub.error().hint);
+        if (!tcp_reachable(m_ip, m_ssh_port, std::chrono::seconds(10)))
+            return fail("nothing answers on " + m_ip + ":" + std::to_string(m_ssh_port),
+                        "check --generic-ip-address and --generic-ssh-port, and that the host is up");
+        return {};
+    }
+
+    // The host exists already: berth only takes a private copy of the key, so the machine keeps
+    // working if the user's key file moves.
+    Result<void> create() override {
+        auto key = read_file(m_source_key);
+        if (!key) return std::unexpected(key.error());
+        return write_file_atomic(m_ctx.machine_dir / k_key_file, *key, 0600);
+    }
+
+    Result<void> start() override {
+        return fail("the generic driver cannot start " + m_ctx.machine + ": berth does not control its power",
+                    "start the host yourself");
+    }
+    Result<void> stop() override { return shutdown("-h", "stopping"); }
+    Result<void> restart() override { return shutdown("-r", "restarting"); }
+    Result<void> kill() override {
+        return fail("the generic driver cannot kill " + m_ctx.machine + ": berth does not control its power",
+                    "use `berth stop " + m_ctx.machine + "` for a clean shutdown");
+    }
+    // The host is not berth's to delete: rm forgets it and leaves it running.
+    Result<void> remove() override { return {}; }
+
+    Result<MachineState> state() override {
+        return tcp_reachable(m_ip, m_ssh_port, std::chrono::seconds(2)) ? MachineState::Running : MachineState::Stopped;
+    }
+    Result<std::string> ip() override { return m_ip; }
+    Result<std::string> docker_url() override {
+        const bool v6 = m_ip.find(':') != std::string::npos;
+        return "tcp://" + (v6 ? "[" + m_ip + "]" : m_ip) + ":" + std::to_string(m_engine_port);
+    }
+    Result<SshEndpoint> ssh_endpoint() override {
+        return SshEndpoint{m_ip, m_ssh_port, m_user, m_ctx.machine_dir / k_key_file};
+    }
+    std::vector<std::string> cert_sans() override { return {m_ip}; }
+
+    nlohmann::json save() const override {
+        return {{"ip_address", m_ip}, {"ssh_user", m_user}, {"ssh_port", m_ssh_port}, {"engine_port", m_engine_port}};
+    }
+    Result<void> load(const nlohmann::json& saved) override {
+        try {
+            m_ip = saved.at("ip_address").get<std::string>();
+            m_user = saved.value("ssh_user", "root");
+            m_ssh_port = saved.value("ssh_port", 22);
+            m_engine_port = saved.value("engine_port", 2376);
+        } catch (const nlohmann::json::exception& e) {
+            return fail("the generic driver's settings of \"" + m_ctx.machine + "\" are damaged: " + e.what());
+        }
+        return {};
+    }
+
+private:
+    Result<void> shutdown(const std::string& flag, const std::string& doing) {
+        if (!m_ctx.ssh) return fail("internal error: no SSH for the generic driver");
+        auto endpoint = ssh_endpoint();
+        if (!endpoint) return std::unexpected(endpoint.error());
+        auto session = m_ctx.ssh(*endpoint);
+        if (!session) return std::unexpected(session.error());
+        // The connection may drop before the command reports back: that is the command working.
+        auto r = (*session)->run("nohup sh -c 'sleep 1; shutdown " + flag + " now' >/dev/null 2>&1 &", std::chrono::seconds(30));
+        if (!r) return std::unexpected(r.error());
+        if (r->exit_status != 0)
+            return fail(doing + " " + m_ctx.machine + " failed: " + tail_lines(r->err, 3));
+        return {};
+    }
+
+    DriverContext m_ctx;
+    std::string m_ip;
+    std::string m_user = "root";
+    int m_ssh_port = 22;
+    int m_engine_port = 2376;
+    std::filesystem::path m_source_key;
+};
+
+}  // namespace
+
+DriverInfo generic_driver_info() {
+    auto opt = [](std::string name, std::string help, std::string def, OptionType type, bool required) {
+        DriverOption o;
+        o.name = std::move(name);
+        o.help = std::move(help);
+        o.default_value = std::move(def);
+        o.type = type;
+        o.required = required;
+        return o;
+    };
+    return DriverInfo{
+        .name = "generic",
+        .description = "an existing host reachable over SSH",
+        .options = {opt("ip-address", "IP address or DNS name of the host", "", OptionType::String, true),
+                    opt("ssh-user", "SSH user (root, or a user with passwordless sudo)", "root", OptionType::String, false),
+                    opt("ssh-key", "SSH private key (default: ~/.ssh/id_ed25519, id_ecdsa or id_rsa)", "", OptionType::String, false),
+                    opt("ssh-port", "SSH port", "22", OptionType::Int, false),
+                    opt("engine-port", "Port the Docker daemon listens on (TLS)", "2376", OptionType::Int, false)},
+        .make = [](const DriverContext& ctx) -> std::unique_ptr<Driver> { return std::make_unique<GenericDriver>(ctx); },
+        // Hosts are probed in parallel, so `ls` of many waits about one timeout, not one each.
+        .states = [](const std::vector<Driver*>& drivers) {
+            std::vector<std::future<Result<MachineState>>> futures;
+            for (Driver* d : drivers) futures.push_back(std::async(std::launch::async, [d] { return d->state(); }));
+            std::vector<Result<MachineState>> out;
+            for (auto& f : futures) out.push_back(f.get());
+            return out;
+        },
+    };
+}
+
+}  // namespace berth

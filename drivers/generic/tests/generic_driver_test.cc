@@ -1,0 +1,146 @@
+// The generic driver: options, reachability against a real sshd, and the power verbs over a
+// scripted session (a real `shutdown` would take the test machine down).
+
+#include <generic/generic_driver.h>
+
+#include "../../../tests/fakes/scripted_session.h"
+#include "sshd_fixture.h"
+#include "temp_dir.h"
+
+#include <catch2/catch.hpp>
+
+using namespace berth;
+using berth::test::ScriptedSession;
+using berth::test::SshdFixture;
+using berth::test::TempDir;
+
+namespace {
+
+struct Harness {
+    TempDir dir;
+    std::shared_ptr<ScriptedSession> session = std::make_shared<ScriptedSession>();
+    std::vector<SshEndpoint> connected;
+    std::unique_ptr<Driver> driver;
+
+    Harness() {
+        DriverContext ctx;
+        ctx.machine = "g1";
+        ctx.machine_dir = dir.path();
+        ctx.ssh = [this](const SshEndpoint& e) -> Result<std::unique_ptr<Session>> {
+            connected.push_back(e);
+            // Hand out a session that forwards to the shared script, so the test keeps it.
+            struct Forward final : Session {
+                std::shared_ptr<ScriptedSession> s;
+                Result<RemoteResult> run(std::string_view script, std::chrono::seconds t) override { return s->run(script, t); }
+                Result<void> upload(std::string_view c, const std::string& p, unsigned m, const std::string& o) override {
+                    return s->upload(c, p, m, o);
+                }
+                Result<std::string> read(const std::string& p) override { return s->read(p); }
+            };
+            auto f = std::make_unique<Forward>();
+            f->s = session;
+            return std::unique_ptr<Session>(std::move(f));
+        };
+        driver = generic_driver_info().make(ctx);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("generic: docker-machine's flags with their defaults", "[generic]") {
+    auto info = generic_driver_info();
+    std::vector<std::string> flags;
+    for (const auto& o : info.options) flags.push_back(option_flag(info.name, o));
+    CHECK(flags == std::vector<std::string>{"--generic-ip-address", "--generic-ssh-user", "--generic-ssh-key",
+                                            "--generic-ssh-port", "--generic-engine-port"});
+    auto values = resolve_options(info, {{"ip-address", {"10.0.0.5"}}}, [](const std::string&) { return std::nullopt; });
+    REQUIRE(values);
+    CHECK(values->at("ssh-user") == std::vector<std::string>{"root"});
+    CHECK(values->at("ssh-port") == std::vector<std::string>{"22"});
+    CHECK(values->at("engine-port") == std::vector<std::string>{"2376"});
+    auto missing = resolve_options(info, {}, [](const std::string&) { return std::nullopt; });
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().message.find("--generic-ip-address") != std::string::npos);
+}
+
+TEST_CASE("generic: bad ports and a missing key are usage errors", "[generic]") {
+    Harness h;
+    auto bad_port = h.driver->configure({{"ip-address", {"10.0.0.5"}}, {"ssh-port", {"99999"}}, {"ssh-key", {"/k"}}});
+    REQUIRE_FALSE(bad_port);
+    CHECK(bad_port.error().kind == ErrorKind::Usage);
+    CHECK(bad_port.error().message.find("--generic-ssh-port") != std::string::npos);
+}
+
+TEST_CASE("generic: pre-create check reaches the host and reads the key", "[generic]") {
+    SshdFixture sshd;
+    Harness h;
+    REQUIRE(h.driver->configure({{"ip-address", {"127.0.0.1"}},
+                                 {"ssh-port", {std::to_string(sshd.port())}},
+                                 {"ssh-key", {sshd.client_key().string()}}}));
+    CHECK(h.driver->precreate_check());
+    CHECK(h.driver->state().value() == MachineState::Running);
+    REQUIRE(h.driver->create());
+    CHECK(berth::test::file_mode(h.dir / "ssh-key") == 0600);
+    auto endpoint = h.driver->ssh_endpoint();
+    REQUIRE(endpoint);
+    CHECK(endpoint->key_path == h.dir / "ssh-key");
+    CHECK(endpoint->port == sshd.port());
+    CHECK(h.driver->docker_url().value() == "tcp://127.0.0.1:2376");
+
+    sshd.stop();
+    CHECK(h.driver->state().value() == MachineState::Stopped);
+    auto unreachable = h.driver->precreate_check();
+    REQUIRE_FALSE(unreachable);
+    CHECK(unreachable.error().message.find("nothing answers on 127.0.0.1:" + std::to_string(sshd.port())) !=
+          std::string::npos);
+
+    Harness bad_key;
+    REQUIRE(bad_key.driver->configure({{"ip-address", {"127.0.0.1"}}, {"ssh-key", {(h.dir / "nope").string()}}}));
+    auto no_key = bad_key.driver->precreate_check();
+    REQUIRE_FALSE(no_key);
+    CHECK(no_key.error().message.find("cannot use the SSH key") != std::string::npos);
+}
+
+TEST_CASE("generic: stop and restart shut the host down over SSH - start and kill are refused", "[generic]") {
+    Harness h;
+    REQUIRE(h.driver->configure({{"ip-address", {"10.0.0.5"}}, {"ssh-user", {"docker"}}, {"ssh-key", {"/k"}}}));
+    h.session->expect_run({"shutdown -h now"}).expect_run({"shutdown -r now"});
+    REQUIRE(h.driver->stop());
+    REQUIRE(h.driver->restart());
+    CHECK(h.session->failures().empty());
+    CHECK(h.session->unused().empty());
+    REQUIRE(h.connected.size() == 2);
+    CHECK(h.connected[0].user == "docker");
+    CHECK(h.connected[0].host == "10.0.0.5");
+    auto start = h.driver->start();
+    REQUIRE_FALSE(start);
+    CHECK(start.error().message.find("cannot start") != std::string::npos);
+    CHECK_FALSE(h.driver->kill());
+    CHECK(h.driver->remove());  // forgets; the host is not berth's to delete
+}
+
+TEST_CASE("generic: settings survive save and load - IPv6 URLs get brackets", "[generic]") {
+    Harness h;
+    REQUIRE(h.driver->configure({{"ip-address", {"fd00::5"}}, {"engine-port", {"12376"}}, {"ssh-key", {"/k"}}}));
+    auto saved = h.driver->save();
+    Harness other;
+    REQUIRE(other.driver->load(saved));
+    CHECK(other.driver->docker_url().value() == "tcp://[fd00::5]:12376");
+    CHECK(other.driver->ip().value() == "fd00::5");
+}
+
+TEST_CASE("generic: ls asks many hosts in parallel", "[generic]") {
+    SshdFixture sshd;
+    std::vector<Harness> hs(6);
+    std::vector<Driver*> drivers;
+    for (size_t i = 0; i < hs.size(); ++i) {
+        // Half answer, half are on a port nobody listens on.
+        const int port = i % 2 == 0 ? sshd.port() : 1;
+        REQUIRE(hs[i].driver->configure({{"ip-address", {"127.0.0.1"}}, {"ssh-port", {std::to_string(port)}}, {"ssh-key", {"/k"}}}));
+        drivers.push_back(hs[i].driver.get());
+    }
+    auto states = generic_driver_info().states(drivers);
+    REQUIRE(states.size() == 6);
+    for (size_t i = 0; i < states.size(); ++i)
+        CHECK(states[i].value() == (i % 2 == 0 ? MachineState::Running : MachineState::Stopped));
+}

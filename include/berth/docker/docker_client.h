@@ -1,0 +1,65 @@
+#pragma once
+/// A minimal Docker Engine API client over mutual TLS (libcurl). berth checks every host it
+/// hardens through the API the user will use: GET /_ping, /info and /version, never netstat.
+/// Only the machine's own CA is trusted (never the system store) and no proxy is ever used.
+
+#include <berth/core/error.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace berth {
+
+/// The PEM files a client needs to talk to one machine's dockerd.
+struct DockerTls {
+    std::filesystem::path ca;    ///< the machine's CA certificate (ca.pem)
+    std::filesystem::path cert;  ///< the client certificate (cert.pem)
+    std::filesystem::path key;   ///< the client key (key.pem); never read into messages
+};
+
+class DockerClient {
+public:
+    /// url: tcp://HOST:PORT (as berth records it; talk https to it). Verifies the server against
+    /// `tls.ca` and the HOST (IP or DNS SAN), presents the client cert. A malformed url is
+    /// reported by the first request, as a Usage error.
+    DockerClient(std::string url, DockerTls tls,
+                 std::chrono::milliseconds request_timeout = std::chrono::seconds(10));
+
+    /// GET /_ping; succeeds when the daemon answers 200 "OK".
+    [[nodiscard]] Result<void> ping();
+    /// GET /info, parsed; a body that is not a JSON object is an Error.
+    [[nodiscard]] Result<nlohmann::json> info();
+    /// GET /version, parsed; a body that is not a JSON object is an Error.
+    [[nodiscard]] Result<nlohmann::json> version();
+
+    /// Polls ping() until it answers or `timeout` passes (back-off 250 ms -> 2 s). Every failure
+    /// is retried (a restarting dockerd may briefly refuse, or still serve its old certificate);
+    /// the error names the URL, the last failure and how long it waited.
+    [[nodiscard]] Result<void> wait_until_ready(std::chrono::seconds timeout);
+
+    [[nodiscard]] const std::string& url() const { return m_url; }
+
+private:
+    /// GET `path`; the body of a 2xx answer, or an Error that says what to do.
+    Result<std::string> get(std::string_view path, std::chrono::milliseconds timeout);
+    Result<void> ping_within(std::chrono::milliseconds timeout);
+    Result<nlohmann::json> get_json(std::string_view path);
+
+    std::string m_url;
+    DockerTls m_tls;
+    std::chrono::milliseconds m_request_timeout;
+};
+
+/// Checks /info's SecurityOptions: every one of `required` (e.g. {"userns","seccomp","apparmor"})
+/// must appear as "name=<x>" (possibly with ",key=value" after). An entry may list alternatives
+/// separated by '|' ("apparmor|selinux": either will do). The error lists what is missing and
+/// what is there.
+[[nodiscard]] Result<void> check_security_options(const nlohmann::json& info,
+                                                  const std::vector<std::string>& required);
+
+}  // namespace berth

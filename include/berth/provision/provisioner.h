@@ -1,0 +1,98 @@
+#pragma once
+/// Turns a reachable host into a hardened Docker host, through one Session. The plan:
+///   1. one facts command: OS, packages, the digest/mode/owner of every file berth manages,
+///      services, sshd's ports, which of Docker's paths exist;
+///   2. packages (docker.io or docker-ce, apparmor or SELinux, auditd, nftables) if missing;
+///   3. files rendered from templates (TLS, daemon.json, the dockerd drop-in, audit rules, the sshd
+///      drop-in, the firewall) uploaded only where they differ;
+///   4. only what changed is reloaded or restarted;
+///   5. the daemon is verified through the Docker API over mutual TLS (DockerProbe).
+/// On a host that already matches, step 1 is the only remote command: nothing is uploaded and
+/// nothing restarts.
+
+#include <berth/core/error.h>
+#include <berth/provision/os_release.h>
+#include <berth/provision/templates.h>
+#include <berth/transport/session.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace berth {
+
+/// docker-machine's --engine-* options.
+struct EngineOptions {
+    std::string install = "docker.io";             ///< "docker.io" (the distribution's) or "docker-ce"
+    std::string version;                           ///< package version pin; "" = the repository's
+    int port = 2376;
+    std::vector<std::string> opts;                 ///< --engine-opt key=value -> daemon.json
+    std::vector<std::string> labels;               ///< --engine-label key=value
+    std::vector<std::string> insecure_registries;  ///< --engine-insecure-registry
+    std::vector<std::string> registry_mirrors;     ///< --engine-registry-mirror
+    std::string storage_driver;                    ///< --engine-storage-driver
+    std::vector<std::string> env;                  ///< --engine-env KEY=VALUE -> the dockerd unit
+};
+
+/// The Docker daemon as seen through its API over mutual TLS (DockerClient in production).
+class DockerProbe {
+public:
+    virtual ~DockerProbe() = default;
+    [[nodiscard]] virtual Result<void> wait_until_ready(std::chrono::seconds timeout) = 0;
+    [[nodiscard]] virtual Result<nlohmann::json> info() = 0;
+    [[nodiscard]] virtual Result<nlohmann::json> version() = 0;
+};
+
+struct ProvisionRequest {
+    std::string machine;
+    std::string hostname;               ///< "" leaves the host name alone (generic hosts)
+    EngineOptions engine;
+    std::vector<int> ssh_ports;         ///< ports berth reaches sshd by, always let through
+    std::string ca_pem;
+    std::string server_cert_pem;
+    std::string server_key_pem;
+    bool upgrade = false;               ///< upgrade the Docker packages first (berth upgrade)
+};
+
+struct ProvisionReport {
+    OsInfo os;
+    std::vector<std::string> installed;  ///< packages installed or upgraded
+    std::vector<std::string> changed;    ///< files written (paths) and settings changed
+    std::vector<std::string> restarted;  ///< services restarted or reloaded
+    std::string docker_version;
+    std::vector<std::string> security_options;
+    std::map<std::string, std::string> digests;  ///< path -> sha256 of what berth manages there
+    std::vector<std::string> warnings;
+    std::vector<std::pair<std::string, double>> timings;  ///< phase -> seconds
+    int remote_commands = 0;  ///< commands run on the host (uploads count one each)
+};
+
+/// The path berth writes each managed file to, by template name.
+struct ManagedFile {
+    std::string path;
+    std::string content;
+    unsigned mode = 0644;
+    std::string owner = "root:root";
+};
+
+class Provisioner {
+public:
+    Provisioner(Session& session, const TemplateSet& templates, DockerProbe& docker);
+
+    [[nodiscard]] Result<ProvisionReport> run(const ProvisionRequest& request);
+
+    /// daemon.json: the rendered template merged with the engine options; `warnings` gets a line
+    /// for every option that weakens the hardening. One key per line, "hosts" on one line.
+    [[nodiscard]] static Result<std::string> daemon_json(const std::string& rendered, const EngineOptions& engine,
+                                                         std::vector<std::string>& warnings);
+
+private:
+    Session& m_session;
+    const TemplateSet& m_templates;
+    DockerProbe& m_docker;
+};
+
+}  // namespace berth

@@ -1,0 +1,66 @@
+// berth provision: run the hardening plan again over one SSH connection. On a host that matches,
+// nothing is uploaded and nothing restarts, and it says so.
+
+#include "app.h"
+
+#include <iostream>
+
+namespace berth::cli {
+
+std::string describe_report(const std::string& name, const ProvisionReport& r) {
+    std::string out = name + ": ";
+    if (r.installed.empty() && r.changed.empty() && r.restarted.empty()) {
+        out += "no changes; nothing uploaded, nothing restarted";
+    } else {
+        auto join = [](const std::vector<std::string>& v) {
+            std::string s;
+            for (const auto& i : v) s += (s.empty() ? "" : ", ") + i;
+            return s;
+        };
+        std::vector<std::string> parts;
+        if (!r.installed.empty()) parts.push_back("installed " + join(r.installed));
+        if (!r.changed.empty()) parts.push_back("changed " + join(r.changed));
+        parts.push_back(r.restarted.empty() ? "restarted nothing" : "restarted " + join(r.restarted));
+        out += join(parts);
+    }
+    out += " (" + std::to_string(r.remote_commands) + " remote commands, 1 SSH connection; Docker " +
+           r.docker_version + ")";
+    return out;
+}
+
+void add_provision_options(CLI::App* sub, std::shared_ptr<ProvisionFlags> flags) {
+    sub->add_flag("--replace-host-key", flags->replace_host_key,
+                  "Accept a changed SSH host key and pin it (only when you rebuilt the host on purpose)");
+    sub->add_option("--templates-dir", flags->templates_dir, "Directory of templates that replace berth's own");
+    sub->add_option("--ssh-timeout", flags->ssh_timeout, "Seconds to keep trying to reach the machine over SSH")
+        ->capture_default_str();
+}
+
+ProvisionOptions to_options(const ProvisionFlags& flags) {
+    ProvisionOptions o;
+    o.replace_host_key = flags.replace_host_key;
+    if (!flags.templates_dir.empty()) o.templates_dir = flags.templates_dir;
+    o.ssh_timeout = std::chrono::seconds(flags.ssh_timeout);
+    return o;
+}
+
+void add_provision(CLI::App& app, Context& ctx) {
+    auto flags = std::make_shared<ProvisionFlags>();
+    auto names = std::make_shared<std::vector<std::string>>();
+    auto* sub = app.add_subcommand("provision", "Re-run the hardening of machines; a clean host changes nothing");
+    add_provision_options(sub, flags);
+    sub->add_option("names", *names, "Machines (default: \"default\")");
+    sub->callback([&ctx, flags, names] {
+        set_action(ctx, [&ctx, flags, names]() -> Result<void> {
+            Services services(ctx);
+            for (const auto& name : names->empty() ? std::vector<std::string>{k_default_machine} : *names) {
+                auto report = services.machines().provision(name, to_options(*flags));
+                if (!report) return std::unexpected(report.error());
+                std::cout << describe_report(name, *report) << "\n";
+            }
+            return {};
+        });
+    });
+}
+
+}  // namespace berth::cli

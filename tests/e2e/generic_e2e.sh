@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# End-to-end: berth hardens a real Debian 12 guest (qemu TCG) through the generic driver, and the
+# host's docker CLI uses it over mutual TLS. Run by ctest (label e2e) as
+#   generic_e2e.sh /path/to/berth
+# Steps, each one checked: image (cached) -> boot -> berth create -d generic (as the sudo user
+# "docker") -> env -> docker version/info/import/run -> a client without a certificate is refused
+# -> the SUID bind-mount exploit fails -> berth provision changes nothing, dockerd keeps its PID ->
+# regenerate-certs keeps a running container running -> berth rm leaves the host running.
+set -euo pipefail
+
+berth=$(readlink -f "${1:?usage: generic_e2e.sh BERTH_BINARY}")
+here=$(cd "$(dirname "$0")" && pwd)
+guest="$here/guest"
+cache="${BERTH_E2E_CACHE:-/var/cache/berth-e2e}"
+name=berth-e2e-generic
+ssh_port=${BERTH_E2E_SSH_PORT:-42022}
+engine_port=${BERTH_E2E_ENGINE_PORT:-42376}
+work=$(mktemp -d /tmp/berth-e2e-generic.XXXXXX)
+export BERTH_STORAGE_PATH="$work/store"
+unset DOCKER_HOST DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_MACHINE_NAME
+passed=0
+started=$SECONDS
+
+step() { printf '\n[e2e %4ds] %s\n' $((SECONDS - started)) "$*"; }
+ok() { passed=$((passed + 1)); printf '  ok: %s\n' "$*"; }
+fail() {
+  printf '  FAILED: %s\n' "$*" >&2
+  exit 1
+}
+cleanup() {
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    echo "--- guest console (last 40 lines) ---" >&2
+    tail -n 40 "${BERTH_E2E_STATE:-/tmp/berth-e2e}/$name/console.log" 2>/dev/null >&2 || true
+    echo "--- dockerd journal (last 40 lines) ---" >&2
+    ssh -F "${BERTH_E2E_STATE:-/tmp/berth-e2e}/$name/ssh_config" "$name" journalctl -u docker --no-pager -n 40 >&2 2>/dev/null || true
+    echo "e2e: $passed passed, 1 failed" >&2
+  else
+    echo "e2e: $passed passed, 0 failed"
+  fi
+  "$guest/boot.sh" stop --name "$name" >/dev/null 2>&1 || true
+  rm -rf "$work"
+  exit $rc
+}
+trap cleanup EXIT
+
+step "guest image (built once, cached in $cache)"
+"$guest/build-image.sh" --cache "$cache"
+"$guest/busybox-image.sh" "$work/busybox.tar" >/dev/null
+ok "image and busybox rootfs ready"
+
+step "boot the guest (qemu TCG)"
+"$guest/boot.sh" stop --name "$name" >/dev/null 2>&1 || true
+"$guest/boot.sh" start --name "$name" --ssh-port "$ssh_port" --forward "$engine_port:$engine_port" --cache "$cache"
+ok "guest answers SSH on 127.0.0.1:$ssh_port"
+
+step "berth create -d generic (user docker, through sudo)"
+"$berth" create -d generic \
+  --generic-ip-address 127.0.0.1 --generic-ssh-port "$ssh_port" --generic-ssh-user docker \
+  --generic-ssh-key "$cache/id_ed25519" --generic-engine-port "$engine_port" \
+  --engine-label e2e=true "$name"
+ok "created"
+"$berth" ls
+[ "$("$berth" status "$name")" = Running ] || fail "status is not Running"
+"$berth" ls --format '{{.DockerVersion}}' | grep -q '^v20\.10' || fail "ls does not show the Docker version"
+ok "ls shows it running with its Docker version"
+
+step "eval \"\$(berth env)\"; docker version, info, import, run"
+eval "$("$berth" env --shell bash "$name")"
+[ "$DOCKER_HOST" = "tcp://127.0.0.1:$engine_port" ] || fail "DOCKER_HOST is $DOCKER_HOST"
+docker version --format '{{.Server.Version}}' | grep -q 20.10 || fail "docker version"
+info=$(docker info --format '{{json .SecurityOptions}}')
+echo "  SecurityOptions: $info"
+for opt in name=userns name=apparmor 'name=seccomp,profile=default'; do
+  grep -q "\"$opt" <<<"$info" || fail "SecurityOptions lack $opt"
+done
+ok "docker info shows userns, apparmor and the default seccomp profile"
+[ "$(docker info --format '{{.LiveRestoreEnabled}}')" = true ] || fail "live-restore is off"
+docker info --format '{{json .Labels}}' | grep -q 'e2e=true' || fail "engine label missing"
+ok "live-restore on, engine label present"
+docker import -c 'CMD ["/bin/sh"]' "$work/busybox.tar" e2e/busybox:1 >/dev/null
+out=$(docker run --rm e2e/busybox:1 sh -c 'id -u; cat /proc/self/uid_map; grep NoNewPrivs /proc/self/status')
+echo "$out" | sed 's/^/  container: /'
+grep -Eq '^ +0 +[1-9][0-9]+ +65536' <<<"$out" || fail "root in the container is not remapped"
+grep -q 'NoNewPrivs:[[:space:]]*1' <<<"$out" || fail "no-new-privileges is off"
+ok "a container runs: root remapped, no-new-privileges"
+
+step "only mutual TLS is accepted"
+if curl -sS --max-time 10 --cacert "$DOCKER_CERT_PATH/ca.pem" "https://127.0.0.1:$engine_port/_ping" >/dev/null 2>&1; then
+  fail "a client without a certificate was let in"
+fi
+if curl -sS --max-time 10 "http://127.0.0.1:$engine_port/_ping" 2>/dev/null | grep -q OK; then
+  fail "plain HTTP was answered"
+fi
+[ "$(curl -sS --max-time 10 --cacert "$DOCKER_CERT_PATH/ca.pem" --cert "$DOCKER_CERT_PATH/cert.pem" \
+      --key "$DOCKER_CERT_PATH/key.pem" "https://127.0.0.1:$engine_port/_ping")" = OK ] || fail "the client certificate was refused"
+ok "no certificate: refused; plain HTTP: refused; berth's client certificate: OK"
+
+step "the SUID bind-mount exploit fails"
+"$berth" ssh "$name" -- sudo install -d -m 1777 /srv/xchg
+docker run --rm -v /srv/xchg:/mnt -v /usr/bin/bash:/srcbash:ro e2e/busybox:1 \
+  sh -c 'cp /srcbash /mnt/rootbash && chmod 4755 /mnt/rootbash'
+owner=$("$berth" ssh "$name" -- stat -c %u /srv/xchg/rootbash)
+euid=$("$berth" ssh "$name" -- sudo su -s /bin/sh nobody -c "'/srv/xchg/rootbash -p -c \"id -u\"'")
+echo "  SUID file owner on the host: $owner; nobody running it gets euid $euid"
+[ "$owner" != 0 ] || fail "the SUID file is owned by root on the host"
+[ "$euid" != 0 ] || fail "nobody got root through the SUID file"
+ok "the file is owned by the remapped uid $owner, not root"
+
+step "berth provision on a clean host changes nothing and restarts nothing"
+pid_before=$("$berth" ssh "$name" -- pidof dockerd)
+prov=$("$berth" provision "$name")
+echo "  $prov"
+grep -q "no changes; nothing uploaded, nothing restarted (1 remote commands" <<<"$prov" || fail "provision changed something"
+pid_after=$("$berth" ssh "$name" -- pidof dockerd)
+[ "$pid_before" = "$pid_after" ] || fail "dockerd restarted ($pid_before -> $pid_after)"
+ok "one remote command, dockerd PID $pid_after unchanged"
+
+step "regenerate-certs keeps a running container running (live-restore)"
+docker run -d --name keeper e2e/busybox:1 sleep 3600 >/dev/null
+started_at=$(docker inspect -f '{{.State.StartedAt}}' keeper)
+"$berth" regenerate-certs -f "$name"
+eval "$("$berth" env --shell bash "$name")"
+[ "$(docker inspect -f '{{.State.Running}} {{.State.StartedAt}}' keeper)" = "true $started_at" ] ||
+  fail "the container did not survive the daemon restart"
+pid_regen=$("$berth" ssh "$name" -- pidof dockerd)
+[ "$pid_regen" != "$pid_after" ] || fail "dockerd did not restart with the new certificate"
+ok "dockerd restarted ($pid_after -> $pid_regen), container still running since $started_at"
+
+step "berth rm forgets the machine and leaves the host running"
+"$berth" rm -y "$name"
+[ -z "$("$berth" ls -q)" ] || fail "the machine is still listed"
+"$guest/boot.sh" status --name "$name" >/dev/null || fail "the host was stopped"
+ok "removed from berth; the guest still runs"

@@ -1,0 +1,63 @@
+#pragma once
+// A Session that replays an expected, ordered transcript: each call must match the next
+// expectation (a run whose script contains given text, an upload of a given path, mode and owner,
+// a read of a given path). An unexpected call fails the call and is recorded; expectations left
+// unused are reported by unused(). Tests check both, so a plan that does more or less than
+// expected fails.
+
+#include <berth/transport/session.h>
+
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace berth::test {
+
+class ScriptedSession final : public Session {
+public:
+    /// Expects a run() whose script contains every one of `needles`; answers `result`.
+    ScriptedSession& expect_run(std::vector<std::string> needles, RemoteResult result = {0, "", ""});
+    /// Expects a run() that fails as a lost connection would.
+    ScriptedSession& expect_run_error(std::vector<std::string> needles, std::string message);
+    ScriptedSession& expect_upload(std::string path, unsigned mode, std::string owner = "root:root");
+    ScriptedSession& expect_read(std::string path, std::string content);
+
+    Result<RemoteResult> run(std::string_view script, std::chrono::seconds timeout) override;
+    Result<void> upload(std::string_view content, const std::string& path, unsigned mode,
+                        const std::string& owner) override;
+    Result<std::string> read(const std::string& path) override;
+
+    [[nodiscard]] const std::vector<std::string>& failures() const { return m_failures; }
+    [[nodiscard]] std::vector<std::string> unused() const;
+    /// Every call made, one line each ("run: <first line>", "upload: <path> 0644 root:root").
+    [[nodiscard]] const std::vector<std::string>& transcript() const { return m_transcript; }
+    /// What was uploaded, by path (the last upload wins).
+    [[nodiscard]] const std::map<std::string, std::string>& uploaded() const { return m_uploaded; }
+    [[nodiscard]] std::map<std::string, unsigned> uploaded_modes() const { return m_modes; }
+    /// The scripts run, in order.
+    [[nodiscard]] const std::vector<std::string>& scripts() const { return m_scripts; }
+
+private:
+    struct Expectation {
+        enum class Kind { Run, Upload, Read } kind;
+        std::vector<std::string> needles;
+        RemoteResult result;
+        std::string error;
+        std::string path;
+        unsigned mode = 0;
+        std::string owner;
+        std::string content;
+        [[nodiscard]] std::string describe() const;
+    };
+    Error unexpected(const std::string& call, const std::string& why);
+
+    std::deque<Expectation> m_expected;
+    std::vector<std::string> m_failures;
+    std::vector<std::string> m_transcript;
+    std::vector<std::string> m_scripts;
+    std::map<std::string, std::string> m_uploaded;
+    std::map<std::string, unsigned> m_modes;
+};
+
+}  // namespace berth::test

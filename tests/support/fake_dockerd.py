@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""A stand-in for dockerd's TLS API on 127.0.0.1, for integration tests (python3 stdlib only).
+
+Mutual TLS like `dockerd --tlsverify`: the client must present a certificate signed by --ca.
+Serves GET /_ping ("OK"), /version and /info (JSON fixture files), also under /vX.Y/.
+Prints its port on the first line of stdout, once it listens. With --delay N, it prints the port
+as soon as the socket is bound (reserved, connections refused) and listens only after N seconds,
+like a daemon that is still starting.
+"""
+
+import argparse
+import http.server
+import re
+import ssl
+import sys
+import time
+
+API_VERSION = "1.41"
+SERVER = "Docker/20.10.24+dfsg1 (linux)"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ca", required=True, help="CA that signs accepted client certificates")
+    parser.add_argument("--cert", required=True, help="server certificate (PEM)")
+    parser.add_argument("--key", required=True, help="server key (PEM)")
+    parser.add_argument("--info", required=True, help="body of GET /info")
+    parser.add_argument("--version", required=True, help="body of GET /version")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before listening")
+    parser.add_argument("--info-status", type=int, default=200, help="HTTP status of GET /info")
+    return parser.parse_args()
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = SERVER
+    sys_version = ""
+
+    def answer(self, status, body, content_type):
+        self.send_response(status)
+        self.send_header("Api-Version", API_VERSION)
+        self.send_header("Docker-Experimental", "false")
+        self.send_header("Ostype", "linux")
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        path = re.sub(r"^/v[0-9]+\.[0-9]+(?=/)", "", self.path.split("?", 1)[0])
+        opts = self.server.opts
+        if path == "/_ping":
+            self.answer(200, b"OK", "text/plain; charset=utf-8")
+        elif path == "/version":
+            self.answer(200, read_bytes(opts.version), "application/json")
+        elif path == "/info":
+            if opts.info_status == 200:
+                self.answer(200, read_bytes(opts.info), "application/json")
+            else:
+                body = b'{"message":"fake dockerd: /info fails on purpose"}\n'
+                self.answer(opts.info_status, body, "application/json")
+        else:
+            self.answer(404, b'{"message":"page not found"}\n', "application/json")
+
+    def log_message(self, format, *args):  # noqa: A002 (BaseHTTPRequestHandler's signature)
+        pass
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A refused handshake is expected in tests; one line on stderr, no traceback.
+        print(f"fake_dockerd: {sys.exc_info()[1]}", file=sys.stderr, flush=True)
+
+
+def main():
+    opts = parse_args()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(opts.cert, opts.key)
+    context.load_verify_locations(cafile=opts.ca)
+    context.verify_mode = ssl.CERT_REQUIRED
+
+    server = Server(("127.0.0.1", 0), Handler, bind_and_activate=False)
+    server.opts = opts
+    server.server_bind()
+    if opts.delay > 0:
+        print(server.server_address[1], flush=True)
+        time.sleep(opts.delay)
+        server.server_activate()
+    else:
+        # Listening before the port is printed: the caller may connect as soon as it reads it.
+        server.server_activate()
+        print(server.server_address[1], flush=True)
+    # The handshake runs in the request's thread, so a stalled client cannot block accept().
+    server.socket = context.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
+    try:
+        server.serve_forever(poll_interval=0.1)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

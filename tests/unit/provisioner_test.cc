@@ -1,0 +1,449 @@
+// The provisioning plan against a scripted session: exact ordered transcripts for Debian, Ubuntu
+// and Fedora, no-drift re-provisioning, drift, engine options and failures.
+
+#include <berth/core/digest.h>
+#include <berth/provision/provisioner.h>
+
+#include "../fakes/scripted_session.h"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+using namespace berth;
+using berth::test::ScriptedSession;
+
+namespace {
+
+std::string fixture(const std::string& rel) {
+    std::ifstream in(std::string(BERTH_TESTS_DIR) + "/fixtures/" + rel);
+    REQUIRE(in.good());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+/// What the facts command prints, built from a description of the host.
+struct HostFacts {
+    std::string os = "debian-12";
+    std::string hostname = "localhost";
+    std::map<std::string, std::string> packages;  // installed ones
+    std::map<std::string, std::tuple<std::string, unsigned, std::string>> files;  // path -> digest, mode, owner
+    std::vector<std::string> existing;
+    std::map<std::string, std::string> units;  // unit -> "active enabled"
+    std::vector<int> sshd_ports = {22};
+    bool subid = false;
+    std::string dockerd;
+    std::string selinux;
+
+    std::string render() const {
+        std::string s = "@os-release\n" + fixture("os-release/" + os) + "@hostname\n" + hostname + "\n@packages\n";
+        for (const auto& [p, v] : packages) s += p + " " + v + "\n";
+        s += "@files\n";
+        for (const auto& [path, f] : files) {
+            char mode[8];
+            std::snprintf(mode, sizeof mode, "%o", std::get<1>(f));
+            s += path + " " + std::get<0>(f) + " " + mode + " " + std::get<2>(f) + "\n";
+        }
+        s += "@exists\n";
+        for (const auto& e : existing) s += e + "\n";
+        s += "@units\n";
+        for (const auto& [u, st] : units) s += u + " " + st + "\n";
+        s += "@sshd-ports\n";
+        for (int p : sshd_ports) s += std::to_string(p) + "\n";
+        s += "@subid\n";
+        if (subid) s += "subuid\nsubgid\n";
+        s += "@dockerd\n" + dockerd + "\n@selinux\n" + selinux + "\n@nft\n/usr/sbin/nft\n@end\n";
+        return s;
+    }
+};
+
+HostFacts fresh(const std::string& os) {
+    HostFacts f;
+    f.os = os;
+    f.units = {{"docker", "inactive disabled"}, {"auditd", "inactive disabled"},
+               {"apparmor", "active enabled"}, {"berth-firewall", "inactive disabled"}};
+    return f;
+}
+
+HostFacts installed_debian(HostFacts f, const std::string& dockerd) {
+    f.packages = {{"docker.io", "20.10.24+dfsg1-1+deb12u1"}, {"apparmor", "3.0.8-3"},
+                  {"auditd", "1:3.0.9-1"}, {"nftables", "1.0.6-2+deb12u2"}};
+    f.dockerd = dockerd;
+    f.existing = {dockerd, "/run/containerd", "/var/lib/docker", "/etc/docker",
+                  "/lib/systemd/system/docker.service", "/run/containerd/containerd.sock",
+                  "/lib/systemd/system/docker.socket", "/etc/default/docker", "/usr/bin/containerd",
+                  "/usr/bin/containerd-shim-runc-v2", "/usr/sbin/runc", "/usr/bin/docker"};
+    f.units["docker"] = "active enabled";
+    f.units["auditd"] = "active enabled";
+    f.subid = true;
+    return f;
+}
+
+class FakeDocker final : public DockerProbe {
+public:
+    nlohmann::json info_json = {{"SecurityOptions", {"name=apparmor", "name=seccomp,profile=default", "name=userns", "name=cgroupns"}}};
+    bool ready = true;
+    int waits = 0;
+    Result<void> wait_until_ready(std::chrono::seconds) override {
+        ++waits;
+        if (!ready) return fail("Docker on n1 did not answer /_ping at tcp://10.0.0.5:2376 within 120 s");
+        return {};
+    }
+    Result<nlohmann::json> info() override { return info_json; }
+    Result<nlohmann::json> version() override { return nlohmann::json{{"Version", "20.10.24+dfsg1"}, {"ApiVersion", "1.41"}}; }
+};
+
+ProvisionRequest request() {
+    ProvisionRequest r;
+    r.machine = "n1";
+    r.hostname = "n1";
+    r.ssh_ports = {22};
+    r.ca_pem = "CA PEM\n";
+    r.server_cert_pem = "SERVER CERT PEM\n";
+    r.server_key_pem = "SERVER KEY PEM\n";
+    return r;
+}
+
+const std::vector<std::tuple<std::string, unsigned>> k_uploads = {
+    {"/etc/docker/tls/ca.pem", 0444},
+    {"/etc/docker/tls/server-cert.pem", 0444},
+    {"/etc/docker/tls/server-key.pem", 0400},
+    {"/etc/docker/daemon.json", 0644},
+    {"/etc/systemd/system/docker.service.d/10-berth.conf", 0644},
+    {"/etc/audit/rules.d/berth-docker.rules", 0640},
+    {"/etc/ssh/sshd_config.d/00-berth.conf", 0644},
+    {"/etc/berth/firewall.nft", 0644},
+    {"/etc/systemd/system/berth-firewall.service", 0644},
+};
+
+void expect_all_uploads(ScriptedSession& s) {
+    for (const auto& [path, mode] : k_uploads) s.expect_upload(path, mode);
+}
+
+void require_clean(const ScriptedSession& s) {
+    INFO("transcript:\n" << [&] {
+        std::string t;
+        for (const auto& l : s.transcript()) t += "  " + l + "\n";
+        return t;
+    }());
+    CHECK(s.failures().empty());
+    for (const auto& f : s.failures()) INFO(f);
+    CHECK(s.unused().empty());
+}
+
+/// The facts of a host that already holds exactly what `uploaded` says.
+HostFacts converged(HostFacts f, const ScriptedSession& s) {
+    auto modes = s.uploaded_modes();
+    for (const auto& [path, content] : s.uploaded()) f.files[path] = {sha256_hex(content), modes[path], "root:root"};
+    f.hostname = "n1";
+    f.units["berth-firewall"] = "active enabled";
+    return f;
+}
+
+}  // namespace
+
+TEST_CASE("Debian 12 from scratch: install - write every file - restart - verify", "[provision]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    ScriptedSession s;
+    FakeDocker docker;
+    auto before = fresh("debian-12");
+    auto after = installed_debian(before, "/usr/sbin/dockerd");
+    s.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, before.render(), ""})
+        .expect_run({"apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update",
+                     "install -y -q --no-install-recommends docker.io apparmor auditd nftables"})
+        .expect_run({"@os-release"}, {0, after.render(), ""})
+        .expect_run({"hostnamectl set-hostname 'n1'", "install -d -m 0755 /etc/docker", "install -d -m 0700 /etc/docker/tls"});
+    expect_all_uploads(s);
+    s.expect_run({"systemctl daemon-reload", "sshd -t", "systemctl try-reload-or-restart ssh\n",
+                  "nft -c -f /etc/berth/firewall.nft", "augenrules --load", "systemctl enable berth-firewall",
+                  "systemctl restart docker"});
+
+    Provisioner p(s, *templates, docker);
+    auto report = p.run(request());
+    INFO((report ? std::string() : report.error().line()));
+    REQUIRE(report);
+    require_clean(s);
+    CHECK(report->os.id == "debian");
+    CHECK(report->installed == std::vector<std::string>{"docker.io", "apparmor", "auditd", "nftables"});
+    CHECK(std::find(report->restarted.begin(), report->restarted.end(), "docker") != report->restarted.end());
+    CHECK(report->docker_version == "20.10.24+dfsg1");
+    CHECK(docker.waits == 1);
+
+    const auto& up = s.uploaded();
+    const std::string daemon = up.at("/etc/docker/daemon.json");
+    CHECK(daemon.find("  \"hosts\": [\"fd://\",\"tcp://0.0.0.0:2376\"],\n") != std::string::npos);
+    for (const char* key : {"\"tlsverify\": true", "\"userns-remap\": \"default\"", "\"icc\": false",
+                            "\"no-new-privileges\": true", "\"live-restore\": true", "\"userland-proxy\": false",
+                            "\"log-level\": \"info\"", "\"tlskey\": \"/etc/docker/tls/server-key.pem\"",
+                            "\"max-size\":\"10m\"", "\"default-ulimits\""})
+        CHECK(daemon.find(key) != std::string::npos);
+    CHECK(daemon.find("selinux") == std::string::npos);
+    CHECK(nlohmann::json::parse(daemon)["tlscacert"] == "/etc/docker/tls/ca.pem");
+    CHECK(up.at("/etc/systemd/system/docker.service.d/10-berth.conf")
+              .find("ExecStart=\nExecStart=/usr/sbin/dockerd --containerd=/run/containerd/containerd.sock $DOCKER_OPTS\n") !=
+          std::string::npos);
+    const std::string audit = up.at("/etc/audit/rules.d/berth-docker.rules");
+    for (const char* w : {"-w /usr/sbin/dockerd -p wa -k docker", "-w /var/lib/docker -p wa -k docker",
+                          "-w /etc/docker/daemon.json -p wa -k docker", "-w /usr/sbin/runc -p wa -k docker",
+                          "-w /run/containerd/containerd.sock -p wa -k docker"})
+        CHECK(audit.find(w) != std::string::npos);
+    CHECK(audit.find("/usr/bin/dockerd") == std::string::npos);  // not on Debian: not watched
+    const std::string sshd = up.at("/etc/ssh/sshd_config.d/00-berth.conf");
+    for (const char* line : {"PasswordAuthentication no\n", "PermitRootLogin prohibit-password\n", "X11Forwarding no\n",
+                             "AllowAgentForwarding no\n", "MaxAuthTries 3\n"})
+        CHECK(sshd.find(line) != std::string::npos);
+    const std::string fw = up.at("/etc/berth/firewall.nft");
+    CHECK(fw.find("policy drop;") != std::string::npos);
+    CHECK(fw.find("tcp dport { 22 } accept") != std::string::npos);
+    CHECK(fw.find("tcp dport 2376 accept") != std::string::npos);
+    CHECK(fw.find("flush ruleset") == std::string::npos);
+    CHECK(up.at("/etc/docker/tls/server-key.pem") == "SERVER KEY PEM\n");
+    CHECK(report->digests.at("/etc/docker/daemon.json") == sha256_hex(daemon));
+}
+
+TEST_CASE("a host that matches is verified with one command: nothing uploaded - nothing restarted", "[provision]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    // First provision, to learn exactly what berth writes.
+    ScriptedSession first;
+    FakeDocker docker;
+    auto host = installed_debian(fresh("debian-12"), "/usr/sbin/dockerd");
+    first.expect_run({"@os-release"}, {0, host.render(), ""}).expect_run({"hostnamectl"});
+    expect_all_uploads(first);
+    first.expect_run({"systemctl restart docker"});
+    REQUIRE(Provisioner(first, *templates, docker).run(request()));
+    require_clean(first);
+
+    ScriptedSession again;
+    again.expect_run({"@os-release"}, {0, converged(host, first).render(), ""});
+    auto report = Provisioner(again, *templates, docker).run(request());
+    REQUIRE(report);
+    require_clean(again);
+    CHECK(again.transcript().size() == 1);
+    CHECK(report->changed.empty());
+    CHECK(report->restarted.empty());
+    CHECK(report->installed.empty());
+    CHECK(docker.waits == 2);  // still verified through the API
+}
+
+TEST_CASE("drift in daemon.json is put back and only docker restarts", "[provision]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    ScriptedSession first;
+    FakeDocker docker;
+    auto host = installed_debian(fresh("debian-12"), "/usr/sbin/dockerd");
+    first.expect_run({"@os-release"}, {0, host.render(), ""}).expect_run({"hostnamectl"});
+    expect_all_uploads(first);
+    first.expect_run({"systemctl restart docker"});
+    REQUIRE(Provisioner(first, *templates, docker).run(request()));
+
+    auto drifted = converged(host, first);
+    std::get<0>(drifted.files["/etc/docker/daemon.json"]) = sha256_hex("{\"icc\": true}\n");
+    std::get<1>(drifted.files["/etc/docker/tls/server-key.pem"]) = 0644;  // someone opened the key up
+    ScriptedSession s;
+    s.expect_run({"@os-release"}, {0, drifted.render(), ""})
+        .expect_run({"install -d -m 0755 /etc/docker"})
+        .expect_upload("/etc/docker/tls/server-key.pem", 0400)
+        .expect_upload("/etc/docker/daemon.json", 0644)
+        .expect_run({"systemctl restart docker"});
+    auto report = Provisioner(s, *templates, docker).run(request());
+    REQUIRE(report);
+    require_clean(s);
+    CHECK(report->restarted == std::vector<std::string>{"docker"});
+    CHECK(s.scripts().back().find("sshd -t") == std::string::npos);
+    CHECK(s.scripts().back().find("augenrules") == std::string::npos);
+}
+
+TEST_CASE("Ubuntu 24.04: same plan - dockerd in /usr/bin - ssh reloaded", "[provision]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    ScriptedSession s;
+    FakeDocker docker;
+    auto before = fresh("ubuntu-24.04");
+    auto after = installed_debian(before, "/usr/bin/dockerd");
+    s.expect_run({"@os-release"}, {0, before.render(), ""})
+        .expect_run({"install -y -q --no-install-recommends docker.io apparmor auditd nftables"})
+        .expect_run({"@os-release"}, {0, after.render(), ""})
+        .expect_run({"hostnamectl set-hostname 'n1'"});
+    expect_all_uploads(s);
+    s.expect_run({"systemctl try-reload-or-restart ssh\n", "systemctl restart docker"});
+    auto report = Provisioner(s, *templates, docker).run(request());
+    INFO((report ? std::string() : report.error().line()));
+    REQUIRE(report);
+    require_clean(s);
+    CHECK(report->os.id == "ubuntu");
+    CHECK(s.uploaded().at("/etc/systemd/system/docker.service.d/10-berth.conf").find("ExecStart=/usr/bin/dockerd ") !=
+          std::string::npos);
+    CHECK(s.uploaded().at("/etc/audit/rules.d/berth-docker.rules").find("-w /usr/bin/dockerd ") != std::string::npos);
+}
+
+TEST_CASE("Fedora 40: dnf - SELinux instead of AppArmor", "[provision]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    ScriptedSession s;
+    FakeDocker docker;
+    docker.info_json = {{"SecurityOptions", {"name=seccomp,profile=default", "name=selinux", "name=userns", "name=cgroupns"}}};
+    auto before = fresh("fedora-40");
+    before.units.erase("apparmor");
+    auto after = before;
+    after.packages = {{"moby-engine", "24.0.5-4.fc40"}, {"audit", "4.0.2-1.fc40"}, {"nftables", "1.0.9-3.fc40"},
+                      {"container-selinux", "2.232.1-1.fc40"}};
+    after.dockerd = "/usr/bin/dockerd";
+    after.existing = {"/usr/bin/dockerd", "/var/lib/docker", "/etc/docker", "/usr/lib/systemd/system/docker.service",
+                      "/usr/lib/systemd/system/docker.socket", "/etc/sysconfig/docker", "/usr/bin/containerd",
+                      "/usr/bin/runc"};
+    after.units["docker"] = "inactive disabled";
+    after.subid = true;
+    after.selinux = "Enforcing";
+    s.expect_run({"@os-release", "rpm -q"}, {0, before.render(), ""})
+        .expect_run({"dnf -y -q install moby-engine audit nftables container-selinux"})
+        .expect_run({"@os-release"}, {0, after.render(), ""})
+        .expect_run({"hostnamectl set-hostname 'n1'"});
+    expect_all_uploads(s);
+    s.expect_run({"systemctl try-reload-or-restart sshd\n", "systemctl enable --now auditd", "systemctl enable docker",
+                  "systemctl restart docker"});
+    auto report = Provisioner(s, *templates, docker).run(request());
+    INFO((report ? std::string() : report.error().line()));
+    REQUIRE(report);
+    require_clean(s);
+    CHECK(s.scripts().back().find("apparmor") == std::string::npos);
+    const std::string daemon = s.uploaded().at("/etc/docker/daemon.json");
+    CHECK(daemon.find("\"selinux-enabled\": true") != std::string::npos);
+    CHECK(s.uploaded().at("/etc/systemd/system/docker.service.d/10-berth.conf").find("$DOCKER_OPTS") == std::string::npos);
+}
+
+TEST_CASE("an unknown OS is refused with the supported list after one command", "[provision]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    ScriptedSession s;
+    FakeDocker docker;
+    s.expect_run({"@os-release"}, {0, fresh("arch").render(), ""});
+    auto report = Provisioner(s, *templates, docker).run(request());
+    REQUIRE_FALSE(report);
+    require_clean(s);
+    CHECK(report.error().message.find("Arch Linux") != std::string::npos);
+    CHECK(report.error().hint.find("Debian 11 and 12, Ubuntu 22.04 and 24.04") != std::string::npos);
+    CHECK(docker.waits == 0);
+}
+
+TEST_CASE("engine options land in daemon.json and the unit - weakening ones warn", "[provision]") {
+    EngineOptions e;
+    e.labels = {"team=a"};
+    e.insecure_registries = {"10.0.0.9:5000"};
+    e.registry_mirrors = {"https://mirror.example"};
+    e.storage_driver = "overlay2";
+    e.opts = {"max-concurrent-downloads=6", "icc=true", "dns=10.0.0.2", "dns=10.0.0.3", "debug=false"};
+    std::vector<std::string> warnings;
+    auto out = Provisioner::daemon_json("{\"icc\": false, \"hosts\": [\"fd://\"]}", e, warnings);
+    REQUIRE(out);
+    auto j = nlohmann::json::parse(*out);
+    CHECK(j["labels"] == nlohmann::json{"team=a"});
+    CHECK(j["insecure-registries"] == nlohmann::json{"10.0.0.9:5000"});
+    CHECK(j["registry-mirrors"] == nlohmann::json{"https://mirror.example"});
+    CHECK(j["storage-driver"] == "overlay2");
+    CHECK(j["max-concurrent-downloads"] == 6);
+    CHECK(j["icc"] == true);
+    CHECK(j["dns"] == nlohmann::json{"10.0.0.2", "10.0.0.3"});
+    CHECK(j["debug"] == false);
+    REQUIRE(warnings.size() == 2);
+    CHECK(warnings[0].find("--engine-insecure-registry") != std::string::npos);
+    CHECK(warnings[1].find("--engine-opt icc") != std::string::npos);
+
+    std::vector<std::string> w2;
+    EngineOptions bad_opts;
+    bad_opts.opts = {"novalue"};
+    auto bad = Provisioner::daemon_json("{}", bad_opts, w2);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().kind == ErrorKind::Usage);
+}
+
+TEST_CASE("engine env and version pin reach the host", "[provision]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    ScriptedSession s;
+    FakeDocker docker;
+    auto host = installed_debian(fresh("debian-12"), "/usr/sbin/dockerd");
+    host.packages["docker.io"] = "20.10.24+dfsg1-1+deb12u1";
+    auto req = request();
+    req.engine.env = {"HTTP_PROXY=http://proxy:3128"};
+    req.engine.version = "20.10.24+dfsg1-1+deb12u1+b6";
+    s.expect_run({"@os-release"}, {0, host.render(), ""})
+        .expect_run({"--allow-downgrades", "docker.io=20.10.24+dfsg1-1+deb12u1+b6"})
+        .expect_run({"@os-release"}, {0, host.render(), ""})
+        .expect_run({"hostnamectl"});
+    expect_all_uploads(s);
+    s.expect_run({"systemctl restart docker"});
+    auto report = Provisioner(s, *templates, docker).run(req);
+    REQUIRE(report);
+    require_clean(s);
+    CHECK(s.uploaded().at("/etc/systemd/system/docker.service.d/10-berth.conf").find("Environment=\"HTTP_PROXY=http://proxy:3128\"") !=
+          std::string::npos);
+}
+
+TEST_CASE("a daemon that fails to restart is reported with the journal's tail", "[provision]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    ScriptedSession s;
+    FakeDocker docker;
+    auto host = installed_debian(fresh("debian-12"), "/usr/sbin/dockerd");
+    s.expect_run({"@os-release"}, {0, host.render(), ""}).expect_run({"hostnamectl"});
+    expect_all_uploads(s);
+    s.expect_run({"systemctl restart docker"}, {1, "", "Job for docker.service failed because the control process exited with error code.\n"})
+        .expect_run({"journalctl -u docker"}, {0, "dockerd[811]: failed to start daemon: unable to configure the Docker daemon\n", ""});
+    auto report = Provisioner(s, *templates, docker).run(request());
+    REQUIRE_FALSE(report);
+    require_clean(s);
+    CHECK(report.error().message.find("applying the configuration on n1 failed (exit 1)") != std::string::npos);
+    CHECK(report.error().message.find("unable to configure the Docker daemon") != std::string::npos);
+}
+
+TEST_CASE("Docker without AppArmor fails verification and names what is missing", "[provision]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    ScriptedSession first;
+    FakeDocker docker;
+    docker.info_json = {{"SecurityOptions", {"name=seccomp,profile=default", "name=userns"}}};
+    auto host = installed_debian(fresh("debian-12"), "/usr/sbin/dockerd");
+    first.expect_run({"@os-release"}, {0, host.render(), ""}).expect_run({"hostnamectl"});
+    expect_all_uploads(first);
+    first.expect_run({"systemctl restart docker"});
+    auto report = Provisioner(first, *templates, docker).run(request());
+    REQUIRE_FALSE(report);
+    CHECK(report.error().message.find("failed the hardening check: dockerd lacks required security options: apparmor") != std::string::npos);
+}
+
+TEST_CASE("os-release parsing on real files", "[provision]") {
+    auto d = parse_os_release(fixture("os-release/debian-12"));
+    REQUIRE(d);
+    CHECK(d->id == "debian");
+    CHECK(d->version_id == "12");
+    CHECK(d->codename == "bookworm");
+    CHECK(d->family == OsFamily::Debian);
+    CHECK(check_supported(*d));
+    auto u = parse_os_release(fixture("os-release/ubuntu-22.04"));
+    REQUIRE(u);
+    CHECK(u->id_like == std::vector<std::string>{"debian"});
+    CHECK(check_supported(*u));
+    auto r = parse_os_release(fixture("os-release/rocky-9"));
+    REQUIRE(r);
+    CHECK(r->family == OsFamily::Rhel);
+    CHECK(r->version_id == "9.4");
+    CHECK(check_supported(*r));
+    CHECK(check_supported(*parse_os_release(fixture("os-release/fedora-40"))));
+    CHECK(check_supported(*parse_os_release(fixture("os-release/debian-11"))));
+    CHECK_FALSE(check_supported(*parse_os_release(fixture("os-release/arch"))));
+    CHECK_FALSE(parse_os_release("NAME=x\n"));
+}
+
+TEST_CASE("templates can be replaced from a directory - typos are refused", "[provision]") {
+    auto builtin = TemplateSet::load();
+    REQUIRE(builtin);
+    CHECK(builtin->names().size() == 6);
+    CHECK(builtin->origin("daemon.json") == "embedded");
+    auto sshd = builtin->render("sshd-hardening.conf", nlohmann::json::object());
+    REQUIRE(sshd);
+    CHECK(sshd->find("MaxAuthTries 3") != std::string::npos);
+}
