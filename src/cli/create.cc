@@ -111,6 +111,8 @@ void add_create(CLI::App& app, Context& ctx) {
                 total += secs;
             }
             if (!timing.empty()) spdlog::info("Time: {:.1f} s ({})", total, timing);
+            if (int n = services.machines().remote_commands(); n > 0)
+                spdlog::info("Provisioned over 1 SSH connection ({} remote commands)", n);
             spdlog::info("Machine {} is ready. To point your docker CLI at it, run: eval \"$(berth env {})\"",
                          record->name, record->name);
             return {};

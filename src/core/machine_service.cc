@@ -171,6 +171,7 @@ Result<MachineRecord> MachineService::create(const CreateRequest& request) {
         if (!report) return std::unexpected(report.error());
         record = machine.record;
         for (const auto& t : report->timings) m_timings.push_back(t);
+        m_remote_commands = report->remote_commands;
         return {};
     }();
     if (!made) {

@@ -455,11 +455,13 @@ Result<ProvisionReport> Provisioner::run(const ProvisionRequest& req) {
                  "systemctl try-reload-or-restart " + std::string(debian ? "ssh" : "sshd") + "\n";
         restarted.push_back(debian ? "ssh (reload)" : "sshd (reload)");
     }
-    if (changed(k_firewall) || unit("berth-firewall").first != "active") {
-        apply += "nft -c -f " + std::string(k_firewall) + " && nft -f " + std::string(k_firewall) + "\n";
+    if (unit("berth-firewall").second != "enabled") apply += "systemctl enable berth-firewall 2>/dev/null\n";
+    if (changed(k_firewall) || changed(k_firewall_unit) || unit("berth-firewall").first != "active") {
+        // The unit loads the table (so it reads active, and loads it again at boot); nft checks
+        // the file first, so a bad table never replaces a good one.
+        apply += "nft -c -f " + std::string(k_firewall) + "\nsystemctl restart berth-firewall\n";
         restarted.push_back("berth-firewall");
     }
-    if (unit("berth-firewall").second != "enabled") apply += "systemctl enable berth-firewall 2>/dev/null\n";
     if (changed(k_audit_rules)) {
         apply += "augenrules --load >/dev/null\n";
         restarted.push_back("audit rules");

@@ -158,7 +158,8 @@ TEST_CASE("Debian 12 from scratch: install - write every file - restart - verify
         .expect_run({"hostnamectl set-hostname 'n1'", "install -d -m 0755 /etc/docker", "install -d -m 0700 /etc/docker/tls"});
     expect_all_uploads(s);
     s.expect_run({"systemctl daemon-reload", "sshd -t", "systemctl try-reload-or-restart ssh\n",
-                  "nft -c -f /etc/berth/firewall.nft", "augenrules --load", "systemctl enable berth-firewall",
+                  "systemctl enable berth-firewall", "nft -c -f /etc/berth/firewall.nft\nsystemctl restart berth-firewall",
+                  "augenrules --load",
                   "systemctl restart docker"});
 
     Provisioner p(s, *templates, docker);

@@ -92,6 +92,8 @@ public:
 
     /// Timings of the last create, for its closing line: phase -> seconds.
     [[nodiscard]] const std::vector<std::pair<std::string, double>>& timings() const { return m_timings; }
+    /// Remote commands the last create's provision ran over its one SSH connection (0: none).
+    [[nodiscard]] int remote_commands() const { return m_remote_commands; }
 
     [[nodiscard]] const Store& store() const { return m_store; }
 
@@ -108,6 +110,7 @@ private:
     GetEnv m_getenv;
     std::span<const DriverInfo> m_drivers;
     std::vector<std::pair<std::string, double>> m_timings;
+    int m_remote_commands = 0;
 };
 
 /// The connection berth makes to a machine's SSH endpoint: its key, its own known_hosts.

@@ -14,7 +14,7 @@
 #
 # The cache holds, when done: base.qcow2 (root disk, ext4 of 4 GiB, no partition table, /dev/vda),
 # vmlinuz + initrd.img (direct kernel boot), id_ed25519 + id_ed25519.pub (test key, authorised for
-# root and for the user "docker" (uid 1000, group sudo, passwordless sudo)), packages.txt,
+# root and for the user "docker" (uid 1000, groups users + sudo, passwordless sudo)), packages.txt,
 # build.log, and READY, written last. READY's first line names the sha256 of this script and the
 # mirrors: a changed script or mirror rebuilds; a cache without a matching READY (for example after
 # a build was killed) is never used. Runs as root (debootstrap, chroot). See README.md.
@@ -129,7 +129,7 @@ cleanup() {
   if [ "$rc" -ne 0 ]; then
     echo "$prog: build FAILED (exit $rc) after $(( $(date +%s) - start_s )) s" >&2
     if [ -s "$log" ]; then
-      echo "$prog: last lines of $log:" >&2
+      echo "$prog: last lines of the build log:" >&2
       tail -n 25 "$log" >&2 || true
       cp -f "$log" "$cache/build-failed.log" 2>/dev/null \
         && echo "$prog: full log kept in $cache/build-failed.log" >&2
@@ -160,7 +160,7 @@ step() { note "[$(( $(date +%s) - start_s ))s] $*"; }
 R=$work/rootfs
 packages=systemd-sysv,udev,dbus,openssh-server,linux-image-amd64,ifupdown,isc-dhcp-client,iproute2,sudo,ca-certificates
 
-step "debootstrap bookworm (minbase) from $mirror (log: $cache/build.log)"
+step "debootstrap bookworm (minbase) from $mirror (about 1.5-3 min; log: $cache/build.log)"
 # In the background in its own process group, so that a signal to this script runs the trap at once
 # (bash defers traps while a foreground child runs) and the trap can stop debootstrap and its dpkgs.
 setsid debootstrap --variant=minbase --components=main --include="$packages" \
@@ -210,8 +210,12 @@ EOF
 # --- users ----------------------------------------------------------------------------------------
 install -d -m 700 "$R/root/.ssh"
 install -m 600 "$work/id_ed25519.pub" "$R/root/.ssh/authorized_keys"
-chroot "$R" useradd --create-home --uid 1000 --shell /bin/bash --groups sudo docker >>"$log" 2>&1 \
-  || die "useradd docker failed in the chroot"
+# Primary group "users", not a private group "docker": the group "docker" must be left to the
+# docker.io package (as a system group), which the provisioner installs (boot2docker did the same
+# with "staff").
+chroot "$R" useradd --create-home --uid 1000 --no-user-group --gid users --groups sudo \
+  --shell /bin/bash docker >>"$log" 2>&1 || die "useradd docker failed in the chroot"
+if grep -q '^docker:' "$R/etc/group"; then die "the image must not have a group 'docker'"; fi
 # "*": no password, but not a locked ("!") account, so key logins work with or without PAM.
 chroot "$R" usermod -p '*' docker >>"$log" 2>&1 || die "usermod docker failed in the chroot"
 read -r docker_uid docker_gid < <(awk -F: '$1 == "docker" { print $3, $4 }' "$R/etc/passwd")
