@@ -1,5 +1,6 @@
 // berth provision: run the hardening plan again over one SSH connection. On a host that matches,
-// nothing is uploaded and nothing restarts, and it says so.
+// nothing is uploaded and nothing restarts, and it says so. berth upgrade: the newest Docker
+// package the host's sources have, then the same plan.
 
 #include "app.h"
 
@@ -44,23 +45,32 @@ ProvisionOptions to_options(const ProvisionFlags& flags) {
     return o;
 }
 
-void add_provision(CLI::App& app, Context& ctx) {
+// provision and upgrade are one plan; upgrade first installs the newest Docker package.
+void add_plan_verb(CLI::App& app, Context& ctx, const char* verb, const char* help, bool upgrade) {
     auto flags = std::make_shared<ProvisionFlags>();
     auto names = std::make_shared<std::vector<std::string>>();
-    auto* sub = app.add_subcommand("provision", "Re-run the hardening of machines; a clean host changes nothing");
+    auto* sub = app.add_subcommand(verb, help);
     add_provision_options(sub, flags);
     sub->add_option("names", *names, "Machines (default: \"default\")");
-    sub->callback([&ctx, flags, names] {
-        set_action(ctx, [&ctx, flags, names]() -> Result<void> {
+    sub->callback([&ctx, flags, names, upgrade] {
+        set_action(ctx, [&ctx, flags, names, upgrade]() -> Result<void> {
             Services services(ctx);
             for (const auto& name : names->empty() ? std::vector<std::string>{k_default_machine} : *names) {
-                auto report = services.machines().provision(name, to_options(*flags));
+                auto report = services.machines().provision(name, to_options(*flags), upgrade);
                 if (!report) return std::unexpected(report.error());
                 std::cout << describe_report(name, *report) << "\n";
             }
             return {};
         });
     });
+}
+
+void add_provision(CLI::App& app, Context& ctx) {
+    add_plan_verb(app, ctx, "provision", "Re-run the hardening of machines; a clean host changes nothing", false);
+}
+
+void add_upgrade(CLI::App& app, Context& ctx) {
+    add_plan_verb(app, ctx, "upgrade", "Upgrade Docker on machines, keeping the hardening", true);
 }
 
 }  // namespace berth::cli

@@ -197,19 +197,27 @@ Result<MachineRecord> MachineService::create(const CreateRequest& request) {
     return record;
 }
 
-Result<void> MachineService::issue_certificates(MachineRecord& record, Driver& driver) const {
-    // The CA and client certificate are made once; only regenerate-certs --client-certs replaces them.
+// What the machine's certificates carry: the driver's addresses plus --tls-san, the recorded key
+// type and validity.
+Result<pki::MachineCertRequest> cert_request(const MachineRecord& record, Driver& driver) {
     auto key_type = pki::parse_key_type(record.tls.key_type);
     if (!key_type) return std::unexpected(key_type.error());
-    std::vector<std::string> sans = driver.cert_sans();
-    sans.insert(sans.end(), record.tls.extra_sans.begin(), record.tls.extra_sans.end());
     pki::MachineCertRequest req;
     req.machine = record.name;
-    req.sans = sans;
+    req.sans = driver.cert_sans();
+    req.sans.insert(req.sans.end(), record.tls.extra_sans.begin(), record.tls.extra_sans.end());
     req.key_type = *key_type;
     req.validity.ca_days = record.tls.ca_days;
     req.validity.leaf_days = record.tls.leaf_days;
-    auto certs = pki::make_machine_certs(req);
+    return req;
+}
+
+Result<void> MachineService::issue_certificates(MachineRecord& record, Driver& driver) const {
+    // The CA and client certificate are made once; only regenerate-certs --client-certs replaces them.
+    auto req = cert_request(record, driver);
+    if (!req) return std::unexpected(req.error());
+    const std::vector<std::string>& sans = req->sans;
+    auto certs = pki::make_machine_certs(*req);
     if (!certs) return std::unexpected(certs.error());
 
     struct File {
@@ -337,23 +345,15 @@ Result<ProvisionReport> MachineService::regenerate_certs(std::string_view name, 
         if (!ca_cert || !ca_key)
             return fail("machine \"" + std::string(name) + "\" has no CA in " + m_store.machine_dir(name).string(),
                         "make a new CA too with `berth regenerate-certs --client-certs " + std::string(name) + "`");
-        auto key_type = pki::parse_key_type(record.tls.key_type);
-        if (!key_type) return std::unexpected(key_type.error());
-        std::vector<std::string> sans = machine->driver->cert_sans();
-        sans.insert(sans.end(), record.tls.extra_sans.begin(), record.tls.extra_sans.end());
-        pki::MachineCertRequest req;
-        req.machine = record.name;
-        req.sans = sans;
-        req.key_type = *key_type;
-        req.validity.ca_days = record.tls.ca_days;
-        req.validity.leaf_days = record.tls.leaf_days;
-        auto server = pki::issue_server_cert(pki::CertAndKey{*ca_cert, *ca_key}, req);
+        auto req = cert_request(record, *machine->driver);
+        if (!req) return std::unexpected(req.error());
+        auto server = pki::issue_server_cert(pki::CertAndKey{*ca_cert, *ca_key}, *req);
         if (!server) return std::unexpected(server.error());
         if (auto ok = m_store.write_file(name, k_server_key_file, server->key_pem, 0600); !ok) return std::unexpected(ok.error());
         if (auto ok = m_store.write_file(name, k_server_cert_file, server->cert_pem, 0644); !ok) return std::unexpected(ok.error());
         auto info = pki::read_cert(server->cert_pem);
         if (!info) return std::unexpected(info.error());
-        record.tls.sans = pki::server_sans(sans);
+        record.tls.sans = pki::server_sans(req->sans);
         record.tls.server_not_after = rfc3339(info->not_after);
     }
     if (auto ok = m_store.save(record); !ok) return std::unexpected(ok.error());

@@ -133,6 +133,14 @@ void require_clean(const ScriptedSession& s) {
     CHECK(s.unused().empty());
 }
 
+/// Expects the plan for a host with the packages installed but nothing of berth's: the facts, the
+/// host name, every file, a docker restart.
+void expect_first_provision(ScriptedSession& s, const HostFacts& host) {
+    s.expect_run({"@os-release"}, {0, host.render(), ""}).expect_run({"hostnamectl"});
+    expect_all_uploads(s);
+    s.expect_run({"systemctl restart docker"});
+}
+
 /// The facts of a host that already holds exactly what `uploaded` says.
 HostFacts converged(HostFacts f, const ScriptedSession& s) {
     auto modes = s.uploaded_modes();
@@ -212,9 +220,7 @@ TEST_CASE("a host that matches is verified with one command: nothing uploaded - 
     ScriptedSession first;
     FakeDocker docker;
     auto host = installed_debian(fresh("debian-12"), "/usr/sbin/dockerd");
-    first.expect_run({"@os-release"}, {0, host.render(), ""}).expect_run({"hostnamectl"});
-    expect_all_uploads(first);
-    first.expect_run({"systemctl restart docker"});
+    expect_first_provision(first, host);
     REQUIRE(Provisioner(first, *templates, docker).run(request()));
     require_clean(first);
 
@@ -236,9 +242,7 @@ TEST_CASE("drift in daemon.json is put back and only docker restarts", "[provisi
     ScriptedSession first;
     FakeDocker docker;
     auto host = installed_debian(fresh("debian-12"), "/usr/sbin/dockerd");
-    first.expect_run({"@os-release"}, {0, host.render(), ""}).expect_run({"hostnamectl"});
-    expect_all_uploads(first);
-    first.expect_run({"systemctl restart docker"});
+    expect_first_provision(first, host);
     REQUIRE(Provisioner(first, *templates, docker).run(request()));
 
     auto drifted = converged(host, first);
@@ -408,9 +412,7 @@ TEST_CASE("Docker without AppArmor fails verification and names what is missing"
     FakeDocker docker;
     docker.info_json = {{"SecurityOptions", {"name=seccomp,profile=default", "name=userns"}}};
     auto host = installed_debian(fresh("debian-12"), "/usr/sbin/dockerd");
-    first.expect_run({"@os-release"}, {0, host.render(), ""}).expect_run({"hostnamectl"});
-    expect_all_uploads(first);
-    first.expect_run({"systemctl restart docker"});
+    expect_first_provision(first, host);
     auto report = Provisioner(first, *templates, docker).run(request());
     REQUIRE_FALSE(report);
     CHECK(report.error().message.find("failed the hardening check: dockerd lacks required security options: apparmor") != std::string::npos);
