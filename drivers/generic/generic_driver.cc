@@ -125,6 +125,9 @@ public:
     }
     // The host is not berth's to delete: rm forgets it and leaves it running.
     Result<void> remove() override { return {}; }
+    std::string removal_note() const override {
+        return "the host " + m_ip + " was left running, hardened; berth only forgot it";
+    }
 
     Result<MachineState> state() override {
         return tcp_reachable(m_ip, m_ssh_port, std::chrono::seconds(2)) ? MachineState::Running : MachineState::Stopped;

@@ -30,6 +30,7 @@ public:
     Result<void> kill() override { return unsupported("killed"); }
     // Nothing was made, so there is nothing to remove: the record is all berth had.
     Result<void> remove() override { return {}; }
+    std::string removal_note() const override { return "the host " + m_url.host + " was not touched"; }
 
     // berth does not manage the host: like docker-machine's none driver it is taken as running.
     Result<MachineState> state() override { return MachineState::Running; }

@@ -49,6 +49,7 @@ void add_rm(CLI::App& app, Context& ctx) {
                     continue;
                 }
                 std::cout << "Successfully removed " << name << "\n";
+                if (!ok->empty()) spdlog::info("{}: {}", name, *ok);
             }
             if (first_error) {
                 if (opts->names.size() == 1) return std::unexpected(*first_error);

@@ -417,15 +417,18 @@ Result<std::vector<MachineListing>> MachineService::list() const {
     return out;
 }
 
-Result<void> MachineService::remove(std::string_view name, bool force) {
-    if (auto ok = validate_machine_name(name); !ok) return ok;
+Result<std::string> MachineService::remove(std::string_view name, bool force) {
+    if (auto ok = validate_machine_name(name); !ok) return std::unexpected(ok.error());
     auto lock = m_store.lock(name);
     if (!lock) return std::unexpected(lock.error());
-    if (!m_store.exists(name))
+    if (!m_store.exists(name)) {
+        lock->release_and_remove();
         return fail_kind(ErrorKind::NotFound,
                          "no machine named \"" + std::string(name) + "\" in " + m_store.root().string(),
                          "`berth ls` lists the machines");
+    }
     const std::string prefix = log_prefix(name);
+    std::string note;
     auto machine = open(name);
     if (!machine) {
         if (!force) {
@@ -445,10 +448,11 @@ Result<void> MachineService::remove(std::string_view name, bool force) {
             }
             spdlog::warn("{}: {}; removing the local record anyway", name, ok.error().message);
         }
+        note = machine->driver->removal_note();
     }
-    if (auto ok = m_store.remove_machine_dir(name); !ok) return ok;
+    if (auto ok = m_store.remove_machine_dir(name); !ok) return std::unexpected(ok.error());
     lock->release_and_remove();
-    return {};
+    return note;
 }
 
 }  // namespace berth

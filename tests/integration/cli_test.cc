@@ -206,6 +206,7 @@ TEST_CASE("rm asks - -y does not - and the machine is gone", "[cli]") {
     auto yes = b.run({"rm", "n1"}, "y\n");
     CHECK(yes.exit_status == 0);
     CHECK(yes.out == "Successfully removed n1\n");
+    CHECK(yes.err.find("n1: the host 10.1.2.3 was not touched") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(b.store() / "machines" / "n1"));
 
     b.create_n1();

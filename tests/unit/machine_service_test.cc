@@ -219,6 +219,7 @@ TEST_CASE("remove calls the driver - then deletes the local files and the lock",
     auto again = f.service.remove("n1", false);
     REQUIRE_FALSE(again);
     CHECK(again.error().kind == ErrorKind::NotFound);
+    CHECK_FALSE(std::filesystem::exists(f.store.root() / "locks" / "n1.lock"));
 }
 
 TEST_CASE("the none driver records a host berth does not manage", "[service]") {

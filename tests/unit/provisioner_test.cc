@@ -5,6 +5,7 @@
 #include <berth/provision/provisioner.h>
 
 #include "../fakes/scripted_session.h"
+#include "temp_dir.h"
 
 #include <catch2/catch.hpp>
 
@@ -444,9 +445,33 @@ TEST_CASE("os-release parsing on real files", "[provision]") {
 TEST_CASE("templates can be replaced from a directory - typos are refused", "[provision]") {
     auto builtin = TemplateSet::load();
     REQUIRE(builtin);
-    CHECK(builtin->names().size() == 6);
+    CHECK(builtin->names() == std::vector<std::string>{"audit-docker.rules", "berth-firewall.service", "daemon.json",
+                                                       "docker-service-override.conf", "firewall.nft",
+                                                       "sshd-hardening.conf"});
     CHECK(builtin->origin("daemon.json") == "embedded");
     auto sshd = builtin->render("sshd-hardening.conf", nlohmann::json::object());
     REQUIRE(sshd);
     CHECK(sshd->find("MaxAuthTries 3") != std::string::npos);
+
+    berth::test::TempDir dir;
+    berth::test::write_text(dir / "sshd-hardening.conf.mustache", "# ops team's own\nMaxAuthTries {{tries}}\n");
+    auto custom = TemplateSet::load(dir.path());
+    REQUIRE(custom);
+    CHECK(custom->origin("sshd-hardening.conf") == (dir / "sshd-hardening.conf.mustache").string());
+    CHECK(custom->origin("daemon.json") == "embedded");
+    CHECK(custom->render("sshd-hardening.conf", {{"tries", "2"}}).value() == "# ops team's own\nMaxAuthTries 2\n");
+
+    berth::test::write_text(dir / "daemon.jsn.mustache", "{}");
+    auto typo = TemplateSet::load(dir.path());
+    REQUIRE_FALSE(typo);
+    CHECK(typo.error().message.find("daemon.jsn.mustache, which is not a berth template") != std::string::npos);
+    CHECK(typo.error().hint.find("daemon.json.mustache") != std::string::npos);
+    std::filesystem::remove(dir / "daemon.jsn.mustache");
+
+    berth::test::write_text(dir / "firewall.nft.mustache", "{{#open}}never closed");
+    auto broken = TemplateSet::load(dir.path());
+    REQUIRE_FALSE(broken);
+    CHECK(broken.error().message.find("does not parse") != std::string::npos);
+
+    CHECK_FALSE(TemplateSet::load(dir / "missing"));
 }

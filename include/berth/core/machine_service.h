@@ -77,7 +77,8 @@ public:
 
     /// Removes what the driver made, then the machine's directory. With `force`, a driver
     /// failure or an unreadable record is a warning and the local files go anyway.
-    [[nodiscard]] Result<void> remove(std::string_view name, bool force);
+    /// Returns the driver's note on what it left in place ("" if none).
+    [[nodiscard]] Result<std::string> remove(std::string_view name, bool force);
 
     /// Runs the provisioning plan again over one SSH connection (host key must match the pinned
     /// one unless options.replace_host_key), verifies through the Docker API and records the result.

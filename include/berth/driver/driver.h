@@ -56,12 +56,26 @@ struct SshEndpoint {
 /// SSH, like generic's stop and restart).
 using SessionFactory = std::function<Result<std::unique_ptr<Session>>(const SshEndpoint&)>;
 
+/// A VM image from berth's image cache (`berth image`), as files on this host.
+struct ImageFiles {
+    std::string name;                 ///< "debian-12"
+    std::filesystem::path disk;       ///< qcow2
+    std::string sha256;               ///< of the disk file: names the base volume it becomes
+    std::filesystem::path kernel;     ///< for direct kernel boot ("" when the disk has a bootloader)
+    std::filesystem::path initrd;
+    std::string kernel_cmdline;       ///< with kernel: e.g. "root=/dev/vda rw console=ttyS0 net.ifnames=0"
+};
+
+/// Finds (and, where it can, fetches) an image by name, URL or path.
+using ImageResolver = std::function<Result<ImageFiles>(std::string_view)>;
+
 /// What a driver instance may use: the machine it is for and the collaborators it needs.
 struct DriverContext {
     std::string machine;
     std::filesystem::path machine_dir;
     Runner* runner = nullptr;
     SessionFactory ssh;
+    ImageResolver image;
 };
 
 class Driver {
@@ -84,6 +98,8 @@ public:
     [[nodiscard]] virtual Result<void> kill() = 0;
     /// Removes what the driver made. Idempotent: removing a half-made or gone machine succeeds.
     [[nodiscard]] virtual Result<void> remove() = 0;
+    /// What `rm` leaves behind on purpose, for the user to read ("" when it removes everything).
+    [[nodiscard]] virtual std::string removal_note() const { return ""; }
 
     [[nodiscard]] virtual Result<MachineState> state() = 0;
     /// The address the machine is reached at (IP or DNS name).
