@@ -60,12 +60,12 @@ void add_active(CLI::App& app, Context& ctx);
 void add_rm(CLI::App& app, Context& ctx);
 void add_version(CLI::App& app, Context& ctx);
 void add_lifecycle(CLI::App& app, Context& ctx);  // start, stop, restart, kill
-void add_pending(CLI::App& app, Context& ctx);    // verbs whose issue has not landed
 void add_provision(CLI::App& app, Context& ctx);
 void add_regenerate_certs(CLI::App& app, Context& ctx);
 void add_upgrade(CLI::App& app, Context& ctx);
 void add_ssh(CLI::App& app, Context& ctx);
 void add_scp(CLI::App& app, Context& ctx);
+void add_image(CLI::App& app, Context& ctx);    // image ls, pull, rm
 
 /// Flags shared by the verbs that provision over SSH.
 struct ProvisionFlags {

@@ -1,9 +1,7 @@
-// berth start | stop | restart | kill: lifecycle verbs, each one driver call under the machine's
-// lock. Drivers that cannot do one (none) say so.
+// berth start | stop | restart | kill: one MachineService::power call per machine, under its lock.
+// Drivers that cannot do one (none; generic's start and kill) say so.
 
 #include "app.h"
-
-#include <spdlog/spdlog.h>
 
 namespace berth::cli {
 namespace {
@@ -11,36 +9,30 @@ namespace {
 struct Verb {
     const char* name;
     const char* help;
-    const char* doing;
-    Result<void> (Driver::*call)();
+    MachineService::Power action;
 };
 
 }  // namespace
 
 void add_lifecycle(CLI::App& app, Context& ctx) {
     static const Verb verbs[] = {
-        {"start", "Start machines", "Starting", &Driver::start},
-        {"stop", "Stop machines gracefully (ACPI shutdown)", "Stopping", &Driver::stop},
-        {"restart", "Restart machines", "Restarting", &Driver::restart},
-        {"kill", "Stop machines forcibly (power off)", "Killing", &Driver::kill},
+        {"start", "Start machines (a new address gets a new server certificate)", MachineService::Power::Start},
+        {"stop", "Stop machines gracefully (ACPI shutdown)", MachineService::Power::Stop},
+        {"restart", "Restart machines", MachineService::Power::Restart},
+        {"kill", "Stop machines forcibly (power off)", MachineService::Power::Kill},
     };
     for (const auto& verb : verbs) {
         auto names = std::make_shared<std::vector<std::string>>();
+        auto flags = std::make_shared<ProvisionFlags>();
         auto* sub = app.add_subcommand(verb.name, verb.help);
+        if (verb.action == MachineService::Power::Start || verb.action == MachineService::Power::Restart)
+            add_provision_options(sub, flags);
         sub->add_option("names", *names, "Machines (default: \"default\")");
-        sub->callback([&ctx, names, &verb] {
-            set_action(ctx, [&ctx, names, &verb]() -> Result<void> {
+        sub->callback([&ctx, names, flags, &verb] {
+            set_action(ctx, [&ctx, names, flags, &verb]() -> Result<void> {
                 Services services(ctx);
-                std::vector<std::string> list =
-                    names->empty() ? std::vector<std::string>{k_default_machine} : *names;
-                for (const auto& name : list) {
-                    auto lock = services.store().lock(name);
-                    if (!lock) return std::unexpected(lock.error());
-                    auto machine = services.machines().open(name);
-                    if (!machine) return std::unexpected(machine.error());
-                    spdlog::info("{} {}...", verb.doing, name);
-                    if (auto ok = ((*machine->driver).*verb.call)(); !ok) return ok;
-                }
+                for (const auto& name : names->empty() ? std::vector<std::string>{k_default_machine} : *names)
+                    if (auto ok = services.machines().power(name, verb.action, to_options(*flags)); !ok) return ok;
                 return {};
             });
         });

@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     cli::add_upgrade(app, ctx);
     cli::add_rm(app, ctx);
     cli::add_version(app, ctx);
-    cli::add_pending(app, ctx);
+    cli::add_image(app, ctx);
 
     try {
         app.parse(argc, argv);

@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 
@@ -121,6 +122,7 @@ Result<MachineRecord> MachineService::create(const CreateRequest& request) {
     const std::string prefix = log_prefix(request.name);
     spdlog::debug("{}running pre-create checks of driver {}", prefix, request.driver);
     if (auto ok = (*driver)->precreate_check(); !ok) {
+        lock->release_and_remove();  // nothing was made: leave no lock file either
         Error e = ok.error();
         e.kind = ErrorKind::PrecreateCheck;
         e.message = "pre-create check failed: " + e.message;
@@ -312,7 +314,7 @@ Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const
 
 Result<ProvisionReport> MachineService::provision(std::string_view name, const ProvisionOptions& options, bool upgrade) {
     if (auto ok = validate_machine_name(name); !ok) return std::unexpected(ok.error());
-    auto lock = m_store.lock(name);
+    auto lock = lock_existing(name);
     if (!lock) return std::unexpected(lock.error());
     auto machine = open(name);
     if (!machine) return std::unexpected(machine.error());
@@ -327,10 +329,70 @@ Result<ProvisionReport> MachineService::provision(std::string_view name, const P
     return report;
 }
 
+Result<void> MachineService::power(std::string_view name, Power action, const ProvisionOptions& options) {
+    if (auto ok = validate_machine_name(name); !ok) return ok;
+    auto lock = lock_existing(name);
+    if (!lock) return std::unexpected(lock.error());
+    auto machine = open(name);
+    if (!machine) return std::unexpected(machine.error());
+    Driver& driver = *machine->driver;
+    switch (action) {
+        case Power::Start:
+            spdlog::info("Starting {}...", name);
+            if (auto ok = driver.start(); !ok) return ok;
+            break;
+        case Power::Stop:
+            spdlog::info("Stopping {}...", name);
+            return driver.stop();
+        case Power::Restart:
+            spdlog::info("Restarting {}...", name);
+            if (auto ok = driver.restart(); !ok) return ok;
+            break;
+        case Power::Kill:
+            spdlog::info("Killing {}...", name);
+            return driver.kill();
+    }
+    // The driver's save() may have learned a new address; keep it.
+    machine->record.driver = driver.save();
+    if (!driver.ssh_endpoint()) return m_store.save(machine->record);
+    auto ip = driver.ip();
+    if (!ip) return std::unexpected(ip.error());
+    const auto& sans = machine->record.tls.sans;
+    if (std::find(sans.begin(), sans.end(), *ip) == sans.end()) {
+        spdlog::info("[{}] Its address is now {}, which its certificate does not carry: issuing a new one...", name, *ip);
+        if (auto ok = reissue_server_cert(*machine); !ok) return ok;
+        if (auto ok = m_store.save(machine->record); !ok) return ok;
+        auto report = provision_locked(*machine, options, false, false);
+        if (!report) return std::unexpected(report.error());
+    }
+    return m_store.save(machine->record);
+}
+
+Result<void> MachineService::reissue_server_cert(Machine& machine) {
+    auto& record = machine.record;
+    const std::string& name = record.name;
+    auto ca_cert = read_file(m_store.machine_file(name, k_ca_cert_file));
+    auto ca_key = read_file(m_store.machine_file(name, k_ca_key_file));
+    if (!ca_cert || !ca_key)
+        return fail("machine \"" + name + "\" has no CA in " + m_store.machine_dir(name).string(),
+                    "make a new CA too with `berth regenerate-certs --client-certs " + name + "`");
+    auto req = cert_request(record, *machine.driver);
+    if (!req) return std::unexpected(req.error());
+    auto server = pki::issue_server_cert(pki::CertAndKey{*ca_cert, *ca_key}, *req);
+    if (!server) return std::unexpected(server.error());
+    if (auto ok = m_store.write_file(name, k_server_key_file, server->key_pem, 0600); !ok) return ok;
+    if (auto ok = m_store.write_file(name, k_server_cert_file, server->cert_pem, 0644); !ok) return ok;
+    auto info = pki::read_cert(server->cert_pem);
+    if (!info) return std::unexpected(info.error());
+    record.tls.sans = pki::server_sans(req->sans);
+    record.tls.server_not_after = rfc3339(info->not_after);
+    return {};
+}
+
 Result<ProvisionReport> MachineService::regenerate_certs(std::string_view name, bool client_certs,
                                                          const ProvisionOptions& options) {
     if (auto ok = validate_machine_name(name); !ok) return std::unexpected(ok.error());
-    auto lock = m_store.lock(name);
+    auto lock = lock_existing(name);
     if (!lock) return std::unexpected(lock.error());
     auto machine = open(name);
     if (!machine) return std::unexpected(machine.error());
@@ -340,21 +402,7 @@ Result<ProvisionReport> MachineService::regenerate_certs(std::string_view name, 
         if (auto ok = issue_certificates(record, *machine->driver); !ok) return std::unexpected(ok.error());
     } else {
         spdlog::info("[{}] Making a new server certificate from the machine's CA...", name);
-        auto ca_cert = read_file(m_store.machine_file(name, k_ca_cert_file));
-        auto ca_key = read_file(m_store.machine_file(name, k_ca_key_file));
-        if (!ca_cert || !ca_key)
-            return fail("machine \"" + std::string(name) + "\" has no CA in " + m_store.machine_dir(name).string(),
-                        "make a new CA too with `berth regenerate-certs --client-certs " + std::string(name) + "`");
-        auto req = cert_request(record, *machine->driver);
-        if (!req) return std::unexpected(req.error());
-        auto server = pki::issue_server_cert(pki::CertAndKey{*ca_cert, *ca_key}, *req);
-        if (!server) return std::unexpected(server.error());
-        if (auto ok = m_store.write_file(name, k_server_key_file, server->key_pem, 0600); !ok) return std::unexpected(ok.error());
-        if (auto ok = m_store.write_file(name, k_server_cert_file, server->cert_pem, 0644); !ok) return std::unexpected(ok.error());
-        auto info = pki::read_cert(server->cert_pem);
-        if (!info) return std::unexpected(info.error());
-        record.tls.sans = pki::server_sans(req->sans);
-        record.tls.server_not_after = rfc3339(info->not_after);
+        if (auto ok = reissue_server_cert(*machine); !ok) return std::unexpected(ok.error());
     }
     if (auto ok = m_store.save(record); !ok) return std::unexpected(ok.error());
     if (!machine->driver->ssh_endpoint()) {
@@ -366,6 +414,18 @@ Result<ProvisionReport> MachineService::regenerate_certs(std::string_view name, 
     if (!report) return std::unexpected(report.error());
     if (auto ok = m_store.save(machine->record); !ok) return std::unexpected(ok.error());
     return report;
+}
+
+Result<FileLock> MachineService::lock_existing(std::string_view name) const {
+    auto lock = m_store.lock(name);
+    if (!lock) return std::unexpected(lock.error());
+    if (!m_store.exists(name)) {
+        lock->release_and_remove();  // no lock files for machines that do not exist
+        return fail_kind(ErrorKind::NotFound,
+                         "no machine named \"" + std::string(name) + "\" in " + m_store.root().string(),
+                         "`berth ls` lists the machines");
+    }
+    return lock;
 }
 
 Result<Machine> MachineService::open(std::string_view name) const {
@@ -419,14 +479,8 @@ Result<std::vector<MachineListing>> MachineService::list() const {
 
 Result<std::string> MachineService::remove(std::string_view name, bool force) {
     if (auto ok = validate_machine_name(name); !ok) return std::unexpected(ok.error());
-    auto lock = m_store.lock(name);
+    auto lock = lock_existing(name);
     if (!lock) return std::unexpected(lock.error());
-    if (!m_store.exists(name)) {
-        lock->release_and_remove();
-        return fail_kind(ErrorKind::NotFound,
-                         "no machine named \"" + std::string(name) + "\" in " + m_store.root().string(),
-                         "`berth ls` lists the machines");
-    }
     const std::string prefix = log_prefix(name);
     std::string note;
     auto machine = open(name);

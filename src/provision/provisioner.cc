@@ -170,12 +170,18 @@ Result<RemoteResult> step(Session& session, const std::string& machine, const st
         e.message = what + " on " + machine + " failed: " + e.message;
         return std::unexpected(e);
     }
-    if (r->exit_status != 0)
+    if (r->exit_status != 0) {
+        const bool sudo_refused = r->err.find("sudo:") != std::string::npos &&
+                                  (r->err.find("password") != std::string::npos ||
+                                   r->err.find("not in the sudoers") != std::string::npos);
         return std::unexpected(Error{ErrorKind::Failed,
                                      what + " on " + machine + " failed (exit " + std::to_string(r->exit_status) +
                                          "): " + tail_lines(r->err.empty() ? r->out : r->err, 5),
-                                     "",
+                                     sudo_refused ? "berth needs root or passwordless sudo for the SSH user "
+                                                    "(e.g. `USER ALL=(ALL) NOPASSWD:ALL` in /etc/sudoers.d/)"
+                                                  : "",
                                      {{"step", what}, {"stderr", tail_lines(r->err, 20)}}});
+    }
     return r;
 }
 

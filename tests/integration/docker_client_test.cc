@@ -349,7 +349,7 @@ TEST_CASE("wait_until_ready gives up on a port nobody listens on", "[docker]") {
     CHECK(contains(ready.error().hint, "journalctl -u docker"));
 }
 
-TEST_CASE("the hardened fixture's security options pass; without AppArmor they fail", "[docker]") {
+TEST_CASE("the hardened fixture's security options pass - without AppArmor they fail", "[docker]") {
     const Machine dev("dev");
     const FakeDockerd dockerd(server_of(dev));
     DockerClient client(dockerd.url(), dev.client_tls());

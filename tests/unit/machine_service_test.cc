@@ -137,6 +137,7 @@ TEST_CASE("a failed pre-create check is exit code 3 and leaves nothing", "[servi
     CHECK(r.error().exit_code() == 3);
     CHECK(r.error().message.find("libvirtd is not running") != std::string::npos);
     CHECK(f.nothing_on_disk("n1"));
+    CHECK_FALSE(std::filesystem::exists(f.store.root() / "locks" / "n1.lock"));
 }
 
 TEST_CASE("a failed create is rolled back: the driver removes - the record goes", "[service]") {
@@ -237,4 +238,25 @@ TEST_CASE("the none driver records a host berth does not manage", "[service]") {
     auto stop = m->driver->stop();
     REQUIRE_FALSE(stop);
     CHECK(stop.error().message.find("none driver") != std::string::npos);
+}
+
+TEST_CASE("power verbs call the driver under the machine's lock", "[service]") {
+    Fixture f;
+    REQUIRE(f.service.create(f.request("n1")));
+    f.script->calls.clear();
+    REQUIRE(f.service.power("n1", MachineService::Power::Stop));
+    REQUIRE(f.service.power("n1", MachineService::Power::Start));
+    REQUIRE(f.service.power("n1", MachineService::Power::Restart));
+    REQUIRE(f.service.power("n1", MachineService::Power::Kill));
+    CHECK(f.script->calls == std::vector<std::string>{"stop n1", "start n1", "restart n1", "kill n1"});
+
+    auto held = f.store.lock("n1");
+    REQUIRE(held);
+    auto locked = f.service.power("n1", MachineService::Power::Stop);
+    REQUIRE_FALSE(locked);
+    CHECK(locked.error().kind == ErrorKind::Conflict);
+    auto missing = f.service.power("ghost", MachineService::Power::Start);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().kind == ErrorKind::NotFound);
+    CHECK_FALSE(std::filesystem::exists(f.store.root() / "locks" / "ghost.lock"));
 }

@@ -91,6 +91,12 @@ public:
     [[nodiscard]] Result<ProvisionReport> regenerate_certs(std::string_view name, bool client_certs,
                                                            const ProvisionOptions& options);
 
+    enum class Power { Start, Stop, Restart, Kill };
+    /// One lifecycle call under the machine's lock. After start and restart, a machine whose
+    /// address is no longer in its server certificate gets a new one from its CA, installed over
+    /// SSH (docker-machine left users with an x509 error after an address change).
+    [[nodiscard]] Result<void> power(std::string_view name, Power action, const ProvisionOptions& options = {});
+
     /// Timings of the last create, for its closing line: phase -> seconds.
     [[nodiscard]] const std::vector<std::pair<std::string, double>>& timings() const { return m_timings; }
     /// Remote commands the last create's provision ran over its one SSH connection (0: none).
@@ -105,6 +111,10 @@ private:
     [[nodiscard]] Result<ProvisionReport> provision_locked(Machine& machine, const ProvisionOptions& options,
                                                            bool first_contact, bool upgrade);
     [[nodiscard]] DriverContext context_for(std::string_view name) const;
+    /// The machine's lock; NotFound (and no lock file left) when there is no such machine.
+    [[nodiscard]] Result<FileLock> lock_existing(std::string_view name) const;
+    /// A new server certificate from the machine's CA, for its current addresses.
+    [[nodiscard]] Result<void> reissue_server_cert(Machine& machine);
 
     const Store& m_store;
     Runner& m_runner;

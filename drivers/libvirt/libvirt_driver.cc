@@ -1,0 +1,872 @@
+#include <libvirt/libvirt_driver.h>
+
+#include <berth/store/atomic_file.h>
+#include <berth/transport/ssh_key.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace berth {
+namespace libvirt {
+
+namespace {
+
+constexpr const char* k_pool = "berth";
+constexpr const char* k_key_file = "id_ed25519";
+constexpr std::size_t k_chunk = 1024 * 1024;
+constexpr const char* k_default_cmdline = "root=/dev/vda rw console=ttyS0 net.ifnames=0";
+
+std::string json_quote(const std::string& s) { return nlohmann::json(s).dump(); }
+
+}  // namespace
+
+Result<void> StreamUploader::upload(StorageVolume& volume, const std::filesystem::path& file) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(file, ec);
+    if (ec) return fail("cannot read " + file.string() + ": " + ec.message());
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return fail("cannot open " + file.string());
+    virStreamPtr raw = virStreamNew(virStorageVolGetConnect(volume.get()), 0);
+    if (raw == nullptr) return std::unexpected(last_error("cannot open a libvirt stream"));
+    Stream stream(raw);
+    if (virStorageVolUpload(volume.get(), stream.get(), 0, size, 0) < 0)
+        return std::unexpected(last_error("cannot upload " + file.string() + " to volume " + volume.name()));
+    std::vector<char> buffer(k_chunk);
+    std::uint64_t left = size;
+    while (left > 0) {
+        const auto want = static_cast<std::streamsize>(std::min<std::uint64_t>(left, k_chunk));
+        in.read(buffer.data(), want);
+        if (in.gcount() != want) return fail("cannot read " + file.string() + " (it changed while uploading?)");
+        if (auto r = stream.send_all(buffer.data(), static_cast<std::size_t>(want)); !r)
+            return std::unexpected(Error(r.error()).with("volume", volume.name()));
+        left -= static_cast<std::uint64_t>(want);
+    }
+    return stream.finish();
+}
+
+bool cpu_has_hw_virt(std::string_view cpuinfo) {
+    std::size_t pos = 0;
+    while (pos < cpuinfo.size()) {
+        auto eol = cpuinfo.find('\n', pos);
+        std::string_view line = cpuinfo.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+        pos = eol == std::string_view::npos ? cpuinfo.size() : eol + 1;
+        if (!line.starts_with("flags")) continue;
+        auto colon = line.find(':');
+        if (colon == std::string_view::npos) continue;
+        std::istringstream words{std::string(line.substr(colon + 1))};
+        for (std::string w; words >> w;)
+            if (w == "vmx" || w == "svm") return true;
+    }
+    return false;
+}
+
+Result<std::string> decide_virt_type(std::string_view requested, std::string_view uri, bool dev_kvm_exists,
+                                     std::string_view cpuinfo) {
+    const bool local = uri_is_local(uri);
+    const bool kvm_works = local && dev_kvm_exists && cpu_has_hw_virt(cpuinfo);
+    if (requested == "qemu") return std::string("qemu");
+    if (requested == "auto" || requested.empty()) return std::string(kvm_works ? "kvm" : "qemu");
+    if (requested == "kvm") {
+        if (!local || kvm_works) return std::string("kvm");
+        std::string why = !dev_kvm_exists ? "there is no /dev/kvm"
+                                          : "/dev/kvm exists but the CPU flags have neither vmx nor svm (nested or "
+                                            "paravirtual KVM such as kvm_pvm, where stock guests hang)";
+        return fail_kind(ErrorKind::PrecreateCheck, "KVM cannot run guests on this host: " + why,
+                         "use --libvirt-virt-type qemu (software emulation, TCG) or auto");
+    }
+    return fail_usage("--libvirt-virt-type must be auto, kvm or qemu, not \"" + std::string(requested) + "\"");
+}
+
+Result<std::string> render_domain_xml(const TemplateSet& templates, const DomainSpec& spec) {
+    nlohmann::json ctx = {
+        {"virt_type", xml_escape(spec.virt_type)},
+        {"name", xml_escape(spec.name)},
+        {"memory_mib", spec.memory_mib},
+        {"cpus", spec.cpus},
+        {"has_kernel", !spec.kernel_path.empty()},
+        {"kernel", xml_escape(spec.kernel_path)},
+        {"initrd", xml_escape(spec.initrd_path)},
+        {"cmdline", xml_escape(spec.kernel_cmdline)},
+        {"tcg", spec.virt_type != "kvm"},
+        {"disk_path", xml_escape(spec.disk_path)},
+        {"has_data_disk", !spec.data_disk_path.empty()},
+        {"data_disk_path", xml_escape(spec.data_disk_path)},
+        {"seed_path", xml_escape(spec.seed_path)},
+        {"network", xml_escape(spec.network)},
+    };
+    auto xml = templates.render("libvirt-domain.xml", ctx);
+    if (!xml) return xml;
+    // Sections that render nothing leave empty lines behind: drop them.
+    std::string out;
+    std::istringstream lines(*xml);
+    for (std::string line; std::getline(lines, line);)
+        if (line.find_first_not_of(" \t\r") != std::string::npos) out += line + "\n";
+    return out;
+}
+
+Result<CloudInitFiles> render_cloud_init(const TemplateSet& templates, const CloudInitSpec& spec) {
+    nlohmann::json ctx = {
+        {"hostname", json_quote(spec.hostname)},
+        {"user", json_quote(spec.user)},
+        {"ssh_public_key", json_quote(spec.ssh_public_key)},
+        {"instance_id", json_quote(spec.instance_id)},
+        {"data_disk", spec.data_disk},
+    };
+    CloudInitFiles out;
+    auto user_data = templates.render("cloud-init-user-data", ctx);
+    if (!user_data) return std::unexpected(user_data.error());
+    auto meta_data = templates.render("cloud-init-meta-data", ctx);
+    if (!meta_data) return std::unexpected(meta_data.error());
+    auto network = templates.render("cloud-init-network-config", ctx);
+    if (!network) return std::unexpected(network.error());
+    out.user_data = std::move(*user_data);
+    out.meta_data = std::move(*meta_data);
+    out.network_config = std::move(*network);
+    return out;
+}
+
+MachineState map_domain_state(int state) {
+    switch (state) {
+        case VIR_DOMAIN_NOSTATE: return MachineState::None;
+        case VIR_DOMAIN_RUNNING: return MachineState::Running;
+        case VIR_DOMAIN_BLOCKED: return MachineState::Running;  // idle vCPUs: still running
+        case VIR_DOMAIN_PAUSED: return MachineState::Paused;
+        case VIR_DOMAIN_SHUTDOWN: return MachineState::Stopping;
+        case VIR_DOMAIN_SHUTOFF: return MachineState::Stopped;
+        case VIR_DOMAIN_CRASHED: return MachineState::Error;
+        case VIR_DOMAIN_PMSUSPENDED: return MachineState::Saved;
+        default: return MachineState::Error;
+    }
+}
+
+std::optional<std::uint64_t> qcow2_virtual_size(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::array<unsigned char, 32> header{};
+    if (!in.read(reinterpret_cast<char*>(header.data()), header.size())) return std::nullopt;
+    if (header[0] != 'Q' || header[1] != 'F' || header[2] != 'I' || header[3] != 0xfb) return std::nullopt;
+    std::uint64_t size = 0;
+    for (std::size_t i = 24; i < 32; ++i) size = (size << 8) | header[i];
+    return size;
+}
+
+MachineNames machine_names(const std::string& machine) {
+    return {"berth-" + machine, machine + ".qcow2", machine + "-data.qcow2", machine + "-seed.iso"};
+}
+
+std::string base_volume_name(const std::string& sha256) { return "base-" + sha256.substr(0, 16) + ".qcow2"; }
+
+}  // namespace libvirt
+
+namespace {
+
+using namespace libvirt;
+
+constexpr const char* k_default_network_xml =
+    "<network>\n"
+    "  <name>default</name>\n"
+    "  <forward mode='nat'/>\n"
+    "  <bridge name='virbr0' stp='on' delay='0'/>\n"
+    "  <ip address='192.168.122.1' netmask='255.255.255.0'>\n"
+    "    <dhcp>\n"
+    "      <range start='192.168.122.2' end='192.168.122.254'/>\n"
+    "    </dhcp>\n"
+    "  </ip>\n"
+    "</network>\n";
+
+std::string value_of(const OptionValues& values, const std::string& name, const std::string& fallback) {
+    auto it = values.find(name);
+    return it == values.end() || it->second.empty() || it->second.front().empty() ? fallback : it->second.front();
+}
+
+Result<int> int_option(const OptionValues& values, const std::string& name, int fallback, int min, int max,
+                       const std::string& unit) {
+    const std::string text = value_of(values, name, std::to_string(fallback));
+    char* end = nullptr;
+    errno = 0;
+    long v = std::strtol(text.c_str(), &end, 10);
+    if (end == text.c_str() || *end != '\0' || errno != 0 || v < min || v > max)
+        return fail_usage("--libvirt-" + name + " must be a whole number from " + std::to_string(min) + " to " +
+                          std::to_string(max) + unit + ", not \"" + text + "\"");
+    return static_cast<int>(v);
+}
+
+bool valid_user(const std::string& u) {
+    if (u.empty() || u.size() > 32) return false;
+    if (!(std::islower(static_cast<unsigned char>(u[0])) || u[0] == '_')) return false;
+    return std::all_of(u.begin(), u.end(), [](char c) {
+        return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+               c == '_' || c == '-';
+    });
+}
+
+std::string random_hex(std::size_t bytes) {
+    std::random_device rd;
+    static constexpr char k_digits[] = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < bytes; ++i) {
+        unsigned v = rd() & 0xffU;
+        out += k_digits[v >> 4];
+        out += k_digits[v & 0xfU];
+    }
+    return out;
+}
+
+std::string read_text(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+class LibvirtDriver final : public Driver {
+public:
+    LibvirtDriver(DriverContext ctx, LibvirtHooks hooks)
+        : m_ctx(std::move(ctx)), m_hooks(std::move(hooks)), m_names(machine_names(m_ctx.machine)) {
+        if (!m_hooks.uploader) m_hooks.uploader = std::make_shared<StreamUploader>();
+    }
+
+    std::string_view name() const override { return "libvirt"; }
+    const std::string& uri() const { return m_uri; }
+    const std::string& domain_name() const { return m_names.domain; }
+
+    Result<void> configure(const OptionValues& values) override {
+        m_uri = value_of(values, "uri", "qemu:///system");
+        if (m_uri.find("://") == std::string::npos)
+            return fail_usage("--libvirt-uri must be a libvirt URI such as qemu:///system or "
+                              "qemu+ssh://user@host/system, not \"" + m_uri + "\"");
+        auto cpus = int_option(values, "cpu-count", 2, 1, 256, "");
+        if (!cpus) return std::unexpected(cpus.error());
+        auto memory = int_option(values, "memory", 2048, 256, 4 * 1024 * 1024, " (MiB)");
+        if (!memory) return std::unexpected(memory.error());
+        auto disk = int_option(values, "disk-size", 20, 1, 65536, " (GB)");
+        if (!disk) return std::unexpected(disk.error());
+        auto data = int_option(values, "data-disk-size", 20, 0, 65536, " (GB; 0 for no data disk)");
+        if (!data) return std::unexpected(data.error());
+        m_cpus = *cpus;
+        m_memory = *memory;
+        m_disk_gb = *disk;
+        m_data_gb = *data;
+        m_network = value_of(values, "network", "default");
+        m_image = value_of(values, "image", "debian-12");
+        m_virt_type = value_of(values, "virt-type", "auto");
+        if (m_virt_type != "auto" && m_virt_type != "kvm" && m_virt_type != "qemu")
+            return fail_usage("--libvirt-virt-type must be auto, kvm or qemu, not \"" + m_virt_type + "\"");
+        m_user = value_of(values, "ssh-user", "docker");
+        if (!valid_user(m_user))
+            return fail_usage("--libvirt-ssh-user must be a Linux user name (lower-case letters, digits, '_', "
+                              "'-'), not \"" + m_user + "\"");
+        if (m_user == "root")
+            return fail_usage("--libvirt-ssh-user cannot be root",
+                              "berth logs in as an unprivileged user with sudo; keep the default, docker");
+        return {};
+    }
+
+    Result<void> precreate_check() override {
+        auto conn = connection();
+        if (!conn) return precheck(conn.error());
+        auto net = (*conn)->network(m_network);
+        if (!net) return precheck(net.error());
+        if (!*net && m_network != "default")
+            return fail_kind(ErrorKind::PrecreateCheck,
+                             "libvirt network \"" + m_network + "\" does not exist at " + m_uri,
+                             "list them with `virsh -c " + m_uri + " net-list --all`, or use --libvirt-network default");
+        if (auto vt = chosen_virt_type(); !vt) return precheck(vt.error());
+        Command version;
+        version.argv = {m_hooks.genisoimage, "-version"};
+        version.timeout = std::chrono::seconds(10);
+        auto iso = m_ctx.runner ? m_ctx.runner->run(version)
+                                : Result<CommandResult>(fail("internal error: no runner for the libvirt driver"));
+        if (!iso || iso->exit_status != 0)
+            return fail_kind(ErrorKind::PrecreateCheck, "genisoimage is missing (it makes the cloud-init seed)",
+                             "install the Debian package genisoimage");
+        if (!m_ctx.image) return fail_kind(ErrorKind::PrecreateCheck, "internal error: no image resolver");
+        if (auto image = m_ctx.image(m_image); !image) return precheck(image.error());
+        return {};
+    }
+
+    Result<void> create() override {
+        auto conn_r = connection();
+        if (!conn_r) return std::unexpected(conn_r.error());
+        Connection& conn = **conn_r;
+        auto vt = chosen_virt_type();
+        if (!vt) return std::unexpected(vt.error());
+        m_chosen_virt_type = *vt;
+
+        if (auto r = ensure_network(conn); !r) return r;
+        auto pool = ensure_pool(conn);
+        if (!pool) return std::unexpected(pool.error());
+
+        if (!m_ctx.image) return fail("internal error: no image resolver for the libvirt driver");
+        auto image = m_ctx.image(m_image);
+        if (!image) return std::unexpected(image.error());
+        if (image->sha256.size() < 16) return fail("image " + m_image + " has no sha256", "re-fetch it with `berth image`");
+
+        // Shared, read-only pieces: uploaded once per image.
+        m_base_volume = base_volume_name(image->sha256);
+        auto virtual_size = qcow2_virtual_size(image->disk);
+        if (!virtual_size)
+            return fail("image " + image->disk.string() + " is not a qcow2 file", "berth's libvirt driver needs qcow2 images");
+        auto base = ensure_uploaded(*pool, m_base_volume, image->disk, "qcow2", *virtual_size);
+        if (!base) return std::unexpected(base.error());
+        DomainSpec spec;
+        spec.name = m_names.domain;
+        spec.virt_type = m_chosen_virt_type;
+        spec.memory_mib = m_memory;
+        spec.cpus = m_cpus;
+        spec.network = m_network;
+        if (!image->kernel.empty()) {
+            const std::string stem = "base-" + image->sha256.substr(0, 16);
+            m_kernel_volume = stem + "-kernel";
+            m_initrd_volume = stem + "-initrd";
+            auto kernel = ensure_uploaded(*pool, m_kernel_volume, image->kernel, "raw", 0);
+            if (!kernel) return std::unexpected(kernel.error());
+            spec.kernel_path = kernel->first;
+            if (!image->initrd.empty()) {
+                auto initrd = ensure_uploaded(*pool, m_initrd_volume, image->initrd, "raw", 0);
+                if (!initrd) return std::unexpected(initrd.error());
+                spec.initrd_path = initrd->first;
+            }
+            spec.kernel_cmdline = image->kernel_cmdline.empty() ? k_default_cmdline : image->kernel_cmdline;
+        }
+
+        // This machine's pieces.
+        const std::uint64_t disk_bytes = std::max<std::uint64_t>(std::uint64_t(m_disk_gb) << 30, *virtual_size);
+        auto overlay = ensure_volume(*pool, m_names.disk, overlay_xml(m_names.disk, disk_bytes, base->first));
+        if (!overlay) return std::unexpected(overlay.error());
+        spec.disk_path = *overlay;
+        if (m_data_gb > 0) {
+            auto data = ensure_volume(*pool, m_names.data_disk,
+                                      plain_volume_xml(m_names.data_disk, std::uint64_t(m_data_gb) << 30, "qcow2"));
+            if (!data) return std::unexpected(data.error());
+            spec.data_disk_path = *data;
+        }
+        auto seed = make_seed(*pool);
+        if (!seed) return std::unexpected(seed.error());
+        spec.seed_path = *seed;
+
+        auto templates = TemplateSet::load();
+        if (!templates) return std::unexpected(templates.error());
+        auto xml = render_domain_xml(*templates, spec);
+        if (!xml) return std::unexpected(xml.error());
+        auto existing = conn.domain(m_names.domain);
+        if (!existing) return std::unexpected(existing.error());
+        Domain domain;
+        if (*existing) {
+            domain = std::move(**existing);  // a retried create: the domain from the first try
+        } else {
+            auto defined = conn.define_domain(*xml);
+            if (!defined) return std::unexpected(defined.error());
+            domain = std::move(*defined);
+        }
+        return boot(domain);
+    }
+
+    Result<void> start() override {
+        auto domain = require_domain();
+        if (!domain) return std::unexpected(domain.error());
+        return boot(*domain);
+    }
+
+    Result<void> stop() override {
+        auto domain = require_domain();
+        if (!domain) return std::unexpected(domain.error());
+        auto active = domain->is_active();
+        if (!active) return std::unexpected(active.error());
+        if (!*active) return {};
+        if (auto r = domain->shutdown(); !r) return r;
+        const auto deadline = std::chrono::steady_clock::now() + m_hooks.shutdown_timeout;
+        while (true) {
+            auto still = domain->is_active();
+            if (!still) return std::unexpected(still.error());
+            if (!*still) return {};
+            if (std::chrono::steady_clock::now() >= deadline) break;
+            std::this_thread::sleep_for(m_hooks.poll_interval);
+        }
+        return fail("domain " + m_names.domain + " did not shut down within " + seconds(m_hooks.shutdown_timeout) +
+                        " (the guest ignored the ACPI power button)",
+                    "use `berth kill " + m_ctx.machine + "` to pull the plug");
+    }
+
+    Result<void> restart() override {
+        auto domain = require_domain();
+        if (!domain) return std::unexpected(domain.error());
+        if (auto r = stop(); !r) return r;
+        return boot(*domain);
+    }
+
+    Result<void> kill() override {
+        auto domain = require_domain();
+        if (!domain) return std::unexpected(domain.error());
+        auto active = domain->is_active();
+        if (!active) return std::unexpected(active.error());
+        if (!*active) return {};
+        return domain->destroy();
+    }
+
+    Result<void> remove() override {
+        auto conn_r = connection();
+        if (!conn_r) return std::unexpected(conn_r.error());
+        Connection& conn = **conn_r;
+        auto found = conn.domain(m_names.domain);
+        if (!found) return std::unexpected(found.error());
+        if (*found) {
+            Domain& domain = **found;
+            auto active = domain.is_active();
+            if (!active) return std::unexpected(active.error());
+            if (*active) {
+                if (auto r = domain.destroy(); !r) return r;
+            }
+            auto xml = domain.xml();
+            const bool nvram = xml && xml->find("<nvram") != std::string::npos;
+            if (auto r = domain.undefine(nvram); !r) return r;
+        }
+        auto pool = conn.pool(k_pool);
+        if (!pool) return std::unexpected(pool.error());
+        if (!*pool) return {};
+        auto pool_active = (*pool)->is_active();
+        if (!pool_active) return std::unexpected(pool_active.error());
+        if (!*pool_active) {
+            if (auto r = (*pool)->start(); !r) return r;
+        }
+        // Only this machine's volumes: the base image, kernel and initrd are shared.
+        for (const std::string& vol_name : {m_names.disk, m_names.data_disk, m_names.seed}) {
+            auto vol = (*pool)->volume(vol_name);
+            if (!vol) return std::unexpected(vol.error());
+            if (!*vol) continue;
+            if (auto r = (*vol)->remove(); !r) return r;
+        }
+        return {};
+    }
+
+    Result<MachineState> state() override {
+        auto domain = require_domain();
+        if (!domain) return std::unexpected(domain.error());
+        auto s = domain->state();
+        if (!s) return std::unexpected(s.error());
+        return map_domain_state(*s);
+    }
+
+    Result<std::string> ip() override {
+        auto domain = require_domain();
+        if (!domain) return std::unexpected(domain.error());
+        auto active = domain->is_active();
+        if (!active) return std::unexpected(active.error());
+        if (!*active)
+            return fail("machine " + m_ctx.machine + " is not running", "start it with `berth start " + m_ctx.machine + "`");
+        auto address = find_address(*domain);
+        if (!address) return std::unexpected(address.error());
+        if (address->empty())
+            return fail("domain " + m_names.domain + " has no IP address on network " + m_network + " yet",
+                        address_hint());
+        return *address;
+    }
+
+    Result<std::string> docker_url() override {
+        auto address = ip();
+        if (!address) return std::unexpected(address.error());
+        const bool v6 = address->find(':') != std::string::npos;
+        return "tcp://" + (v6 ? "[" + *address + "]" : *address) + ":2376";
+    }
+
+    Result<SshEndpoint> ssh_endpoint() override {
+        auto address = ip();
+        if (!address) return std::unexpected(address.error());
+        return SshEndpoint{*address, 22, m_user, m_ctx.machine_dir / k_key_file};
+    }
+
+    std::vector<std::string> cert_sans() override {
+        auto address = ip();
+        if (!address) return {};
+        return {*address};
+    }
+
+    nlohmann::json save() const override {
+        nlohmann::json volumes = {{"disk", m_names.disk}, {"seed", m_names.seed}};
+        if (m_data_gb > 0) volumes["data_disk"] = m_names.data_disk;
+        return {
+            {"uri", m_uri},
+            {"cpu_count", m_cpus},
+            {"memory", m_memory},
+            {"disk_size", m_disk_gb},
+            {"data_disk_size", m_data_gb},
+            {"network", m_network},
+            {"image", m_image},
+            {"virt_type", m_virt_type},
+            {"chosen_virt_type", m_chosen_virt_type},
+            {"ssh_user", m_user},
+            {"domain", m_names.domain},
+            {"pool", k_pool},
+            {"volumes", volumes},
+            {"base_volume", m_base_volume},
+            {"kernel_volume", m_kernel_volume},
+            {"initrd_volume", m_initrd_volume},
+            {"instance_id", m_instance_id},
+        };
+    }
+
+    Result<void> load(const nlohmann::json& saved) override {
+        try {
+            m_uri = saved.value("uri", "qemu:///system");
+            m_cpus = saved.value("cpu_count", 2);
+            m_memory = saved.value("memory", 2048);
+            m_disk_gb = saved.value("disk_size", 20);
+            m_data_gb = saved.value("data_disk_size", 20);
+            m_network = saved.value("network", "default");
+            m_image = saved.value("image", "debian-12");
+            m_virt_type = saved.value("virt_type", "auto");
+            m_chosen_virt_type = saved.value("chosen_virt_type", "");
+            m_user = saved.value("ssh_user", "docker");
+            m_names.domain = saved.value("domain", m_names.domain);
+            if (saved.contains("volumes")) {
+                const auto& v = saved.at("volumes");
+                m_names.disk = v.value("disk", m_names.disk);
+                m_names.data_disk = v.value("data_disk", m_names.data_disk);
+                m_names.seed = v.value("seed", m_names.seed);
+            }
+            m_base_volume = saved.value("base_volume", "");
+            m_kernel_volume = saved.value("kernel_volume", "");
+            m_initrd_volume = saved.value("initrd_volume", "");
+            m_instance_id = saved.value("instance_id", "");
+        } catch (const nlohmann::json::exception& e) {
+            return fail("the libvirt driver's settings of \"" + m_ctx.machine + "\" are damaged: " + e.what());
+        }
+        return {};
+    }
+
+private:
+    static std::unexpected<Error> precheck(Error e) {
+        e.kind = ErrorKind::PrecreateCheck;
+        return std::unexpected(std::move(e));
+    }
+
+    static std::string seconds(std::chrono::milliseconds d) {
+        return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
+    }
+
+    Result<std::string> chosen_virt_type() const {
+        const bool dev_kvm = m_hooks.dev_kvm_exists ? m_hooks.dev_kvm_exists() : std::filesystem::exists("/dev/kvm");
+        const std::string cpuinfo = m_hooks.cpuinfo ? m_hooks.cpuinfo() : read_text("/proc/cpuinfo");
+        return decide_virt_type(m_virt_type, m_uri, dev_kvm, cpuinfo);
+    }
+
+    Result<Connection*> connection() {
+        if (m_conn && m_conn->alive()) return &*m_conn;
+        auto c = Connection::open(m_uri);
+        if (!c) return std::unexpected(c.error());
+        m_conn = std::move(*c);
+        return &*m_conn;
+    }
+
+    Result<Domain> require_domain() {
+        auto conn = connection();
+        if (!conn) return std::unexpected(conn.error());
+        auto d = (*conn)->domain(m_names.domain);
+        if (!d) return std::unexpected(d.error());
+        if (!*d)
+            return fail_kind(ErrorKind::NotFound, "domain " + m_names.domain + " does not exist at " + m_uri,
+                             "it was removed outside berth; `berth rm " + m_ctx.machine + "` forgets the machine");
+        return std::move(**d);
+    }
+
+    Result<void> ensure_network(Connection& conn) {
+        auto net = conn.network(m_network);
+        if (!net) return std::unexpected(net.error());
+        if (!*net) {
+            if (m_network != "default")
+                return fail("libvirt network \"" + m_network + "\" does not exist at " + m_uri,
+                            "list them with `virsh -c " + m_uri + " net-list --all`");
+            spdlog::info("Defining libvirt's default NAT network (192.168.122.0/24)...");
+            auto defined = conn.define_network(k_default_network_xml);
+            if (!defined) return std::unexpected(defined.error());
+            (void)defined->set_autostart(true);
+            net = std::optional<Network>(std::move(*defined));
+        }
+        auto active = (*net)->is_active();
+        if (!active) return std::unexpected(active.error());
+        if (!*active) return (*net)->start();
+        return {};
+    }
+
+    Result<StoragePool> ensure_pool(Connection& conn) {
+        auto found = conn.pool(k_pool);
+        if (!found) return std::unexpected(found.error());
+        if (!*found) {
+            std::string dir = "/var/lib/libvirt/images/berth";
+            // A session (or differently laid out) hypervisor: beside its own default pool.
+            if (auto def = conn.pool("default"); def && *def) {
+                if (auto path = (*def)->target_path(); path) dir = *path + "/berth";
+            }
+            spdlog::info("Making libvirt storage pool \"berth\" at {}...", dir);
+            auto defined = conn.define_pool("<pool type='dir'>\n  <name>berth</name>\n  <target>\n    <path>" +
+                                            xml_escape(dir) + "</path>\n  </target>\n</pool>\n");
+            if (!defined) return std::unexpected(defined.error());
+            if (auto r = defined->build(); !r) return std::unexpected(r.error());
+            (void)defined->set_autostart(true);
+            found = std::optional<StoragePool>(std::move(*defined));
+        }
+        auto active = (*found)->is_active();
+        if (!active) return std::unexpected(active.error());
+        if (!*active) {
+            if (auto r = (*found)->start(); !r) return std::unexpected(r.error());
+        }
+        return std::move(**found);
+    }
+
+    static std::string plain_volume_xml(const std::string& name, std::uint64_t bytes, const std::string& format) {
+        return "<volume>\n  <name>" + xml_escape(name) + "</name>\n  <capacity unit='bytes'>" + std::to_string(bytes) +
+               "</capacity>\n  <allocation unit='bytes'>0</allocation>\n  <target>\n    <format type='" + format +
+               "'/>\n  </target>\n</volume>\n";
+    }
+
+    static std::string overlay_xml(const std::string& name, std::uint64_t bytes, const std::string& backing) {
+        return "<volume>\n  <name>" + xml_escape(name) + "</name>\n  <capacity unit='bytes'>" + std::to_string(bytes) +
+               "</capacity>\n  <allocation unit='bytes'>0</allocation>\n  <target>\n    <format type='qcow2'/>\n"
+               "  </target>\n  <backingStore>\n    <path>" + xml_escape(backing) +
+               "</path>\n    <format type='qcow2'/>\n  </backingStore>\n</volume>\n";
+    }
+
+    /// The path of volume `name`, created from `xml` unless it exists (a retried create).
+    Result<std::string> ensure_volume(StoragePool& pool, const std::string& vol_name, const std::string& xml) {
+        auto found = pool.volume(vol_name);
+        if (!found) return std::unexpected(found.error());
+        if (*found) return (*found)->path();
+        auto made = pool.create_volume(xml);
+        if (!made) return std::unexpected(made.error());
+        return made->path();
+    }
+
+    /// {path, name} of a shared volume holding `file`, uploaded unless a complete copy exists.
+    Result<std::pair<std::string, std::string>> ensure_uploaded(StoragePool& pool, const std::string& vol_name,
+                                                                const std::filesystem::path& file,
+                                                                const std::string& format, std::uint64_t capacity) {
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(file, ec);
+        if (ec) return fail("cannot read " + file.string() + ": " + ec.message());
+        auto found = pool.volume(vol_name);
+        if (!found) return std::unexpected(found.error());
+        if (*found) {
+            // An upload cut short (a crash) leaves a short file: start it over.
+            auto physical = (*found)->physical_size();
+            if (!physical || *physical >= size) {
+                auto path = (*found)->path();
+                if (!path) return std::unexpected(path.error());
+                return std::pair{*path, vol_name};
+            }
+            spdlog::warn("volume {} is incomplete ({} of {} bytes); uploading it again", vol_name, *physical, size);
+            if (auto r = (*found)->remove(); !r) return std::unexpected(r.error());
+        }
+        spdlog::info("Uploading {} to libvirt volume {} ({} MiB)...", file.string(), vol_name, size >> 20);
+        auto made = pool.create_volume(plain_volume_xml(vol_name, std::max<std::uint64_t>(capacity, size), format));
+        if (!made) return std::unexpected(made.error());
+        if (auto r = m_hooks.uploader->upload(*made, file); !r) {
+            (void)made->remove();
+            return std::unexpected(r.error());
+        }
+        (void)pool.refresh();
+        auto path = made->path();
+        if (!path) return std::unexpected(path.error());
+        return std::pair{*path, vol_name};
+    }
+
+    Result<std::string> ensure_vol_path(StoragePool& pool, const std::string& vol_name, const std::filesystem::path& file,
+                                        const std::string& format) {
+        auto r = ensure_uploaded(pool, vol_name, file, format, 0);
+        if (!r) return std::unexpected(r.error());
+        return r->first;
+    }
+
+    /// The cloud-init NoCloud seed: rendered, made into an ISO here, uploaded as a volume.
+    Result<std::string> make_seed(StoragePool& pool) {
+        const std::filesystem::path key = m_ctx.machine_dir / k_key_file;
+        std::error_code ec;
+        if (!std::filesystem::exists(key, ec)) {
+            if (auto r = generate_ssh_key(key, "berth-" + m_ctx.machine); !r) return std::unexpected(r.error());
+        }
+        auto pub = public_key_line(key);
+        if (!pub) return std::unexpected(pub.error());
+        m_instance_id = "berth-" + m_ctx.machine + "-" + random_hex(8);
+
+        auto templates = TemplateSet::load();
+        if (!templates) return std::unexpected(templates.error());
+        auto files = render_cloud_init(*templates, {.hostname = m_ctx.machine, .user = m_user,
+                                                    .ssh_public_key = *pub, .instance_id = m_instance_id,
+                                                    .data_disk = m_data_gb > 0});
+        if (!files) return std::unexpected(files.error());
+        const std::filesystem::path dir = m_ctx.machine_dir / "cloud-init";
+        if (auto r = ensure_private_dir(dir); !r) return std::unexpected(r.error());
+        for (const auto& [file, content] : {std::pair{"user-data", &files->user_data},
+                                            std::pair{"meta-data", &files->meta_data},
+                                            std::pair{"network-config", &files->network_config}}) {
+            if (auto r = write_file_atomic(dir / file, *content, 0600); !r) return std::unexpected(r.error());
+        }
+        const std::filesystem::path iso = m_ctx.machine_dir / "seed.iso";
+        if (!m_ctx.runner) return fail("internal error: no runner for the libvirt driver");
+        Command make_iso;
+        make_iso.argv = {m_hooks.genisoimage, "-output", iso.string(), "-volid", "cidata", "-joliet", "-rock", "-quiet",
+                         (dir / "user-data").string(), (dir / "meta-data").string(), (dir / "network-config").string()};
+        make_iso.timeout = std::chrono::minutes(1);
+        auto made = m_ctx.runner->run(make_iso);
+        if (!made) return std::unexpected(made.error());
+        if (made->exit_status != 0)
+            return fail("genisoimage could not make the cloud-init seed: " + made->err,
+                        "check that genisoimage is installed and " + m_ctx.machine_dir.string() + " is writable");
+        // A new seed each create (a new instance-id): replace any earlier one.
+        auto old = pool.volume(m_names.seed);
+        if (!old) return std::unexpected(old.error());
+        if (*old) {
+            if (auto r = (*old)->remove(); !r) return std::unexpected(r.error());
+        }
+        return ensure_vol_path(pool, m_names.seed, iso, "raw");
+    }
+
+    Result<void> boot(Domain& domain) {
+        auto active = domain.is_active();
+        if (!active) return std::unexpected(active.error());
+        if (!*active) {
+            spdlog::info("Starting domain {}...", m_names.domain);
+            if (auto r = domain.start(); !r) return r;
+        }
+        return wait_for_address(domain);
+    }
+
+    /// The first IPv4 address (else IPv6) from the DHCP leases, then the guest agent, then ARP;
+    /// "" when none knows one yet.
+    Result<std::string> find_address(Domain& domain) {
+        std::string v6;
+        for (AddressSource source : {AddressSource::Lease, AddressSource::Agent, AddressSource::Arp}) {
+            auto addrs = domain.addresses(source);
+            if (!addrs) continue;  // no agent in the guest, or a driver without ARP: try the next
+            for (const auto& a : *addrs) {
+                if (a.address.empty() || a.address.starts_with("127.") || a.address == "::1" ||
+                    a.address.starts_with("fe80"))
+                    continue;
+                if (!a.ipv6) return a.address;
+                if (v6.empty()) v6 = a.address;
+            }
+        }
+        return v6;
+    }
+
+    std::string address_hint() const {
+        return "check that the guest boots (`virsh -c " + m_uri + " console " + m_names.domain +
+               "`), that network " + m_network + " hands out DHCP leases (`virsh -c " + m_uri + " net-dhcp-leases " +
+               m_network + "`; NAT networks need dnsmasq), and that the image runs cloud-init";
+    }
+
+    Result<void> wait_for_address(Domain& domain) {
+        const auto deadline = std::chrono::steady_clock::now() + m_hooks.address_timeout;
+        while (true) {
+            auto address = find_address(domain);
+            if (!address) return std::unexpected(address.error());
+            if (!address->empty()) {
+                spdlog::debug("{}domain {} has address {}", "[" + m_ctx.machine + "] ", m_names.domain, *address);
+                return {};
+            }
+            if (std::chrono::steady_clock::now() >= deadline) break;
+            std::this_thread::sleep_for(m_hooks.poll_interval);
+        }
+        return fail("domain " + m_names.domain + " got no IP address on network " + m_network + " within " +
+                        seconds(m_hooks.address_timeout),
+                    address_hint());
+    }
+
+    DriverContext m_ctx;
+    LibvirtHooks m_hooks;
+    MachineNames m_names;
+    std::optional<Connection> m_conn;
+    std::string m_uri = "qemu:///system";
+    int m_cpus = 2;
+    int m_memory = 2048;
+    int m_disk_gb = 20;
+    int m_data_gb = 20;
+    std::string m_network = "default";
+    std::string m_image = "debian-12";
+    std::string m_virt_type = "auto";
+    std::string m_chosen_virt_type;
+    std::string m_user = "docker";
+    std::string m_base_volume;
+    std::string m_kernel_volume;
+    std::string m_initrd_volume;
+    std::string m_instance_id;
+};
+
+/// One connection and one virConnectListAllDomains per URI, however many machines.
+std::vector<Result<MachineState>> libvirt_states(const std::vector<Driver*>& drivers) {
+    std::vector<Result<MachineState>> out(drivers.size(), Result<MachineState>(MachineState::None));
+    std::map<std::string, std::vector<std::size_t>> by_uri;
+    for (std::size_t i = 0; i < drivers.size(); ++i) {
+        auto* d = dynamic_cast<LibvirtDriver*>(drivers[i]);
+        if (d == nullptr) {
+            out[i] = fail("internal error: not a libvirt machine");
+            continue;
+        }
+        by_uri[d->uri()].push_back(i);
+    }
+    for (const auto& [uri, indexes] : by_uri) {
+        auto conn = Connection::open(uri);
+        if (!conn) {
+            for (std::size_t i : indexes) out[i] = std::unexpected(conn.error());
+            continue;
+        }
+        auto domains = conn->all_domains();
+        if (!domains) {
+            for (std::size_t i : indexes) out[i] = std::unexpected(domains.error());
+            continue;
+        }
+        std::map<std::string, const Domain*> by_name;
+        for (const Domain& dom : *domains) by_name[dom.name()] = &dom;
+        for (std::size_t i : indexes) {
+            auto* d = static_cast<LibvirtDriver*>(drivers[i]);
+            auto it = by_name.find(d->domain_name());
+            if (it == by_name.end()) {
+                out[i] = fail_kind(ErrorKind::NotFound, "domain " + d->domain_name() + " does not exist at " + uri);
+                continue;
+            }
+            auto s = it->second->state();
+            out[i] = s ? Result<MachineState>(map_domain_state(*s)) : std::unexpected(s.error());
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+DriverInfo libvirt_driver_info(LibvirtHooks hooks) {
+    auto opt = [](std::string name, std::string help, std::string def, OptionType type) {
+        DriverOption o;
+        o.name = std::move(name);
+        o.help = std::move(help);
+        o.default_value = std::move(def);
+        o.type = type;
+        return o;
+    };
+    return DriverInfo{
+        .name = "libvirt",
+        .description = "a VM made through libvirt (local or qemu+ssh://), booted with cloud-init",
+        .options = {opt("uri", "libvirt connection URI (qemu+ssh://user@host/system for a remote host)", "qemu:///system", OptionType::String),
+                    opt("cpu-count", "Number of virtual CPUs", "2", OptionType::Int),
+                    opt("memory", "Memory in MiB", "2048", OptionType::Int),
+                    opt("disk-size", "Root disk size in GB", "20", OptionType::Int),
+                    opt("data-disk-size", "Size in GB of a second disk mounted on /var/lib/docker (0: none)", "20", OptionType::Int),
+                    opt("network", "libvirt network to attach to (default is made if absent)", "default", OptionType::String),
+                    opt("image", "VM image: a name from `berth image`, a URL or a path", "debian-12", OptionType::String),
+                    opt("virt-type", "auto, kvm or qemu (software emulation, TCG); auto picks kvm only where it works", "auto", OptionType::String),
+                    opt("ssh-user", "User made by cloud-init for berth (passwordless sudo, key-only)", "docker", OptionType::String)},
+        .make = [hooks](const DriverContext& ctx) -> std::unique_ptr<Driver> {
+            return std::make_unique<LibvirtDriver>(ctx, hooks);
+        },
+        .states = [](const std::vector<Driver*>& drivers) { return libvirt_states(drivers); },
+    };
+}
+
+}  // namespace berth

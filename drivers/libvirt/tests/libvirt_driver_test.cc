@@ -1,0 +1,631 @@
+// The libvirt driver against libvirt's in-process test driver (test:///default: no daemon, no
+// hypervisor). Its state lives as long as one connection to it is open, so every scenario holds a
+// `keeper` connection. The test driver has no volume upload (virStorageVolUpload), so uploads go
+// through a fake VolumeUploader; genisoimage runs through a fake Runner. One test at the end uses a
+// real libvirtd at qemu:///system when one is reachable, and is skipped otherwise.
+
+#include <libvirt/libvirt_driver.h>
+
+#include <berth/store/atomic_file.h>
+#include <berth/transport/ssh_key.h>
+
+#include "temp_dir.h"
+
+#include <catch2/catch.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
+
+using namespace berth;
+using namespace berth::libvirt;
+using berth::test::TempDir;
+using berth::test::write_text;
+
+namespace {
+
+constexpr const char* k_test_uri = "test:///default";
+const std::string k_sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+struct FakeUploader final : VolumeUploader {
+    std::vector<std::pair<std::string, std::filesystem::path>> uploads;
+    Result<void> upload(StorageVolume& volume, const std::filesystem::path& file) override {
+        uploads.emplace_back(volume.name(), file);
+        return {};
+    }
+};
+
+/// Plays genisoimage: writes the -output file, records every argv.
+struct FakeRunner final : Runner {
+    std::vector<std::vector<std::string>> calls;
+    Result<CommandResult> run(const Command& command) override {
+        calls.push_back(command.argv);
+        for (std::size_t i = 0; i + 1 < command.argv.size(); ++i)
+            if (command.argv[i] == "-output") write_text(command.argv[i + 1], "ISO");
+        CommandResult r;
+        r.exit_status = 0;
+        return r;
+    }
+};
+
+/// A file that looks like a qcow2 (header only) of `virtual_size` bytes.
+void write_qcow2_header(const std::filesystem::path& path, std::uint64_t virtual_size) {
+    std::string header(512, '\0');
+    header[0] = 'Q';
+    header[1] = 'F';
+    header[2] = 'I';
+    header[3] = static_cast<char>(0xfb);
+    header[7] = 3;
+    for (int i = 0; i < 8; ++i) header[31 - static_cast<std::size_t>(i)] = static_cast<char>((virtual_size >> (8 * i)) & 0xff);
+    std::ofstream(path, std::ios::binary) << header;
+}
+
+std::string read_all(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+/// One machine's driver with fakes, plus what it needs on disk.
+struct Harness {
+    TempDir dir;
+    std::shared_ptr<FakeUploader> uploader = std::make_shared<FakeUploader>();
+    FakeRunner runner;
+    LibvirtHooks hooks;
+    bool with_kernel = true;
+
+    Harness() {
+        write_qcow2_header(dir / "base.qcow2", 4ULL << 30);
+        write_text(dir / "vmlinuz", "kernel");
+        write_text(dir / "initrd.img", "initrd");
+        hooks.uploader = uploader;
+        hooks.address_timeout = std::chrono::milliseconds(200);
+        hooks.shutdown_timeout = std::chrono::milliseconds(200);
+        hooks.poll_interval = std::chrono::milliseconds(10);
+        hooks.dev_kvm_exists = [] { return true; };
+        hooks.cpuinfo = [] { return std::string("flags\t: fpu sse2\n"); };  // no vmx/svm: like this CI host
+    }
+
+    std::unique_ptr<Driver> make(const std::string& machine) {
+        DriverContext ctx;
+        ctx.machine = machine;
+        ctx.machine_dir = dir / machine;
+        std::filesystem::create_directories(ctx.machine_dir);
+        ctx.runner = &runner;
+        ctx.image = [this](std::string_view name) -> Result<ImageFiles> {
+            if (name != "debian-12") return fail_kind(ErrorKind::NotFound, "no image " + std::string(name));
+            ImageFiles f;
+            f.name = "debian-12";
+            f.disk = dir / "base.qcow2";
+            f.sha256 = k_sha;
+            if (with_kernel) {
+                f.kernel = dir / "vmlinuz";
+                f.initrd = dir / "initrd.img";
+            }
+            return f;
+        };
+        return libvirt_driver_info(hooks).make(ctx);
+    }
+
+    std::unique_ptr<Driver> configured(const std::string& machine, OptionValues extra = {}) {
+        auto d = make(machine);
+        extra["uri"] = {k_test_uri};
+        auto r = d->configure(extra);
+        REQUIRE(r);
+        return d;
+    }
+};
+
+std::vector<std::string> volume_names(const Connection& conn) {
+    auto pool = conn.pool("berth");
+    REQUIRE(pool);
+    if (!*pool) return {};
+    auto names = (*pool)->volume_names();
+    REQUIRE(names);
+    std::sort(names->begin(), names->end());
+    return *names;
+}
+
+DomainSpec golden_spec() {
+    DomainSpec spec;
+    spec.name = "berth-web1";
+    spec.virt_type = "qemu";
+    spec.memory_mib = 1536;
+    spec.cpus = 2;
+    spec.disk_path = "/var/lib/libvirt/images/berth/web1.qcow2";
+    spec.data_disk_path = "/var/lib/libvirt/images/berth/web1-data.qcow2";
+    spec.seed_path = "/var/lib/libvirt/images/berth/web1-seed.iso";
+    spec.kernel_path = "/var/lib/libvirt/images/berth/base-0123456789abcdef-kernel";
+    spec.initrd_path = "/var/lib/libvirt/images/berth/base-0123456789abcdef-initrd";
+    spec.kernel_cmdline = "root=/dev/vda rw console=ttyS0 net.ifnames=0";
+    spec.network = "default";
+    return spec;
+}
+
+void check_golden(const std::string& file, const std::string& actual) {
+    const std::filesystem::path path = std::filesystem::path(BERTH_LIBVIRT_GOLDEN_DIR) / file;
+    if (std::getenv("BERTH_UPDATE_GOLDEN") != nullptr) write_text(path, actual);
+    INFO("golden file " << path << " (BERTH_UPDATE_GOLDEN=1 rewrites it)");
+    CHECK(read_all(path) == actual);
+}
+
+}  // namespace
+
+// --- options ----------------------------------------------------------------------------------
+
+TEST_CASE("libvirt: flags, variables and defaults", "[libvirt]") {
+    auto info = libvirt_driver_info();
+    std::vector<std::string> flags;
+    for (const auto& o : info.options) flags.push_back(option_flag(info.name, o));
+    CHECK(flags == std::vector<std::string>{"--libvirt-uri", "--libvirt-cpu-count", "--libvirt-memory",
+                                            "--libvirt-disk-size", "--libvirt-data-disk-size", "--libvirt-network",
+                                            "--libvirt-image", "--libvirt-virt-type", "--libvirt-ssh-user"});
+    CHECK(option_env_var(info.name, info.options[7]) == "BERTH_LIBVIRT_VIRT_TYPE");
+    auto values = resolve_options(info, {}, [](const std::string&) { return std::nullopt; });
+    REQUIRE(values);
+    CHECK(values->at("uri") == std::vector<std::string>{"qemu:///system"});
+    CHECK(values->at("memory") == std::vector<std::string>{"2048"});
+    CHECK(values->at("data-disk-size") == std::vector<std::string>{"20"});
+    CHECK(values->at("virt-type") == std::vector<std::string>{"auto"});
+    CHECK(values->at("ssh-user") == std::vector<std::string>{"docker"});
+}
+
+TEST_CASE("libvirt: bad option values are usage errors naming the flag", "[libvirt]") {
+    Harness h;
+    auto d = h.make("o1");
+    struct Case {
+        OptionValues values;
+        std::string flag;
+    };
+    std::vector<Case> cases = {
+        {{{"memory", {"lots"}}}, "--libvirt-memory"},
+        {{{"memory", {"100"}}}, "--libvirt-memory"},
+        {{{"cpu-count", {"0"}}}, "--libvirt-cpu-count"},
+        {{{"disk-size", {"-3"}}}, "--libvirt-disk-size"},
+        {{{"data-disk-size", {"1x"}}}, "--libvirt-data-disk-size"},
+        {{{"virt-type", {"xen"}}}, "--libvirt-virt-type"},
+        {{{"ssh-user", {"root"}}}, "--libvirt-ssh-user"},
+        {{{"ssh-user", {"Bad User"}}}, "--libvirt-ssh-user"},
+        {{{"uri", {"system"}}}, "--libvirt-uri"},
+    };
+    for (const auto& c : cases) {
+        auto r = d->configure(c.values);
+        INFO(c.flag);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().kind == ErrorKind::Usage);
+        CHECK(r.error().message.find(c.flag) != std::string::npos);
+    }
+    CHECK(d->configure({{"data-disk-size", {"0"}}, {"memory", {"512"}}}));
+}
+
+TEST_CASE("libvirt: save names the domain and every volume before anything is made", "[libvirt]") {
+    Harness h;
+    auto d = h.configured("s1", {{"memory", {"1024"}}});
+    auto saved = d->save();
+    CHECK(saved["domain"] == "berth-s1");
+    CHECK(saved["pool"] == "berth");
+    CHECK(saved["volumes"]["disk"] == "s1.qcow2");
+    CHECK(saved["volumes"]["data_disk"] == "s1-data.qcow2");
+    CHECK(saved["volumes"]["seed"] == "s1-seed.iso");
+    CHECK(saved["memory"] == 1024);
+    CHECK(saved["uri"] == k_test_uri);
+
+    auto again = h.make("s1");
+    REQUIRE(again->load(saved));
+    CHECK(again->save() == saved);
+}
+
+// --- virt-type --------------------------------------------------------------------------------
+
+TEST_CASE("libvirt: virt-type auto picks kvm only where guests can run", "[libvirt]") {
+    const std::string vmx = "processor\t: 0\nflags\t\t: fpu vme de pse vmx sse2\n";
+    const std::string svm = "flags\t\t: fpu svm lm\n";
+    const std::string none = "flags\t\t: fpu vme de pse sse2 hypervisor\n";  // e.g. kvm_pvm: /dev/kvm, no vmx/svm
+
+    CHECK(decide_virt_type("auto", "qemu:///system", true, vmx).value() == "kvm");
+    CHECK(decide_virt_type("auto", "qemu:///system", true, svm).value() == "kvm");
+    CHECK(decide_virt_type("auto", "qemu:///system", true, none).value() == "qemu");
+    CHECK(decide_virt_type("auto", "qemu:///system", false, vmx).value() == "qemu");
+    CHECK(decide_virt_type("auto", "qemu+ssh://root@host/system", true, vmx).value() == "qemu");
+    CHECK(decide_virt_type("qemu", "qemu:///system", true, vmx).value() == "qemu");
+    CHECK(decide_virt_type("kvm", "qemu:///system", true, vmx).value() == "kvm");
+    CHECK(decide_virt_type("kvm", "qemu+ssh://host/system", false, none).value() == "kvm");
+    auto refused = decide_virt_type("kvm", "qemu:///system", true, none);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().kind == ErrorKind::PrecreateCheck);
+    CHECK(refused.error().hint.find("--libvirt-virt-type qemu") != std::string::npos);
+    CHECK_FALSE(decide_virt_type("xen", "qemu:///system", true, vmx));
+    CHECK_FALSE(cpu_has_hw_virt("model name\t: svm vmx in a name\nflags\t: fpu\n"));
+
+    CHECK(uri_is_local("qemu:///system"));
+    CHECK(uri_is_local("qemu+unix:///session"));
+    CHECK_FALSE(uri_is_local("qemu+ssh://user@host/system"));
+    CHECK_FALSE(uri_is_local("qemu://host/system"));
+    CHECK_FALSE(uri_is_local("qemu+tcp://localhost/system"));
+}
+
+// --- rendering --------------------------------------------------------------------------------
+
+TEST_CASE("libvirt: domain XML matches the golden files", "[libvirt]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    auto tcg = render_domain_xml(*templates, golden_spec());
+    REQUIRE(tcg);
+    check_golden("domain-tcg-kernel.xml", *tcg);
+    CHECK(tcg->find("<model fallback='forbid'>qemu64</model>") != std::string::npos);
+
+    DomainSpec kvm = golden_spec();
+    kvm.virt_type = "kvm";
+    kvm.kernel_path.clear();
+    kvm.initrd_path.clear();
+    kvm.kernel_cmdline.clear();
+    kvm.data_disk_path.clear();
+    kvm.network = "lan & <dmz>";
+    auto rendered = render_domain_xml(*templates, kvm);
+    REQUIRE(rendered);
+    check_golden("domain-kvm-bootloader.xml", *rendered);
+    CHECK(rendered->find("host-passthrough") != std::string::npos);
+    CHECK(rendered->find("lan &amp; &lt;dmz&gt;") != std::string::npos);
+}
+
+TEST_CASE("libvirt: the golden domain defines, starts, reports state and addresses", "[libvirt]") {
+    auto conn = Connection::open(k_test_uri);
+    REQUIRE(conn);
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    auto xml = render_domain_xml(*templates, golden_spec());
+    REQUIRE(xml);
+    auto dom = conn->define_domain(*xml);
+    REQUIRE(dom);
+    CHECK(dom->name() == "berth-web1");
+    CHECK(map_domain_state(dom->state().value()) == MachineState::Stopped);
+    REQUIRE(dom->start());
+    CHECK(map_domain_state(dom->state().value()) == MachineState::Running);
+    auto addrs = dom->addresses(AddressSource::Lease);
+    REQUIRE(addrs);
+    REQUIRE_FALSE(addrs->empty());
+    CHECK(addrs->front().address.starts_with("192.168.122."));
+    auto back = dom->xml();
+    REQUIRE(back);
+    CHECK(back->find("<cmdline>root=/dev/vda rw console=ttyS0 net.ifnames=0</cmdline>") != std::string::npos);
+    REQUIRE(dom->destroy());
+    REQUIRE(dom->undefine(false));
+    CHECK_FALSE(conn->domain("berth-web1").value().has_value());
+}
+
+TEST_CASE("libvirt: cloud-init user-data is YAML with the key and no password", "[libvirt]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    CloudInitSpec spec{.hostname = "web1",
+                       .user = "docker",
+                       .ssh_public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG berth-web1",
+                       .instance_id = "berth-web1-00112233",
+                       .data_disk = true};
+    auto files = render_cloud_init(*templates, spec);
+    REQUIRE(files);
+    CHECK(files->user_data.starts_with("#cloud-config\n"));
+    YAML::Node doc = YAML::Load(files->user_data);
+    CHECK(doc["hostname"].as<std::string>() == "web1");
+    CHECK_FALSE(doc["ssh_pwauth"].as<bool>());
+    const YAML::Node user = doc["users"][0];
+    CHECK(user["name"].as<std::string>() == "docker");
+    CHECK(user["lock_passwd"].as<bool>());
+    CHECK(user["sudo"].as<std::string>() == "ALL=(ALL) NOPASSWD:ALL");
+    CHECK(user["shell"].as<std::string>() == "/bin/bash");
+    CHECK(user["ssh_authorized_keys"][0].as<std::string>() == spec.ssh_public_key);
+    CHECK_FALSE(user["passwd"]);
+    CHECK_FALSE(user["plain_text_passwd"]);
+    CHECK_FALSE(user["hashed_passwd"]);
+    CHECK_FALSE(doc["password"]);
+    CHECK_FALSE(doc["chpasswd"]);
+    CHECK(doc["growpart"]["mode"].as<std::string>() == "auto");
+    CHECK(doc["resize_rootfs"].as<bool>());
+    CHECK(doc["fs_setup"][0]["device"].as<std::string>() == "/dev/vdb");
+    CHECK(doc["mounts"][0][1].as<std::string>() == "/var/lib/docker");
+
+    YAML::Node meta = YAML::Load(files->meta_data);
+    CHECK(meta["instance-id"].as<std::string>() == "berth-web1-00112233");
+    CHECK(meta["local-hostname"].as<std::string>() == "web1");
+    YAML::Node net = YAML::Load(files->network_config);
+    CHECK(net["version"].as<int>() == 2);
+
+    spec.data_disk = false;
+    auto plain = render_cloud_init(*templates, spec);
+    REQUIRE(plain);
+    YAML::Node no_data = YAML::Load(plain->user_data);
+    CHECK_FALSE(no_data["fs_setup"]);
+    CHECK_FALSE(no_data["mounts"]);
+}
+
+TEST_CASE("libvirt: qcow2 virtual size comes from the header", "[libvirt]") {
+    TempDir dir;
+    write_qcow2_header(dir / "a.qcow2", 4ULL << 30);
+    CHECK(qcow2_virtual_size(dir / "a.qcow2") == std::optional<std::uint64_t>(4ULL << 30));
+    write_text(dir / "raw.img", std::string(64, 'x'));
+    CHECK_FALSE(qcow2_virtual_size(dir / "raw.img"));
+    CHECK(base_volume_name(k_sha) == "base-0123456789abcdef.qcow2");
+}
+
+// --- the lifecycle against test:///default ------------------------------------------------------
+
+TEST_CASE("libvirt: create, lifecycle and remove against the test driver", "[libvirt]") {
+    auto keeper = Connection::open(k_test_uri);
+    REQUIRE(keeper);
+    Harness h;
+    auto d = h.configured("web1");
+    REQUIRE(d->precreate_check());
+
+    REQUIRE(d->create());
+    // The pool was made; shared and per-machine volumes are in it.
+    CHECK(volume_names(*keeper) == std::vector<std::string>{"base-0123456789abcdef-initrd",
+                                                            "base-0123456789abcdef-kernel",
+                                                            "base-0123456789abcdef.qcow2", "web1-data.qcow2",
+                                                            "web1-seed.iso", "web1.qcow2"});
+    REQUIRE(h.uploader->uploads.size() == 4);
+    CHECK(h.uploader->uploads[0].first == "base-0123456789abcdef.qcow2");
+    CHECK(h.uploader->uploads[3].first == "web1-seed.iso");
+    // genisoimage ran as an argv, with the NoCloud label and the three files.
+    REQUIRE_FALSE(h.runner.calls.empty());
+    const auto& iso = h.runner.calls.back();
+    CHECK(iso[0] == "genisoimage");
+    CHECK(std::find(iso.begin(), iso.end(), "cidata") != iso.end());
+    CHECK(std::count_if(iso.begin(), iso.end(), [](const std::string& a) {
+              return a.ends_with("/user-data") || a.ends_with("/meta-data") || a.ends_with("/network-config");
+          }) == 3);
+    CHECK(std::filesystem::exists(h.dir / "web1" / "id_ed25519"));
+    const std::string user_data = read_all(h.dir / "web1" / "cloud-init" / "user-data");
+    CHECK(user_data.find(public_key_line(h.dir / "web1" / "id_ed25519").value()) != std::string::npos);
+
+    auto dom = keeper->domain("berth-web1");
+    REQUIRE(dom);
+    REQUIRE(dom->has_value());
+    const std::string xml = (*dom)->xml().value();
+    CHECK(xml.find("<domain type='qemu'") != std::string::npos);  // no vmx/svm: TCG although /dev/kvm exists
+    CHECK(xml.find("/var/lib/libvirt/images/berth/web1.qcow2") != std::string::npos);
+    CHECK(xml.find("base-0123456789abcdef-kernel") != std::string::npos);
+
+    CHECK(d->state().value() == MachineState::Running);
+    const std::string ip = d->ip().value();
+    CHECK(ip.starts_with("192.168.122."));
+    CHECK(d->docker_url().value() == "tcp://" + ip + ":2376");
+    auto ssh = d->ssh_endpoint();
+    REQUIRE(ssh);
+    CHECK(ssh->user == "docker");
+    CHECK(ssh->port == 22);
+    CHECK(ssh->key_path == h.dir / "web1" / "id_ed25519");
+    CHECK(d->cert_sans() == std::vector<std::string>{ip});
+    CHECK(d->save()["chosen_virt_type"] == "qemu");
+    CHECK(d->removal_note().empty());
+
+    REQUIRE(d->stop());
+    CHECK(d->state().value() == MachineState::Stopped);
+    CHECK(d->stop());  // stopped already: fine
+    auto no_ip = d->ip();
+    REQUIRE_FALSE(no_ip);
+    CHECK(no_ip.error().hint.find("berth start web1") != std::string::npos);
+    REQUIRE(d->start());
+    CHECK(d->state().value() == MachineState::Running);
+    REQUIRE(d->restart());
+    CHECK(d->state().value() == MachineState::Running);
+    REQUIRE(d->kill());
+    CHECK(d->state().value() == MachineState::Stopped);
+    REQUIRE(d->start());
+
+    // A second create of a different machine reuses the base volume: only its seed is uploaded.
+    auto d2 = h.configured("web2", {{"data-disk-size", {"0"}}});
+    REQUIRE(d2->create());
+    REQUIRE(h.uploader->uploads.size() == 5);
+    CHECK(h.uploader->uploads[4].first == "web2-seed.iso");
+
+    REQUIRE(d->remove());  // running: destroyed, undefined, its volumes deleted
+    CHECK_FALSE(keeper->domain("berth-web1").value().has_value());
+    CHECK(volume_names(*keeper) == std::vector<std::string>{"base-0123456789abcdef-initrd",
+                                                            "base-0123456789abcdef-kernel",
+                                                            "base-0123456789abcdef.qcow2", "web2-seed.iso",
+                                                            "web2.qcow2"});
+    REQUIRE(d->remove());  // idempotent
+    auto gone = d->state();
+    REQUIRE_FALSE(gone);
+    CHECK(gone.error().kind == ErrorKind::NotFound);
+
+    REQUIRE(d2->remove());
+    CHECK(volume_names(*keeper) == std::vector<std::string>{"base-0123456789abcdef-initrd",
+                                                            "base-0123456789abcdef-kernel",
+                                                            "base-0123456789abcdef.qcow2"});
+}
+
+TEST_CASE("libvirt: a half-made machine is removable", "[libvirt]") {
+    auto keeper = Connection::open(k_test_uri);
+    REQUIRE(keeper);
+    Harness h;
+    auto never = h.configured("ghost");
+    CHECK(never->remove());  // nothing made, not even the pool
+
+    // A create that stopped after the overlay: the pool, the overlay and a defined domain.
+    auto d = h.configured("half");
+    h.with_kernel = false;
+    REQUIRE(d->create());
+    auto pool = keeper->pool("berth").value();
+    REQUIRE(pool);
+    REQUIRE(pool->volume("half-seed.iso").value()->remove());
+    REQUIRE(pool->volume("half-data.qcow2").value()->remove());
+    REQUIRE(d->remove());
+    CHECK_FALSE(keeper->domain("berth-half").value().has_value());
+    CHECK(volume_names(*keeper) == std::vector<std::string>{"base-0123456789abcdef.qcow2"});
+}
+
+TEST_CASE("libvirt: states of several machines in one call", "[libvirt]") {
+    auto keeper = Connection::open(k_test_uri);
+    REQUIRE(keeper);
+    Harness h;
+    auto a = h.configured("a");
+    auto b = h.configured("b", {{"data-disk-size", {"0"}}});
+    auto missing = h.configured("never-made");
+    REQUIRE(a->create());
+    REQUIRE(b->create());
+    REQUIRE(b->stop());
+    auto info = libvirt_driver_info(h.hooks);
+    auto states = info.states({a.get(), b.get(), missing.get()});
+    REQUIRE(states.size() == 3);
+    CHECK(states[0].value() == MachineState::Running);
+    CHECK(states[1].value() == MachineState::Stopped);
+    REQUIRE_FALSE(states[2]);
+    CHECK(states[2].error().kind == ErrorKind::NotFound);
+    CHECK(a->remove());
+    CHECK(b->remove());
+}
+
+TEST_CASE("libvirt: pre-create check errors", "[libvirt]") {
+    auto keeper = Connection::open(k_test_uri);
+    REQUIRE(keeper);
+    Harness h;
+    auto no_net = h.configured("n1", {{"network", {"dmz"}}});
+    auto r = no_net->precreate_check();
+    REQUIRE_FALSE(r);
+    CHECK(r.error().kind == ErrorKind::PrecreateCheck);
+    CHECK(r.error().message.find("\"dmz\" does not exist") != std::string::npos);
+
+    auto kvm = h.configured("n2", {{"virt-type", {"kvm"}}});
+    auto refused = kvm->precreate_check();
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().kind == ErrorKind::PrecreateCheck);
+
+    auto bad_image = h.configured("n3", {{"image", {"plan9"}}});
+    auto no_image = bad_image->precreate_check();
+    REQUIRE_FALSE(no_image);
+    CHECK(no_image.error().kind == ErrorKind::PrecreateCheck);
+
+    auto down = h.make("n4");
+    REQUIRE(down->configure({{"uri", {"qemu+unix:///system?socket=/nonexistent/libvirt-sock"}}}));
+    auto unreachable = down->precreate_check();
+    REQUIRE_FALSE(unreachable);
+    CHECK(unreachable.error().kind == ErrorKind::PrecreateCheck);
+    CHECK(unreachable.error().hint.find("libvirtd -d") != std::string::npos);
+}
+
+TEST_CASE("libvirt: verbs on a machine whose domain is gone name the domain", "[libvirt]") {
+    auto keeper = Connection::open(k_test_uri);
+    REQUIRE(keeper);
+    // (The address timeout itself is checked against a real libvirtd below: the test driver
+    // reports a lease for every running domain.)
+    Harness h;
+    auto d = h.configured("t1");
+    for (auto r : {d->ip(), d->docker_url()}) {
+        REQUIRE_FALSE(r);
+        CHECK(r.error().kind == ErrorKind::NotFound);
+        CHECK(r.error().message.find("berth-t1") != std::string::npos);
+        CHECK(r.error().hint.find("berth rm t1") != std::string::npos);
+    }
+    CHECK_FALSE(d->start());
+    CHECK_FALSE(d->stop());
+    CHECK(d->cert_sans().empty());
+}
+
+// --- a real libvirtd, when there is one -------------------------------------------------------
+
+TEST_CASE("libvirt: real libvirtd - makes the pool and uploads a volume", "[libvirt][system]") {
+    auto conn = Connection::open("qemu:///system");
+    if (!conn) {
+        SUCCEED("skipped: no libvirtd at qemu:///system (" + conn.error().message + ")");
+        return;
+    }
+    TempDir dir;
+    write_text(dir / "payload.bin", std::string(3 * 1024 * 1024 + 17, 'b'));  // several 1 MiB chunks
+
+    auto pool = conn->pool("berth");
+    REQUIRE(pool);
+    bool made_pool = false;
+    if (!*pool) {
+        auto defined = conn->define_pool(
+            "<pool type='dir'><name>berth</name><target><path>/var/lib/libvirt/images/berth</path></target></pool>");
+        REQUIRE(defined);
+        REQUIRE(defined->build());
+        made_pool = true;
+        pool = std::optional<StoragePool>(std::move(*defined));
+    }
+    if (!(*pool)->is_active().value()) REQUIRE((*pool)->start());
+    const std::string name = "berth-test-upload-" + std::to_string(::getpid()) + ".raw";
+    auto vol = (*pool)->create_volume("<volume><name>" + name + "</name><capacity unit='bytes'>" +
+                                      std::to_string(3 * 1024 * 1024 + 17) +
+                                      "</capacity><target><format type='raw'/></target></volume>");
+    REQUIRE(vol);
+    StreamUploader uploader;
+    auto up = uploader.upload(*vol, dir / "payload.bin");
+    CHECK(up);
+    auto path = vol->path();
+    REQUIRE(path);
+    if (std::filesystem::exists(*path)) CHECK(std::filesystem::file_size(*path) == 3 * 1024 * 1024 + 17);
+    CHECK(vol->remove());
+    (void)made_pool;  // the pool stays: berth keeps it for its machines
+}
+
+TEST_CASE("libvirt: real libvirtd - create and remove a machine on an isolated network", "[libvirt][system]") {
+    auto conn = Connection::open("qemu:///system");
+    if (!conn) {
+        SUCCEED("skipped: no libvirtd at qemu:///system (" + conn.error().message + ")");
+        return;
+    }
+    // An isolated network without addresses: no dnsmasq, no host firewall rules. The guest gets
+    // no IP, so create ends in the address timeout, after everything else was made for real.
+    const std::string net_name = "berth-test-" + std::to_string(::getpid());
+    auto net = conn->define_network("<network><name>" + net_name + "</name></network>");
+    REQUIRE(net);
+    REQUIRE(net->start());
+
+    TempDir dir;
+    ProcessRunner runner;
+    auto made = runner.run(Command{.argv = {"qemu-img", "create", "-q", "-f", "qcow2", (dir / "tiny.qcow2").string(), "64M"},
+                                   .env_set = {}, .env_unset = {}, .stdin_data = {}, .cwd = {},
+                                   .timeout = std::chrono::seconds(30)});
+    REQUIRE(made);
+    REQUIRE(made->exit_status == 0);
+    const std::string sha = "feedfacefeedface" + std::to_string(::getpid());
+    LibvirtHooks hooks;
+    hooks.address_timeout = std::chrono::seconds(3);
+    hooks.poll_interval = std::chrono::milliseconds(500);
+    DriverContext ctx;
+    ctx.machine = "systest" + std::to_string(::getpid());
+    ctx.machine_dir = dir / "m";
+    std::filesystem::create_directories(ctx.machine_dir);
+    ctx.runner = &runner;
+    ctx.image = [&](std::string_view) -> Result<ImageFiles> {
+        ImageFiles f;
+        f.name = "tiny";
+        f.disk = dir / "tiny.qcow2";
+        f.sha256 = sha;
+        return f;
+    };
+    auto driver = libvirt_driver_info(hooks).make(ctx);
+    REQUIRE(driver->configure({{"uri", {"qemu:///system"}}, {"network", {net_name}}, {"memory", {"256"}},
+                               {"cpu-count", {"1"}}, {"disk-size", {"1"}}, {"data-disk-size", {"1"}},
+                               {"virt-type", {"qemu"}}}));
+    REQUIRE(driver->precreate_check());
+    auto created = driver->create();
+    REQUIRE_FALSE(created);
+    CHECK(created.error().message.find("got no IP address on network " + net_name) != std::string::npos);
+    CHECK(driver->state().value() == MachineState::Running);
+    auto pool = conn->pool("berth").value();
+    REQUIRE(pool);
+    (void)pool->refresh();
+    auto names = pool->volume_names().value();
+    for (const std::string& v : {ctx.machine + ".qcow2", ctx.machine + "-data.qcow2", ctx.machine + "-seed.iso",
+                                 base_volume_name(sha)})
+        CHECK(std::find(names.begin(), names.end(), v) != names.end());
+
+    REQUIRE(driver->remove());
+    REQUIRE(driver->remove());
+    CHECK_FALSE(conn->domain("berth-" + ctx.machine).value().has_value());
+    (void)pool->refresh();
+    names = pool->volume_names().value();
+    for (const std::string& v : {ctx.machine + ".qcow2", ctx.machine + "-data.qcow2", ctx.machine + "-seed.iso"})
+        CHECK(std::find(names.begin(), names.end(), v) == names.end());
+    auto base = pool->volume(base_volume_name(sha)).value();
+    REQUIRE(base);  // shared: rm leaves it
+    CHECK(base->remove());
+    CHECK(virNetworkDestroy(net->get()) == 0);
+    CHECK(virNetworkUndefine(net->get()) == 0);
+}

@@ -1,0 +1,187 @@
+// berth image: the cache of VM images the libvirt driver boots from (docs/images.md).
+//   ls    a table NAME SIZE SOURCE PULLED; -q for names, --json for tools
+//   pull  a known name, an http(s) URL (with a checksum) or a local file, verified and cached
+//   rm    cached images
+
+#include "app.h"
+
+#include <berth/image/image_cache.h>
+#include <berth/image/progress.h>
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+#include <iostream>
+#include <optional>
+
+namespace berth::cli {
+namespace {
+
+ImageCache image_cache(const Context& ctx) { return ImageCache(ImageCache::images_dir(ctx.store().root())); }
+
+/// "2 hours ago" for a "2024-05-01T12:00:00Z" time stamp; the stamp itself when it does not parse.
+std::string ago(const std::string& stamp) {
+    std::tm tm{};
+    const char* end = ::strptime(stamp.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (end == nullptr || *end != '\0') return stamp.empty() ? "-" : stamp;
+    const std::time_t then = ::timegm(&tm);
+    const long long seconds = static_cast<long long>(std::difftime(std::time(nullptr), then));
+    auto unit = [](long long n, const char* word) {
+        return std::to_string(n) + " " + word + (n == 1 ? "" : "s") + " ago";
+    };
+    if (seconds < 60) return "less than a minute ago";
+    if (seconds < 3600) return unit(seconds / 60, "minute");
+    if (seconds < 86400) return unit(seconds / 3600, "hour");
+    if (seconds < 86400 * 14) return unit(seconds / 86400, "day");
+    if (seconds < 86400 * 60) return unit(seconds / (86400 * 7), "week");
+    return unit(seconds / (86400 * 30), "month");
+}
+
+/// Columns padded to their widest cell plus three spaces; the last one is not padded.
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> widths;
+    for (const auto& row : rows)
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            if (widths.size() <= i) widths.push_back(0);
+            widths[i] = std::max(widths[i], row[i].size());
+        }
+    std::string out;
+    for (const auto& row : rows) {
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            out += row[i];
+            if (i + 1 < row.size()) out += std::string(widths[i] - row[i].size() + 3, ' ');
+        }
+        out += "\n";
+    }
+    return out;
+}
+
+void add_image_ls(CLI::App* verb, Context& ctx) {
+    struct Options {
+        bool quiet = false;
+        bool json = false;
+    };
+    auto opts = std::make_shared<Options>();
+    auto* sub = verb->add_subcommand("ls", "List cached images");
+    sub->add_flag("-q,--quiet", opts->quiet, "Print only the names");
+    sub->add_flag("--json", opts->json, "Print the images' records as a JSON array");
+    sub->callback([&ctx, opts] {
+        set_action(ctx, [&ctx, opts]() -> Result<void> {
+            if (opts->quiet && opts->json) return fail_usage("-q and --json exclude each other");
+            auto images = image_cache(ctx).list();
+            if (!images) return std::unexpected(images.error());
+            if (opts->json) {
+                nlohmann::json list = nlohmann::json::array();
+                for (const auto& image : *images) {
+                    nlohmann::json j = image.to_json();
+                    j["dir"] = image.dir.string();
+                    j["disk_path"] = image.disk_path().string();
+                    list.push_back(std::move(j));
+                }
+                std::cout << list.dump(4) << "\n";
+                return {};
+            }
+            if (opts->quiet) {
+                for (const auto& image : *images) std::cout << image.name << "\n";
+                return {};
+            }
+            std::vector<std::vector<std::string>> rows = {{"NAME", "SIZE", "SOURCE", "PULLED"}};
+            for (const auto& image : *images)
+                rows.push_back({image.name, human_bytes(image.size), image.source, ago(image.pulled_at)});
+            std::cout << table(rows);
+            return {};
+        });
+    });
+}
+
+void add_image_pull(CLI::App* verb, Context& ctx) {
+    struct Options {
+        std::string what;
+        PullOptions pull;
+        std::string kernel;
+        std::string initrd;
+    };
+    auto opts = std::make_shared<Options>();
+    auto* sub = verb->add_subcommand(
+        "pull", "Download (or import) an image into the cache, verified against its checksum");
+    sub->add_option("image", opts->what,
+                    "A known image (debian-12, ubuntu-24.04), an http(s) URL, or a local file")
+        ->required();
+    sub->add_option("--name", opts->pull.name,
+                    "Name for a URL or file image (default: its file name without the extension)");
+    sub->add_option("--checksum", opts->pull.checksum, "The image's checksum: sha256:HEX or sha512:HEX");
+    sub->add_option("--checksum-url", opts->pull.checksum_url,
+                    "URL of a SHA256SUMS or SHA512SUMS file that lists the image");
+    sub->add_flag("--insecure-skip-checksum", opts->pull.insecure_skip_checksum,
+                  "Use a URL image without verifying it (not recommended)");
+    sub->add_flag("-f,--force", opts->pull.force, "Download again even if the cached image is up to date");
+    sub->add_option("--kernel", opts->kernel, "With a local file: a kernel for direct kernel boot");
+    sub->add_option("--initrd", opts->initrd, "With --kernel: its initrd");
+    sub->add_option("--kernel-cmdline", opts->pull.kernel_cmdline,
+                    "With --kernel: its command line (e.g. \"root=/dev/vda rw console=ttyS0\")");
+    sub->callback([&ctx, opts] {
+        set_action(ctx, [&ctx, opts]() -> Result<void> {
+            PullOptions pull = opts->pull;
+            pull.kernel = opts->kernel;
+            pull.initrd = opts->initrd;
+            auto source = resolve_pull_source(opts->what, pull);
+            if (!source) return std::unexpected(source.error());
+            pull.http.progress = make_progress_printer(source->name);
+            auto image = image_cache(ctx).pull(opts->what, pull);
+            if (!image) return std::unexpected(image.error());
+            std::cout << image->name << "\n";
+            return {};
+        });
+    });
+}
+
+void add_image_rm(CLI::App* verb, Context& ctx) {
+    auto names = std::make_shared<std::vector<std::string>>();
+    auto* sub = verb->add_subcommand("rm", "Remove cached images (machines made from them keep working)");
+    sub->add_option("names", *names, "Images to remove")->required();
+    sub->callback([&ctx, names] {
+        set_action(ctx, [&ctx, names]() -> Result<void> {
+            ImageCache cache = image_cache(ctx);
+            std::optional<Error> first_error;
+            for (const auto& name : *names) {
+                auto ok = cache.remove(name);
+                if (!ok) {
+                    if (names->size() > 1) spdlog::error("{}", ok.error().line());
+                    if (!first_error) first_error = ok.error();
+                    continue;
+                }
+                std::cout << "Removed image " << name << "\n";
+            }
+            if (first_error) {
+                if (names->size() == 1) return std::unexpected(*first_error);
+                return fail("some images were not removed (see above)", first_error->hint);
+            }
+            return {};
+        });
+    });
+}
+
+// Building an image locally with debootstrap has not landed yet: it says so rather than pretend.
+void add_image_build(CLI::App* verb, Context& ctx) {
+    auto* sub = verb->add_subcommand("build", "Build a cloud-ready image with debootstrap (not available yet)");
+    sub->allow_extras();
+    sub->callback([&ctx] {
+        set_action(ctx, []() -> Result<void> {
+            return fail("`berth image build` is not available in this version of berth",
+                        "pull an image instead (`berth image pull debian-12`, or a URL or file with --checksum)");
+        });
+    });
+}
+
+}  // namespace
+
+void add_image(CLI::App& app, Context& ctx) {
+    auto* image = app.add_subcommand("image", "Manage cached VM images for the libvirt driver: ls, pull, rm, build");
+    image->require_subcommand(1);
+    add_image_ls(image, ctx);
+    add_image_pull(image, ctx);
+    add_image_rm(image, ctx);
+    add_image_build(image, ctx);
+}
+
+}  // namespace berth::cli

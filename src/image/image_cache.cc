@@ -1,0 +1,484 @@
+#include <berth/image/image_cache.h>
+
+#include <berth/image/progress.h>
+#include <berth/store/atomic_file.h>
+#include <berth/store/file_lock.h>
+#include <berth/store/store.h>
+
+#include <spdlog/spdlog.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <ctime>
+#include <thread>
+
+namespace berth {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* k_lock_file = ".lock";
+constexpr const char* k_partial_file = "download.partial";
+constexpr const char* k_kernel_file = "vmlinuz";
+constexpr const char* k_initrd_file = "initrd.img";
+constexpr std::size_t k_max_sums_bytes = 4 * 1024 * 1024;
+constexpr auto k_lock_poll = std::chrono::milliseconds(250);
+
+std::string utc_now() {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&now, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+Result<void> fsync_dir(const fs::path& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return fail("cannot open directory " + dir.string() + ": " + errno_text(errno));
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) return fail("cannot sync directory " + dir.string() + ": " + errno_text(err));
+    return {};
+}
+
+/// Creates the missing directories of `dir` with mode 0700 (existing ones are left as they are)
+/// and sets `dir` itself to 0700.
+Result<void> make_private_dirs(const fs::path& dir) {
+    fs::path current;
+    for (const auto& part : dir) {
+        current /= part;
+        if (::mkdir(current.c_str(), 0700) != 0 && errno != EEXIST)
+            return fail("cannot create directory " + current.string() + ": " + errno_text(errno),
+                        "check the permissions of its parent, or pass another --storage-path");
+    }
+    return ensure_private_dir(dir);
+}
+
+/// The disk's format from its first bytes. Compressed files are refused: a VM cannot boot them.
+Result<std::string> detect_format(const fs::path& file, std::string_view what) {
+    std::array<unsigned char, 8> head{};
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail("cannot read " + file.string() + ": " + errno_text(errno));
+    const ssize_t n = ::read(fd, head.data(), head.size());
+    ::close(fd);
+    auto starts = [&](std::initializer_list<unsigned char> magic) {
+        return n >= static_cast<ssize_t>(magic.size()) && std::equal(magic.begin(), magic.end(), head.begin());
+    };
+    if (starts({'Q', 'F', 'I', 0xfb})) return std::string("qcow2");
+    const char* compression = nullptr;
+    if (starts({0xfd, '7', 'z', 'X', 'Z', 0x00})) compression = "xz";
+    else if (starts({0x1f, 0x8b})) compression = "gzip";
+    else if (starts({0x28, 0xb5, 0x2f, 0xfd})) compression = "zstd";
+    else if (starts({'B', 'Z', 'h'})) compression = "bzip2";
+    if (compression != nullptr)
+        return fail(std::string(what) + " is " + compression + "-compressed, not a disk image",
+                    "decompress it, then pull the file (qcow2 or raw): berth image pull ./FILE --name NAME");
+    return std::string("raw");
+}
+
+/// disk.qcow2; a raw disk keeps the extension it was published with (.img or .raw).
+std::string disk_file_for(const std::string& format, const std::string& source_file) {
+    if (format == "qcow2") return "disk.qcow2";
+    const std::string ext = fs::path(source_file).extension().string();
+    return ext == ".img" ? "disk.img" : "disk.raw";
+}
+
+Result<std::string> string_field(const nlohmann::json& j, const char* key, const fs::path& file, bool required) {
+    const auto it = j.find(key);
+    if (it == j.end() || it->is_null()) {
+        if (!required) return std::string();
+        return fail("image record " + file.string() + " has no \"" + key + "\"",
+                    "remove the image with `berth image rm` and pull it again");
+    }
+    if (!it->is_string())
+        return fail("image record " + file.string() + ": \"" + key + "\" is not a string",
+                    "remove the image with `berth image rm` and pull it again");
+    return it->get<std::string>();
+}
+
+Result<CachedImage> read_record(const fs::path& dir) {
+    const fs::path file = dir / k_image_record_file;
+    auto text = read_file(file);
+    if (!text) return std::unexpected(text.error());
+    const auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        return fail("image record " + file.string() + " is not valid JSON",
+                    "remove the image with `berth image rm` and pull it again");
+    auto image = CachedImage::from_json(j, file);
+    if (!image) return image;
+    image->dir = dir;
+    return image;
+}
+
+/// Whether the disk file is there at the size image.json records ("" when it is).
+std::string disk_problem(const CachedImage& image) {
+    std::error_code ec;
+    const auto size = fs::file_size(image.disk_path(), ec);
+    if (ec) return "its disk " + image.disk_path().string() + " is missing";
+    if (size != image.size)
+        return "its disk " + image.disk_path().string() + " has " + std::to_string(size) + " bytes, image.json says " +
+               std::to_string(image.size);
+    return {};
+}
+
+/// The image's lock, waiting while another berth process pulls the same image.
+Result<FileLock> lock_image(const fs::path& dir, const std::string& name, std::chrono::seconds wait) {
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + wait;
+    bool told = false;
+    int other_failures = 0;
+    for (;;) {
+        if (auto ok = make_private_dirs(dir); !ok) return std::unexpected(ok.error());
+        auto lock = FileLock::try_acquire(dir / k_lock_file, "image \"" + name + "\"");
+        if (lock) return lock;
+        if (lock.error().kind != ErrorKind::Conflict) {
+            // `berth image rm` may have removed the directory between our mkdir and open.
+            if (++other_failures >= 3) return lock;
+            continue;
+        }
+        if (Clock::now() >= deadline) {
+            Error error = lock.error();
+            error.message += "; gave up waiting after " + std::to_string(wait.count()) + " s";
+            return std::unexpected(std::move(error));
+        }
+        if (!told) {
+            spdlog::info("Waiting: {}...", lock.error().message);
+            told = true;
+        }
+        std::this_thread::sleep_for(k_lock_poll);
+    }
+}
+
+Result<void> copy_private(const fs::path& from, const fs::path& to) {
+    std::error_code ec;
+    fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+    if (ec)
+        return fail("cannot copy " + from.string() + " to " + to.string() + ": " + ec.message(),
+                    ec == std::errc::no_space_on_device ? "free some disk space and try again" : "");
+    if (::chmod(to.c_str(), 0600) != 0) return fail("cannot set mode 0600 on " + to.string() + ": " + errno_text(errno));
+    return {};
+}
+
+Result<void> rename_file(const fs::path& from, const fs::path& to) {
+    if (::rename(from.c_str(), to.c_str()) != 0)
+        return fail("cannot move " + from.string() + " to " + to.string() + ": " + errno_text(errno));
+    return {};
+}
+
+}  // namespace
+
+nlohmann::json CachedImage::to_json() const {
+    nlohmann::json j = {
+        {"name", name},
+        {"source", source},
+        {"disk", disk_file},
+        {"format", format},
+        {"size", size},
+        {"sha256", sha256},
+        {"checksum", checksum},
+        {"checksum_source", checksum_source},
+        {"pulled_at", pulled_at},
+    };
+    if (!kernel.empty()) {
+        j["kernel"] = kernel;
+        j["initrd"] = initrd;
+        j["kernel_cmdline"] = kernel_cmdline;
+    }
+    return j;
+}
+
+Result<CachedImage> CachedImage::from_json(const nlohmann::json& j, const fs::path& file) {
+    CachedImage image;
+    struct Field {
+        const char* key;
+        std::string* out;
+        bool required;
+    };
+    const Field fields[] = {
+        {"name", &image.name, true},         {"source", &image.source, true},
+        {"disk", &image.disk_file, true},    {"format", &image.format, true},
+        {"sha256", &image.sha256, true},     {"checksum", &image.checksum, false},
+        {"checksum_source", &image.checksum_source, false},
+        {"pulled_at", &image.pulled_at, false}, {"kernel", &image.kernel, false},
+        {"initrd", &image.initrd, false},    {"kernel_cmdline", &image.kernel_cmdline, false},
+    };
+    for (const auto& field : fields) {
+        auto value = string_field(j, field.key, file, field.required);
+        if (!value) return std::unexpected(value.error());
+        *field.out = std::move(*value);
+    }
+    const auto size = j.find("size");
+    if (size == j.end() || !size->is_number_unsigned())
+        return fail("image record " + file.string() + " has no valid \"size\"",
+                    "remove the image with `berth image rm` and pull it again");
+    image.size = size->get<std::uint64_t>();
+    // The record names files in its own directory, never elsewhere.
+    for (const std::string* name : {&image.disk_file, &image.kernel, &image.initrd}) {
+        if (name->find('/') != std::string::npos || *name == "." || *name == "..")
+            return fail("image record " + file.string() + " names a file outside its directory: " + *name,
+                        "remove the image with `berth image rm` and pull it again");
+    }
+    return image;
+}
+
+ImageCache::ImageCache(fs::path dir) : m_dir(std::move(dir)) {}
+
+fs::path ImageCache::images_dir(const fs::path& store_root) { return store_root / "cache" / "images"; }
+
+fs::path ImageCache::image_dir(std::string_view name) const { return m_dir / std::string(name); }
+
+Result<std::vector<CachedImage>> ImageCache::list() const {
+    std::vector<CachedImage> images;
+    std::error_code ec;
+    if (!fs::exists(m_dir, ec)) return images;
+    fs::directory_iterator it(m_dir, ec);
+    if (ec) return fail("cannot list " + m_dir.string() + ": " + ec.message());
+    for (const auto& entry : it) {
+        const std::string name = entry.path().filename().string();
+        if (name.starts_with(".") || !entry.is_directory(ec)) continue;
+        auto image = read_record(entry.path());
+        if (!image) {
+            if (image.error().kind != ErrorKind::NotFound)
+                spdlog::warn("skipping image {}: {}", name, image.error().line());
+            continue;
+        }
+        images.push_back(std::move(*image));
+    }
+    std::sort(images.begin(), images.end(),
+              [](const CachedImage& a, const CachedImage& b) { return natural_less(a.name, b.name); });
+    return images;
+}
+
+Result<CachedImage> ImageCache::find(std::string_view name) const {
+    if (auto ok = validate_image_name(name); !ok) return std::unexpected(ok.error());
+    const fs::path dir = image_dir(name);
+    auto image = read_record(dir);
+    if (!image) {
+        if (image.error().kind != ErrorKind::NotFound) return image;
+        std::error_code ec;
+        if (fs::is_directory(dir, ec))
+            return fail_kind(ErrorKind::NotFound,
+                             "image \"" + std::string(name) + "\" is not complete: a pull of it did not finish",
+                             "pull it again (the download resumes), or remove it with `berth image rm " +
+                                 std::string(name) + "`");
+        return fail_kind(ErrorKind::NotFound,
+                         "no image named \"" + std::string(name) + "\" in " + m_dir.string(),
+                         "`berth image ls` lists cached images; `berth image pull` fetches one");
+    }
+    if (const std::string problem = disk_problem(*image); !problem.empty())
+        return fail("image \"" + std::string(name) + "\" is damaged: " + problem,
+                    "pull it again with `berth image pull --force`, or remove it with `berth image rm " +
+                        std::string(name) + "`");
+    return image;
+}
+
+Result<CachedImage> ImageCache::find_or_pull(std::string_view what, const PullOptions& options) {
+    if (!is_http_url(what) && validate_image_name(what).has_value()) {
+        auto found = find(what);
+        if (found || found.error().kind != ErrorKind::NotFound) return found;
+    }
+    return pull(what, options);
+}
+
+Result<CachedImage> ImageCache::pull(std::string_view what, const PullOptions& options) {
+    auto resolved = resolve_pull_source(what, options);
+    if (!resolved) return std::unexpected(resolved.error());
+    const PullSource& source = *resolved;
+    const std::string& name = source.name;
+    const fs::path dir = image_dir(name);
+    const bool local = source.kind == SourceKind::Path;
+
+    auto lock = lock_image(dir, name, options.lock_wait);
+    if (!lock) return std::unexpected(lock.error());
+
+    // What the image must hash to.
+    std::optional<Checksum> expected = source.checksum;
+    std::string checksum_source = expected ? "--checksum" : "";
+    if (!source.sums_url.empty()) {
+        spdlog::debug("fetching {}", source.sums_url);
+        auto sums = http_get_text(source.sums_url, k_max_sums_bytes, options.http);
+        if (!sums) return std::unexpected(sums.error());
+        auto found = find_in_sums(*sums, source.file_name, source.sums_url);
+        if (!found) return std::unexpected(found.error());
+        expected = *found;
+        checksum_source = source.sums_url;
+    }
+    if (!source.verify) checksum_source = "none (--insecure-skip-checksum)";
+    else if (!expected) checksum_source = "none (imported from a local file)";
+
+    // Up to date: same source, same checksum (or, for a local file, same content).
+    auto existing = read_record(dir);
+    if (existing && !options.force && existing->source == source.location && disk_problem(*existing).empty()) {
+        bool same = false;
+        if (expected) {
+            same = existing->checksum == expected->text();
+        } else if (local && options.kernel.empty()) {
+            auto digests = hash_file(source.location, false);
+            if (!digests) return std::unexpected(digests.error());
+            same = digests->sha256 == existing->sha256;
+        }
+        if (same) {
+            spdlog::info("Image {} is up to date ({})", name, existing->disk_path().string());
+            return std::move(*existing);
+        }
+    }
+
+    // Fetch into download.partial.
+    const fs::path partial = dir / k_partial_file;
+    if (local) {
+        spdlog::info("Importing {} from {}...", name, source.location);
+        remove_partial(partial);
+        if (auto ok = copy_private(source.location, partial); !ok) {
+            remove_partial(partial);
+            return std::unexpected(ok.error());
+        }
+    } else {
+        if (!source.verify)
+            spdlog::warn("{} will not be verified (--insecure-skip-checksum): whatever the server or a proxy "
+                         "sends is used",
+                         source.location);
+        spdlog::info("Pulling {} from {}...", name, source.location);
+        auto downloaded = download_file(source.location, partial, options.http);
+        if (!downloaded) return std::unexpected(downloaded.error());
+        if (downloaded->restarted) spdlog::info("The server sent the whole file again: the earlier part was dropped");
+    }
+
+    // Verify before anything moves into place.
+    const bool want_sha512 = expected && expected->algorithm == DigestAlgorithm::Sha512;
+    auto digests = hash_file(partial, want_sha512);
+    if (!digests) return std::unexpected(digests.error());
+    if (digests->size == 0) {
+        remove_partial(partial);
+        return fail(source.location + " is empty (0 bytes), not a disk image", "check the URL or path");
+    }
+    if (expected) {
+        const std::string& actual = digest_of(*digests, expected->algorithm);
+        if (actual != expected->hex) {
+            remove_partial(partial);
+            const std::string algo(to_string(expected->algorithm));
+            Error error{ErrorKind::Failed,
+                        "checksum mismatch for " + source.location + ": expected " + expected->text() +
+                            " (from " + checksum_source + "), got " + algo + ":" + actual +
+                            "; the " + (local ? "copy" : "download") + " was deleted",
+                        local ? "check that the file and the checksum belong together"
+                              : "the file changed on the server or was damaged on the way; pull again, and if "
+                                "it fails again check the checksum source",
+                        {}};
+            error.with("expected", expected->text()).with("actual", algo + ":" + actual);
+            return std::unexpected(std::move(error));
+        }
+        spdlog::info("Verified its {} checksum against {}", to_string(expected->algorithm), checksum_source);
+    } else if (!source.verify) {
+        spdlog::warn("{} was not verified; its sha256 is {}", name, digests->sha256);
+    }
+
+    auto format = detect_format(partial, source.location);
+    if (!format) {
+        remove_partial(partial);
+        return std::unexpected(format.error());
+    }
+
+    // Kernel and initrd beside the disk, staged under temp names first.
+    CachedImage image;
+    image.name = name;
+    image.dir = dir;
+    image.format = *format;
+    image.disk_file = disk_file_for(*format, source.file_name);
+    image.source = source.location;
+    image.size = digests->size;
+    image.sha256 = digests->sha256;
+    image.checksum = expected ? expected->text() : "";
+    image.checksum_source = checksum_source;
+    image.pulled_at = utc_now();
+    image.kernel_cmdline = options.kernel_cmdline;
+    std::vector<std::pair<fs::path, fs::path>> staged;  // temp -> final
+    auto stage = [&](const fs::path& from, const char* file, std::string& field) -> Result<void> {
+        if (from.empty()) return {};
+        const fs::path temp = dir / (std::string(".") + file + ".new");
+        if (auto ok = copy_private(from, temp); !ok) return ok;
+        staged.emplace_back(temp, dir / file);
+        field = file;
+        return {};
+    };
+    if (auto ok = stage(options.kernel, k_kernel_file, image.kernel); !ok) return std::unexpected(ok.error());
+    if (auto ok = stage(options.initrd, k_initrd_file, image.initrd); !ok) return std::unexpected(ok.error());
+
+    // Commit. image.json goes first and comes back last: in between (or after a crash) the image
+    // is simply absent, never a record describing another disk.
+    std::error_code ec;
+    const fs::path record = dir / k_image_record_file;
+    if (fs::exists(record, ec)) {
+        if (::unlink(record.c_str()) != 0)
+            return fail("cannot replace " + record.string() + ": " + errno_text(errno));
+        if (auto ok = fsync_dir(dir); !ok) return std::unexpected(ok.error());
+    }
+    if (auto ok = rename_file(partial, image.disk_path()); !ok) return std::unexpected(ok.error());
+    remove_partial(partial);
+    for (const auto& [temp, final_path] : staged)
+        if (auto ok = rename_file(temp, final_path); !ok) return std::unexpected(ok.error());
+    if (auto ok = write_file_atomic(record, image.to_json().dump(4) + "\n", 0600); !ok)
+        return std::unexpected(ok.error());
+
+    // What the replaced image had and this one has not.
+    if (existing) {
+        for (const std::string& old : {existing->disk_file, existing->kernel, existing->initrd}) {
+            if (old.empty() || old == image.disk_file || old == image.kernel || old == image.initrd) continue;
+            fs::remove(dir / old, ec);
+        }
+    }
+    spdlog::info("Cached {}: {}, sha256 {}", name, human_bytes(image.size), image.sha256);
+    return image;
+}
+
+Result<void> ImageCache::remove(std::string_view name) {
+    if (auto ok = validate_image_name(name); !ok) return ok;
+    const fs::path dir = image_dir(name);
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec))
+        return fail_kind(ErrorKind::NotFound, "no image named \"" + std::string(name) + "\" in " + m_dir.string(),
+                         "`berth image ls` lists cached images");
+    auto lock = FileLock::try_acquire(dir / k_lock_file, "image \"" + std::string(name) + "\"");
+    if (!lock) return std::unexpected(lock.error());
+    // The record first, so that no reader sees an image whose files are going.
+    const fs::path record = dir / k_image_record_file;
+    if (::unlink(record.c_str()) != 0 && errno != ENOENT)
+        return fail("cannot remove " + record.string() + ": " + errno_text(errno), "check the directory's permissions");
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        if (entry.path().filename() == k_lock_file) continue;
+        fs::remove_all(entry.path(), ec);
+        if (ec)
+            return fail("cannot remove " + entry.path().string() + ": " + ec.message(),
+                        "check the directory's permissions");
+    }
+    if (ec) return fail("cannot list " + dir.string() + ": " + ec.message());
+    lock->release_and_remove();
+    // A pull waiting for the lock may have made a new lock file already: then the directory
+    // stays for it.
+    fs::remove(dir, ec);
+    return {};
+}
+
+Result<ImageFiles> to_image_files(const CachedImage& image) {
+    if (image.format != "qcow2")
+        return fail("image \"" + image.name + "\" is a " + image.format + " disk; berth's drivers boot qcow2 images",
+                    "convert it: qemu-img convert -f raw -O qcow2 " + image.disk_path().string() + " " +
+                        image.name + ".qcow2 && berth image pull ./" + image.name + ".qcow2 --name " +
+                        image.name + "-qcow2");
+    ImageFiles files;
+    files.name = image.name;
+    files.disk = image.disk_path();
+    files.sha256 = image.sha256;
+    if (!image.kernel.empty()) files.kernel = image.dir / image.kernel;
+    if (!image.initrd.empty()) files.initrd = image.dir / image.initrd;
+    files.kernel_cmdline = image.kernel_cmdline;
+    return files;
+}
+
+}  // namespace berth
