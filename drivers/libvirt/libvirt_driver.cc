@@ -127,11 +127,8 @@ Result<CloudInitFiles> render_cloud_init(const TemplateSet& templates, const Clo
     if (!user_data) return std::unexpected(user_data.error());
     auto meta_data = templates.render("cloud-init-meta-data", ctx);
     if (!meta_data) return std::unexpected(meta_data.error());
-    auto network = templates.render("cloud-init-network-config", ctx);
-    if (!network) return std::unexpected(network.error());
     out.user_data = std::move(*user_data);
     out.meta_data = std::move(*meta_data);
-    out.network_config = std::move(*network);
     return out;
 }
 
@@ -704,16 +701,17 @@ private:
         if (!files) return std::unexpected(files.error());
         const std::filesystem::path dir = m_ctx.machine_dir / "cloud-init";
         if (auto r = ensure_private_dir(dir); !r) return std::unexpected(r.error());
+        // No network-config: cloud-init's fallback (DHCP on the first NIC) works whatever the
+        // image names its interfaces; a v2 name match is lost on Debian's ifupdown renderer.
         for (const auto& [file, content] : {std::pair{"user-data", &files->user_data},
-                                            std::pair{"meta-data", &files->meta_data},
-                                            std::pair{"network-config", &files->network_config}}) {
+                                            std::pair{"meta-data", &files->meta_data}}) {
             if (auto r = write_file_atomic(dir / file, *content, 0600); !r) return std::unexpected(r.error());
         }
         const std::filesystem::path iso = m_ctx.machine_dir / "seed.iso";
         if (!m_ctx.runner) return fail("internal error: no runner for the libvirt driver");
         Command make_iso;
         make_iso.argv = {m_hooks.genisoimage, "-output", iso.string(), "-volid", "cidata", "-joliet", "-rock", "-quiet",
-                         (dir / "user-data").string(), (dir / "meta-data").string(), (dir / "network-config").string()};
+                         (dir / "user-data").string(), (dir / "meta-data").string()};
         make_iso.timeout = std::chrono::minutes(1);
         auto made = m_ctx.runner->run(make_iso);
         if (!made) return std::unexpected(made.error());

@@ -72,7 +72,6 @@ struct CloudInitSpec {
 struct CloudInitFiles {
     std::string user_data;
     std::string meta_data;
-    std::string network_config;
 };
 
 [[nodiscard]] Result<CloudInitFiles> render_cloud_init(const TemplateSet& templates, const CloudInitSpec& spec);

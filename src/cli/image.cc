@@ -5,6 +5,8 @@
 
 #include "app.h"
 
+#include <berth/image/image_builder.h>
+
 #include <berth/image/image_cache.h>
 #include <berth/image/progress.h>
 
@@ -161,14 +163,25 @@ void add_image_rm(CLI::App* verb, Context& ctx) {
     });
 }
 
-// Building an image locally with debootstrap has not landed yet: it says so rather than pretend.
+// berth image build: a cloud-ready Debian image made here with debootstrap (root only).
 void add_image_build(CLI::App* verb, Context& ctx) {
-    auto* sub = verb->add_subcommand("build", "Build a cloud-ready image with debootstrap (not available yet)");
-    sub->allow_extras();
-    sub->callback([&ctx] {
-        set_action(ctx, []() -> Result<void> {
-            return fail("`berth image build` is not available in this version of berth",
-                        "pull an image instead (`berth image pull debian-12`, or a URL or file with --checksum)");
+    auto opts = std::make_shared<BuildOptions>();
+    auto* sub = verb->add_subcommand("build", "Build a cloud-ready Debian image locally with debootstrap (as root)");
+    sub->add_option("name", opts->name, "debian-12 or debian-11")->capture_default_str();
+    sub->add_option("--mirror", opts->mirror, "Debian mirror for debootstrap and the image's sources")
+        ->capture_default_str();
+    sub->add_option("--security-mirror", opts->security_mirror,
+                    "Mirror of debian-security (default: the mirror's URL with -security)");
+    sub->callback([&ctx, opts] {
+        set_action(ctx, [&ctx, opts]() -> Result<void> {
+            auto templates = TemplateSet::load();
+            if (!templates) return std::unexpected(templates.error());
+            auto cache = image_cache(ctx);
+            ProcessRunner runner;
+            auto image = build_image(cache, runner, *templates, *opts);
+            if (!image) return std::unexpected(image.error());
+            std::cout << image->name << "\n";
+            return {};
         });
     });
 }

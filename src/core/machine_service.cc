@@ -5,6 +5,7 @@
 #include <berth/core/machine_name.h>
 #include <berth/docker/docker_client.h>
 #include <berth/driver/driver_table.h>
+#include <berth/image/image_cache.h>
 #include <berth/pki/pki.h>
 #include <berth/provision/templates.h>
 
@@ -75,6 +76,13 @@ DriverContext MachineService::context_for(std::string_view name) const {
     ctx.machine_dir = m_store.machine_dir(name);
     ctx.runner = &m_runner;
     const Store* store = &m_store;
+    // VM drivers boot cached images; a known name is pulled on first use.
+    ctx.image = [store](std::string_view what) -> Result<ImageFiles> {
+        ImageCache cache(ImageCache::images_dir(store->root()));
+        auto image = cache.find_or_pull(what, PullOptions{});
+        if (!image) return std::unexpected(image.error());
+        return to_image_files(*image);
+    };
     ctx.ssh = [store, machine = std::string(name)](const SshEndpoint& endpoint) -> Result<std::unique_ptr<Session>> {
         SshOptions options;
         options.connect_timeout = std::chrono::seconds(30);
@@ -364,6 +372,16 @@ Result<void> MachineService::power(std::string_view name, Power action, const Pr
         if (auto ok = m_store.save(machine->record); !ok) return ok;
         auto report = provision_locked(*machine, options, false, false);
         if (!report) return std::unexpected(report.error());
+    } else {
+        // Started means usable: the address may come back at once (an old DHCP lease) while the
+        // guest still boots, so wait for the Docker API itself.
+        auto url = driver.docker_url();
+        if (!url) return std::unexpected(url.error());
+        spdlog::info("[{}] Waiting for Docker at {}...", name, *url);
+        DockerClient client(*url, DockerTls{m_store.machine_file(name, k_ca_cert_file),
+                                            m_store.machine_file(name, k_client_cert_file),
+                                            m_store.machine_file(name, k_client_key_file)});
+        if (auto ok = client.wait_until_ready(options.ssh_timeout + std::chrono::seconds(60)); !ok) return ok;
     }
     return m_store.save(machine->record);
 }

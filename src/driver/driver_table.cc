@@ -1,6 +1,7 @@
 #include <berth/driver/driver_table.h>
 
 #include <generic/generic_driver.h>
+#include <libvirt/libvirt_driver.h>
 #include <none/none_driver.h>
 
 #include <vector>
@@ -9,8 +10,9 @@ namespace berth {
 
 std::span<const DriverInfo> driver_table() {
     static const std::vector<DriverInfo> table = {
-        none_driver_info(),
+        libvirt_driver_info(),
         generic_driver_info(),
+        none_driver_info(),
     };
     return table;
 }

@@ -391,7 +391,7 @@ Result<CachedImage> ImageCache::pull(std::string_view what, const PullOptions& o
     image.dir = dir;
     image.format = *format;
     image.disk_file = disk_file_for(*format, source.file_name);
-    image.source = source.location;
+    image.source = options.source_label.empty() ? source.location : options.source_label;
     image.size = digests->size;
     image.sha256 = digests->sha256;
     image.checksum = expected ? expected->text() : "";

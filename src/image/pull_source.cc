@@ -176,6 +176,7 @@ Result<PullSource> resolve_pull_source(std::string_view what, const PullOptions&
         return fail_usage("cannot name the image after \"" + source.file_name + "\"",
                           "pass --name NAME (letters, digits, '.', '_' and '-')");
     if (auto ok = validate_image_name(source.name); !ok) return std::unexpected(ok.error());
+    if (options.replaces_known) return source;
     if (options.name.empty() && find_known_image(source.name) != nullptr)
         return fail_usage("\"" + source.name + "\" is the name of a known image",
                           "pass --name to cache this one under another name");

@@ -43,6 +43,8 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
+# shellcheck source=checks.sh
+. "$here/checks.sh"
 
 step "guest image (built once, cached in $cache)"
 "$guest/build-image.sh" --cache "$cache"
@@ -69,43 +71,16 @@ step "eval \"\$(berth env)\"; docker version, info, import, run"
 eval "$("$berth" env --shell bash "$name")"
 [ "$DOCKER_HOST" = "tcp://127.0.0.1:$engine_port" ] || fail "DOCKER_HOST is $DOCKER_HOST"
 docker version --format '{{.Server.Version}}' | grep -q 20.10 || fail "docker version"
-info=$(docker info --format '{{json .SecurityOptions}}')
-echo "  SecurityOptions: $info"
-for opt in name=userns name=apparmor 'name=seccomp,profile=default'; do
-  grep -q "\"$opt" <<<"$info" || fail "SecurityOptions lack $opt"
-done
-ok "docker info shows userns, apparmor and the default seccomp profile"
-[ "$(docker info --format '{{.LiveRestoreEnabled}}')" = true ] || fail "live-restore is off"
+check_security_options
 docker info --format '{{json .Labels}}' | grep -q 'e2e=true' || fail "engine label missing"
-ok "live-restore on, engine label present"
-docker import -c 'CMD ["/bin/sh"]' "$work/busybox.tar" e2e/busybox:1 >/dev/null
-out=$(docker run --rm e2e/busybox:1 sh -c 'id -u; cat /proc/self/uid_map; grep NoNewPrivs /proc/self/status')
-echo "$out" | sed 's/^/  container: /'
-grep -Eq '^ +0 +[1-9][0-9]+ +65536' <<<"$out" || fail "root in the container is not remapped"
-grep -q 'NoNewPrivs:[[:space:]]*1' <<<"$out" || fail "no-new-privileges is off"
-ok "a container runs: root remapped, no-new-privileges"
+ok "engine label present"
+check_container "$work/busybox.tar"
 
 step "only mutual TLS is accepted"
-if curl -sS --max-time 10 --cacert "$DOCKER_CERT_PATH/ca.pem" "https://127.0.0.1:$engine_port/_ping" >/dev/null 2>&1; then
-  fail "a client without a certificate was let in"
-fi
-if curl -sS --max-time 10 "http://127.0.0.1:$engine_port/_ping" 2>/dev/null | grep -q OK; then
-  fail "plain HTTP was answered"
-fi
-[ "$(curl -sS --max-time 10 --cacert "$DOCKER_CERT_PATH/ca.pem" --cert "$DOCKER_CERT_PATH/cert.pem" \
-      --key "$DOCKER_CERT_PATH/key.pem" "https://127.0.0.1:$engine_port/_ping")" = OK ] || fail "the client certificate was refused"
-ok "no certificate: refused; plain HTTP: refused; berth's client certificate: OK"
+check_tls_only "127.0.0.1:$engine_port"
 
 step "the SUID bind-mount exploit fails"
-"$berth" ssh "$name" -- sudo install -d -m 1777 /srv/xchg
-docker run --rm -v /srv/xchg:/mnt -v /usr/bin/bash:/srcbash:ro e2e/busybox:1 \
-  sh -c 'cp /srcbash /mnt/rootbash && chmod 4755 /mnt/rootbash'
-owner=$("$berth" ssh "$name" -- stat -c %u /srv/xchg/rootbash)
-euid=$("$berth" ssh "$name" -- sudo su -s /bin/sh nobody -c "'/srv/xchg/rootbash -p -c \"id -u\"'")
-echo "  SUID file owner on the host: $owner; nobody running it gets euid $euid"
-[ "$owner" != 0 ] || fail "the SUID file is owned by root on the host"
-[ "$euid" != 0 ] || fail "nobody got root through the SUID file"
-ok "the file is owned by the remapped uid $owner, not root"
+check_suid_escape_fails
 
 step "berth provision on a clean host changes nothing and restarts nothing"
 pid_before=$("$berth" ssh "$name" -- pidof dockerd)

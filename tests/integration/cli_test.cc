@@ -254,11 +254,12 @@ TEST_CASE("errors are one clear line with a documented exit code", "[cli]") {
     CHECK(stop.err.find("none driver") != std::string::npos);
 }
 
-TEST_CASE("image build has not landed and says so with exit 1", "[cli]") {
+TEST_CASE("image build refuses what it cannot build and says what to do instead", "[cli]") {
     Berth b;
-    auto r = b.run({"image", "build", "debian-12"});
-    CHECK(r.exit_status == 1);
-    CHECK(r.err.find("`berth image build` is not available in this version of berth") != std::string::npos);
+    auto r = b.run({"image", "build", "ubuntu-24.04"});
+    CHECK(r.exit_status == 2);
+    CHECK(r.err.find("berth can build debian-11 and debian-12, not \"ubuntu-24.04\"") != std::string::npos);
+    CHECK(r.err.find("pull their cloud image") != std::string::npos);
 }
 
 TEST_CASE("help lists every docker-machine verb - --version names the build", "[cli]") {

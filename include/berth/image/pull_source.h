@@ -45,6 +45,11 @@ struct PullOptions {
     std::filesystem::path kernel;
     std::filesystem::path initrd;
     std::string kernel_cmdline;
+    /// A locally built image may take a known image's name (`berth image build debian-12`): it
+    /// stands in for the download on hosts that reach only a Debian mirror.
+    bool replaces_known = false;
+    /// What `image ls` shows as the source ("" = the URL or path it came from).
+    std::string source_label;
     HttpOptions http;              ///< timeouts and the progress callback
     /// How long to wait for another berth process pulling the same image.
     std::chrono::seconds lock_wait{std::chrono::hours(2)};

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# End-to-end: berth makes a real VM with the libvirt driver (qemu:///system, TCG) from an image it
+# built with debootstrap, hardens it, and the host's docker CLI uses it over mutual TLS. Run by
+# ctest (label e2e) as   libvirt_e2e.sh /path/to/berth
+# Steps: libvirtd (started by hand where there is no systemd) -> berth image build (cached) ->
+# create -d libvirt --libvirt-virt-type qemu -> TLS only, security options, the SUID exploit fails
+# -> /var/lib/docker on its own disk -> stop/start with TLS still valid -> ssh -> rm leaves no
+# domain and no volume but the cached base image.
+set -euo pipefail
+
+berth=$(readlink -f "${1:?usage: libvirt_e2e.sh BERTH_BINARY}")
+here=$(cd "$(dirname "$0")" && pwd)
+# Images are kept between runs in a store of their own under the e2e cache.
+export BERTH_STORAGE_PATH="${BERTH_E2E_CACHE:-/var/cache/berth-e2e}/libvirt-store"
+name=berth-e2e-lv
+uri=qemu:///system
+work=$(mktemp -d /tmp/berth-e2e-libvirt.XXXXXX)
+unset DOCKER_HOST DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_MACHINE_NAME
+passed=0
+started=$SECONDS
+started_daemons=()
+
+step() { printf '\n[e2e %4ds] %s\n' $((SECONDS - started)) "$*"; }
+ok() { passed=$((passed + 1)); printf '  ok: %s\n' "$*"; }
+fail() { printf '  FAILED: %s\n' "$*" >&2; exit 1; }
+cleanup() {
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    echo "--- domain console / qemu log ---" >&2
+    tail -n 30 "/var/log/libvirt/qemu/berth-$name.log" >&2 2>/dev/null || true
+    echo "e2e: $passed passed, 1 failed" >&2
+  else
+    echo "e2e: $passed passed, 0 failed"
+  fi
+  "$berth" rm -y -f "$name" >/dev/null 2>&1 || true
+  # Stop only the daemons this test started, and the NAT rules libvirt leaves behind.
+  if [ "${#started_daemons[@]}" -gt 0 ]; then
+    virsh -c "$uri" net-destroy default >/dev/null 2>&1 || true
+    for pidfile in /run/libvirtd.pid /run/virtlogd.pid; do
+      [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    done
+    for table in filter nat mangle; do
+      for chain in $(iptables -t $table -S 2>/dev/null | awk '/^-N LIBVIRT_/{print $2}'); do
+        iptables -t $table -S 2>/dev/null | grep -- "-j $chain\$" | sed 's/^-A/-D/' |
+          while read -r rule; do eval "iptables -t $table $rule" 2>/dev/null || true; done
+        iptables -t $table -F "$chain" 2>/dev/null || true
+        iptables -t $table -X "$chain" 2>/dev/null || true
+      done
+    done
+  fi
+  rm -rf "$work"
+  exit $rc
+}
+trap cleanup EXIT
+# shellcheck source=checks.sh
+. "$here/checks.sh"
+
+step "libvirtd (by hand where there is no systemd)"
+if ! virsh -c "$uri" version >/dev/null 2>&1; then
+  pgrep -x virtlogd >/dev/null || { virtlogd -d; started_daemons+=(virtlogd); }
+  libvirtd -d
+  started_daemons+=(libvirtd)
+  for _ in $(seq 1 50); do virsh -c "$uri" version >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+virsh -c "$uri" version >/dev/null || fail "libvirtd does not answer at $uri"
+ok "libvirtd answers at $uri"
+
+step "berth image build debian-12 (once; cached in $BERTH_STORAGE_PATH)"
+if ! "$berth" image ls -q | grep -qx debian-12; then
+  "$berth" image build debian-12
+fi
+"$berth" image ls
+"$here/guest/busybox-image.sh" "$work/busybox.tar" >/dev/null
+ok "image ready"
+
+step "berth create -d libvirt --libvirt-virt-type qemu"
+"$berth" rm -y -f "$name" >/dev/null 2>&1 || true
+"$berth" create -d libvirt --libvirt-uri "$uri" --libvirt-virt-type qemu --libvirt-memory 1536 \
+  --libvirt-cpu-count 2 --libvirt-disk-size 8 --libvirt-data-disk-size 4 "$name"
+"$berth" ls
+[ "$("$berth" status "$name")" = Running ] || fail "status is not Running"
+ip=$("$berth" ip "$name")
+ok "VM $name runs at $ip"
+
+step "docker through berth env: security options, a container, TLS only, the SUID exploit"
+eval "$("$berth" env --shell bash "$name")"
+check_security_options
+check_container "$work/busybox.tar"
+check_tls_only "$ip:2376"
+check_suid_escape_fails
+
+step "/var/lib/docker is on its own disk (CIS 1.1.1)"
+src=$("$berth" ssh "$name" -- findmnt -n -o SOURCE /var/lib/docker)
+echo "  /var/lib/docker is on $src"
+[[ "$src" =~ ^/dev/vdb[0-9]*$ ]] || fail "/var/lib/docker is not on the data disk (vdb)"
+ok "/var/lib/docker on $src"
+
+step "stop and start: TLS still valid"
+"$berth" stop "$name"
+[ "$("$berth" status "$name")" = Stopped ] || fail "status is not Stopped after stop"
+"$berth" start "$name"
+eval "$("$berth" env --shell bash "$name")"
+docker version --format '{{.Server.Version}}' >/dev/null || fail "docker does not answer after start"
+"$berth" ssh "$name" -- uptime
+ok "stopped, started, docker answers over TLS at $("$berth" ip "$name")"
+
+step "berth rm leaves no domain and no volume but the cached base image"
+"$berth" rm -y "$name"
+virsh -c "$uri" list --all --name | grep -qx "berth-$name" && fail "the domain is still defined"
+left=$(virsh -c "$uri" vol-list berth 2>/dev/null | awk 'NR>2 && $1 != "" {print $1}' | grep -v '^base-' || true)
+[ -z "$left" ] || fail "volumes left behind: $left"
+ok "domain and volumes removed; base images kept"
