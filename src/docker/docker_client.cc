@@ -2,6 +2,8 @@
 
 #include <berth/core/docker_url.h>
 
+#include "../core/curl_util.h"
+
 #include <curl/curl.h>
 
 #include <unistd.h>
@@ -28,21 +30,6 @@ constexpr milliseconds k_min_poll_timeout{100};
 
 const std::string k_certs_hint =
     "if the machine's certificates or its address changed, run `berth regenerate-certs NAME`";
-
-struct CurlEasyDeleter {
-    void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
-};
-using CurlPtr = std::unique_ptr<CURL, CurlEasyDeleter>;
-
-Result<void> init_curl_once() {
-    static std::once_flag once;
-    static CURLcode init_code = CURLE_OK;
-    std::call_once(once, [] { init_code = curl_global_init(CURL_GLOBAL_DEFAULT); });
-    if (init_code != CURLE_OK)
-        return fail(std::string("cannot initialise libcurl: ") + curl_easy_strerror(init_code),
-                    "reinstall libcurl4-openssl (its TLS backend failed to start)");
-    return {};
-}
 
 std::size_t append_body(char* data, std::size_t size, std::size_t count, void* user) {
     auto* body = static_cast<std::string*>(user);

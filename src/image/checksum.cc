@@ -1,5 +1,7 @@
 #include <berth/image/checksum.h>
 
+#include <berth/core/digest.h>
+
 #include <openssl/evp.h>
 
 #include <cerrno>
@@ -51,13 +53,7 @@ std::string finish_hex(EVP_MD_CTX* ctx) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_DigestFinal_ex(ctx, md, &len);
-    static constexpr char k_hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-        out += k_hex[md[i] >> 4];
-        out += k_hex[md[i] & 0x0F];
-    }
-    return out;
+    return to_hex(md, len);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <berth/image/progress.h>
 #include <berth/store/atomic_file.h>
 
+#include "../core/curl_util.h"
+
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -28,26 +30,6 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t k_error_body_bytes = 512;
 constexpr auto k_progress_interval = std::chrono::milliseconds(100);
 const std::string k_user_agent = "berth (image pull)";
-
-struct CurlEasyDeleter {
-    void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
-};
-using CurlPtr = std::unique_ptr<CURL, CurlEasyDeleter>;
-
-struct SlistDeleter {
-    void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
-
-Result<void> init_curl_once() {
-    static std::once_flag once;
-    static CURLcode init_code = CURLE_OK;
-    std::call_once(once, [] { init_code = curl_global_init(CURL_GLOBAL_DEFAULT); });
-    if (init_code != CURLE_OK)
-        return fail(std::string("cannot initialise libcurl: ") + curl_easy_strerror(init_code),
-                    "reinstall libcurl4-openssl (its TLS backend failed to start)");
-    return {};
-}
 
 std::string lower(std::string_view text) {
     std::string out(text);
