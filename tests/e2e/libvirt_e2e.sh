@@ -5,7 +5,8 @@
 # Steps: libvirtd (started by hand where there is no systemd) -> berth image build (cached) ->
 # create -d libvirt --libvirt-virt-type qemu -> TLS only, security options, the SUID exploit fails
 # -> /var/lib/docker on its own disk -> stop/start with TLS still valid -> ssh -> rm leaves no
-# domain and no volume but the cached base image.
+# domain and no volume but the cached base image -> a create killed with SIGKILL half-way leaves a
+# machine that rm removes completely.
 set -euo pipefail
 
 berth=$(readlink -f "${1:?usage: libvirt_e2e.sh BERTH_BINARY}")
@@ -33,6 +34,7 @@ cleanup() {
     echo "e2e: $passed passed, 0 failed"
   fi
   "$berth" rm -y -f "$name" >/dev/null 2>&1 || true
+  "$berth" rm -y -f "$name-crash" >/dev/null 2>&1 || true
   # Stop only the daemons this test started, and the NAT rules libvirt leaves behind.
   if [ "${#started_daemons[@]}" -gt 0 ]; then
     virsh -c "$uri" net-destroy default >/dev/null 2>&1 || true
@@ -107,6 +109,27 @@ ok "stopped, started, docker answers over TLS at $("$berth" ip "$name")"
 step "berth rm leaves no domain and no volume but the cached base image"
 "$berth" rm -y "$name"
 virsh -c "$uri" list --all --name | grep -qx "berth-$name" && fail "the domain is still defined"
-left=$(virsh -c "$uri" vol-list berth 2>/dev/null | awk 'NR>2 && $1 != "" {print $1}' | grep -v '^base-' || true)
+left=$(virsh -c "$uri" vol-list berth 2>/dev/null | awk 'NR>2 && $1 != "" {print $1}' | grep -- "^$name[.-]" || true)
 [ -z "$left" ] || fail "volumes left behind: $left"
 ok "domain and volumes removed; base images kept"
+
+step "a create killed half-way leaves a machine that rm removes completely"
+crash="$name-crash"
+"$berth" create -d libvirt --libvirt-uri "$uri" --libvirt-virt-type qemu --libvirt-memory 1024 \
+  --libvirt-disk-size 8 --libvirt-data-disk-size 2 "$crash" >"$work/crash.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do
+  virsh -c "$uri" list --all --name 2>/dev/null | grep -qx "berth-$crash" && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 1
+done
+virsh -c "$uri" list --all --name | grep -qx "berth-$crash" || { cat "$work/crash.log"; fail "the domain was never defined"; }
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+"$berth" ls
+"$berth" rm -y "$crash"
+virsh -c "$uri" list --all --name | grep -qx "berth-$crash" && fail "the killed create's domain is still defined"
+left=$(virsh -c "$uri" vol-list berth 2>/dev/null | awk 'NR>2 && $1 != "" {print $1}' | grep -- "^$crash" || true)
+[ -z "$left" ] || fail "the killed create left volumes: $left"
+[ ! -e "$BERTH_STORAGE_PATH/machines/$crash" ] || fail "the killed create left its record"
+ok "killed after the domain was defined; rm removed the domain, its volumes and its record"
