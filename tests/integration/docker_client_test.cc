@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "port_server.h"
 #include "temp_dir.h"
 
 #include <arpa/inet.h>
@@ -36,13 +37,6 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 fs::path fixture(const std::string& name) { return fs::path(BERTH_TESTS_DIR) / "fixtures/docker" / name; }
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
 
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
@@ -98,61 +92,18 @@ public:
             "--info", setup.info.string(), "--version", fixture("version-20.10.24.json").string(),
             "--delay", std::to_string(setup.delay_seconds),
             "--info-status", std::to_string(setup.info_status)};
-        std::vector<char*> argv;
-        for (auto& arg : args) argv.push_back(arg.data());
-        argv.push_back(nullptr);
-
-        int out[2];
-        REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
-        const std::string log = (m_dir / "fake_dockerd.log").string();
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-        posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        const int spawned = ::posix_spawnp(&m_pid, "python3", &actions, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        ::close(out[1]);
-        if (spawned != 0) {
-            ::close(out[0]);
-            m_pid = -1;
-            FAIL("cannot start python3: " << berth::errno_text(spawned));
-        }
-
-        // The script prints its port as soon as it has bound, before any --delay.
-        std::string line;
-        const auto deadline = Clock::now() + 10s;
-        while (!contains(line, "\n") && Clock::now() < deadline) {
-            pollfd pfd{out[0], POLLIN, 0};
-            if (::poll(&pfd, 1, 100) <= 0) continue;
-            char buf[64];
-            const ssize_t n = ::read(out[0], buf, sizeof buf);
-            if (n <= 0) break;
-            line.append(buf, static_cast<std::size_t>(n));
-        }
-        ::close(out[0]);
-        INFO("fake_dockerd.py stderr: " << read_file(log));
-        REQUIRE(contains(line, "\n"));
-        m_port = std::stoi(line);
-        REQUIRE(m_port > 0);
-    }
-
-    ~FakeDockerd() {
-        if (m_pid <= 0) return;
-        ::kill(m_pid, SIGTERM);
-        int status = 0;
-        ::waitpid(m_pid, &status, 0);
+        m_server.emplace(std::move(args), m_dir / "fake_dockerd.log");
     }
 
     FakeDockerd(const FakeDockerd&) = delete;
     FakeDockerd& operator=(const FakeDockerd&) = delete;
 
-    [[nodiscard]] std::string url() const { return "tcp://127.0.0.1:" + std::to_string(m_port); }
-    [[nodiscard]] int port() const { return m_port; }
+    [[nodiscard]] std::string url() const { return "tcp://127.0.0.1:" + std::to_string(port()); }
+    [[nodiscard]] int port() const { return m_server->port(); }
 
 private:
     berth::test::TempDir m_dir;
-    pid_t m_pid = -1;
-    int m_port = 0;
+    std::optional<berth::test::PortServer> m_server;
 };
 
 /// A loopback port that is bound but never listens: connecting to it is refused, and no other

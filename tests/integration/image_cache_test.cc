@@ -8,10 +8,13 @@
 #include <berth/process/runner.h>
 
 #include <catch2/catch.hpp>
+
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
+#include "port_server.h"
 #include "temp_dir.h"
 
 #include <fcntl.h>
@@ -109,53 +112,14 @@ public:
         std::vector<std::string> args = {"python3", std::string(BERTH_TESTS_DIR) + "/support/image_server.py",
                                          "--root", fixture.root.path().string(), "--log", log_path().string()};
         args.insert(args.end(), flags.begin(), flags.end());
-        std::vector<char*> argv;
-        for (auto& arg : args) argv.push_back(arg.data());
-        argv.push_back(nullptr);
-
-        int out[2];
-        REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
-        const std::string err = (m_dir / "stderr").string();
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-        posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        const int spawned = ::posix_spawnp(&m_pid, "python3", &actions, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        ::close(out[1]);
-        if (spawned != 0) {
-            ::close(out[0]);
-            m_pid = -1;
-            FAIL("cannot start python3: " << berth::errno_text(spawned));
-        }
-        std::string line;
-        const auto deadline = Clock::now() + 10s;
-        while (!contains(line, "\n") && Clock::now() < deadline) {
-            pollfd pfd{out[0], POLLIN, 0};
-            if (::poll(&pfd, 1, 100) <= 0) continue;
-            char buf[64];
-            const ssize_t n = ::read(out[0], buf, sizeof buf);
-            if (n <= 0) break;
-            line.append(buf, static_cast<std::size_t>(n));
-        }
-        ::close(out[0]);
-        INFO("image_server.py stderr: " << slurp(err));
-        REQUIRE(contains(line, "\n"));
-        m_port = std::stoi(line);
-        REQUIRE(m_port > 0);
-    }
-    ~ImageServer() {
-        if (m_pid <= 0) return;
-        ::kill(m_pid, SIGTERM);
-        int status = 0;
-        ::waitpid(m_pid, &status, 0);
+        m_server.emplace(std::move(args), m_dir / "stderr");
     }
     ImageServer(const ImageServer&) = delete;
     ImageServer& operator=(const ImageServer&) = delete;
 
-    [[nodiscard]] int port() const { return m_port; }
+    [[nodiscard]] int port() const { return m_server->port(); }
     [[nodiscard]] std::string url(const std::string& file) const {
-        return "http://127.0.0.1:" + std::to_string(m_port) + "/" + file;
+        return "http://127.0.0.1:" + std::to_string(port()) + "/" + file;
     }
     /// The requests so far, one JSON object each.
     [[nodiscard]] std::vector<nlohmann::json> requests() const {
@@ -176,8 +140,7 @@ public:
 private:
     [[nodiscard]] fs::path log_path() const { return m_dir / "requests.log"; }
     TempDir m_dir;
-    pid_t m_pid = -1;
-    int m_port = 0;
+    std::optional<berth::test::PortServer> m_server;
 };
 
 /// Keeps the cache's story lines out of the test output while it lives.
