@@ -26,7 +26,6 @@ constexpr const char* k_key_file = "id_ed25519";
 constexpr std::size_t k_chunk = 1024 * 1024;
 constexpr const char* k_default_cmdline = "root=/dev/vda rw console=ttyS0 net.ifnames=0";
 
-std::string json_quote(const std::string& s) { return nlohmann::json(s).dump(); }
 
 }  // namespace
 
@@ -52,22 +51,6 @@ Result<void> StreamUploader::upload(StorageVolume& volume, const std::filesystem
         left -= static_cast<std::uint64_t>(want);
     }
     return stream.finish();
-}
-
-bool cpu_has_hw_virt(std::string_view cpuinfo) {
-    std::size_t pos = 0;
-    while (pos < cpuinfo.size()) {
-        auto eol = cpuinfo.find('\n', pos);
-        std::string_view line = cpuinfo.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-        pos = eol == std::string_view::npos ? cpuinfo.size() : eol + 1;
-        if (!line.starts_with("flags")) continue;
-        auto colon = line.find(':');
-        if (colon == std::string_view::npos) continue;
-        std::istringstream words{std::string(line.substr(colon + 1))};
-        for (std::string w; words >> w;)
-            if (w == "vmx" || w == "svm") return true;
-    }
-    return false;
 }
 
 Result<std::string> decide_virt_type(std::string_view requested, std::string_view uri, bool dev_kvm_exists,
@@ -111,24 +94,6 @@ Result<std::string> render_domain_xml(const TemplateSet& templates, const Domain
     std::istringstream lines(*xml);
     for (std::string line; std::getline(lines, line);)
         if (line.find_first_not_of(" \t\r") != std::string::npos) out += line + "\n";
-    return out;
-}
-
-Result<CloudInitFiles> render_cloud_init(const TemplateSet& templates, const CloudInitSpec& spec) {
-    nlohmann::json ctx = {
-        {"hostname", json_quote(spec.hostname)},
-        {"user", json_quote(spec.user)},
-        {"ssh_public_key", json_quote(spec.ssh_public_key)},
-        {"instance_id", json_quote(spec.instance_id)},
-        {"data_disk", spec.data_disk},
-    };
-    CloudInitFiles out;
-    auto user_data = templates.render("cloud-init-user-data", ctx);
-    if (!user_data) return std::unexpected(user_data.error());
-    auto meta_data = templates.render("cloud-init-meta-data", ctx);
-    if (!meta_data) return std::unexpected(meta_data.error());
-    out.user_data = std::move(*user_data);
-    out.meta_data = std::move(*meta_data);
     return out;
 }
 
@@ -308,7 +273,16 @@ public:
         if (!image) return std::unexpected(image.error());
         if (image->sha256.size() < 16) return fail("image " + m_image + " has no sha256", "re-fetch it with `berth image`");
 
-        // Shared, read-only pieces: uploaded once per image.
+        // Shared, read-only pieces: uploaded once per image. Another berth process creating a
+        // machine from the same image waits here instead of seeing (and re-starting) a half
+        // uploaded volume. A second client host uploading to the same remote pool is not covered.
+        std::optional<FileLock> upload_lock;
+        if (m_ctx.shared_lock) {
+            auto lock = m_ctx.shared_lock("libvirt-base-" + image->sha256.substr(0, 16),
+                                          "the base image " + base_volume_name(image->sha256));
+            if (!lock) return std::unexpected(lock.error());
+            upload_lock.emplace(std::move(*lock));
+        }
         m_base_volume = base_volume_name(image->sha256);
         auto virtual_size = qcow2_virtual_size(image->disk);
         if (!virtual_size)
@@ -335,6 +309,7 @@ public:
             }
             spec.kernel_cmdline = image->kernel_cmdline.empty() ? k_default_cmdline : image->kernel_cmdline;
         }
+        upload_lock.reset();
 
         // This machine's pieces.
         const std::uint64_t disk_bytes = std::max<std::uint64_t>(std::uint64_t(m_disk_gb) << 30, *virtual_size);
@@ -351,7 +326,7 @@ public:
         if (!seed) return std::unexpected(seed.error());
         spec.seed_path = *seed;
 
-        auto templates = TemplateSet::load();
+        auto templates = TemplateSet::load(m_ctx.templates_dir);
         if (!templates) return std::unexpected(templates.error());
         auto xml = render_domain_xml(*templates, spec);
         if (!xml) return std::unexpected(xml.error());
@@ -693,31 +668,19 @@ private:
         if (!pub) return std::unexpected(pub.error());
         m_instance_id = "berth-" + m_ctx.machine + "-" + random_hex(8);
 
-        auto templates = TemplateSet::load();
+        auto templates = TemplateSet::load(m_ctx.templates_dir);
         if (!templates) return std::unexpected(templates.error());
         auto files = render_cloud_init(*templates, {.hostname = m_ctx.machine, .user = m_user,
                                                     .ssh_public_key = *pub, .instance_id = m_instance_id,
-                                                    .data_disk = m_data_gb > 0});
+                                                    .data_disk = m_data_gb > 0, .dhcp_macs = {}});
         if (!files) return std::unexpected(files.error());
-        const std::filesystem::path dir = m_ctx.machine_dir / "cloud-init";
-        if (auto r = ensure_private_dir(dir); !r) return std::unexpected(r.error());
         // No network-config: cloud-init's fallback (DHCP on the first NIC) works whatever the
         // image names its interfaces; a v2 name match is lost on Debian's ifupdown renderer.
-        for (const auto& [file, content] : {std::pair{"user-data", &files->user_data},
-                                            std::pair{"meta-data", &files->meta_data}}) {
-            if (auto r = write_file_atomic(dir / file, *content, 0600); !r) return std::unexpected(r.error());
-        }
         const std::filesystem::path iso = m_ctx.machine_dir / "seed.iso";
         if (!m_ctx.runner) return fail("internal error: no runner for the libvirt driver");
-        Command make_iso;
-        make_iso.argv = {m_hooks.genisoimage, "-output", iso.string(), "-volid", "cidata", "-joliet", "-rock", "-quiet",
-                         (dir / "user-data").string(), (dir / "meta-data").string()};
-        make_iso.timeout = std::chrono::minutes(1);
-        auto made = m_ctx.runner->run(make_iso);
-        if (!made) return std::unexpected(made.error());
-        if (made->exit_status != 0)
-            return fail("genisoimage could not make the cloud-init seed: " + made->err,
-                        "check that genisoimage is installed and " + m_ctx.machine_dir.string() + " is writable");
+        if (auto r = make_cloud_init_iso(*m_ctx.runner, m_hooks.genisoimage, *files, m_ctx.machine_dir / "cloud-init", iso);
+            !r)
+            return std::unexpected(r.error());
         // A new seed each create (a new instance-id): replace any earlier one.
         auto old = pool.volume(m_names.seed);
         if (!old) return std::unexpected(old.error());

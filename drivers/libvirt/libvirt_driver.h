@@ -5,7 +5,9 @@
 
 #include <libvirt/libvirt_api.h>
 
+#include <berth/core/host_cpu.h>
 #include <berth/driver/driver.h>
+#include <berth/provision/cloud_init.h>
 #include <berth/provision/templates.h>
 
 #include <chrono>
@@ -34,9 +36,6 @@ public:
     [[nodiscard]] Result<void> upload(StorageVolume& volume, const std::filesystem::path& file) override;
 };
 
-/// True if /proc/cpuinfo's flags list hardware virtualization (vmx or svm).
-[[nodiscard]] bool cpu_has_hw_virt(std::string_view cpuinfo);
-
 /// "kvm" or "qemu" for a requested virt-type ("auto", "kvm", "qemu"). auto picks kvm only where
 /// guests can run: a local URI, /dev/kvm present and vmx/svm in cpuinfo (a /dev/kvm without them,
 /// e.g. from kvm_pvm, hangs stock guests). An explicit kvm that cannot run locally is a
@@ -60,21 +59,6 @@ struct DomainSpec {
 };
 
 [[nodiscard]] Result<std::string> render_domain_xml(const TemplateSet& templates, const DomainSpec& spec);
-
-struct CloudInitSpec {
-    std::string hostname;
-    std::string user = "docker";
-    std::string ssh_public_key;  ///< "ssh-ed25519 AAAA... comment"
-    std::string instance_id;
-    bool data_disk = true;
-};
-
-struct CloudInitFiles {
-    std::string user_data;
-    std::string meta_data;
-};
-
-[[nodiscard]] Result<CloudInitFiles> render_cloud_init(const TemplateSet& templates, const CloudInitSpec& spec);
 
 /// A virDomainState as berth's MachineState.
 [[nodiscard]] MachineState map_domain_state(int state);

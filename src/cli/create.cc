@@ -21,7 +21,7 @@ void add_create(CLI::App& app, Context& ctx) {
     };
     auto opts = std::make_shared<Options>();
     auto* sub = app.add_subcommand("create", "Create a machine");
-    sub->add_option("-d,--driver", opts->request.driver, "Driver that makes the machine: libvirt, generic or none")
+    sub->add_option("-d,--driver", opts->request.driver, "Driver that makes the machine: libvirt, virtualbox, generic or none")
         ->required();
     sub->add_option("--engine-label", opts->request.engine_labels,
                     "Label for the Docker engine, key=value (repeatable)")

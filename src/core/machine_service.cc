@@ -70,8 +70,10 @@ MachineService::MachineService(const Store& store, Runner& runner, GetEnv getenv
                                std::span<const DriverInfo> drivers)
     : m_store(store), m_runner(runner), m_getenv(std::move(getenv)), m_drivers(drivers) {}
 
-DriverContext MachineService::context_for(std::string_view name) const {
+DriverContext MachineService::context_for(std::string_view name,
+                                          const std::optional<std::filesystem::path>& templates_dir) const {
     DriverContext ctx;
+    ctx.templates_dir = templates_dir;
     ctx.machine = std::string(name);
     ctx.machine_dir = m_store.machine_dir(name);
     ctx.runner = &m_runner;
@@ -90,12 +92,18 @@ DriverContext MachineService::context_for(std::string_view name) const {
         if (!session) return std::unexpected(session.error());
         return std::unique_ptr<Session>(std::move(*session));
     };
+    ctx.shared_lock = [store](std::string_view key, std::string_view what) -> Result<FileLock> {
+        return FileLock::acquire(store->root() / "locks" / ("shared-" + std::string(key) + ".lock"), what,
+                                 std::chrono::hours(1), [&](const std::string& message) {
+                                     spdlog::info("{}; waiting for it", message);
+                                 });
+    };
     return ctx;
 }
 
-Result<std::unique_ptr<Driver>> MachineService::make_driver(const DriverInfo& info,
-                                                            std::string_view name) const {
-    auto driver = info.make(context_for(name));
+Result<std::unique_ptr<Driver>> MachineService::make_driver(
+    const DriverInfo& info, std::string_view name, const std::optional<std::filesystem::path>& templates_dir) const {
+    auto driver = info.make(context_for(name, templates_dir));
     if (!driver) return fail("internal error: driver " + info.name + " could not be made");
     return driver;
 }
@@ -116,7 +124,15 @@ Result<MachineRecord> MachineService::create(const CreateRequest& request) {
                           ") is longer than --tls-ca-days (" + std::to_string(request.tls_ca_days) + ")",
                           "a certificate cannot outlive its CA");
     if (auto ok = validate_labels(request.engine_labels); !ok) return std::unexpected(ok.error());
-    auto driver = make_driver(**info, request.name);
+    std::optional<std::filesystem::path> templates_dir;
+    if (request.provision.templates_dir) templates_dir = std::filesystem::absolute(*request.provision.templates_dir);
+    if (templates_dir)  // a typo in an override is found before anything is made
+        if (auto loaded = TemplateSet::load(templates_dir); !loaded) {
+            Error e = loaded.error();
+            e.kind = ErrorKind::Usage;
+            return std::unexpected(e);
+        }
+    auto driver = make_driver(**info, request.name, templates_dir);
     if (!driver) return std::unexpected(driver.error());
     if (auto ok = (*driver)->configure(*values); !ok) return std::unexpected(ok.error());
 
@@ -152,8 +168,7 @@ Result<MachineRecord> MachineService::create(const CreateRequest& request) {
     record.engine.registry_mirrors = request.engine.registry_mirrors;
     record.engine.storage_driver = request.engine.storage_driver;
     record.engine.env = request.engine.env;
-    if (request.provision.templates_dir)
-        record.provision.templates_dir = std::filesystem::absolute(*request.provision.templates_dir).string();
+    if (templates_dir) record.provision.templates_dir = templates_dir->string();
     record.tls.key_type = std::string(pki::to_string(*key_type));
     record.tls.extra_sans = request.tls_sans;
     record.tls.ca_days = request.tls_ca_days;
@@ -455,7 +470,9 @@ Result<Machine> MachineService::open(std::string_view name) const {
         return fail("machine \"" + std::string(name) + "\" uses driver \"" + record->driver_name +
                         "\", which this berth does not have",
                     "use the berth that created it");
-    auto driver = make_driver(**info, name);
+    std::optional<std::filesystem::path> templates_dir;
+    if (!record->provision.templates_dir.empty()) templates_dir = record->provision.templates_dir;
+    auto driver = make_driver(**info, name, templates_dir);
     if (!driver) return std::unexpected(driver.error());
     if (auto ok = (*driver)->load(record->driver); !ok) return std::unexpected(ok.error());
     return Machine{std::move(*record), std::move(*driver)};

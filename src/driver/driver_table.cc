@@ -3,6 +3,7 @@
 #include <generic/generic_driver.h>
 #include <libvirt/libvirt_driver.h>
 #include <none/none_driver.h>
+#include <virtualbox/virtualbox_driver.h>
 
 #include <vector>
 
@@ -11,6 +12,7 @@ namespace berth {
 std::span<const DriverInfo> driver_table() {
     static const std::vector<DriverInfo> table = {
         libvirt_driver_info(),
+        virtualbox_driver_info(),
         generic_driver_info(),
         none_driver_info(),
     };

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 
 namespace berth {
 
@@ -45,6 +46,25 @@ Result<FileLock> FileLock::try_acquire(const std::filesystem::path& path, std::s
     }
     return fail_kind(ErrorKind::Conflict, "cannot lock " + std::string(what) + ": the lock file keeps changing",
                      "another berth process is creating and removing it; try again");
+}
+
+Result<FileLock> FileLock::acquire(const std::filesystem::path& path, std::string_view what,
+                                   std::chrono::milliseconds timeout,
+                                   const std::function<void(const std::string& message)>& on_wait) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    bool told = false;
+    for (;;) {
+        auto lock = try_acquire(path, what);
+        if (lock || lock.error().kind != ErrorKind::Conflict) return lock;
+        if (std::chrono::steady_clock::now() >= deadline) {
+            Error e = lock.error();
+            e.message += " (waited " + std::to_string(timeout.count() / 1000) + " s)";
+            return std::unexpected(e);
+        }
+        if (!told && on_wait) on_wait(lock.error().message);
+        told = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
 }
 
 FileLock::FileLock(FileLock&& other) noexcept : m_fd(other.m_fd), m_path(std::move(other.m_path)) {

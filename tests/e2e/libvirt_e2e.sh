@@ -5,8 +5,9 @@
 # Steps: libvirtd (started by hand where there is no systemd) -> berth image build (cached) ->
 # create -d libvirt --libvirt-virt-type qemu -> TLS only, security options, the SUID exploit fails
 # -> /var/lib/docker on its own disk -> stop/start with TLS still valid -> ssh -> rm leaves no
-# domain and no volume but the cached base image -> a create killed with SIGKILL half-way leaves a
-# machine that rm removes completely.
+# domain and no volume but the cached base image -> the same through qemu+ssh:// (libvirt's ssh
+# transport to an sshd on loopback, host key checked) -> a create killed with SIGKILL half-way
+# leaves a machine that rm removes completely.
 set -euo pipefail
 
 berth=$(readlink -f "${1:?usage: libvirt_e2e.sh BERTH_BINARY}")
@@ -35,6 +36,8 @@ cleanup() {
   fi
   "$berth" rm -y -f "$name" >/dev/null 2>&1 || true
   "$berth" rm -y -f "$name-crash" >/dev/null 2>&1 || true
+  "$berth" rm -y -f "$name-ssh" >/dev/null 2>&1 || true
+  if [ -f "$work/ssh/sshd.pid" ]; then kill "$(cat "$work/ssh/sshd.pid")" 2>/dev/null || true; fi
   # Stop only the daemons this test started, and the NAT rules libvirt leaves behind.
   if [ "${#started_daemons[@]}" -gt 0 ]; then
     virsh -c "$uri" net-destroy default >/dev/null 2>&1 || true
@@ -59,7 +62,8 @@ trap cleanup EXIT
 
 step "libvirtd (by hand where there is no systemd)"
 if ! virsh -c "$uri" version >/dev/null 2>&1; then
-  pgrep -x virtlogd >/dev/null || { virtlogd -d; started_daemons+=(virtlogd); }
+  # pgrep would also match a killed virtlogd that is still a zombie: look for its socket.
+  [ -S /run/libvirt/virtlogd-sock ] && pgrep -x virtlogd >/dev/null || { virtlogd -d; started_daemons+=(virtlogd); }
   libvirtd -d
   started_daemons+=(libvirtd)
   for _ in $(seq 1 50); do virsh -c "$uri" version >/dev/null 2>&1 && break; sleep 0.2; done
@@ -112,6 +116,40 @@ virsh -c "$uri" list --all --name | grep -qx "berth-$name" && fail "the domain i
 left=$(virsh -c "$uri" vol-list berth 2>/dev/null | awk 'NR>2 && $1 != "" {print $1}' | grep -- "^$name[.-]" || true)
 [ -z "$left" ] || fail "volumes left behind: $left"
 ok "domain and volumes removed; base images kept"
+
+step "the same through qemu+ssh:// (libvirt's ssh transport to an sshd on loopback)"
+# A remote hypervisor is reached only through the libvirt API; here "remote" is this host's
+# libvirtd behind an sshd of its own, with the host key checked (a wrapper gives ssh a known_hosts).
+mkdir -p "$work/ssh" /run/sshd
+ssh-keygen -q -t ed25519 -N '' -f "$work/ssh/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$work/ssh/client_key"
+cp "$work/ssh/client_key.pub" "$work/ssh/authorized_keys"
+sshport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf '%s\n' "Port $sshport" "ListenAddress 127.0.0.1" "HostKey $work/ssh/host_key" \
+  "AuthorizedKeysFile $work/ssh/authorized_keys" "PermitRootLogin prohibit-password" \
+  "PasswordAuthentication no" "KbdInteractiveAuthentication no" "UsePAM no" "StrictModes no" \
+  "PidFile $work/ssh/sshd.pid" >"$work/ssh/sshd_config"
+/usr/sbin/sshd -f "$work/ssh/sshd_config" -E "$work/ssh/sshd.log"
+echo "[127.0.0.1]:$sshport $(cut -d' ' -f1,2 "$work/ssh/host_key.pub")" >"$work/ssh/known_hosts"
+printf '#!/bin/sh\nexec ssh -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o BatchMode=yes "$@"\n' \
+  "$work/ssh/known_hosts" >"$work/ssh/ssh"
+chmod +x "$work/ssh/ssh"
+remote="qemu+ssh://root@127.0.0.1:$sshport/system?keyfile=$work/ssh/client_key&command=$work/ssh/ssh"
+virsh -c "$remote" version >/dev/null || fail "virsh cannot reach $remote"
+"$berth" create -d libvirt --libvirt-uri "$remote" --libvirt-virt-type qemu --libvirt-memory 1536 \
+  --libvirt-disk-size 8 --libvirt-data-disk-size 0 "$name-ssh"
+logins=$(grep -c "Accepted publickey for root" "$work/ssh/sshd.log")
+"$berth" ls --filter "name=$name-ssh"
+[ "$("$berth" status "$name-ssh")" = Running ] || fail "status over qemu+ssh is not Running"
+[ "$(grep -c "Accepted publickey for root" "$work/ssh/sshd.log")" -gt "$logins" ] ||
+  fail "ls and status did not go through the ssh transport"
+eval "$("$berth" env --shell bash "$name-ssh")"
+docker version --format '{{.Server.Version}}' >/dev/null || fail "docker does not answer on the machine made over qemu+ssh"
+"$berth" rm -y "$name-ssh"
+virsh -c "$uri" list --all --name | grep -qx "berth-$name-ssh" && fail "rm over qemu+ssh left the domain"
+left=$(virsh -c "$uri" vol-list berth 2>/dev/null | awk 'NR>2 && $1 != "" {print $1}' | grep -- "^$name-ssh[.-]" || true)
+[ -z "$left" ] || fail "rm over qemu+ssh left volumes: $left"
+ok "created, listed, used over TLS and removed through qemu+ssh://root@127.0.0.1:$sshport/system"
 
 step "a create killed half-way leaves a machine that rm removes completely"
 crash="$name-crash"

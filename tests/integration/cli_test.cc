@@ -241,6 +241,16 @@ TEST_CASE("errors are one clear line with a documented exit code", "[cli]") {
     CHECK(bad_url.err.find("tcp://HOST:PORT") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(b.store() / "machines" / "n1"));
 
+    // A typo in a --templates-dir is found before anything is made.
+    std::filesystem::create_directories(b.dir / "tpl");
+    berth::test::write_text(b.dir / "tpl" / "daemon.jsn.mustache", "{}");
+    auto bad_templates = b.run({"create", "-d", "none", "--url", "tcp://1.2.3.4:2376", "--templates-dir",
+                                (b.dir / "tpl").string(), "n1"});
+    CHECK(bad_templates.exit_status == 2);
+    CHECK(count_lines(bad_templates.err) == 1);
+    CHECK(bad_templates.err.find("daemon.jsn.mustache") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(b.store() / "machines" / "n1"));
+
     auto other_driver_flag = b.run({"create", "-d", "none", "--url", "tcp://1.2.3.4:2376", "--shell", "x", "n1"});
     CHECK(other_driver_flag.exit_status == 2);
 

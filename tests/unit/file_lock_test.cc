@@ -4,6 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <optional>
+#include <thread>
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,4 +76,34 @@ TEST_CASE("within one process a lock is released when its object goes", "[lock]"
         CHECK_FALSE(same_process);
     }
     CHECK(FileLock::try_acquire(path, "x"));
+}
+
+TEST_CASE("acquire waits for the holder - and gives up after its timeout naming the holder", "[lock]") {
+    TempDir dir;
+    const auto path = dir / "shared-base.lock";
+    std::optional<FileLock> held;
+    {
+        auto first = FileLock::try_acquire(path, "the base image");
+        REQUIRE(first);
+        held.emplace(std::move(*first));
+    }
+    std::string waited_on;
+    auto timed_out = FileLock::acquire(path, "the base image", std::chrono::milliseconds(300),
+                                       [&](const std::string& message) { waited_on = message; });
+    REQUIRE_FALSE(timed_out);
+    CHECK(timed_out.error().kind == ErrorKind::Conflict);
+    CHECK(timed_out.error().message.find("pid " + std::to_string(::getpid())) != std::string::npos);
+    CHECK(timed_out.error().message.find("waited") != std::string::npos);
+    CHECK(waited_on.find("the base image is being changed") != std::string::npos);
+
+    // Released while another thread waits: that thread gets it.
+    std::atomic<bool> waiting{false};
+    std::thread waiter([&] {
+        auto got = FileLock::acquire(path, "the base image", std::chrono::minutes(5),
+                                     [&](const std::string&) { waiting = true; });
+        CHECK(got);
+    });
+    while (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    held.reset();
+    waiter.join();
 }

@@ -14,9 +14,11 @@
 #include <catch2/catch.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <unistd.h>
 
@@ -77,8 +79,11 @@ struct Harness {
     FakeRunner runner;
     LibvirtHooks hooks;
     bool with_kernel = true;
+    std::optional<std::filesystem::path> templates_dir;
+    std::atomic<int> lock_waits{0};
 
     Harness() {
+        std::filesystem::create_directories(dir / "locks");
         write_qcow2_header(dir / "base.qcow2", 4ULL << 30);
         write_text(dir / "vmlinuz", "kernel");
         write_text(dir / "initrd.img", "initrd");
@@ -96,6 +101,11 @@ struct Harness {
         ctx.machine_dir = dir / machine;
         std::filesystem::create_directories(ctx.machine_dir);
         ctx.runner = &runner;
+        ctx.templates_dir = templates_dir;
+        ctx.shared_lock = [this](std::string_view key, std::string_view what) {
+            return FileLock::acquire(dir / "locks" / (std::string(key) + ".lock"), what, std::chrono::minutes(5),
+                                     [this](const std::string&) { ++lock_waits; });
+        };
         ctx.image = [this](std::string_view name) -> Result<ImageFiles> {
             if (name != "debian-12") return fail_kind(ErrorKind::NotFound, "no image " + std::string(name));
             ImageFiles f;
@@ -304,7 +314,8 @@ TEST_CASE("libvirt: cloud-init user-data is YAML with the key and no password", 
                        .user = "docker",
                        .ssh_public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG berth-web1",
                        .instance_id = "berth-web1-00112233",
-                       .data_disk = true};
+                       .data_disk = true,
+                       .dhcp_macs = {}};
     auto files = render_cloud_init(*templates, spec);
     REQUIRE(files);
     CHECK(files->user_data.starts_with("#cloud-config\n"));
@@ -434,6 +445,66 @@ TEST_CASE("libvirt: create, lifecycle and remove against the test driver", "[lib
     CHECK(volume_names(*keeper) == std::vector<std::string>{"base-0123456789abcdef-initrd",
                                                             "base-0123456789abcdef-kernel",
                                                             "base-0123456789abcdef.qcow2"});
+}
+
+TEST_CASE("libvirt: a create waits while another berth process uploads the same base image", "[libvirt]") {
+    auto keeper = Connection::open(k_test_uri);
+    REQUIRE(keeper);
+    Harness h;
+    // Another process is uploading this image: it holds the image's shared lock.
+    std::optional<FileLock> other;
+    {
+        auto lock = FileLock::try_acquire(h.dir / "locks" / "libvirt-base-0123456789abcdef.lock", "the base image");
+        REQUIRE(lock);
+        other.emplace(std::move(*lock));
+    }
+    auto d = h.configured("web1");
+    Result<void> created;
+    std::atomic<bool> done{false};
+    std::thread creating([&] {
+        created = d->create();
+        done = true;
+    });
+    while (h.lock_waits == 0 && !done) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(h.lock_waits == 1);
+    CHECK(h.uploader->uploads.empty());  // waiting: nothing uploaded, not even this machine's seed
+    CHECK(volume_names(*keeper) == std::vector<std::string>{});
+    other.reset();  // the other process finishes
+    creating.join();
+    REQUIRE(created);
+    CHECK(h.uploader->uploads.size() == 4);
+    REQUIRE(d->remove());
+}
+
+TEST_CASE("libvirt: --templates-dir replaces the domain XML and cloud-init templates", "[libvirt]") {
+    auto keeper = Connection::open(k_test_uri);
+    REQUIRE(keeper);
+    Harness h;
+    h.templates_dir = h.dir / "templates";
+    std::filesystem::create_directories(*h.templates_dir);
+    for (const auto& t : embedded_templates()) {
+        std::string text(t.content);
+        if (t.name == "libvirt-domain.xml") {
+            const auto at = text.find("</name>");
+            REQUIRE(at != std::string::npos);
+            text.insert(at + 7, "\n  <description>reviewed by ops</description>");
+        } else if (t.name == "cloud-init-user-data") {
+            text += "\nwrite_files:\n  - path: /etc/motd\n    content: reviewed by ops\n";
+        } else {
+            continue;
+        }
+        write_text(*h.templates_dir / (std::string(t.name) + ".mustache"), text);
+    }
+    auto d = h.configured("ops1");
+    REQUIRE(d->create());
+    auto dom = keeper->domain("berth-ops1");
+    REQUIRE(dom);
+    REQUIRE(dom->has_value());
+    CHECK((*dom)->xml().value().find("<description>reviewed by ops</description>") != std::string::npos);
+    const std::string user_data = read_all(h.dir / "ops1" / "cloud-init" / "user-data");
+    CHECK(user_data.find("content: reviewed by ops") != std::string::npos);
+    CHECK_NOTHROW(YAML::Load(user_data));
+    REQUIRE(d->remove());
 }
 
 TEST_CASE("libvirt: a half-made machine is removable", "[libvirt]") {

@@ -105,12 +105,14 @@ public:
     [[nodiscard]] const Store& store() const { return m_store; }
 
 private:
-    [[nodiscard]] Result<std::unique_ptr<Driver>> make_driver(const DriverInfo& info,
-                                                              std::string_view name) const;
+    [[nodiscard]] Result<std::unique_ptr<Driver>> make_driver(
+        const DriverInfo& info, std::string_view name,
+        const std::optional<std::filesystem::path>& templates_dir) const;
     [[nodiscard]] Result<void> issue_certificates(MachineRecord& record, Driver& driver) const;
     [[nodiscard]] Result<ProvisionReport> provision_locked(Machine& machine, const ProvisionOptions& options,
                                                            bool first_contact, bool upgrade);
-    [[nodiscard]] DriverContext context_for(std::string_view name) const;
+    [[nodiscard]] DriverContext context_for(std::string_view name,
+                                            const std::optional<std::filesystem::path>& templates_dir) const;
     /// The machine's lock; NotFound (and no lock file left) when there is no such machine.
     [[nodiscard]] Result<FileLock> lock_existing(std::string_view name) const;
     /// A new server certificate from the machine's CA, for its current addresses.

@@ -6,6 +6,7 @@
 
 #include <berth/core/error.h>
 #include <berth/process/runner.h>
+#include <berth/store/file_lock.h>
 #include <berth/transport/session.h>
 
 #include <nlohmann/json.hpp>
@@ -69,6 +70,10 @@ struct ImageFiles {
 /// Finds (and, where it can, fetches) an image by name, URL or path.
 using ImageResolver = std::function<Result<ImageFiles>(std::string_view)>;
 
+/// Takes the store-wide lock named `key` ("base-0123456789abcdef"), waiting for another berth
+/// process that holds it; `what` names the work in messages.
+using SharedLock = std::function<Result<FileLock>(std::string_view key, std::string_view what)>;
+
 /// What a driver instance may use: the machine it is for and the collaborators it needs.
 struct DriverContext {
     std::string machine;
@@ -76,6 +81,12 @@ struct DriverContext {
     Runner* runner = nullptr;
     SessionFactory ssh;
     ImageResolver image;
+    /// The machine's --templates-dir (from create, then its record): drivers that render
+    /// templates (a domain XML, a cloud-init seed) load them with TemplateSet::load(templates_dir).
+    std::optional<std::filesystem::path> templates_dir;
+    /// Serialises work that machines share (uploading one base image) across berth processes:
+    /// waits while another process holds `key`, and holds it until the FileLock goes.
+    SharedLock shared_lock;
 };
 
 class Driver {

@@ -4,7 +4,9 @@
 
 #include <berth/core/error.h>
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 
 namespace berth {
 
@@ -14,6 +16,13 @@ public:
     /// `what` and the holder's pid (written into the lock file by the holder).
     [[nodiscard]] static Result<FileLock> try_acquire(const std::filesystem::path& path,
                                                       std::string_view what);
+
+    /// Takes the lock, waiting (polling) while another process holds it, up to `timeout`; then a
+    /// Conflict naming the holder. `on_wait` is called once, with the message that names the
+    /// holder, when it has to wait.
+    [[nodiscard]] static Result<FileLock> acquire(const std::filesystem::path& path, std::string_view what,
+                                                  std::chrono::milliseconds timeout,
+                                                  const std::function<void(const std::string& message)>& on_wait = {});
 
     FileLock(FileLock&& other) noexcept;
     FileLock& operator=(FileLock&& other) noexcept;

@@ -1,0 +1,41 @@
+#pragma once
+/// The cloud-init NoCloud seed that VM drivers (libvirt, virtualbox) boot a cloud image with: a
+/// user with sudo and berth's SSH key, the hostname, no passwords, a grown root filesystem; an ISO
+/// labelled "cidata" made with genisoimage. Rendered from the templates cloud-init-user-data,
+/// cloud-init-meta-data and (when NICs are named by MAC) cloud-init-network-config.
+
+#include <berth/core/error.h>
+#include <berth/process/runner.h>
+#include <berth/provision/templates.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace berth {
+
+struct CloudInitSpec {
+    std::string hostname;
+    std::string user = "docker";
+    std::string ssh_public_key;  ///< "ssh-ed25519 AAAA... comment"
+    std::string instance_id;
+    bool data_disk = true;       ///< a second virtio disk (/dev/vdb) for /var/lib/docker
+    /// MACs ("08:00:27:aa:bb:cc") of NICs to configure with DHCP, in order. Empty: no
+    /// network-config, so cloud-init's fallback DHCPs the first NIC (whatever the image names it).
+    std::vector<std::string> dhcp_macs;
+};
+
+struct CloudInitFiles {
+    std::string user_data;
+    std::string meta_data;
+    std::string network_config;  ///< "" for none
+};
+
+[[nodiscard]] Result<CloudInitFiles> render_cloud_init(const TemplateSet& templates, const CloudInitSpec& spec);
+
+/// Writes the files (0600) into `dir` and makes `iso` from them with `genisoimage` (argv[0]).
+[[nodiscard]] Result<void> make_cloud_init_iso(Runner& runner, const std::string& genisoimage,
+                                               const CloudInitFiles& files, const std::filesystem::path& dir,
+                                               const std::filesystem::path& iso);
+
+}  // namespace berth

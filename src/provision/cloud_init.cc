@@ -1,0 +1,66 @@
+#include <berth/provision/cloud_init.h>
+
+#include <berth/store/atomic_file.h>
+
+#include <nlohmann/json.hpp>
+
+namespace berth {
+
+namespace {
+
+/// Values go into YAML as JSON strings, which YAML reads as double-quoted scalars.
+std::string json_quote(const std::string& s) { return nlohmann::json(s).dump(); }
+
+}  // namespace
+
+Result<CloudInitFiles> render_cloud_init(const TemplateSet& templates, const CloudInitSpec& spec) {
+    nlohmann::json nics = nlohmann::json::array();
+    for (std::size_t i = 0; i < spec.dhcp_macs.size(); ++i)
+        nics.push_back({{"name", json_quote("eth" + std::to_string(i))}, {"mac", json_quote(spec.dhcp_macs[i])}});
+    nlohmann::json ctx = {
+        {"hostname", json_quote(spec.hostname)},
+        {"user", json_quote(spec.user)},
+        {"ssh_public_key", json_quote(spec.ssh_public_key)},
+        {"instance_id", json_quote(spec.instance_id)},
+        {"data_disk", spec.data_disk},
+        {"nics", nics},
+    };
+    CloudInitFiles out;
+    auto user_data = templates.render("cloud-init-user-data", ctx);
+    if (!user_data) return std::unexpected(user_data.error());
+    auto meta_data = templates.render("cloud-init-meta-data", ctx);
+    if (!meta_data) return std::unexpected(meta_data.error());
+    out.user_data = std::move(*user_data);
+    out.meta_data = std::move(*meta_data);
+    if (!spec.dhcp_macs.empty()) {
+        auto network = templates.render("cloud-init-network-config", ctx);
+        if (!network) return std::unexpected(network.error());
+        out.network_config = std::move(*network);
+    }
+    return out;
+}
+
+Result<void> make_cloud_init_iso(Runner& runner, const std::string& genisoimage, const CloudInitFiles& files,
+                                 const std::filesystem::path& dir, const std::filesystem::path& iso) {
+    if (auto r = ensure_private_dir(dir); !r) return r;
+    std::vector<std::pair<std::string, const std::string*>> wanted = {{"user-data", &files.user_data},
+                                                                      {"meta-data", &files.meta_data}};
+    if (!files.network_config.empty()) wanted.emplace_back("network-config", &files.network_config);
+    Command make_iso;
+    make_iso.argv = {genisoimage, "-output", iso.string(), "-volid", "cidata", "-joliet", "-rock", "-quiet"};
+    std::error_code ec;
+    std::filesystem::remove(dir / "network-config", ec);  // none from an earlier seed
+    for (const auto& [file, content] : wanted) {
+        if (auto r = write_file_atomic(dir / file, *content, 0600); !r) return r;
+        make_iso.argv.push_back((dir / file).string());
+    }
+    make_iso.timeout = std::chrono::minutes(1);
+    auto made = runner.run(make_iso);
+    if (!made) return std::unexpected(made.error());
+    if (made->exit_status != 0)
+        return fail("genisoimage could not make the cloud-init seed: " + made->err,
+                    "check that genisoimage is installed and " + iso.parent_path().string() + " is writable");
+    return {};
+}
+
+}  // namespace berth

@@ -1,0 +1,220 @@
+// The virtualbox driver through the real berth binary, with the VBoxManage simulator
+// (tests/fakes/VBoxManage) first on PATH: VirtualBox cannot be installed here. create runs its whole
+// VBoxManage sequence (no guest ever answers SSH, so it ends by rolling back); ls, status, stop,
+// kill and rm need no guest. The simulator's call log is the exact transcript.
+
+#include <berth/process/runner.h>
+#include <berth/store/store.h>
+
+#include "temp_dir.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+using namespace berth;
+using berth::test::TempDir;
+
+namespace {
+
+using Call = std::vector<std::string>;
+
+struct VBoxCli {
+    TempDir dir;
+    std::map<std::string, std::string> env;
+
+    VBoxCli() {
+        const std::filesystem::path bin(BERTH_BINARY);
+        const char* path = std::getenv("PATH");
+        env["PATH"] = std::string(BERTH_TESTS_DIR) + "/fakes:" + bin.parent_path().string() + ":" +
+                      (path ? path : "/usr/bin:/bin");
+        env["BERTH_STORAGE_PATH"] = (dir / "store").string();
+        env["VBOXMANAGE_SIM_STATE"] = (dir / "vbox.json").string();
+        env["VBOXMANAGE_SIM_LOG"] = (dir / "calls.log").string();
+        env["VBOXMANAGE_SIM_MACHINE_FOLDER"] = (dir / "vms").string();
+        env["VBOXMANAGE_SIM_ACPI_POLLS"] = "1";
+    }
+
+    CommandResult run(const std::string& program, std::vector<std::string> args) {
+        Command c;
+        c.argv = {program};
+        c.argv.insert(c.argv.end(), args.begin(), args.end());
+        c.env_set = env;
+        c.env_unset = {"DOCKER_HOST"};
+        c.timeout = std::chrono::seconds(120);
+        ProcessRunner runner;
+        auto r = runner.run(c);
+        REQUIRE(r);
+        return *r;
+    }
+    CommandResult berth(std::vector<std::string> args) { return run("berth", std::move(args)); }
+    std::string vbox(std::vector<std::string> args) {
+        auto r = run("VBoxManage", std::move(args));
+        INFO(r.err);
+        REQUIRE(r.exit_status == 0);
+        return r.out;
+    }
+
+    std::vector<Call> take_calls() {
+        std::vector<Call> calls;
+        std::ifstream in(dir / "calls.log");
+        for (std::string line; std::getline(in, line);)
+            if (!line.empty()) calls.push_back(nlohmann::json::parse(line).get<Call>());
+        std::filesystem::remove(dir / "calls.log");
+        return calls;
+    }
+
+    /// A machine berth made earlier: its record, and its VM in the simulator (running or not).
+    void add_machine(const std::string& name, const std::string& uuid, bool running) {
+        Store store(dir / "store");
+        REQUIRE(store.ensure_layout());
+        MachineRecord r;
+        r.name = name;
+        r.driver_name = "virtualbox";
+        r.status = MachineStatus::Ready;
+        r.created_at = "2026-11-23T10:00:00Z";
+        r.driver = {{"uuid", uuid}, {"ssh_port", 41000}, {"docker_port", 41001}, {"ssh_user", "docker"}};
+        REQUIRE(store.save(r));
+        vbox({"createvm", "--name", name, "--uuid", uuid, "--basefolder", (dir / "vms").string(), "--register"});
+        if (running) vbox({"startvm", uuid, "--type", "headless"});
+    }
+};
+
+std::string uuid_for(int i) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d", i);
+    return buf;
+}
+
+std::vector<std::string> firsts(const std::vector<Call>& calls) {
+    std::vector<std::string> out;
+    for (const auto& c : calls) out.push_back(c.empty() ? "" : c[0] == "controlvm" ? "controlvm " + c[2] : c[0]);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("cli virtualbox: create runs the whole VBoxManage sequence - a guest that never answers leaves nothing",
+          "[cli][virtualbox]") {
+    VBoxCli t;
+    ProcessRunner runner;
+    auto img = runner.run(Command{.argv = {"qemu-img", "create", "-q", "-f", "qcow2", (t.dir / "tiny.qcow2").string(), "16M"},
+                                  .env_set = {}, .env_unset = {}, .stdin_data = {}, .cwd = {},
+                                  .timeout = std::chrono::seconds(30)});
+    REQUIRE(img);
+    REQUIRE(img->exit_status == 0);
+    auto pulled = t.berth({"image", "pull", (t.dir / "tiny.qcow2").string(), "--name", "tiny"});
+    INFO(pulled.err);
+    REQUIRE(pulled.exit_status == 0);
+
+    auto created = t.berth({"create", "-d", "virtualbox", "--virtualbox-no-vtx-check", "--virtualbox-hostonly",
+                            "--virtualbox-image", "tiny", "--ssh-timeout", "3", "vb1"});
+    INFO(created.err);
+    CHECK(created.exit_status == 1);
+    CHECK(created.err.find("cannot create machine \"vb1\"") != std::string::npos);
+    CHECK(created.err.find("over SSH within 3 s") != std::string::npos);
+    // The full sequence, then the rollback (the VM, then the adapter and DHCP server it made).
+    CHECK(firsts(t.take_calls()) ==
+          std::vector<std::string>{"--version", "convertfromraw", "modifymedium", "createvm", "modifyvm", "modifyvm",
+                                   "list", "hostonlyif", "setextradata", "hostonlyif", "list", "dhcpserver",
+                                   "setextradata", "modifyvm", "storagectl", "storageattach", "storageattach",
+                                   "startvm", "showvminfo", "controlvm poweroff", "unregistervm", "getextradata",
+                                   "getextradata", "list", "list", "dhcpserver", "setextradata", "list",
+                                   "hostonlyif", "setextradata"});
+    auto state = nlohmann::json::parse(t.vbox({"sim-dump"}));
+    CHECK(state["vms"].empty());
+    CHECK(state["hostonlyifs"].empty());
+    CHECK(state["dhcpservers"].empty());
+    CHECK_FALSE(std::filesystem::exists(t.dir / "store" / "machines" / "vb1"));
+    CHECK(t.berth({"ls", "-q"}).out.empty());
+}
+
+TEST_CASE("cli virtualbox: ls of 50 machines makes two VBoxManage calls - status, stop, kill and rm",
+          "[cli][virtualbox]") {
+    VBoxCli t;
+    for (int i = 0; i < 50; ++i) t.add_machine("m" + std::to_string(i), uuid_for(i), i % 2 == 0);
+    t.take_calls();
+
+    auto ls = t.berth({"ls"});
+    INFO(ls.err);
+    REQUIRE(ls.exit_status == 0);
+    CHECK(std::count(ls.out.begin(), ls.out.end(), '\n') == 51);
+    CHECK(ls.out.find("m10 ") != std::string::npos);
+    CHECK(t.take_calls() == std::vector<Call>{{"list", "vms"}, {"list", "runningvms"}});
+    auto running = t.berth({"ls", "-q", "--filter", "state=Running"});
+    CHECK(std::count(running.out.begin(), running.out.end(), '\n') == 25);
+    CHECK(t.berth({"ls", "--format", "{{.Name}} {{.State}} {{.URL}}", "--filter", "name=^m2$"}).out ==
+          "m2 Running tcp://127.0.0.1:41001\n");
+    t.take_calls();
+
+    CHECK(t.berth({"status", "m0"}).out == "Running\n");
+    CHECK(t.take_calls() == std::vector<Call>{{"showvminfo", uuid_for(0), "--machinereadable"}});
+
+    auto stop = t.berth({"stop", "m0"});
+    INFO(stop.err);
+    CHECK(stop.exit_status == 0);
+    CHECK(firsts(t.take_calls()) ==
+          std::vector<std::string>{"showvminfo", "controlvm acpipowerbutton", "showvminfo", "showvminfo"});
+    CHECK(t.berth({"status", "m0"}).out == "Stopped\n");
+
+    CHECK(t.berth({"kill", "m2"}).exit_status == 0);
+    CHECK(t.berth({"status", "m2"}).out == "Stopped\n");
+
+    auto rm = t.berth({"rm", "-y", "m4"});
+    INFO(rm.err);
+    CHECK(rm.exit_status == 0);
+    t.take_calls();
+    CHECK(t.berth({"status", "m4"}).exit_status == 1);
+    auto state = nlohmann::json::parse(t.vbox({"sim-dump"}));
+    CHECK(state["vms"].size() == 49);
+    CHECK_FALSE(std::filesystem::exists(t.dir / "store" / "machines" / "m4"));
+}
+
+TEST_CASE("cli virtualbox: a vanished VM, a missing VBoxManage and a failing one are clear errors",
+          "[cli][virtualbox]") {
+    VBoxCli t;
+    t.add_machine("gone", uuid_for(1), true);
+    t.add_machine("ok", uuid_for(2), false);
+    t.vbox({"controlvm", uuid_for(1), "poweroff"});
+    t.vbox({"unregistervm", uuid_for(1), "--delete"});
+
+    auto status = t.berth({"status", "gone"});
+    CHECK(status.exit_status == 1);
+    CHECK(status.err == "berth: error: VirtualBox VM gone (" + uuid_for(1) +
+                            ") no longer exists; it was removed outside berth; `berth rm gone` removes the rest\n");
+    auto ls = t.berth({"ls", "--format", "{{.Name}} {{.State}} {{.Error}}"});
+    CHECK(ls.out.find("gone Error its VirtualBox VM (" + uuid_for(1) + ") no longer exists") != std::string::npos);
+    CHECK(ls.out.find("ok Stopped") != std::string::npos);
+    CHECK(t.berth({"rm", "-y", "gone"}).exit_status == 0);  // the rest goes
+    CHECK_FALSE(std::filesystem::exists(t.dir / "store" / "machines" / "gone"));
+
+    // VBoxManage not on PATH at all.
+    const std::string saved_path = t.env["PATH"];
+    t.env["PATH"] = std::filesystem::path(BERTH_BINARY).parent_path().string() + ":/usr/bin:/bin";
+    auto missing = t.berth({"status", "ok"});
+    CHECK(missing.exit_status == 1);
+    CHECK(missing.err.find("VBoxManage was not found") != std::string::npos);
+    CHECK(missing.err.find("install VirtualBox 6.1 or later") != std::string::npos);
+    auto missing_create = t.berth({"create", "-d", "virtualbox", "vbx"});
+    CHECK(missing_create.exit_status == 3);
+    CHECK(missing_create.err.find("pre-create check failed: VBoxManage was not found") != std::string::npos);
+    t.env["PATH"] = saved_path;
+
+    // Too old.
+    t.env["VBOXMANAGE_SIM_VERSION"] = "6.0.24r139119";
+    auto old = t.berth({"create", "-d", "virtualbox", "vbx"});
+    CHECK(old.exit_status == 3);
+    CHECK(old.err.find("VirtualBox 6.0.24r139119 is too old: berth needs 6.1 or later") != std::string::npos);
+    t.env.erase("VBOXMANAGE_SIM_VERSION");
+    CHECK_FALSE(std::filesystem::exists(t.dir / "store" / "machines" / "vbx"));
+
+    // A VBoxManage that fails (the VM is locked by another session) names the call and its error.
+    t.env["VBOXMANAGE_SIM_FAIL"] = "startvm=locked";
+    auto start = t.berth({"start", "ok"});
+    CHECK(start.exit_status == 1);
+    CHECK(start.err.find("VBoxManage startvm failed: ") != std::string::npos);
+    CHECK(start.err.find("already locked") != std::string::npos);
+}
