@@ -1,5 +1,6 @@
 #include <libvirt/libvirt_driver.h>
 
+#include <berth/core/digest.h>
 #include <berth/store/atomic_file.h>
 #include <berth/transport/ssh_key.h>
 
@@ -145,23 +146,6 @@ constexpr const char* k_default_network_xml =
     "  </ip>\n"
     "</network>\n";
 
-std::string value_of(const OptionValues& values, const std::string& name, const std::string& fallback) {
-    auto it = values.find(name);
-    return it == values.end() || it->second.empty() || it->second.front().empty() ? fallback : it->second.front();
-}
-
-Result<int> int_option(const OptionValues& values, const std::string& name, int fallback, int min, int max,
-                       const std::string& unit) {
-    const std::string text = value_of(values, name, std::to_string(fallback));
-    char* end = nullptr;
-    errno = 0;
-    long v = std::strtol(text.c_str(), &end, 10);
-    if (end == text.c_str() || *end != '\0' || errno != 0 || v < min || v > max)
-        return fail_usage("--libvirt-" + name + " must be a whole number from " + std::to_string(min) + " to " +
-                          std::to_string(max) + unit + ", not \"" + text + "\"");
-    return static_cast<int>(v);
-}
-
 bool valid_user(const std::string& u) {
     if (u.empty() || u.size() > 32) return false;
     if (!(std::islower(static_cast<unsigned char>(u[0])) || u[0] == '_')) return false;
@@ -169,25 +153,6 @@ bool valid_user(const std::string& u) {
         return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
                c == '_' || c == '-';
     });
-}
-
-std::string random_hex(std::size_t bytes) {
-    std::random_device rd;
-    static constexpr char k_digits[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < bytes; ++i) {
-        unsigned v = rd() & 0xffU;
-        out += k_digits[v >> 4];
-        out += k_digits[v & 0xfU];
-    }
-    return out;
-}
-
-std::string read_text(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
 }
 
 class LibvirtDriver final : public Driver {
@@ -202,28 +167,28 @@ public:
     const std::string& domain_name() const { return m_names.domain; }
 
     Result<void> configure(const OptionValues& values) override {
-        m_uri = value_of(values, "uri", "qemu:///system");
+        m_uri = option_value(values, "uri", "qemu:///system");
         if (m_uri.find("://") == std::string::npos)
             return fail_usage("--libvirt-uri must be a libvirt URI such as qemu:///system or "
                               "qemu+ssh://user@host/system, not \"" + m_uri + "\"");
-        auto cpus = int_option(values, "cpu-count", 2, 1, 256, "");
+        auto cpus = option_int(values, "libvirt", "cpu-count", 2, 1, 256, "");
         if (!cpus) return std::unexpected(cpus.error());
-        auto memory = int_option(values, "memory", 2048, 256, 4 * 1024 * 1024, " (MiB)");
+        auto memory = option_int(values, "libvirt", "memory", 2048, 256, 4 * 1024 * 1024, " (MiB)");
         if (!memory) return std::unexpected(memory.error());
-        auto disk = int_option(values, "disk-size", 20, 1, 65536, " (GB)");
+        auto disk = option_int(values, "libvirt", "disk-size", 20, 1, 65536, " (GB)");
         if (!disk) return std::unexpected(disk.error());
-        auto data = int_option(values, "data-disk-size", 20, 0, 65536, " (GB; 0 for no data disk)");
+        auto data = option_int(values, "libvirt", "data-disk-size", 20, 0, 65536, " (GB; 0 for no data disk)");
         if (!data) return std::unexpected(data.error());
         m_cpus = *cpus;
         m_memory = *memory;
         m_disk_gb = *disk;
         m_data_gb = *data;
-        m_network = value_of(values, "network", "default");
-        m_image = value_of(values, "image", "debian-12");
-        m_virt_type = value_of(values, "virt-type", "auto");
+        m_network = option_value(values, "network", "default");
+        m_image = option_value(values, "image", "debian-12");
+        m_virt_type = option_value(values, "virt-type", "auto");
         if (m_virt_type != "auto" && m_virt_type != "kvm" && m_virt_type != "qemu")
             return fail_usage("--libvirt-virt-type must be auto, kvm or qemu, not \"" + m_virt_type + "\"");
-        m_user = value_of(values, "ssh-user", "docker");
+        m_user = option_value(values, "ssh-user", "docker");
         if (!valid_user(m_user))
             return fail_usage("--libvirt-ssh-user must be a Linux user name (lower-case letters, digits, '_', "
                               "'-'), not \"" + m_user + "\"");
@@ -527,7 +492,7 @@ private:
 
     Result<std::string> chosen_virt_type() const {
         const bool dev_kvm = m_hooks.dev_kvm_exists ? m_hooks.dev_kvm_exists() : std::filesystem::exists("/dev/kvm");
-        const std::string cpuinfo = m_hooks.cpuinfo ? m_hooks.cpuinfo() : read_text("/proc/cpuinfo");
+        const std::string cpuinfo = m_hooks.cpuinfo ? m_hooks.cpuinfo() : read_file("/proc/cpuinfo").value_or("");
         return decide_virt_type(m_virt_type, m_uri, dev_kvm, cpuinfo);
     }
 

@@ -126,11 +126,12 @@ std::vector<std::map<std::string, std::string>> parse_blocks(std::string_view ou
     return blocks;
 }
 
-Result<CommandResult> VBoxManage::run(const std::vector<std::string>& args) const {
+Result<CommandResult> VBoxManage::run(const std::vector<std::string>& args,
+                                      std::optional<std::chrono::milliseconds> timeout) const {
     Command command;
     command.argv = {m_options.program};
     command.argv.insert(command.argv.end(), args.begin(), args.end());
-    command.timeout = m_options.timeout;
+    command.timeout = timeout.value_or(m_options.timeout);
     const std::string what = "VBoxManage " + (args.empty() ? std::string() : args.front());
     for (int attempt = 1;; ++attempt) {
         spdlog::debug("running {}", format_argv(command.argv));
@@ -145,7 +146,7 @@ Result<CommandResult> VBoxManage::run(const std::vector<std::string>& args) cons
         }
         if (result->timed_out)
             return fail(what + " did not finish in " +
-                            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(m_options.timeout).count()) +
+                            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(command.timeout).count()) +
                             " s",
                         "VirtualBox may be hung; check `VBoxManage list runningvms`");
         if (result->exit_status == 0 && !has_error(result->err)) return result;

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,7 +55,9 @@ public:
 
     /// Runs `VBoxManage args...`; the result of a call that succeeded. A failure's message names
     /// the subcommand and VBoxManage's own error line.
-    [[nodiscard]] Result<CommandResult> run(const std::vector<std::string>& args) const;
+    /// `timeout` replaces the default one for a call that may take long (converting a disk).
+    [[nodiscard]] Result<CommandResult> run(const std::vector<std::string>& args,
+                                            std::optional<std::chrono::milliseconds> timeout = {}) const;
 
     [[nodiscard]] const std::string& program() const { return m_options.program; }
 

@@ -1,5 +1,6 @@
 #include <virtualbox/virtualbox_driver.h>
 
+#include <berth/core/digest.h>
 #include <berth/core/host_cpu.h>
 #include <berth/provision/cloud_init.h>
 #include <berth/provision/templates.h>
@@ -95,44 +96,15 @@ using namespace virtualbox;
 
 constexpr const char* k_key_file = "id_ed25519";
 constexpr const char* k_made_file = "virtualbox-made.json";
+constexpr int k_guest_engine_port = 2376;
 /// Global extradata keys (+ adapter name) marking what berth made, so any berth rm can clean it.
 const std::string k_made_key_if = "berth/hostonlyif/";
 const std::string k_made_key_dhcp = "berth/dhcpserver/";
 const std::set<std::string> k_nic_types = {"Am79C970A", "Am79C973", "82540EM", "82543GC", "82545EM", "virtio"};
 const std::set<std::string> k_ui_types = {"headless", "gui", "sdl", "separate"};
 
-std::string value_of(const OptionValues& values, const std::string& name, const std::string& fallback) {
-    auto it = values.find(name);
-    return it == values.end() || it->second.empty() || it->second.front().empty() ? fallback : it->second.front();
-}
-
-bool flag_set(const OptionValues& values, const std::string& name) {
-    const std::string v = value_of(values, name, "false");
-    return v == "true" || v == "1" || v == "yes";
-}
-
-Result<int> int_option(const OptionValues& values, const std::string& name, int fallback, int min, int max,
-                       const std::string& unit) {
-    const std::string text = value_of(values, name, std::to_string(fallback));
-    char* end = nullptr;
-    errno = 0;
-    long v = std::strtol(text.c_str(), &end, 10);
-    if (end == text.c_str() || *end != '\0' || errno != 0 || v < min || v > max)
-        return fail_usage("--virtualbox-" + name + " must be a whole number from " + std::to_string(min) + " to " +
-                          std::to_string(max) + unit + ", not \"" + text + "\"");
-    return static_cast<int>(v);
-}
-
-std::string random_hex(std::size_t digits) {
-    std::random_device rd;
-    static constexpr char k_digits[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < digits; ++i) out += k_digits[rd() & 0xfU];
-    return out;
-}
-
 std::string random_uuid() {
-    std::string h = random_hex(32);
+    std::string h = random_hex(16);
     h[12] = '4';                                                        // version 4
     h[16] = "89ab"[std::string("0123456789abcdef").find(h[16]) & 3U];  // variant 10xx
     return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
@@ -140,7 +112,7 @@ std::string random_uuid() {
 
 /// VirtualBox's own prefix 08:00:27, as modifyvm wants it (12 hex digits, no separators).
 std::string random_mac() {
-    std::string m = "080027" + random_hex(6);
+    std::string m = "080027" + random_hex(3);
     for (auto& c : m) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return m;
 }
@@ -152,13 +124,6 @@ std::string colon_mac(const std::string& mac) {
         out += static_cast<char>(std::tolower(static_cast<unsigned char>(mac[i])));
     }
     return out;
-}
-
-std::string read_text(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
 }
 
 /// True if nothing listens on (or holds) 127.0.0.1:port, so VirtualBox's NAT can bind it.
@@ -203,30 +168,30 @@ public:
     VBoxManage& vbox() { return m_vbox; }
 
     Result<void> configure(const OptionValues& values) override {
-        auto memory = int_option(values, "memory", 2048, 256, 1024 * 1024, " (MiB)");
+        auto memory = option_int(values, "virtualbox", "memory", 2048, 256, 1024 * 1024, " (MiB)");
         if (!memory) return std::unexpected(memory.error());
-        auto cpus = int_option(values, "cpu-count", 2, 1, 64, "");
+        auto cpus = option_int(values, "virtualbox", "cpu-count", 2, 1, 64, "");
         if (!cpus) return std::unexpected(cpus.error());
-        auto disk = int_option(values, "disk-size", 20000, 2000, 2 * 1024 * 1024, " (MB)");
+        auto disk = option_int(values, "virtualbox", "disk-size", 20000, 2000, 2 * 1024 * 1024, " (MB)");
         if (!disk) return std::unexpected(disk.error());
         m_memory = *memory;
         m_cpus = *cpus;
         m_disk_mb = *disk;
-        m_cidr_text = value_of(values, "hostonly-cidr", "192.168.56.1/24");
+        m_cidr_text = option_value(values, "hostonly-cidr", "192.168.56.1/24");
         if (auto cidr = parse_hostonly_cidr(m_cidr_text); !cidr) return std::unexpected(cidr.error());
         for (const auto& [option, slot] : {std::pair{"hostonly-nictype", &m_hostonly_nictype},
                                            std::pair{"nat-nictype", &m_nat_nictype}}) {
-            *slot = value_of(values, option, "82540EM");
+            *slot = option_value(values, option, "82540EM");
             if (!k_nic_types.contains(*slot))
                 return fail_usage(std::string("--virtualbox-") + option + " must be one of Am79C970A, Am79C973, 82540EM, "
                                   "82543GC, 82545EM or virtio, not \"" + *slot + "\"");
         }
-        m_ui_type = value_of(values, "ui-type", "headless");
+        m_ui_type = option_value(values, "ui-type", "headless");
         if (!k_ui_types.contains(m_ui_type))
             return fail_usage("--virtualbox-ui-type must be headless, gui, sdl or separate, not \"" + m_ui_type + "\"");
-        m_no_vtx_check = flag_set(values, "no-vtx-check");
-        m_hostonly = flag_set(values, "hostonly");
-        m_share = flag_set(values, "no-share") ? "" : value_of(values, "share-folder", "");
+        m_no_vtx_check = option_flag_set(values, "no-vtx-check");
+        m_hostonly = option_flag_set(values, "hostonly");
+        m_share = option_flag_set(values, "no-share") ? "" : option_value(values, "share-folder", "");
         if (!m_share.empty()) {
             auto colon = m_share.rfind(':');
             const std::string path = colon == std::string::npos ? m_share : m_share.substr(0, colon);
@@ -234,8 +199,8 @@ public:
                 return fail_usage("--virtualbox-share-folder must be HOST_PATH[:SHARE_NAME] with an absolute path, not \"" +
                                   m_share + "\"");
         }
-        m_image = value_of(values, "image", "debian-12");
-        m_user = value_of(values, "ssh-user", "docker");
+        m_image = option_value(values, "image", "debian-12");
+        m_user = option_value(values, "ssh-user", "docker");
         if (m_user.empty() || m_user == "root" ||
             !std::all_of(m_user.begin(), m_user.end(), [](char c) { return std::islower(static_cast<unsigned char>(c)) ||
                                                                            std::isdigit(static_cast<unsigned char>(c)) ||
@@ -252,7 +217,7 @@ public:
         auto version = checked_version();
         if (!version) return std::unexpected(version.error());
         if (!m_no_vtx_check) {
-            const std::string cpuinfo = m_hooks.cpuinfo ? m_hooks.cpuinfo() : read_text("/proc/cpuinfo");
+            const std::string cpuinfo = m_hooks.cpuinfo ? m_hooks.cpuinfo() : read_file("/proc/cpuinfo").value_or("");
             if (!cpu_has_hw_virt(cpuinfo))
                 return fail_kind(ErrorKind::PrecreateCheck,
                                  "this computer has no VT-x or AMD-V (no vmx or svm CPU flag), so VirtualBox cannot "
@@ -263,7 +228,7 @@ public:
         if (m_hostonly) {
             auto cidr = parse_hostonly_cidr(m_cidr_text);
             if (!cidr) return std::unexpected(cidr.error());
-            if (!hostonly_range_allowed(*version, *cidr, read_text(m_hooks.networks_conf)))
+            if (!hostonly_range_allowed(*version, *cidr, read_file(m_hooks.networks_conf).value_or("")))
                 return fail_kind(ErrorKind::PrecreateCheck,
                                  "VirtualBox " + version->text + " allows host-only networks only in 192.168.56.0/21 "
                                  "unless " + m_hooks.networks_conf.string() + " lists others; " + m_cidr_text +
@@ -282,11 +247,18 @@ public:
                 return fail_kind(ErrorKind::PrecreateCheck, tool + " is missing", std::string(why));
         }
         if (!m_ctx.image) return fail_kind(ErrorKind::PrecreateCheck, "internal error: no image resolver");
-        if (auto image = m_ctx.image(m_image); !image) {
+        auto image = m_ctx.image(m_image);
+        if (!image) {
             Error e = image.error();
             e.kind = ErrorKind::PrecreateCheck;
             return std::unexpected(e);
         }
+        if (!image->kernel.empty())
+            return fail_kind(ErrorKind::PrecreateCheck,
+                             "image " + m_image + " boots by direct kernel boot (it has no bootloader, as images from "
+                             "`berth image build` do), which VirtualBox cannot do",
+                             "use a cloud image that boots by itself: `berth image rm debian-12; berth image pull debian-12` (Debian's official "
+                             "one) or --virtualbox-image with another");
         return {};
     }
 
@@ -319,7 +291,7 @@ public:
             return std::unexpected(r.error());
         if (auto r = vbox({"modifyvm", m_uuid, "--nic1", "nat", "--nictype1", m_nat_nictype, "--cableconnected1", "on",
                            "--macaddress1", m_nat_mac, "--natdnsproxy1", "on", "--natpf1", forward("ssh", m_ssh_port, 22),
-                           "--natpf1", forward("docker", m_docker_port, 2376)});
+                           "--natpf1", forward("docker", m_docker_port, k_guest_engine_port)});
             !r)
             return std::unexpected(r.error());
         if (m_hostonly) {
@@ -456,6 +428,9 @@ public:
         return SshEndpoint{"127.0.0.1", m_ssh_port, m_user, m_ctx.machine_dir / k_key_file};
     }
 
+    /// SSH and Docker are reached through NAT forwards; inside, they listen on 22 and 2376.
+    std::optional<GuestPorts> guest_ports() const override { return GuestPorts{22, k_guest_engine_port}; }
+
     std::vector<std::string> cert_sans() override {
         if (m_hostonly_ip.empty()) return {};
         return {m_hostonly_ip};
@@ -507,7 +482,7 @@ public:
         const auto made_path = m_ctx.machine_dir / k_made_file;
         if (std::filesystem::exists(made_path)) {
             try {
-                m_hostonly_if = nlohmann::json::parse(read_text(made_path)).value("hostonly_if", "");
+                m_hostonly_if = nlohmann::json::parse(read_file(made_path).value_or("{}")).value("hostonly_if", "");
             } catch (const nlohmann::json::exception& e) {
                 return fail("cannot read " + made_path.string() + ": " + e.what());
             }
@@ -569,7 +544,7 @@ private:
         auto templates = TemplateSet::load(m_ctx.templates_dir);
         if (!templates) return std::unexpected(templates.error());
         CloudInitSpec spec{.hostname = m_ctx.machine, .user = m_user, .ssh_public_key = *pub,
-                           .instance_id = "berth-" + m_ctx.machine + "-" + random_hex(16), .data_disk = false,
+                           .instance_id = "berth-" + m_ctx.machine + "-" + random_hex(8), .data_disk = false,
                            .dhcp_macs = {}};
         // With two NICs, both by MAC (cloud-init's fallback would only bring up the first).
         if (m_hostonly) spec.dhcp_macs = {colon_mac(m_nat_mac), colon_mac(m_hostonly_mac)};
@@ -599,7 +574,7 @@ private:
         if (converted->exit_status != 0)
             return fail("qemu-img could not convert " + image->disk.string() + ": " + converted->err,
                         "check the image with `qemu-img check " + image->disk.string() + "`");
-        auto made = vbox({"convertfromraw", raw.string(), vdi.string(), "--format", "VDI"});
+        auto made = m_vbox.run({"convertfromraw", raw.string(), vdi.string(), "--format", "VDI"}, std::chrono::minutes(20));
         std::filesystem::remove(raw, ec);
         if (!made) return std::unexpected(made.error());
         if (auto r = vbox({"modifymedium", "disk", vdi.string(), "--resize", std::to_string(m_disk_mb)}); !r)
@@ -653,7 +628,9 @@ private:
             // As docker-machine: the server at .100, leases from .101 to the end of the network.
             const std::uint32_t net = cidr->network();
             const std::uint32_t last = net | ~cidr->mask();
-            if (auto r = vbox({"dhcpserver", "add", "--ifname", name, "--ip", ipv4_text(net + 100), "--netmask", mask,
+            // (.99 for the server if the host itself holds .100)
+            const std::uint32_t server = cidr->host == net + 100 ? net + 99 : net + 100;
+            if (auto r = vbox({"dhcpserver", "add", "--ifname", name, "--ip", ipv4_text(server), "--netmask", mask,
                                "--lowerip", ipv4_text(net + 101), "--upperip", ipv4_text(last - 1), "--enable"});
                 !r)
                 return std::unexpected(r.error());
@@ -733,7 +710,7 @@ private:
     /// Before a start: the forwarded host ports must be free, or VirtualBox starts the VM without
     /// them (it only logs the failed bind). A taken port is replaced by a free one.
     Result<void> ensure_ports_free() {
-        for (auto [rule, port, guest] : {std::tuple{"ssh", &m_ssh_port, 22}, std::tuple{"docker", &m_docker_port, 2376}}) {
+        for (auto [rule, port, guest] : {std::tuple{"ssh", &m_ssh_port, 22}, std::tuple{"docker", &m_docker_port, k_guest_engine_port}}) {
             if (*port == 0 || port_free(*port)) continue;
             auto fresh = pick_port({m_ssh_port, m_docker_port});
             if (!fresh) return std::unexpected(fresh.error());

@@ -1,5 +1,7 @@
 #include <berth/core/digest.h>
 
+#include <random>
+
 #include <openssl/evp.h>
 
 namespace berth {
@@ -20,6 +22,13 @@ std::string to_hex(const unsigned char* bytes, std::size_t size) {
         out += k_hex[bytes[i] & 0x0F];
     }
     return out;
+}
+
+std::string random_hex(std::size_t bytes) {
+    std::random_device rd;
+    std::string raw(bytes, '\0');
+    for (auto& c : raw) c = static_cast<char>(rd() & 0xffU);
+    return to_hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
 }
 
 }  // namespace berth

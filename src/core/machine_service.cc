@@ -173,8 +173,11 @@ Result<MachineRecord> MachineService::create(const CreateRequest& request) {
     record.tls.extra_sans = request.tls_sans;
     record.tls.ca_days = request.tls_ca_days;
     record.tls.leaf_days = request.tls_cert_days;
-    if (auto url = (*driver)->docker_url(); url)
+    if (auto guest = (*driver)->guest_ports()) {
+        record.engine.port = guest->engine;
+    } else if (auto url = (*driver)->docker_url(); url) {
         if (auto parsed = parse_docker_url(*url); parsed) record.engine.port = parsed->port;
+    }
     if (auto ok = m_store.save(record); !ok) {
         (void)m_store.remove_machine_dir(request.name);
         return std::unexpected(ok.error());
@@ -306,7 +309,9 @@ Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const
     req.engine.registry_mirrors = e.registry_mirrors;
     req.engine.storage_driver = e.storage_driver;
     req.engine.env = e.env;
-    req.ssh_ports = {endpoint->port};
+    // The firewall on the host opens the ports sshd listens on there, not forwarded ones.
+    auto guest = machine.driver->guest_ports();
+    req.ssh_ports = {guest ? guest->ssh : endpoint->port};
     for (auto [file, target] : {std::pair{k_ca_cert_file, &req.ca_pem}, std::pair{k_server_cert_file, &req.server_cert_pem},
                                 std::pair{k_server_key_file, &req.server_key_pem}}) {
         auto text = read_file(m_store.machine_file(name, file));

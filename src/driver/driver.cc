@@ -1,6 +1,8 @@
 #include <berth/driver/driver.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 
 namespace berth {
 
@@ -28,6 +30,28 @@ std::string option_env_var(std::string_view driver, const DriverOption& option) 
     std::string out = "BERTH_" + std::string(driver) + "_" + option.name;
     for (char& c : out) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return out;
+}
+
+std::string option_value(const OptionValues& values, const std::string& name, const std::string& fallback) {
+    auto it = values.find(name);
+    return it == values.end() || it->second.empty() || it->second.front().empty() ? fallback : it->second.front();
+}
+
+bool option_flag_set(const OptionValues& values, const std::string& name) {
+    const std::string v = option_value(values, name, "false");
+    return v == "true" || v == "1" || v == "yes";
+}
+
+Result<int> option_int(const OptionValues& values, std::string_view driver, const std::string& name, int fallback,
+                       int min, int max, const std::string& unit) {
+    const std::string text = option_value(values, name, std::to_string(fallback));
+    char* end = nullptr;
+    errno = 0;
+    long v = std::strtol(text.c_str(), &end, 10);
+    if (end == text.c_str() || *end != '\0' || errno != 0 || v < min || v > max)
+        return fail_usage("--" + std::string(driver) + "-" + name + " must be a whole number from " +
+                          std::to_string(min) + " to " + std::to_string(max) + unit + ", not \"" + text + "\"");
+    return static_cast<int>(v);
 }
 
 Result<OptionValues> resolve_options(

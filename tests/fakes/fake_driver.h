@@ -17,6 +17,8 @@ struct FakeDriverScript {
     std::string fail_remove;
     MachineState state = MachineState::Running;
     std::string address = "192.168.122.10";
+    int url_port = 2376;                 ///< the port of docker_url()
+    bool forwarded = false;              ///< reached through forwards: guest_ports() = 22, 2376
 };
 
 class FakeDriver final : public Driver {
@@ -45,7 +47,13 @@ public:
         return m_script->state;
     }
     Result<std::string> ip() override { return m_script->address; }
-    Result<std::string> docker_url() override { return "tcp://" + m_script->address + ":2376"; }
+    Result<std::string> docker_url() override {
+        return "tcp://" + m_script->address + ":" + std::to_string(m_script->url_port);
+    }
+    std::optional<GuestPorts> guest_ports() const override {
+        if (!m_script->forwarded) return std::nullopt;
+        return GuestPorts{22, 2376};
+    }
     // No SSH: the core tests stop before provisioning (tested against a real sshd elsewhere).
     Result<SshEndpoint> ssh_endpoint() override { return fail("the fake driver has no SSH"); }
     std::vector<std::string> cert_sans() override { return {m_script->address, m_machine}; }

@@ -6,6 +6,7 @@
 #include <berth/process/runner.h>
 #include <berth/store/store.h>
 
+#include "call_log.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -20,7 +21,7 @@ using berth::test::TempDir;
 
 namespace {
 
-using Call = std::vector<std::string>;
+using berth::test::Call;
 
 struct VBoxCli {
     TempDir dir;
@@ -58,14 +59,7 @@ struct VBoxCli {
         return r.out;
     }
 
-    std::vector<Call> take_calls() {
-        std::vector<Call> calls;
-        std::ifstream in(dir / "calls.log");
-        for (std::string line; std::getline(in, line);)
-            if (!line.empty()) calls.push_back(nlohmann::json::parse(line).get<Call>());
-        std::filesystem::remove(dir / "calls.log");
-        return calls;
-    }
+    std::vector<Call> take_calls() { return berth::test::take_call_log(dir / "calls.log"); }
 
     /// A machine berth made earlier: its record, and its VM in the simulator (running or not).
     void add_machine(const std::string& name, const std::string& uuid, bool running) {

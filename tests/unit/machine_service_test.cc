@@ -67,6 +67,20 @@ TEST_CASE("create saves a ready record with a CA - server and client certificate
     CHECK(ca->sha256_fingerprint == loaded->tls.ca_fingerprint);
 }
 
+TEST_CASE("the engine port is the one dockerd listens on in the machine - not a forwarded one", "[service]") {
+    Fixture f;
+    f.script->url_port = 41001;  // tcp://...:41001 reaches the machine's 2376 through a forward
+    f.script->forwarded = true;
+    auto forwarded = f.service.create(f.request("vb1"));
+    REQUIRE(forwarded);
+    CHECK(f.store.load("vb1")->engine.port == 2376);
+
+    f.script->forwarded = false;  // the URL's port is the machine's own
+    f.script->url_port = 2377;
+    REQUIRE(f.service.create(f.request("plain")));
+    CHECK(f.store.load("plain")->engine.port == 2377);
+}
+
 TEST_CASE("each machine has its own CA", "[service]") {
     Fixture f;
     REQUIRE(f.service.create(f.request("a")));

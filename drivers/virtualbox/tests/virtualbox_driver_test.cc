@@ -7,6 +7,7 @@
 
 #include <berth/store/atomic_file.h>
 
+#include "call_log.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -28,7 +29,7 @@ using berth::test::write_text;
 
 namespace {
 
-using Call = std::vector<std::string>;
+using berth::test::Call;
 
 std::string read_all(const std::filesystem::path& p) {
     std::ifstream in(p);
@@ -44,6 +45,7 @@ struct Sim {
     TempDir dir;
     ProcessRunner runner;
     VirtualBoxHooks hooks;
+    bool with_kernel = false;
 
     explicit Sim(const std::string& version = "7.0.20r163906") {
         ::setenv("VBOXMANAGE_SIM_STATE", (dir / "vbox.json").c_str(), 1);
@@ -74,8 +76,10 @@ struct Sim {
         ctx.runner = &runner;
         ctx.image = [this](std::string_view name) -> Result<ImageFiles> {
             if (name != "debian-12") return fail_kind(ErrorKind::NotFound, "no image " + std::string(name));
-            return ImageFiles{.name = "debian-12", .disk = dir / "debian-12.qcow2", .sha256 = std::string(64, 'a'),
-                              .kernel = {}, .initrd = {}, .kernel_cmdline = {}};
+            ImageFiles f{.name = "debian-12", .disk = dir / "debian-12.qcow2", .sha256 = std::string(64, 'a'),
+                         .kernel = {}, .initrd = {}, .kernel_cmdline = {}};
+            if (with_kernel) f.kernel = dir / "vmlinuz";
+            return f;
         };
         return virtualbox_driver_info(hooks).make(ctx);
     }
@@ -96,14 +100,7 @@ struct Sim {
     }
 
     /// The calls since the last take (and forgets them).
-    std::vector<Call> take_calls() {
-        std::vector<Call> calls;
-        std::ifstream in(dir / "calls.log");
-        for (std::string line; std::getline(in, line);)
-            if (!line.empty()) calls.push_back(nlohmann::json::parse(line).get<Call>());
-        std::filesystem::remove(dir / "calls.log");
-        return calls;
-    }
+    std::vector<Call> take_calls() { return berth::test::take_call_log(dir / "calls.log"); }
 
     std::string vbox(const Call& args) {
         Command c;
@@ -248,6 +245,10 @@ TEST_CASE("virtualbox: create runs the full sequence - then start, stop, restart
     CHECK(ssh->user == "docker");
     CHECK(d->docker_url().value() == "tcp://127.0.0.1:" + std::to_string(saved.at("docker_port").get<int>()));
     CHECK(d->ip().value() == "127.0.0.1");
+    // Inside, sshd and dockerd keep 22 and 2376: the host's firewall and daemon.json use those.
+    REQUIRE(d->guest_ports());
+    CHECK(d->guest_ports()->ssh == 22);
+    CHECK(d->guest_ports()->engine == 2376);
     CHECK(d->state().value() == MachineState::Running);
     CHECK(sim.take_calls() == std::vector<Call>{showvminfo(uuid)});
 
@@ -432,7 +433,7 @@ TEST_CASE("virtualbox: ls states of 50 machines take two VBoxManage calls", "[vi
 
 // --- failures -------------------------------------------------------------------------------
 
-TEST_CASE("virtualbox: VBoxManage missing or too old is a clear pre-create error", "[virtualbox]") {
+TEST_CASE("virtualbox: pre-create checks - VBoxManage missing or too old, no VT-x, a kernel-boot image, a forbidden range", "[virtualbox]") {
     {
         Sim sim;
         sim.hooks.vboxmanage.program = (sim.dir / "no-such-VBoxManage").string();
@@ -461,6 +462,16 @@ TEST_CASE("virtualbox: VBoxManage missing or too old is a clear pre-create error
         CHECK(r.error().hint.find("--virtualbox-no-vtx-check") != std::string::npos);
         auto skip = sim.configured("y", {{"no-vtx-check", {"true"}}});
         CHECK(skip->precreate_check());
+    }
+    {
+        Sim sim;
+        sim.with_kernel = true;  // as `berth image build` makes them
+        auto d = sim.configured("x");
+        auto r = d->precreate_check();
+        REQUIRE_FALSE(r);
+        CHECK(r.error().kind == ErrorKind::PrecreateCheck);
+        CHECK(r.error().message.find("direct kernel boot") != std::string::npos);
+        CHECK(r.error().hint.find("berth image rm debian-12; berth image pull debian-12") != std::string::npos);
     }
     {
         Sim sim;

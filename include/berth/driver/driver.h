@@ -118,6 +118,14 @@ public:
     /// tcp://HOST:PORT of the Docker daemon.
     [[nodiscard]] virtual Result<std::string> docker_url() = 0;
     [[nodiscard]] virtual Result<SshEndpoint> ssh_endpoint() = 0;
+    /// The ports sshd and dockerd listen on inside the machine, when the driver reaches them
+    /// through forwarded ports (virtualbox's NAT: 127.0.0.1:41000 -> 22); nullopt when the ports
+    /// of ssh_endpoint() and docker_url() are the machine's own.
+    struct GuestPorts {
+        int ssh = 22;
+        int engine = 2376;
+    };
+    [[nodiscard]] virtual std::optional<GuestPorts> guest_ports() const { return std::nullopt; }
     /// Names and addresses the server certificate must carry (besides 127.0.0.1, localhost).
     [[nodiscard]] virtual std::vector<std::string> cert_sans() = 0;
 
@@ -136,6 +144,16 @@ struct DriverInfo {
     /// driver). Empty: the core asks each driver's state() in turn.
     std::function<std::vector<Result<MachineState>>(const std::vector<Driver*>&)> states;
 };
+
+/// The first value of option `name`, or `fallback` when it has none (or an empty one).
+[[nodiscard]] std::string option_value(const OptionValues& values, const std::string& name,
+                                       const std::string& fallback = {});
+/// A Bool option given (as "true", "1" or "yes").
+[[nodiscard]] bool option_flag_set(const OptionValues& values, const std::string& name);
+/// A whole-number option from `min` to `max` (`fallback` when absent); otherwise a Usage error
+/// naming --<driver>-<name> and the range, `unit` (" (MiB)") after it.
+[[nodiscard]] Result<int> option_int(const OptionValues& values, std::string_view driver, const std::string& name,
+                                     int fallback, int min, int max, const std::string& unit = {});
 
 /// The option values for `info`: for each option, the values given on the command line, else
 /// its environment variable (through `getenv`), else its default. A required option with no
