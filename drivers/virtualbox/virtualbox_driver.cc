@@ -78,6 +78,22 @@ bool hostonly_range_allowed(const VBoxVersion& version, const HostOnlyCidr& cidr
     return false;
 }
 
+std::string address_in(std::string_view ip_addr_output, const HostOnlyCidr& cidr) {
+    std::istringstream lines{std::string(ip_addr_output)};
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream words(line);
+        for (std::string w; words >> w;) {
+            if (w != "inet" || !(words >> w)) continue;
+            const std::string addr = w.substr(0, w.find('/'));
+            in_addr a{};
+            if (::inet_pton(AF_INET, addr.c_str(), &a) == 1 && (ntohl(a.s_addr) & cidr.mask()) == cidr.network() &&
+                ntohl(a.s_addr) != cidr.host)
+                return addr;
+        }
+    }
+    return "";
+}
+
 MachineState map_vm_state(std::string_view s) {
     if (s == "running") return MachineState::Running;
     if (s == "paused") return MachineState::Paused;
@@ -401,9 +417,11 @@ public:
         return map_vm_state(*state);
     }
 
+    /// With a host-only adapter: its address as the guest reports it (Guest Additions), else as
+    /// `ip addr` shows it over SSH (a machine whose host key is pinned); else, and without one,
+    /// 127.0.0.1, where the forwards are.
     Result<std::string> ip() override {
         if (m_hostonly) {
-            // Reported by the guest (VirtualBox Guest Additions); without them, 127.0.0.1.
             auto r = vbox({"guestproperty", "get", m_uuid, "/VirtualBox/GuestInfo/Net/1/V4/IP"});
             if (!r) return std::unexpected(r.error());
             if (r->out.starts_with("Value: ")) {
@@ -413,6 +431,10 @@ public:
                     m_hostonly_ip = v;
                     return v;
                 }
+            }
+            if (auto v = hostonly_address_over_ssh(); !v.empty()) {
+                m_hostonly_ip = v;
+                return v;
             }
         }
         return std::string("127.0.0.1");
@@ -495,6 +517,23 @@ private:
 
     static std::string forward(const std::string& name, int host_port, int guest_port) {
         return name + ",tcp,127.0.0.1," + std::to_string(host_port) + ",," + std::to_string(guest_port);
+    }
+
+    /// The guest's IPv4 address inside the host-only network, from `ip -4 -o addr show` over SSH;
+    /// "" when SSH cannot be had (not pinned yet, guest down) or no address is in the network.
+    std::string hostonly_address_over_ssh() {
+        if (!m_ctx.ssh) return "";
+        auto endpoint = ssh_endpoint();
+        auto cidr = parse_hostonly_cidr(m_cidr_text);
+        if (!endpoint || !cidr) return "";
+        auto session = m_ctx.ssh(*endpoint);
+        if (!session) {
+            spdlog::debug("no host-only address of {} over SSH: {}", m_ctx.machine, session.error().message);
+            return "";
+        }
+        auto out = (*session)->run("ip -4 -o addr show", std::chrono::seconds(20));
+        if (!out || out->exit_status != 0) return "";
+        return address_in(out->out, *cidr);
     }
 
     Result<VBoxVersion> checked_version() {

@@ -37,6 +37,10 @@ struct HostOnlyCidr {
 [[nodiscard]] bool hostonly_range_allowed(const VBoxVersion& version, const HostOnlyCidr& cidr,
                                           std::string_view networks_conf);
 
+/// The first IPv4 address in `cidr`'s network (not the host's own) in `ip -4 -o addr show`
+/// output; "" if none.
+[[nodiscard]] std::string address_in(std::string_view ip_addr_output, const HostOnlyCidr& cidr);
+
 /// A VirtualBox machine state (VMState of showvminfo) as berth's.
 [[nodiscard]] MachineState map_vm_state(std::string_view vm_state);
 

@@ -86,6 +86,12 @@ DriverContext MachineService::context_for(std::string_view name,
         return to_image_files(*image);
     };
     ctx.ssh = [store, machine = std::string(name)](const SshEndpoint& endpoint) -> Result<std::unique_ptr<Session>> {
+        // Drivers only reach machines whose host key the first provision pinned: without one,
+        // fail at once instead of connecting (and waiting for a guest that may still boot).
+        std::error_code ec;
+        if (!std::filesystem::exists(store->machine_file(machine, "known_hosts"), ec))
+            return fail("the SSH host key of machine \"" + machine + "\" is not pinned yet",
+                        "it is pinned by the first provision (create, or `berth provision " + machine + "`)");
         SshOptions options;
         options.connect_timeout = std::chrono::seconds(30);
         auto session = LibsshSession::connect(ssh_target_for(*store, machine, endpoint), options);

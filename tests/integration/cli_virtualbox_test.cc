@@ -62,7 +62,7 @@ struct VBoxCli {
     std::vector<Call> take_calls() { return berth::test::take_call_log(dir / "calls.log"); }
 
     /// A machine berth made earlier: its record, and its VM in the simulator (running or not).
-    void add_machine(const std::string& name, const std::string& uuid, bool running) {
+    void add_machine(const std::string& name, const std::string& uuid, bool running, bool hostonly = false) {
         Store store(dir / "store");
         REQUIRE(store.ensure_layout());
         MachineRecord r;
@@ -70,7 +70,8 @@ struct VBoxCli {
         r.driver_name = "virtualbox";
         r.status = MachineStatus::Ready;
         r.created_at = "2026-11-23T10:00:00Z";
-        r.driver = {{"uuid", uuid}, {"ssh_port", 41000}, {"docker_port", 41001}, {"ssh_user", "docker"}};
+        r.driver = {{"uuid", uuid}, {"ssh_port", 41000}, {"docker_port", 41001}, {"ssh_user", "docker"},
+                    {"hostonly", hostonly}};
         REQUIRE(store.save(r));
         vbox({"createvm", "--name", name, "--uuid", uuid, "--basefolder", (dir / "vms").string(), "--register"});
         if (running) vbox({"startvm", uuid, "--type", "headless"});
@@ -174,6 +175,15 @@ TEST_CASE("cli virtualbox: a vanished VM, a missing VBoxManage and a failing one
     t.add_machine("ok", uuid_for(2), false);
     t.vbox({"controlvm", uuid_for(1), "poweroff"});
     t.vbox({"unregistervm", uuid_for(1), "--delete"});
+
+    // A host-only machine whose guest reports no address and whose host key was never pinned:
+    // ip answers 127.0.0.1 at once (no SSH attempt), where its forwards are.
+    t.add_machine("ho", uuid_for(3), true, true);
+    auto ip = t.berth({"ip", "ho"});
+    INFO(ip.err);
+    CHECK(ip.exit_status == 0);
+    CHECK(ip.out == "127.0.0.1\n");
+    CHECK(ip.err.find("Connecting") == std::string::npos);
 
     auto status = t.berth({"status", "gone"});
     CHECK(status.exit_status == 1);

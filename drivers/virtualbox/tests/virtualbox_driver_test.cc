@@ -8,6 +8,7 @@
 #include <berth/store/atomic_file.h>
 
 #include "call_log.h"
+#include "../../../tests/fakes/scripted_session.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -46,6 +47,7 @@ struct Sim {
     ProcessRunner runner;
     VirtualBoxHooks hooks;
     bool with_kernel = false;
+    SessionFactory ssh;  ///< what drivers get to reach a pinned machine over SSH (null: none)
 
     explicit Sim(const std::string& version = "7.0.20r163906") {
         ::setenv("VBOXMANAGE_SIM_STATE", (dir / "vbox.json").c_str(), 1);
@@ -74,6 +76,7 @@ struct Sim {
         ctx.machine_dir = dir / "machines" / machine;
         std::filesystem::create_directories(ctx.machine_dir);
         ctx.runner = &runner;
+        ctx.ssh = ssh;
         ctx.image = [this](std::string_view name) -> Result<ImageFiles> {
             if (name != "debian-12") return fail_kind(ErrorKind::NotFound, "no image " + std::string(name));
             ImageFiles f{.name = "debian-12", .disk = dir / "debian-12.qcow2", .sha256 = std::string(64, 'a'),
@@ -391,6 +394,42 @@ TEST_CASE("virtualbox: host-only adapters - made once, shared, removed with the 
     CHECK(st["hostonlyifs"].empty());
     CHECK(st["dhcpservers"].empty());
     CHECK(st["vms"].empty());
+}
+
+TEST_CASE("virtualbox: without Guest Additions the host-only address is read over SSH", "[virtualbox]") {
+    const std::string ip_addr =
+        "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n"
+        "2: eth0    inet 10.0.2.15/24 brd 10.0.2.255 scope global dynamic eth0\\       valid_lft 86391sec\n"
+        "3: eth1    inet 192.168.56.103/24 brd 192.168.56.255 scope global dynamic eth1\\       valid_lft 591sec\n"
+        "4: docker0    inet 172.17.0.1/16 brd 172.17.255.255 scope global docker0\\       valid_lft forever\n";
+    auto cidr = parse_hostonly_cidr("192.168.56.1/24").value();
+    CHECK(address_in(ip_addr, cidr) == "192.168.56.103");
+    CHECK(address_in("2: eth0    inet 10.0.2.15/24 brd 10.0.2.255\n", cidr).empty());
+    CHECK(address_in("3: eth1    inet 192.168.56.1/24\n", cidr).empty());  // the host's own
+
+    Sim sim;
+    int sessions = 0;
+    sim.ssh = [&](const SshEndpoint& endpoint) -> Result<std::unique_ptr<Session>> {
+        ++sessions;
+        CHECK(endpoint.host == "127.0.0.1");
+        auto s = std::make_unique<berth::test::ScriptedSession>();
+        s->expect_run({"ip -4 -o addr show"}, {0, ip_addr, ""});
+        return std::unique_ptr<Session>(std::move(s));
+    };
+    auto d = sim.configured("ga", {{"hostonly", {"true"}}});
+    REQUIRE(d->create());
+    const std::string uuid = sv(d->save(), "uuid");
+    sim.vbox({"sim-set", uuid, "guest-ip", "none"});  // no Guest Additions: no guest property
+    CHECK(d->ip().value() == "192.168.56.103");
+    CHECK(sessions == 1);
+    CHECK(d->cert_sans() == std::vector<std::string>{"192.168.56.103"});
+    CHECK(d->save()["hostonly_ip"] == "192.168.56.103");
+
+    // Not reachable over SSH (not pinned yet, guest down): 127.0.0.1, where the forwards are.
+    sim.ssh = [&](const SshEndpoint&) -> Result<std::unique_ptr<Session>> { return fail("not pinned yet"); };
+    auto later = sim.reopen("ga", *d);
+    CHECK(later->ip().value() == "127.0.0.1");
+    REQUIRE(later->remove());
 }
 
 TEST_CASE("virtualbox: an adapter berth did not make is never removed", "[virtualbox]") {
