@@ -1,5 +1,7 @@
 #include <virtualbox/vboxmanage.h>
 
+#include <berth/core/text.h>
+
 #include <spdlog/spdlog.h>
 
 #include <cctype>
@@ -9,13 +11,6 @@
 namespace berth::virtualbox {
 
 namespace {
-
-std::string trim(std::string_view s) {
-    std::size_t a = 0, b = s.size();
-    while (a < b && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
-    while (b > a && std::isspace(static_cast<unsigned char>(s[b - 1]))) --b;
-    return std::string(s.substr(a, b - a));
-}
 
 std::string unquote(std::string_view s) {
     if (s.size() >= 2 && s.front() == '"' && s.back() == '"') return std::string(s.substr(1, s.size() - 2));
@@ -43,7 +38,7 @@ std::string error_text(std::string_view err) {
     for (auto line : lines_of(err)) {
         auto at = line.find("error: ");
         if (at == std::string_view::npos) continue;
-        std::string text = trim(line.substr(at + 7));
+        std::string text(trim(line.substr(at + 7)));
         if (text.empty() || text.starts_with("Details: ") || text.starts_with("Context: ")) continue;
         out += (out.empty() ? "" : "; ") + text;
     }
@@ -62,7 +57,7 @@ bool not_found(std::string_view err) {
 }  // namespace
 
 Result<VBoxVersion> parse_version(std::string_view out) {
-    const std::string text = trim(out);
+    const std::string text(trim(out));
     VBoxVersion v;
     v.text = text;
     int* parts[] = {&v.major, &v.minor, &v.build};
@@ -120,7 +115,7 @@ std::vector<std::map<std::string, std::string>> parse_blocks(std::string_view ou
         if (line.starts_with(" ") || line.starts_with("\t")) continue;  // nested (DHCP options)
         auto colon = line.find(':');
         if (colon == std::string_view::npos) continue;
-        current[trim(line.substr(0, colon))] = trim(line.substr(colon + 1));
+        current[std::string(trim(line.substr(0, colon)))] = trim(line.substr(colon + 1));
     }
     if (!current.empty()) blocks.push_back(std::move(current));
     return blocks;

@@ -1,6 +1,7 @@
 #include <berth/docker/docker_client.h>
 
 #include <berth/core/docker_url.h>
+#include <berth/core/text.h>
 
 #include "../core/curl_util.h"
 
@@ -49,13 +50,6 @@ std::string excerpt(std::string_view body) {
     while (!out.empty() && out.back() == ' ') out.pop_back();
     if (body.size() > k_body_excerpt_bytes) out += "...";
     return out.empty() ? "(empty body)" : out;
-}
-
-std::string trim(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) return {};
-    const auto last = text.find_last_not_of(" \t\r\n");
-    return std::string(text.substr(first, last - first + 1));
 }
 
 bool contains(std::string_view text, std::string_view part) {

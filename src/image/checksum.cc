@@ -1,6 +1,7 @@
 #include <berth/image/checksum.h>
 
 #include <berth/core/digest.h>
+#include <berth/core/text.h>
 
 #include <openssl/evp.h>
 
@@ -29,13 +30,6 @@ std::string lower(std::string_view text) {
     std::string out(text);
     for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return out;
-}
-
-std::string_view trim(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos) return {};
-    const auto last = text.find_last_not_of(" \t\r");
-    return text.substr(first, last - first + 1);
 }
 
 std::optional<DigestAlgorithm> algorithm_of_length(std::size_t length) {

@@ -1,5 +1,6 @@
 #include <berth/image/download.h>
 
+#include <berth/core/text.h>
 #include <berth/image/progress.h>
 #include <berth/store/atomic_file.h>
 
@@ -35,13 +36,6 @@ std::string lower(std::string_view text) {
     std::string out(text);
     for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return out;
-}
-
-std::string trim(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) return {};
-    const auto last = text.find_last_not_of(" \t\r\n");
-    return std::string(text.substr(first, last - first + 1));
 }
 
 std::string getenv_text(const char* name) {
@@ -116,7 +110,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     const auto colon = line.find(':');
     if (colon == std::string_view::npos) return bytes;
     const std::string name = lower(line.substr(0, colon));
-    std::string value = trim(line.substr(colon + 1));
+    std::string value(trim(line.substr(colon + 1)));
     if (name == "content-range") headers->content_range = std::move(value);
     else if (name == "etag") headers->etag = std::move(value);
     else if (name == "last-modified") headers->last_modified = std::move(value);
@@ -190,7 +184,7 @@ std::string seconds_text(std::chrono::seconds s) { return std::to_string(s.count
 Error transfer_error(CURLcode code, const Request& request, const std::string& url,
                      const HttpOptions& options, std::uint64_t kept, std::uint64_t expected) {
     const std::string detail = trim(request.error_buffer).empty() ? std::string(curl_easy_strerror(code))
-                                                                  : trim(request.error_buffer);
+                                                                  : std::string(trim(request.error_buffer));
     const std::string proxy = proxy_in_use(url);
     const std::string via = proxy.empty() ? "" : " through the proxy " + proxy;
     std::string message = "downloading " + url + via + " failed: " + detail;
@@ -253,7 +247,7 @@ Error status_error(long status, const std::string& url, std::string_view body) {
     std::string excerpt(body.substr(0, 200));
     for (char& c : excerpt)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-    excerpt = trim(excerpt);
+    excerpt = std::string(trim(excerpt));
     const std::string proxy = proxy_in_use(url);
     std::string message = "downloading " + url + " failed: the server answered HTTP " + std::to_string(status) +
                           (excerpt.empty() ? "" : " (" + excerpt + ")");
