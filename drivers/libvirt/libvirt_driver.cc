@@ -2,7 +2,6 @@
 
 #include <berth/core/digest.h>
 #include <berth/store/atomic_file.h>
-#include <berth/transport/ssh_key.h>
 
 #include <spdlog/spdlog.h>
 
@@ -23,7 +22,6 @@ namespace libvirt {
 namespace {
 
 constexpr const char* k_pool = "berth";
-constexpr const char* k_key_file = "id_ed25519";
 constexpr std::size_t k_chunk = 1024 * 1024;
 constexpr const char* k_default_cmdline = "root=/dev/vda rw console=ttyS0 net.ifnames=0";
 
@@ -418,7 +416,7 @@ public:
     Result<SshEndpoint> ssh_endpoint() override {
         auto address = ip();
         if (!address) return std::unexpected(address.error());
-        return SshEndpoint{*address, 22, m_user, m_ctx.machine_dir / k_key_file};
+        return SshEndpoint{*address, 22, m_user, m_ctx.machine_dir / k_vm_ssh_key_file};
     }
 
     std::vector<std::string> cert_sans() override {
@@ -624,35 +622,21 @@ private:
 
     /// The cloud-init NoCloud seed: rendered, made into an ISO here, uploaded as a volume.
     Result<std::string> make_seed(StoragePool& pool) {
-        const std::filesystem::path key = m_ctx.machine_dir / k_key_file;
-        std::error_code ec;
-        if (!std::filesystem::exists(key, ec)) {
-            if (auto r = generate_ssh_key(key, "berth-" + m_ctx.machine); !r) return std::unexpected(r.error());
-        }
-        auto pub = public_key_line(key);
-        if (!pub) return std::unexpected(pub.error());
+        if (!m_ctx.runner) return fail("internal error: no runner for the libvirt driver");
         m_instance_id = "berth-" + m_ctx.machine + "-" + random_hex(8);
-
-        auto templates = TemplateSet::load(m_ctx.templates_dir);
-        if (!templates) return std::unexpected(templates.error());
-        auto files = render_cloud_init(*templates, {.hostname = m_ctx.machine, .user = m_user,
-                                                    .ssh_public_key = *pub, .instance_id = m_instance_id,
-                                                    .data_disk = m_data_gb > 0, .dhcp_macs = {}});
-        if (!files) return std::unexpected(files.error());
         // No network-config: cloud-init's fallback (DHCP on the first NIC) works whatever the
         // image names its interfaces; a v2 name match is lost on Debian's ifupdown renderer.
-        const std::filesystem::path iso = m_ctx.machine_dir / "seed.iso";
-        if (!m_ctx.runner) return fail("internal error: no runner for the libvirt driver");
-        if (auto r = make_cloud_init_iso(*m_ctx.runner, m_hooks.genisoimage, *files, m_ctx.machine_dir / "cloud-init", iso);
-            !r)
-            return std::unexpected(r.error());
+        auto iso = make_vm_seed(*m_ctx.runner, m_hooks.genisoimage, m_ctx.machine_dir, m_ctx.templates_dir,
+                                {.hostname = m_ctx.machine, .user = m_user, .ssh_public_key = {},
+                                 .instance_id = m_instance_id, .data_disk = m_data_gb > 0, .dhcp_macs = {}});
+        if (!iso) return std::unexpected(iso.error());
         // A new seed each create (a new instance-id): replace any earlier one.
         auto old = pool.volume(m_names.seed);
         if (!old) return std::unexpected(old.error());
         if (*old) {
             if (auto r = (*old)->remove(); !r) return std::unexpected(r.error());
         }
-        return ensure_vol_path(pool, m_names.seed, iso, "raw");
+        return ensure_vol_path(pool, m_names.seed, *iso, "raw");
     }
 
     Result<void> boot(Domain& domain) {

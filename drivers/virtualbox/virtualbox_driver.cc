@@ -3,9 +3,7 @@
 #include <berth/core/digest.h>
 #include <berth/core/host_cpu.h>
 #include <berth/provision/cloud_init.h>
-#include <berth/provision/templates.h>
 #include <berth/store/atomic_file.h>
-#include <berth/transport/ssh_key.h>
 
 #include <spdlog/spdlog.h>
 
@@ -110,7 +108,6 @@ namespace {
 
 using namespace virtualbox;
 
-constexpr const char* k_key_file = "id_ed25519";
 constexpr const char* k_made_file = "virtualbox-made.json";
 constexpr int k_guest_engine_port = 2376;
 /// Global extradata keys (+ adapter name) marking what berth made, so any berth rm can clean it.
@@ -447,7 +444,7 @@ public:
 
     Result<SshEndpoint> ssh_endpoint() override {
         if (m_ssh_port == 0) return fail("machine " + m_ctx.machine + " has no SSH port forward yet");
-        return SshEndpoint{"127.0.0.1", m_ssh_port, m_user, m_ctx.machine_dir / k_key_file};
+        return SshEndpoint{"127.0.0.1", m_ssh_port, m_user, m_ctx.machine_dir / k_vm_ssh_key_file};
     }
 
     /// SSH and Docker are reached through NAT forwards; inside, they listen on 22 and 2376.
@@ -574,23 +571,14 @@ private:
     }
 
     Result<void> make_seed() {
-        const std::filesystem::path key = m_ctx.machine_dir / k_key_file;
-        if (!std::filesystem::exists(key)) {
-            if (auto r = generate_ssh_key(key, "berth-" + m_ctx.machine); !r) return r;
-        }
-        auto pub = public_key_line(key);
-        if (!pub) return std::unexpected(pub.error());
-        auto templates = TemplateSet::load(m_ctx.templates_dir);
-        if (!templates) return std::unexpected(templates.error());
-        CloudInitSpec spec{.hostname = m_ctx.machine, .user = m_user, .ssh_public_key = *pub,
+        CloudInitSpec spec{.hostname = m_ctx.machine, .user = m_user, .ssh_public_key = {},
                            .instance_id = "berth-" + m_ctx.machine + "-" + random_hex(8), .data_disk = false,
                            .dhcp_macs = {}};
         // With two NICs, both by MAC (cloud-init's fallback would only bring up the first).
         if (m_hostonly) spec.dhcp_macs = {colon_mac(m_nat_mac), colon_mac(m_hostonly_mac)};
-        auto files = render_cloud_init(*templates, spec);
-        if (!files) return std::unexpected(files.error());
-        return make_cloud_init_iso(*m_ctx.runner, m_hooks.genisoimage, *files, m_ctx.machine_dir / "cloud-init",
-                                   m_ctx.machine_dir / "seed.iso");
+        auto iso = make_vm_seed(*m_ctx.runner, m_hooks.genisoimage, m_ctx.machine_dir, m_ctx.templates_dir, spec);
+        if (!iso) return std::unexpected(iso.error());
+        return {};
     }
 
     /// The cached qcow2 image as this machine's VDI: qemu-img to raw, VBoxManage convertfromraw,

@@ -1,6 +1,7 @@
 #include <berth/provision/cloud_init.h>
 
 #include <berth/store/atomic_file.h>
+#include <berth/transport/ssh_key.h>
 
 #include <nlohmann/json.hpp>
 
@@ -10,6 +11,30 @@ namespace {
 
 /// Values go into YAML as JSON strings, which YAML reads as double-quoted scalars.
 std::string json_quote(const std::string& s) { return nlohmann::json(s).dump(); }
+
+/// Writes the files (0600) into `dir` and makes `iso` from them.
+Result<void> make_iso(Runner& runner, const std::string& genisoimage, const CloudInitFiles& files,
+                      const std::filesystem::path& dir, const std::filesystem::path& iso) {
+    if (auto r = ensure_private_dir(dir); !r) return r;
+    std::vector<std::pair<std::string, const std::string*>> wanted = {{"user-data", &files.user_data},
+                                                                      {"meta-data", &files.meta_data}};
+    if (!files.network_config.empty()) wanted.emplace_back("network-config", &files.network_config);
+    Command command;
+    command.argv = {genisoimage, "-output", iso.string(), "-volid", "cidata", "-joliet", "-rock", "-quiet"};
+    std::error_code ec;
+    std::filesystem::remove(dir / "network-config", ec);  // none from an earlier seed
+    for (const auto& [file, content] : wanted) {
+        if (auto r = write_file_atomic(dir / file, *content, 0600); !r) return r;
+        command.argv.push_back((dir / file).string());
+    }
+    command.timeout = std::chrono::minutes(1);
+    auto made = runner.run(command);
+    if (!made) return std::unexpected(made.error());
+    if (made->exit_status != 0)
+        return fail("genisoimage could not make the cloud-init seed: " + made->err,
+                    "check that genisoimage is installed and " + iso.parent_path().string() + " is writable");
+    return {};
+}
 
 }  // namespace
 
@@ -40,27 +65,26 @@ Result<CloudInitFiles> render_cloud_init(const TemplateSet& templates, const Clo
     return out;
 }
 
-Result<void> make_cloud_init_iso(Runner& runner, const std::string& genisoimage, const CloudInitFiles& files,
-                                 const std::filesystem::path& dir, const std::filesystem::path& iso) {
-    if (auto r = ensure_private_dir(dir); !r) return r;
-    std::vector<std::pair<std::string, const std::string*>> wanted = {{"user-data", &files.user_data},
-                                                                      {"meta-data", &files.meta_data}};
-    if (!files.network_config.empty()) wanted.emplace_back("network-config", &files.network_config);
-    Command make_iso;
-    make_iso.argv = {genisoimage, "-output", iso.string(), "-volid", "cidata", "-joliet", "-rock", "-quiet"};
+Result<std::filesystem::path> make_vm_seed(Runner& runner, const std::string& genisoimage,
+                                           const std::filesystem::path& machine_dir,
+                                           const std::optional<std::filesystem::path>& templates_dir,
+                                           CloudInitSpec spec) {
+    const std::filesystem::path key = machine_dir / k_vm_ssh_key_file;
     std::error_code ec;
-    std::filesystem::remove(dir / "network-config", ec);  // none from an earlier seed
-    for (const auto& [file, content] : wanted) {
-        if (auto r = write_file_atomic(dir / file, *content, 0600); !r) return r;
-        make_iso.argv.push_back((dir / file).string());
+    if (!std::filesystem::exists(key, ec)) {
+        if (auto r = generate_ssh_key(key, "berth-" + spec.hostname); !r) return std::unexpected(r.error());
     }
-    make_iso.timeout = std::chrono::minutes(1);
-    auto made = runner.run(make_iso);
-    if (!made) return std::unexpected(made.error());
-    if (made->exit_status != 0)
-        return fail("genisoimage could not make the cloud-init seed: " + made->err,
-                    "check that genisoimage is installed and " + iso.parent_path().string() + " is writable");
-    return {};
+    auto pub = public_key_line(key);
+    if (!pub) return std::unexpected(pub.error());
+    spec.ssh_public_key = *pub;
+    auto templates = TemplateSet::load(templates_dir);
+    if (!templates) return std::unexpected(templates.error());
+    auto files = render_cloud_init(*templates, spec);
+    if (!files) return std::unexpected(files.error());
+    const std::filesystem::path iso = machine_dir / "seed.iso";
+    if (auto r = make_iso(runner, genisoimage, *files, machine_dir / "cloud-init", iso); !r)
+        return std::unexpected(r.error());
+    return iso;
 }
 
 }  // namespace berth

@@ -9,6 +9,7 @@
 #include <berth/provision/templates.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,9 +34,16 @@ struct CloudInitFiles {
 
 [[nodiscard]] Result<CloudInitFiles> render_cloud_init(const TemplateSet& templates, const CloudInitSpec& spec);
 
-/// Writes the files (0600) into `dir` and makes `iso` from them with `genisoimage` (argv[0]).
-[[nodiscard]] Result<void> make_cloud_init_iso(Runner& runner, const std::string& genisoimage,
-                                               const CloudInitFiles& files, const std::filesystem::path& dir,
-                                               const std::filesystem::path& iso);
+/// The SSH key a VM driver's machine is reached with, in the machine's directory.
+inline constexpr const char* k_vm_ssh_key_file = "id_ed25519";
+
+/// Makes <machine_dir>/seed.iso for a new VM and returns its path: the machine's SSH key
+/// (<machine_dir>/id_ed25519, made if missing) goes into spec.ssh_public_key, the files are
+/// rendered from the templates (with `templates_dir`'s overrides) into <machine_dir>/cloud-init/
+/// (0600), and `genisoimage` (argv[0]) makes the ISO.
+[[nodiscard]] Result<std::filesystem::path> make_vm_seed(Runner& runner, const std::string& genisoimage,
+                                                         const std::filesystem::path& machine_dir,
+                                                         const std::optional<std::filesystem::path>& templates_dir,
+                                                         CloudInitSpec spec);
 
 }  // namespace berth
