@@ -178,7 +178,7 @@ public:
 
     std::string_view name() const override { return "virtualbox"; }
     const std::string& uuid() const { return m_uuid; }
-    VBoxManage& vbox() { return m_vbox; }
+    VBoxManage& vboxmanage() { return m_vbox; }
 
     Result<void> configure(const OptionValues& values) override {
         auto memory = option_int(values, "virtualbox", "memory", 2048, 256, 1024 * 1024, " (MiB)");
@@ -627,7 +627,10 @@ private:
                 break;
             }
         }
-        if (name.empty()) {
+        if (!name.empty()) {
+            m_hostonly_if = name;  // written down before anything is attached to it, for rm
+            if (auto r = write_made(); !r) return r;
+        } else {
             auto made = vbox({"hostonlyif", "create"});
             if (!made) return std::unexpected(made.error());
             auto q1 = made->out.find("Interface '");
@@ -642,8 +645,6 @@ private:
             if (auto r = vbox({"hostonlyif", "ipconfig", name, "--ip", host_ip, "--netmask", mask}); !r)
                 return std::unexpected(r.error());
         }
-        m_hostonly_if = name;
-        if (auto r = write_made(); !r) return r;
         auto servers = vbox({"list", "dhcpservers"});
         if (!servers) return std::unexpected(servers.error());
         bool has_dhcp = false;
@@ -782,8 +783,8 @@ std::vector<Result<MachineState>> virtualbox_states(const std::vector<Driver*>& 
     std::vector<Result<MachineState>> out;
     if (drivers.empty()) return out;
     auto* first = static_cast<VirtualBoxDriver*>(drivers.front());
-    auto all = first->vbox().run({"list", "vms"});
-    Result<CommandResult> running = all ? first->vbox().run({"list", "runningvms"}) : all;
+    auto all = first->vboxmanage().run({"list", "vms"});
+    Result<CommandResult> running = all ? first->vboxmanage().run({"list", "runningvms"}) : all;
     std::set<std::string> known, up;
     if (all && running) {
         for (const auto& vm : parse_vm_list(all->out)) known.insert(vm.uuid);
