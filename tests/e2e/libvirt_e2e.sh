@@ -57,6 +57,14 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
+
+# fails unless machine $1 left neither its domain nor a volume of its own ($2 says after what)
+check_removed() {
+  virsh -c "$uri" list --all --name | grep -qx "berth-$1" && fail "$2: the domain berth-$1 is still defined"
+  local left
+  left=$(virsh -c "$uri" vol-list berth 2>/dev/null | awk 'NR>2 && $1 != "" {print $1}' | grep -- "^$1[.-]" || true)
+  [ -z "$left" ] || fail "$2: volumes left behind: $left"
+}
 # shellcheck source=checks.sh
 . "$here/checks.sh"
 
@@ -112,9 +120,7 @@ ok "stopped, started, docker answers over TLS at $("$berth" ip "$name")"
 
 step "berth rm leaves no domain and no volume but the cached base image"
 "$berth" rm -y "$name"
-virsh -c "$uri" list --all --name | grep -qx "berth-$name" && fail "the domain is still defined"
-left=$(virsh -c "$uri" vol-list berth 2>/dev/null | awk 'NR>2 && $1 != "" {print $1}' | grep -- "^$name[.-]" || true)
-[ -z "$left" ] || fail "volumes left behind: $left"
+check_removed "$name" "berth rm"
 ok "domain and volumes removed; base images kept"
 
 step "the same through qemu+ssh:// (libvirt's ssh transport to an sshd on loopback)"
@@ -146,9 +152,7 @@ logins=$(grep -c "Accepted publickey for root" "$work/ssh/sshd.log")
 eval "$("$berth" env --shell bash "$name-ssh")"
 docker version --format '{{.Server.Version}}' >/dev/null || fail "docker does not answer on the machine made over qemu+ssh"
 "$berth" rm -y "$name-ssh"
-virsh -c "$uri" list --all --name | grep -qx "berth-$name-ssh" && fail "rm over qemu+ssh left the domain"
-left=$(virsh -c "$uri" vol-list berth 2>/dev/null | awk 'NR>2 && $1 != "" {print $1}' | grep -- "^$name-ssh[.-]" || true)
-[ -z "$left" ] || fail "rm over qemu+ssh left volumes: $left"
+check_removed "$name-ssh" "berth rm over qemu+ssh"
 ok "created, listed, used over TLS and removed through qemu+ssh://root@127.0.0.1:$sshport/system"
 
 step "a create killed half-way leaves a machine that rm removes completely"
@@ -166,8 +170,6 @@ kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
 "$berth" ls
 "$berth" rm -y "$crash"
-virsh -c "$uri" list --all --name | grep -qx "berth-$crash" && fail "the killed create's domain is still defined"
-left=$(virsh -c "$uri" vol-list berth 2>/dev/null | awk 'NR>2 && $1 != "" {print $1}' | grep -- "^$crash" || true)
-[ -z "$left" ] || fail "the killed create left volumes: $left"
+check_removed "$crash" "berth rm of the killed create"
 [ ! -e "$BERTH_STORAGE_PATH/machines/$crash" ] || fail "the killed create left its record"
 ok "killed after the domain was defined; rm removed the domain, its volumes and its record"
