@@ -53,7 +53,7 @@ SshTarget ssh_target_for(const Store& store, std::string_view machine, const Ssh
     t.port = endpoint.port;
     t.user = endpoint.user;
     t.key = endpoint.key_path;
-    t.known_hosts = store.machine_file(machine, "known_hosts");
+    t.known_hosts = store.machine_file(machine, k_known_hosts_file);
     t.machine = std::string(machine);
     return t;
 }
@@ -89,7 +89,7 @@ DriverContext MachineService::context_for(std::string_view name,
         // Drivers only reach machines whose host key the first provision pinned: without one,
         // fail at once instead of connecting (and waiting for a guest that may still boot).
         std::error_code ec;
-        if (!std::filesystem::exists(store->machine_file(machine, "known_hosts"), ec))
+        if (!std::filesystem::exists(store->machine_file(machine, k_known_hosts_file), ec))
             return fail("the SSH host key of machine \"" + machine + "\" is not pinned yet",
                         "it is pinned by the first provision (create, or `berth provision " + machine + "`)");
         SshOptions options;

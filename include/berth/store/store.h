@@ -24,6 +24,7 @@ inline constexpr const char* k_client_cert_file = "cert.pem";
 inline constexpr const char* k_client_key_file = "key.pem";
 inline constexpr const char* k_server_cert_file = "server.pem";
 inline constexpr const char* k_server_key_file = "server-key.pem";
+inline constexpr const char* k_known_hosts_file = "known_hosts";  ///< the pinned SSH host key
 
 class Store {
 public:
