@@ -1,4 +1,4 @@
-#include <generic/generic_driver.h>
+#include <berth/drivers/generic/generic_driver.h>
 
 #include <berth/store/atomic_file.h>
 #include <berth/transport/ssh_key.h>

@@ -1,4 +1,4 @@
-#include <libvirt/libvirt_api.h>
+#include <berth/drivers/libvirt/libvirt_api.h>
 
 #include <libvirt/virterror.h>
 

@@ -1,4 +1,4 @@
-#include <libvirt/libvirt_driver.h>
+#include <berth/drivers/libvirt/libvirt_driver.h>
 
 #include <berth/core/digest.h>
 #include <berth/store/atomic_file.h>

@@ -1,4 +1,4 @@
-#include <none/none_driver.h>
+#include <berth/drivers/none/none_driver.h>
 
 #include <berth/core/docker_url.h>
 

@@ -1,4 +1,4 @@
-#include <virtualbox/vboxmanage.h>
+#include <berth/drivers/virtualbox/vboxmanage.h>
 
 #include <berth/core/text.h>
 

@@ -1,4 +1,4 @@
-#include <virtualbox/virtualbox_driver.h>
+#include <berth/drivers/virtualbox/virtualbox_driver.h>
 
 #include <berth/core/digest.h>
 #include <berth/core/host_cpu.h>

@@ -4,7 +4,7 @@
 // after parsing, so that only main() turns errors into exit codes.
 
 #include <berth/core/error.h>
-#include <berth/core/machine_service.h>
+#include <berth/service/machine_service.h>
 #include <berth/process/runner.h>
 #include <berth/store/store.h>
 

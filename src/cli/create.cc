@@ -3,7 +3,7 @@
 
 #include "app.h"
 
-#include <berth/driver/driver_table.h>
+#include <berth/service/driver_table.h>
 
 #include <spdlog/spdlog.h>
 

@@ -3,7 +3,7 @@
 #include <berth/core/docker_url.h>
 #include <berth/core/text.h>
 
-#include "../core/curl_util.h"
+#include <berth/net/curl_util.h>
 
 #include <curl/curl.h>
 

@@ -4,7 +4,7 @@
 #include <berth/image/progress.h>
 #include <berth/store/atomic_file.h>
 
-#include "../core/curl_util.h"
+#include <berth/net/curl_util.h>
 
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
 #include <berth/driver/driver.h>
-#include <berth/driver/driver_table.h>
+#include <berth/service/driver_table.h>
 
 #include <catch2/catch.hpp>
 

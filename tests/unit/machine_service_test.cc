@@ -1,4 +1,4 @@
-#include <berth/core/machine_service.h>
+#include <berth/service/machine_service.h>
 #include <berth/pki/pki.h>
 
 #include "../fakes/fake_driver.h"

@@ -1,7 +1,7 @@
 // The generic driver: options, reachability against a real sshd, and the power verbs over a
 // scripted session (a real `shutdown` would take the test machine down).
 
-#include <generic/generic_driver.h>
+#include <berth/drivers/generic/generic_driver.h>
 
 #include "../../../tests/fakes/scripted_session.h"
 #include "sshd_fixture.h"

@@ -4,7 +4,7 @@
 // through a fake VolumeUploader; genisoimage runs through a fake Runner. One test at the end uses a
 // real libvirtd at qemu:///system when one is reachable, and is skipped otherwise.
 
-#include <libvirt/libvirt_driver.h>
+#include <berth/drivers/libvirt/libvirt_driver.h>
 
 #include <berth/store/atomic_file.h>
 #include <berth/transport/ssh_key.h>

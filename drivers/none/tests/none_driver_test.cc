@@ -1,4 +1,4 @@
-#include <none/none_driver.h>
+#include <berth/drivers/none/none_driver.h>
 
 #include <catch2/catch.hpp>
 

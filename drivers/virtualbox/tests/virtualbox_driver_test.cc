@@ -3,7 +3,7 @@
 // VBoxManage calls (the simulator's call log) and what is left in the simulator's state. qemu-img
 // and genisoimage are the real ones, on a tiny qcow2.
 
-#include <virtualbox/virtualbox_driver.h>
+#include <berth/drivers/virtualbox/virtualbox_driver.h>
 
 #include <berth/store/atomic_file.h>
 

@@ -4,7 +4,7 @@
 /// port forwards on 127.0.0.1, and an optional host-only adapter. Tested against the VBoxManage
 /// simulator in tests/fakes, not a real VirtualBox. See drivers/virtualbox/README.md.
 
-#include <virtualbox/vboxmanage.h>
+#include <berth/drivers/virtualbox/vboxmanage.h>
 
 #include <berth/driver/driver.h>
 

@@ -2,9 +2,10 @@
 /// What the verbs call: create, open, list and remove machines. It ties the Store, the driver
 /// table and PKI together; the CLI only parses, calls one of these and formats the result.
 
+#include <berth/core/environment.h>
 #include <berth/core/error.h>
 #include <berth/driver/driver.h>
-#include <berth/driver/driver_table.h>
+#include <berth/service/driver_table.h>
 #include <berth/process/runner.h>
 #include <berth/provision/provisioner.h>
 #include <berth/store/store.h>
@@ -17,11 +18,6 @@
 #include <vector>
 
 namespace berth {
-
-using GetEnv = std::function<std::optional<std::string>(const std::string&)>;
-
-/// The process environment, as a GetEnv.
-[[nodiscard]] GetEnv process_env();
 
 /// How to reach and provision a machine over SSH.
 struct ProvisionOptions {

@@ -1,10 +1,10 @@
-#include <berth/core/machine_service.h>
+#include <berth/service/machine_service.h>
 
 #include <berth/core/docker_url.h>
 #include <berth/core/log.h>
 #include <berth/core/machine_name.h>
 #include <berth/docker/docker_client.h>
-#include <berth/driver/driver_table.h>
+#include <berth/service/driver_table.h>
 #include <berth/image/image_cache.h>
 #include <berth/pki/pki.h>
 #include <berth/provision/templates.h>
@@ -56,14 +56,6 @@ SshTarget ssh_target_for(const Store& store, std::string_view machine, const Ssh
     t.known_hosts = store.machine_file(machine, k_known_hosts_file);
     t.machine = std::string(machine);
     return t;
-}
-
-GetEnv process_env() {
-    return [](const std::string& name) -> std::optional<std::string> {
-        const char* value = std::getenv(name.c_str());
-        if (value == nullptr) return std::nullopt;
-        return std::string(value);
-    };
 }
 
 MachineService::MachineService(const Store& store, Runner& runner, GetEnv getenv,

@@ -1,5 +1,6 @@
 #pragma once
-// libcurl pieces shared by the Docker API client and the image downloader (private to src/).
+/// libcurl pieces (RAII handles, global init) shared by the Docker API client and the image
+/// downloader: the net area, below docker and image.
 
 #include <berth/core/error.h>
 

@@ -1,9 +1,9 @@
-#include <berth/driver/driver_table.h>
+#include <berth/service/driver_table.h>
 
-#include <generic/generic_driver.h>
-#include <libvirt/libvirt_driver.h>
-#include <none/none_driver.h>
-#include <virtualbox/virtualbox_driver.h>
+#include <berth/drivers/generic/generic_driver.h>
+#include <berth/drivers/libvirt/libvirt_driver.h>
+#include <berth/drivers/none/none_driver.h>
+#include <berth/drivers/virtualbox/virtualbox_driver.h>
 
 #include <vector>
 

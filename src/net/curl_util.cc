@@ -1,4 +1,4 @@
-#include "curl_util.h"
+#include <berth/net/curl_util.h>
 
 #include <mutex>
 

@@ -3,7 +3,7 @@
 /// qemu+ssh://host/system), disks as volumes of a `berth` storage pool, a cloud-init NoCloud seed,
 /// and an address from libvirt's DHCP leases. See drivers/libvirt/README.md.
 
-#include <libvirt/libvirt_api.h>
+#include <berth/drivers/libvirt/libvirt_api.h>
 
 #include <berth/core/host_cpu.h>
 #include <berth/driver/driver.h>
