@@ -4,8 +4,10 @@
 // after parsing, so that only main() turns errors into exit codes.
 
 #include <berth/core/error.h>
-#include <berth/service/machine_service.h>
 #include <berth/process/runner.h>
+#include <berth/service/connect.h>
+#include <berth/service/machine_service.h>
+#include <berth/service/real_ports.h>
 #include <berth/store/store.h>
 
 #include <CLI/CLI.hpp>
@@ -29,10 +31,10 @@ struct Context {
     [[nodiscard]] Store store() const;
 };
 
-/// A MachineService over the context's store, with the real process runner.
+/// A MachineService over the context's store, with the real parts (service/real_ports.h).
 class Services {
 public:
-    explicit Services(const Context& ctx) : m_store(ctx.store()), m_service(m_store, m_runner) {}
+    explicit Services(const Context& ctx) : m_store(ctx.store()), m_service(real_ports(m_store, m_runner)) {}
     MachineService& machines() { return m_service; }
     const Store& store() const { return m_store; }
 
@@ -41,6 +43,14 @@ private:
     ProcessRunner m_runner;
     MachineService m_service;
 };
+
+/// What a one-machine verb prints: the text for an opened machine (status, url, config, version).
+using MachineText = std::function<Result<std::string>(Services&, Machine&)>;
+/// What such a verb prints when given no machine; empty: the machine is "default".
+using NoMachineText = std::function<std::string()>;
+/// Adds `verb NAME`, which opens the machine and prints `text` of it and a newline.
+void add_machine_text_verb(CLI::App& app, Context& ctx, const char* verb, const char* help, MachineText text,
+                           NoMachineText without_name = {});
 
 /// Fails unless the machine's record is "ready" and its driver says it is running.
 [[nodiscard]] Result<void> require_running(Machine& machine);
@@ -66,6 +76,9 @@ void add_upgrade(CLI::App& app, Context& ctx);
 void add_ssh(CLI::App& app, Context& ctx);
 void add_scp(CLI::App& app, Context& ctx);
 void add_image(CLI::App& app, Context& ctx);    // image ls, pull, rm
+
+/// OpenSSH client options that pin a machine's host key and use only its key (berth ssh, scp).
+[[nodiscard]] std::vector<std::string> ssh_base_options(const SshTarget& target);
 
 /// Flags shared by the verbs that provision over SSH.
 struct ProvisionFlags {

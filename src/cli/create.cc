@@ -10,42 +10,37 @@
 #include <map>
 
 namespace berth::cli {
+namespace {
 
-void add_create(CLI::App& app, Context& ctx) {
-    struct Options {
-        CreateRequest request;
-        // Every driver's flags, keyed by driver name then option name.
-        std::map<std::string, OptionValues> driver_flags;
-        std::vector<std::pair<const DriverInfo*, CLI::Option*>> flag_options;
-        std::vector<const DriverOption*> flag_defs;
-    };
-    auto opts = std::make_shared<Options>();
-    auto* sub = app.add_subcommand("create", "Create a machine");
-    sub->add_option("-d,--driver", opts->request.driver, "Driver that makes the machine: libvirt, virtualbox, generic or none")
-        ->required();
-    sub->add_option("--engine-label", opts->request.engine_labels,
-                    "Label for the Docker engine, key=value (repeatable)")
-        ->expected(1)
-        ->allow_extra_args(false)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    sub->add_option("--tls-san", opts->request.tls_sans,
-                    "Extra IP or DNS name for the server certificate (repeatable)")
-        ->expected(1)
-        ->allow_extra_args(false)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    sub->add_option("--tls-key-type", opts->request.tls_key_type,
+struct CreateOptions {
+    CreateRequest request;
+    // Every driver's flags, keyed by driver name then option name.
+    std::map<std::string, OptionValues> driver_flags;
+    std::vector<std::pair<const DriverInfo*, CLI::Option*>> flag_options;
+    std::string templates_dir;
+    int ssh_timeout = 120;
+};
+
+/// One value per use of a repeatable flag, as in docker-machine.
+void one_each(CLI::Option* o) {
+    o->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+void add_tls_and_engine_flags(CLI::App* sub, CreateOptions& opts) {
+    one_each(sub->add_option("--engine-label", opts.request.engine_labels,
+                             "Label for the Docker engine, key=value (repeatable)"));
+    one_each(sub->add_option("--tls-san", opts.request.tls_sans,
+                             "Extra IP or DNS name for the server certificate (repeatable)"));
+    sub->add_option("--tls-key-type", opts.request.tls_key_type,
                     "Key type of the machine's CA and certificates")
         ->check(CLI::IsMember({"ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096"}))
         ->capture_default_str();
-    sub->add_option("--tls-ca-days", opts->request.tls_ca_days, "Validity of the machine's CA, in days")
+    sub->add_option("--tls-ca-days", opts.request.tls_ca_days, "Validity of the machine's CA, in days")
         ->capture_default_str();
-    sub->add_option("--tls-cert-days", opts->request.tls_cert_days,
+    sub->add_option("--tls-cert-days", opts.request.tls_cert_days,
                     "Validity of the server and client certificates, in days")
         ->capture_default_str();
-    auto one_each = [](CLI::Option* o) {
-        o->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    };
-    auto& engine = opts->request.engine;
+    auto& engine = opts.request.engine;
     sub->add_option("--engine-install", engine.install,
                     "Docker package: docker.io (the distribution's) or docker-ce (Docker's repository)")
         ->check(CLI::IsMember({"docker.io", "docker-ce"}))
@@ -57,20 +52,20 @@ void add_create(CLI::App& app, Context& ctx) {
     one_each(sub->add_option("--engine-registry-mirror", engine.registry_mirrors, "Registry mirror URL (repeatable)"));
     sub->add_option("--engine-storage-driver", engine.storage_driver, "Docker storage driver (default: Docker's)");
     one_each(sub->add_option("--engine-env", engine.env, "Environment variable KEY=VALUE for dockerd (repeatable)"));
-    auto templates_dir = std::make_shared<std::string>();
-    auto ssh_timeout = std::make_shared<int>(120);
-    sub->add_option("--templates-dir", *templates_dir,
+    sub->add_option("--templates-dir", opts.templates_dir,
                     "Directory of templates that replace berth's own (see templates/README.md)");
-    sub->add_option("--ssh-timeout", *ssh_timeout, "Seconds to keep trying to reach the machine over SSH")
+    sub->add_option("--ssh-timeout", opts.ssh_timeout, "Seconds to keep trying to reach the machine over SSH")
         ->capture_default_str();
-    sub->add_option("name", opts->request.name, "Name of the machine")->required();
+}
 
+/// Every driver's options as --<driver>-<option> flags, grouped by driver.
+void add_driver_flags(CLI::App* sub, CreateOptions& opts) {
     for (const auto& info : driver_table()) {
         const std::string group = "Driver " + info.name;
         for (const auto& option : info.options) {
             std::string help = option.help + " [env " + option_env_var(info.name, option) + "]";
             if (!option.default_value.empty()) help += " (default " + option.default_value + ")";
-            auto& slot = opts->driver_flags[info.name][option.name];
+            auto& slot = opts.driver_flags[info.name][option.name];
             CLI::Option* o = nullptr;
             if (option.type == OptionType::Bool) {
                 o = sub->add_flag_callback(option_flag(info.name, option),
@@ -83,14 +78,43 @@ void add_create(CLI::App& app, Context& ctx) {
                     o->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
             }
             o->group(group);
-            opts->flag_options.emplace_back(&info, o);
+            opts.flag_options.emplace_back(&info, o);
         }
     }
+}
 
-    sub->callback([&ctx, opts, templates_dir, ssh_timeout] {
-        set_action(ctx, [&ctx, opts, templates_dir, ssh_timeout]() -> Result<void> {
-            if (!templates_dir->empty()) opts->request.provision.templates_dir = *templates_dir;
-            opts->request.provision.ssh_timeout = std::chrono::seconds(*ssh_timeout);
+/// The closing lines: how long each phase took, how the machine was provisioned, what to run.
+void print_create_report(const CreateReport& report) {
+    std::string timing;
+    double total = 0;
+    for (const auto& [phase, secs] : report.timings) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%s %.1f s", phase.c_str(), secs);
+        timing += (timing.empty() ? "" : ", ") + std::string(buf);
+        total += secs;
+    }
+    if (!timing.empty()) spdlog::info("Time: {:.1f} s ({})", total, timing);
+    if (int n = report.remote_commands(); n > 0)
+        spdlog::info("Provisioned over 1 SSH connection ({} remote commands)", n);
+    spdlog::info("Machine {} is ready. To point your docker CLI at it, run: eval \"$(berth env {})\"",
+                 report.record.name, report.record.name);
+}
+
+}  // namespace
+
+void add_create(CLI::App& app, Context& ctx) {
+    auto opts = std::make_shared<CreateOptions>();
+    auto* sub = app.add_subcommand("create", "Create a machine");
+    sub->add_option("-d,--driver", opts->request.driver, "Driver that makes the machine: libvirt, virtualbox, generic or none")
+        ->required();
+    add_tls_and_engine_flags(sub, *opts);
+    sub->add_option("name", opts->request.name, "Name of the machine")->required();
+    add_driver_flags(sub, *opts);
+
+    sub->callback([&ctx, opts] {
+        set_action(ctx, [&ctx, opts]() -> Result<void> {
+            if (!opts->templates_dir.empty()) opts->request.provision.templates_dir = opts->templates_dir;
+            opts->request.provision.ssh_timeout = std::chrono::seconds(opts->ssh_timeout);
             // A flag of another driver is a mistake worth saying, not something to ignore.
             for (const auto& [info, option] : opts->flag_options) {
                 if (option->count() > 0 && info->name != opts->request.driver)
@@ -100,21 +124,9 @@ void add_create(CLI::App& app, Context& ctx) {
             }
             opts->request.driver_flags = opts->driver_flags[opts->request.driver];
             Services services(ctx);
-            auto record = services.machines().create(opts->request);
-            if (!record) return std::unexpected(record.error());
-            std::string timing;
-            double total = 0;
-            for (const auto& [phase, secs] : services.machines().timings()) {
-                char buf[64];
-                std::snprintf(buf, sizeof buf, "%s %.1f s", phase.c_str(), secs);
-                timing += (timing.empty() ? "" : ", ") + std::string(buf);
-                total += secs;
-            }
-            if (!timing.empty()) spdlog::info("Time: {:.1f} s ({})", total, timing);
-            if (int n = services.machines().remote_commands(); n > 0)
-                spdlog::info("Provisioned over 1 SSH connection ({} remote commands)", n);
-            spdlog::info("Machine {} is ready. To point your docker CLI at it, run: eval \"$(berth env {})\"",
-                         record->name, record->name);
+            auto report = services.machines().create(opts->request);
+            if (!report) return std::unexpected(report.error());
+            print_create_report(*report);
             return {};
         });
     });

@@ -47,17 +47,10 @@ void add_env(CLI::App& app, Context& ctx) {
             auto machine = services.machines().open(name);
             if (!machine) return std::unexpected(machine.error());
             if (auto ok = require_running(*machine); !ok) return ok;
-            auto url = machine->driver->docker_url();
-            if (!url) return std::unexpected(url.error());
-            for (const char* file : {k_ca_cert_file, k_client_cert_file, k_client_key_file}) {
-                std::error_code ec;
-                if (!std::filesystem::exists(services.store().machine_file(name, file), ec))
-                    return fail("machine \"" + name + "\" has no " + file + " in " +
-                                    services.store().machine_dir(name).string(),
-                                "make new certificates with `berth regenerate-certs " + name + "`");
-            }
-            req.docker_host = *url;
-            req.cert_path = services.store().machine_dir(name).string();
+            auto endpoint = services.machines().docker_endpoint(*machine);
+            if (!endpoint) return std::unexpected(endpoint.error());
+            req.docker_host = endpoint->url;
+            req.cert_path = endpoint->cert_dir.string();
             req.machine_name = name;
             if (opts->no_proxy) {
                 auto ip = machine->driver->ip();

@@ -104,6 +104,77 @@ std::string align_columns(const std::string& text) {
     return out;
 }
 
+/// A Go-style template from --format: "table " asks for aligned columns with headers.
+struct ListFormat {
+    GoTemplate tmpl;
+    bool table = false;
+};
+
+Result<ListFormat> parse_list_format(const std::string& given) {
+    std::string format = given.empty() ? k_default_format : given;
+    bool table = format.starts_with("table");
+    if (table) format = format.substr(5);
+    while (!format.empty() && format.front() == ' ') format.erase(0, 1);
+    while (!format.empty() && format.back() == ' ') format.pop_back();
+    for (auto [from, to] : {std::pair{"\\t", "\t"}, std::pair{"\\n", "\n"}})
+        for (size_t p; (p = format.find(from)) != std::string::npos;) format.replace(p, 2, to);
+    auto tmpl = GoTemplate::parse(format + "\n");
+    if (!tmpl) return std::unexpected(tmpl.error());
+    return ListFormat{std::move(*tmpl), table};
+}
+
+/// One machine as docker-machine's ls fields, and its labels for the filters.
+nlohmann::json listing_item(MachineListing& entry, const std::string& docker_host, std::vector<std::string>& labels) {
+    nlohmann::json item = {{"Name", entry.name},        {"Active", "-"},
+                           {"ActiveHost", false},       {"DriverName", "not found"},
+                           {"State", std::string(to_string(entry.state))},
+                           {"URL", ""},                 {"DockerVersion", "Unknown"},
+                           {"Error", ""},               {"Labels", ""}};
+    if (entry.machine) {
+        const auto& r = entry.machine->record;
+        labels = r.engine.labels;
+        item["DriverName"] = r.driver_name;
+        std::string joined;
+        for (const auto& l : labels) joined += (joined.empty() ? "" : ",") + l;
+        item["Labels"] = joined;
+        if (!r.engine.version.empty()) item["DockerVersion"] = "v" + r.engine.version;
+        if (r.status != MachineStatus::Ready)
+            item["Error"] = r.last_error.empty() ? "status " + std::string(to_string(r.status)) : r.last_error;
+        if (entry.state == MachineState::Running) {
+            if (auto url = entry.machine->driver->docker_url(); url) {
+                item["URL"] = *url;
+                if (*url == docker_host) {
+                    item["Active"] = "*";
+                    item["ActiveHost"] = true;
+                }
+            }
+        }
+    }
+    if (entry.error) item["Error"] = entry.error->message;
+    return item;
+}
+
+/// The items through the template, with a header row and aligned columns for "table".
+Result<std::string> render_list(const ListFormat& format, const nlohmann::json& items) {
+    std::string out;
+    if (format.table) {
+        nlohmann::json headers = {{"Name", "NAME"},          {"Active", "ACTIVE"},
+                                  {"ActiveHost", "ACTIVE_HOST"}, {"DriverName", "DRIVER"},
+                                  {"State", "STATE"},        {"URL", "URL"},
+                                  {"DockerVersion", "DOCKER"}, {"Error", "ERRORS"},
+                                  {"Labels", "LABELS"}};
+        auto line = format.tmpl.render(headers);
+        if (!line) return std::unexpected(line.error());
+        out += *line;
+    }
+    for (const auto& item : items) {
+        auto line = format.tmpl.render(item);
+        if (!line) return std::unexpected(line.error());
+        out += *line;
+    }
+    return format.table ? align_columns(out) : out;
+}
+
 }  // namespace
 
 void add_ls(CLI::App& app, Context& ctx) {
@@ -135,53 +206,19 @@ void add_ls(CLI::App& app, Context& ctx) {
             auto filters = parse_filters(opts->filters);
             if (!filters) return std::unexpected(filters.error());
 
-            std::string format = opts->format.empty() ? k_default_format : opts->format;
-            bool table = format.starts_with("table");
-            if (table) format = format.substr(5);
-            while (!format.empty() && format.front() == ' ') format.erase(0, 1);
-            while (!format.empty() && format.back() == ' ') format.pop_back();
-            for (auto [from, to] : {std::pair{"\\t", "\t"}, std::pair{"\\n", "\n"}})
-                for (size_t p; (p = format.find(from)) != std::string::npos;) format.replace(p, 2, to);
-            auto tmpl = GoTemplate::parse(format + "\n");
-            if (!tmpl) return std::unexpected(tmpl.error());
+            auto format = parse_list_format(opts->format);
+            if (!format) return std::unexpected(format.error());
 
             Services services(ctx);
             auto listing = services.machines().list();
             if (!listing) return std::unexpected(listing.error());
-            const std::string docker_host = process_env()("DOCKER_HOST").value_or("");
+            const std::string docker_host = services.machines().ports().env("DOCKER_HOST").value_or("");
 
             nlohmann::json items = nlohmann::json::array();
             for (auto& entry : *listing) {
                 std::vector<std::string> labels;
-                nlohmann::json item = {{"Name", entry.name},        {"Active", "-"},
-                                       {"ActiveHost", false},       {"DriverName", "not found"},
-                                       {"State", std::string(to_string(entry.state))},
-                                       {"URL", ""},                 {"DockerVersion", "Unknown"},
-                                       {"Error", ""},               {"Labels", ""}};
-                if (entry.machine) {
-                    const auto& r = entry.machine->record;
-                    labels = r.engine.labels;
-                    item["DriverName"] = r.driver_name;
-                    std::string joined;
-                    for (const auto& l : labels) joined += (joined.empty() ? "" : ",") + l;
-                    item["Labels"] = joined;
-                    if (!r.engine.version.empty()) item["DockerVersion"] = "v" + r.engine.version;
-                    if (r.status != MachineStatus::Ready)
-                        item["Error"] = r.last_error.empty() ? "status " + std::string(to_string(r.status))
-                                                             : r.last_error;
-                    if (entry.state == MachineState::Running) {
-                        if (auto url = entry.machine->driver->docker_url(); url) {
-                            item["URL"] = *url;
-                            if (*url == docker_host) {
-                                item["Active"] = "*";
-                                item["ActiveHost"] = true;
-                            }
-                        }
-                    }
-                }
-                if (entry.error) item["Error"] = entry.error->message;
-                if (!matches(*filters, item, labels)) continue;
-                items.push_back(std::move(item));
+                nlohmann::json item = listing_item(entry, docker_host, labels);
+                if (matches(*filters, item, labels)) items.push_back(std::move(item));
             }
 
             if (opts->quiet) {
@@ -192,23 +229,9 @@ void add_ls(CLI::App& app, Context& ctx) {
                 std::cout << items.dump(2) << "\n";
                 return {};
             }
-            std::string out;
-            if (table) {
-                nlohmann::json headers = {{"Name", "NAME"},          {"Active", "ACTIVE"},
-                                          {"ActiveHost", "ACTIVE_HOST"}, {"DriverName", "DRIVER"},
-                                          {"State", "STATE"},        {"URL", "URL"},
-                                          {"DockerVersion", "DOCKER"}, {"Error", "ERRORS"},
-                                          {"Labels", "LABELS"}};
-                auto line = tmpl->render(headers);
-                if (!line) return std::unexpected(line.error());
-                out += *line;
-            }
-            for (const auto& item : items) {
-                auto line = tmpl->render(item);
-                if (!line) return std::unexpected(line.error());
-                out += *line;
-            }
-            std::cout << (table ? align_columns(out) : out);
+            auto out = render_list(*format, items);
+            if (!out) return std::unexpected(out.error());
+            std::cout << *out;
             return {};
         });
     });

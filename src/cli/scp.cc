@@ -13,9 +13,6 @@
 
 namespace berth::cli {
 
-std::vector<std::string> ssh_base_options(const SshTarget& t);
-Result<SshTarget> machine_ssh_target(Services& services, const std::string& name);
-
 void add_scp(CLI::App& app, Context& ctx) {
     auto recursive = std::make_shared<bool>(false);
     auto paths = std::make_shared<std::vector<std::string>>();
@@ -40,7 +37,7 @@ void add_scp(CLI::App& app, Context& ctx) {
                     continue;
                 }
                 const std::string name = p.substr(0, colon);
-                auto t = machine_ssh_target(services, name);
+                auto t = services.machines().ssh_target(name);
                 if (!t) return std::unexpected(t.error());
                 const std::string alias = "berth-" + name;
                 if (config.find("Host " + alias + "\n") == std::string::npos)

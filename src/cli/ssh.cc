@@ -20,19 +20,6 @@ std::vector<std::string> ssh_base_options(const SshTarget& t) {
             "-F", "/dev/null"};
 }
 
-Result<SshTarget> machine_ssh_target(Services& services, const std::string& name) {
-    auto machine = services.machines().open(name);
-    if (!machine) return std::unexpected(machine.error());
-    auto endpoint = machine->driver->ssh_endpoint();
-    if (!endpoint) return std::unexpected(endpoint.error());
-    SshTarget t = ssh_target_for(services.store(), name, *endpoint);
-    std::error_code ec;
-    if (!std::filesystem::exists(t.known_hosts, ec))
-        return fail("no SSH host key is pinned for \"" + name + "\"",
-                    "berth pins it when it provisions; run `berth provision --replace-host-key " + name + "`");
-    return t;
-}
-
 void add_ssh(CLI::App& app, Context& ctx) {
     auto name = std::make_shared<std::string>();
     auto command = std::make_shared<std::vector<std::string>>();
@@ -42,7 +29,7 @@ void add_ssh(CLI::App& app, Context& ctx) {
     sub->callback([&ctx, name, command] {
         set_action(ctx, [&ctx, name, command]() -> Result<void> {
             Services services(ctx);
-            auto t = machine_ssh_target(services, *name);
+            auto t = services.machines().ssh_target(*name);
             if (!t) return std::unexpected(t.error());
             std::vector<std::string> args = {"ssh"};
             auto base = ssh_base_options(*t);

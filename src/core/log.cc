@@ -9,18 +9,22 @@
 namespace berth {
 namespace {
 
+thread_local std::string t_machine;
+
 /// Formats by level: plain for info, "berth: warning: " / "berth: error: " prefixes, and a time
 /// stamp on debug/trace lines. One sink keeps stderr lines whole when several threads log.
 class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
 protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
-        std::string_view text(msg.payload.data(), msg.payload.size());
+        const std::string text = with_machine_prefix({msg.payload.data(), msg.payload.size()});
         std::string line;
         switch (msg.level) {
             case spdlog::level::trace:
             case spdlog::level::debug: {
+                spdlog::details::log_msg prefixed = msg;
+                prefixed.payload = text;
                 spdlog::memory_buf_t stamp;
-                formatter_->format(msg, stamp);
+                formatter_->format(prefixed, stamp);
                 line.assign(stamp.data(), stamp.size());
                 break;
             }
@@ -46,5 +50,18 @@ void init_logging(bool debug) {
 }
 
 std::string log_prefix(std::string_view machine) { return "[" + std::string(machine) + "] "; }
+
+MachineLogScope::MachineLogScope(std::string machine) : m_previous(std::move(t_machine)) {
+    t_machine = std::move(machine);
+}
+
+MachineLogScope::~MachineLogScope() { t_machine = std::move(m_previous); }
+
+std::string with_machine_prefix(std::string_view text) {
+    if (t_machine.empty()) return std::string(text);
+    const std::string bracketed = "[" + t_machine + "]";
+    if (text.starts_with(bracketed) || text.starts_with(t_machine + ":")) return std::string(text);
+    return bracketed + " " + std::string(text);
+}
 
 }  // namespace berth

@@ -4,7 +4,9 @@
 
 #include <berth/driver/driver.h>
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,7 @@ namespace berth::test {
 
 struct FakeDriverScript {
     std::vector<std::string> calls;      ///< "create n1", "remove n1", "states 3"...
+    std::mutex mutex;                    ///< guards calls: machines may be created in parallel
     std::string fail_precreate;          ///< non-empty: precreate_check fails with this
     std::string fail_create;
     std::string fail_remove;
@@ -19,6 +22,13 @@ struct FakeDriverScript {
     std::string address = "192.168.122.10";
     int url_port = 2376;                 ///< the port of docker_url()
     bool forwarded = false;              ///< reached through forwards: guest_ports() = 22, 2376
+    bool ssh = false;                    ///< reachable over SSH (root@address:22): create provisions it
+    std::function<void(const std::string&)> on_create;  ///< called with the machine's name in create()
+
+    void record(std::string call) {
+        std::lock_guard lock(mutex);
+        calls.push_back(std::move(call));
+    }
 };
 
 class FakeDriver final : public Driver {
@@ -36,14 +46,17 @@ public:
         return {};
     }
     Result<void> precreate_check() override { return step("precreate", m_script->fail_precreate); }
-    Result<void> create() override { return step("create", m_script->fail_create); }
+    Result<void> create() override {
+        if (m_script->on_create) m_script->on_create(m_machine);
+        return step("create", m_script->fail_create);
+    }
     Result<void> start() override { return step("start", ""); }
     Result<void> stop() override { return step("stop", ""); }
     Result<void> restart() override { return step("restart", ""); }
     Result<void> kill() override { return step("kill", ""); }
     Result<void> remove() override { return step("remove", m_script->fail_remove); }
     Result<MachineState> state() override {
-        m_script->calls.push_back("state " + m_machine);
+        m_script->record("state " + m_machine);
         return m_script->state;
     }
     Result<std::string> ip() override { return m_script->address; }
@@ -54,8 +67,12 @@ public:
         if (!m_script->forwarded) return std::nullopt;
         return GuestPorts{22, 2376};
     }
-    // No SSH: the core tests stop before provisioning (tested against a real sshd elsewhere).
-    Result<SshEndpoint> ssh_endpoint() override { return fail("the fake driver has no SSH"); }
+    // Without `ssh` the service tests stop before provisioning; with it they provision over the
+    // session their Ports open (a ScriptedSession).
+    Result<SshEndpoint> ssh_endpoint() override {
+        if (!m_script->ssh) return fail("the fake driver has no SSH");
+        return SshEndpoint{m_script->address, 22, "root", "/nonexistent/id_ed25519"};
+    }
     std::vector<std::string> cert_sans() override { return {m_script->address, m_machine}; }
     nlohmann::json save() const override { return {{"size", m_size}}; }
     Result<void> load(const nlohmann::json& saved) override {
@@ -65,7 +82,7 @@ public:
 
 private:
     Result<void> step(const std::string& what, const std::string& failure) {
-        m_script->calls.push_back(what + " " + m_machine);
+        m_script->record(what + " " + m_machine);
         if (!failure.empty()) return fail(failure);
         return {};
     }
@@ -85,7 +102,7 @@ inline DriverInfo fake_driver_info(std::shared_ptr<FakeDriverScript> script) {
             return std::make_unique<FakeDriver>(ctx.machine, script);
         },
         .states = [script](const std::vector<Driver*>& drivers) {
-            script->calls.push_back("states " + std::to_string(drivers.size()));
+            script->record("states " + std::to_string(drivers.size()));
             return std::vector<Result<MachineState>>(drivers.size(), script->state);
         },
     };

@@ -27,6 +27,13 @@ public:
     Result<void> upload(std::string_view content, const std::string& path, unsigned mode,
                         const std::string& owner) override;
     Result<std::string> read(const std::string& path) override;
+    /// Runs, uploads and reads made so far, as LibsshSession counts its channels.
+    int channels_opened() const override { return static_cast<int>(m_transcript.size()); }
+    std::string host_key_fingerprint() const override { return m_fingerprint; }
+    ScriptedSession& set_host_key_fingerprint(std::string fp) {
+        m_fingerprint = std::move(fp);
+        return *this;
+    }
 
     [[nodiscard]] const std::vector<std::string>& failures() const { return m_failures; }
     [[nodiscard]] std::vector<std::string> unused() const;
@@ -58,6 +65,7 @@ private:
     std::vector<std::string> m_scripts;
     std::map<std::string, std::string> m_uploaded;
     std::map<std::string, unsigned> m_modes;
+    std::string m_fingerprint = "SHA256:scripted-host-key";
 };
 
 }  // namespace berth::test

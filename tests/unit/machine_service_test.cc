@@ -1,4 +1,6 @@
 #include <berth/service/machine_service.h>
+#include <berth/service/driver_table.h>
+#include <berth/service/real_ports.h>
 #include <berth/pki/pki.h>
 
 #include "../fakes/fake_driver.h"
@@ -20,13 +22,18 @@ struct Fixture {
     std::shared_ptr<FakeDriverScript> script = std::make_shared<FakeDriverScript>();
     std::map<std::string, std::string> env;
     std::vector<DriverInfo> table = {test::fake_driver_info(script), *find_driver("none").value()};
-    MachineService service{store, runner,
-                           [this](const std::string& k) -> std::optional<std::string> {
-                               auto it = env.find(k);
-                               if (it == env.end()) return std::nullopt;
-                               return it->second;
-                           },
-                           table};
+    MachineService service{ports()};
+
+    Ports ports() {
+        Ports p = real_ports(store, runner);
+        p.env = [this](const std::string& k) -> std::optional<std::string> {
+            auto it = env.find(k);
+            if (it == env.end()) return std::nullopt;
+            return it->second;
+        };
+        p.drivers = table;
+        return p;
+    }
 
     CreateRequest request(const std::string& name) const {
         CreateRequest r;
@@ -46,7 +53,7 @@ TEST_CASE("create saves a ready record with a CA - server and client certificate
     req.engine_labels = {"team=a"};
     auto record = f.service.create(req);
     REQUIRE(record);
-    CHECK(record->status == MachineStatus::Ready);
+    CHECK(record->record.status == MachineStatus::Ready);
     CHECK(f.script->calls == std::vector<std::string>{"precreate web1", "create web1"});
 
     auto loaded = f.store.load("web1");

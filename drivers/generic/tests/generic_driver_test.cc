@@ -3,6 +3,7 @@
 
 #include <berth/drivers/generic/generic_driver.h>
 
+#include "../../../tests/fakes/borrowed.h"
 #include "../../../tests/fakes/scripted_session.h"
 #include "sshd_fixture.h"
 #include "temp_dir.h"
@@ -29,17 +30,7 @@ struct Harness {
         ctx.ssh = [this](const SshEndpoint& e) -> Result<std::unique_ptr<Session>> {
             connected.push_back(e);
             // Hand out a session that forwards to the shared script, so the test keeps it.
-            struct Forward final : Session {
-                std::shared_ptr<ScriptedSession> s;
-                Result<RemoteResult> run(std::string_view script, std::chrono::seconds t) override { return s->run(script, t); }
-                Result<void> upload(std::string_view c, const std::string& p, unsigned m, const std::string& o) override {
-                    return s->upload(c, p, m, o);
-                }
-                Result<std::string> read(const std::string& p) override { return s->read(p); }
-            };
-            auto f = std::make_unique<Forward>();
-            f->s = session;
-            return std::unique_ptr<Session>(std::move(f));
+            return std::unique_ptr<Session>(std::make_unique<test::BorrowedSession>(*session));
         };
         driver = generic_driver_info().make(ctx);
     }

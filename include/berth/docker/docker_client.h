@@ -4,6 +4,7 @@
 /// Only the machine's own CA is trusted (never the system store) and no proxy is ever used.
 
 #include <berth/core/error.h>
+#include <berth/docker/docker_tls.h>
 
 #include <nlohmann/json.hpp>
 
@@ -14,13 +15,6 @@
 #include <vector>
 
 namespace berth {
-
-/// The PEM files a client needs to talk to one machine's dockerd.
-struct DockerTls {
-    std::filesystem::path ca;    ///< the machine's CA certificate (ca.pem)
-    std::filesystem::path cert;  ///< the client certificate (cert.pem)
-    std::filesystem::path key;   ///< the client key (key.pem); never read into messages
-};
 
 class DockerClient {
 public:

@@ -1,20 +1,20 @@
 #pragma once
-/// What the verbs call: create, open, list and remove machines. It ties the Store, the driver
-/// table and PKI together; the CLI only parses, calls one of these and formats the result.
+/// What the verbs call: create, open, list, provision and remove machines. It ties the Store, the
+/// driver table, PKI and the provisioner together through its Ports; the CLI only parses, calls
+/// one of these and formats the result. Every call returns what it did (a report); the service
+/// keeps no state between calls, so one MachineService serves several machines at once (one
+/// thread each: the fleet's parallel create). Work on one machine holds that machine's lock.
 
-#include <berth/core/environment.h>
 #include <berth/core/error.h>
 #include <berth/driver/driver.h>
-#include <berth/service/driver_table.h>
-#include <berth/process/runner.h>
 #include <berth/provision/provisioner.h>
-#include <berth/store/store.h>
-#include <berth/transport/libssh_session.h>
+#include <berth/service/ports.h>
+#include <berth/store/machine_record.h>
 
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace berth {
@@ -39,6 +39,18 @@ struct CreateRequest {
     int tls_cert_days = 730;
 };
 
+/// Phase -> seconds, in the order the phases ran ("machine", "ssh", "packages", ...).
+using Timings = std::vector<std::pair<std::string, double>>;
+
+/// What a create did.
+struct CreateReport {
+    MachineRecord record;                    ///< as saved, status Ready
+    Timings timings;
+    std::optional<ProvisionReport> provision;  ///< the first provision; none for hosts berth does not reach
+    /// Remote commands the first provision ran over its one SSH connection (0: none).
+    [[nodiscard]] int remote_commands() const { return provision ? provision->remote_commands : 0; }
+};
+
 /// A machine's record with its driver, loaded and ready to ask.
 struct Machine {
     MachineRecord record;
@@ -53,17 +65,22 @@ struct MachineListing {
     MachineState state = MachineState::Error;
 };
 
+/// Where the docker CLI reaches a machine: what `env` and `config` print.
+struct DockerEndpoint {
+    std::string url;                   ///< tcp://HOST:PORT
+    std::filesystem::path cert_dir;    ///< holds ca.pem, cert.pem, key.pem
+    DockerTls tls;
+};
+
 class MachineService {
 public:
-    /// `drivers` is the driver table (tests pass their own with fake drivers).
-    MachineService(const Store& store, Runner& runner, GetEnv getenv = process_env(),
-                   std::span<const DriverInfo> drivers = driver_table());
+    explicit MachineService(Ports ports);
 
     /// Makes a machine: validates everything first (Usage errors), takes the machine's lock,
     /// refuses an existing name, runs the driver's pre-create check (PrecreateCheck), saves the
-    /// record as "creating", creates, issues the certificates and saves it "ready". A failure
-    /// after the first save removes what was made; nothing is left half-made.
-    [[nodiscard]] Result<MachineRecord> create(const CreateRequest& request);
+    /// record as "creating", creates, issues the certificates, provisions and saves it "ready". A
+    /// failure after the first save removes what was made; nothing is left half-made.
+    [[nodiscard]] Result<CreateReport> create(const CreateRequest& request) const;
 
     /// Loads a machine's record and its driver.
     [[nodiscard]] Result<Machine> open(std::string_view name) const;
@@ -74,31 +91,32 @@ public:
     /// Removes what the driver made, then the machine's directory. With `force`, a driver
     /// failure or an unreadable record is a warning and the local files go anyway.
     /// Returns the driver's note on what it left in place ("" if none).
-    [[nodiscard]] Result<std::string> remove(std::string_view name, bool force);
+    [[nodiscard]] Result<std::string> remove(std::string_view name, bool force) const;
 
     /// Runs the provisioning plan again over one SSH connection (host key must match the pinned
     /// one unless options.replace_host_key), verifies through the Docker API and records the result.
     [[nodiscard]] Result<ProvisionReport> provision(std::string_view name, const ProvisionOptions& options,
-                                                    bool upgrade = false);
+                                                    bool upgrade = false) const;
 
     /// New server certificate from the machine's CA (with `client_certs`: a new CA and client
     /// certificate too, which invalidates the old client certificate), then a provision, which
     /// replaces only the TLS files and restarts dockerd (live-restore keeps containers running).
     [[nodiscard]] Result<ProvisionReport> regenerate_certs(std::string_view name, bool client_certs,
-                                                           const ProvisionOptions& options);
+                                                           const ProvisionOptions& options) const;
 
     enum class Power { Start, Stop, Restart, Kill };
     /// One lifecycle call under the machine's lock. After start and restart, a machine whose
     /// address is no longer in its server certificate gets a new one from its CA, installed over
     /// SSH (docker-machine left users with an x509 error after an address change).
-    [[nodiscard]] Result<void> power(std::string_view name, Power action, const ProvisionOptions& options = {});
+    [[nodiscard]] Result<void> power(std::string_view name, Power action, const ProvisionOptions& options = {}) const;
 
-    /// Timings of the last create, for its closing line: phase -> seconds.
-    [[nodiscard]] const std::vector<std::pair<std::string, double>>& timings() const { return m_timings; }
-    /// Remote commands the last create's provision ran over its one SSH connection (0: none).
-    [[nodiscard]] int remote_commands() const { return m_remote_commands; }
+    /// Where the docker CLI reaches a running, ready machine, with its client files checked.
+    [[nodiscard]] Result<DockerEndpoint> docker_endpoint(Machine& machine) const;
+    /// The machine's SSH target for OpenSSH's client, with its pinned host key (berth ssh, scp).
+    [[nodiscard]] Result<SshTarget> ssh_target(std::string_view name) const;
 
-    [[nodiscard]] const Store& store() const { return m_store; }
+    [[nodiscard]] const Store& store() const { return *m_ports.store; }
+    [[nodiscard]] const Ports& ports() const { return m_ports; }
 
 private:
     [[nodiscard]] Result<std::unique_ptr<Driver>> make_driver(
@@ -106,23 +124,29 @@ private:
         const std::optional<std::filesystem::path>& templates_dir) const;
     [[nodiscard]] Result<void> issue_certificates(MachineRecord& record, Driver& driver) const;
     [[nodiscard]] Result<ProvisionReport> provision_locked(Machine& machine, const ProvisionOptions& options,
-                                                           bool first_contact, bool upgrade);
+                                                           bool first_contact, bool upgrade) const;
     [[nodiscard]] DriverContext context_for(std::string_view name,
                                             const std::optional<std::filesystem::path>& templates_dir) const;
     /// The machine's lock; NotFound (and no lock file left) when there is no such machine.
     [[nodiscard]] Result<FileLock> lock_existing(std::string_view name) const;
     /// A new server certificate from the machine's CA, for its current addresses.
-    [[nodiscard]] Result<void> reissue_server_cert(Machine& machine);
+    [[nodiscard]] Result<void> reissue_server_cert(Machine& machine) const;
+    /// After a start: a new certificate if the address moved, else a wait for the Docker API.
+    [[nodiscard]] Result<void> after_start(Machine& machine, const ProvisionOptions& options) const;
 
-    const Store& m_store;
-    Runner& m_runner;
-    GetEnv m_getenv;
-    std::span<const DriverInfo> m_drivers;
-    std::vector<std::pair<std::string, double>> m_timings;
-    int m_remote_commands = 0;
+    struct Prepared;
+    /// Everything create checks before it makes anything.
+    [[nodiscard]] Result<Prepared> prepare_create(const CreateRequest& request) const;
+    /// The record create saves first, as "creating".
+    [[nodiscard]] MachineRecord new_record(const CreateRequest& request, const Prepared& prepared) const;
+    /// The driver's create, the certificates and the first provision, into `report`.
+    [[nodiscard]] Result<void> make_machine(const CreateRequest& request, Prepared& prepared,
+                                            CreateReport& report) const;
+    /// After a failed make_machine: the driver removes what it made, then the local files go.
+    [[nodiscard]] Error roll_back(const CreateRequest& request, Prepared& prepared, MachineRecord& record,
+                                  Error error) const;
+
+    Ports m_ports;
 };
-
-/// The connection berth makes to a machine's SSH endpoint: its key, its own known_hosts.
-[[nodiscard]] SshTarget ssh_target_for(const Store& store, std::string_view machine, const SshEndpoint& endpoint);
 
 }  // namespace berth

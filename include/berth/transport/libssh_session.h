@@ -4,33 +4,12 @@
 /// back-off, command timeouts, keepalives, SFTP uploads.
 
 #include <berth/transport/session.h>
+#include <berth/transport/ssh_options.h>
 
 #include <filesystem>
 #include <memory>
 
 namespace berth {
-
-struct SshTarget {
-    std::string host;
-    int port = 22;
-    std::string user = "root";
-    std::filesystem::path key;          ///< private key file
-    std::filesystem::path known_hosts;  ///< the machine's own pinned host key(s)
-    std::string machine;                ///< for messages and log prefixes
-};
-
-enum class HostKeyPolicy {
-    PinOnFirstUse,  ///< an empty known_hosts accepts and pins the key (create); a pinned key must match
-    RequirePinned,  ///< a key must be pinned already and match (every later connection)
-    ReplacePinned,  ///< accept a changed key and pin it (the user asked for it explicitly)
-};
-
-struct SshOptions {
-    std::chrono::seconds connect_timeout{120};  ///< total time to keep retrying the connection
-    std::chrono::seconds command_timeout{900};  ///< default per-command timeout
-    std::chrono::seconds keepalive{30};         ///< an SSH ignore message this often while waiting
-    HostKeyPolicy host_key = HostKeyPolicy::RequirePinned;
-};
 
 class LibsshSession final : public Session {
 public:
@@ -46,10 +25,8 @@ public:
                                       const std::string& owner = "root:root") override;
     [[nodiscard]] Result<std::string> read(const std::string& path) override;
 
-    /// Counters for the benchmark: connections opened (always 1) and channels (remote commands).
-    [[nodiscard]] int channels_opened() const { return m_channels; }
-    /// "SHA256:..." of the server's host key.
-    [[nodiscard]] const std::string& host_key_fingerprint() const { return m_fingerprint; }
+    [[nodiscard]] int channels_opened() const override { return m_channels; }
+    [[nodiscard]] std::string host_key_fingerprint() const override { return m_fingerprint; }
 
 private:
     struct Impl;

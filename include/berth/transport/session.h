@@ -35,6 +35,11 @@ public:
 
     /// The whole content of a remote file (read as root); NotFound if it does not exist.
     [[nodiscard]] virtual Result<std::string> read(const std::string& path) = 0;
+    /// Remote commands run on this session so far (an upload counts one), for reports and the
+    /// benchmark: the work of a whole provision goes over one connection.
+    [[nodiscard]] virtual int channels_opened() const = 0;
+    /// "SHA256:..." of the host key the connection checked.
+    [[nodiscard]] virtual std::string host_key_fingerprint() const = 0;
 };
 
 /// For messages: the last `lines` lines of `text`.

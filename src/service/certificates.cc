@@ -1,0 +1,115 @@
+// The machine's certificates: a CA of its own, the server and client certificates, re-issued
+// when its address changes or when asked (regenerate-certs).
+
+#include <berth/service/machine_service.h>
+
+#include <berth/core/log.h>
+#include <berth/core/machine_name.h>
+#include <berth/pki/pki.h>
+
+#include <spdlog/spdlog.h>
+
+namespace berth {
+namespace {
+
+// What the machine's certificates carry: the driver's addresses plus --tls-san, the recorded key
+// type and validity.
+Result<pki::MachineCertRequest> cert_request(const MachineRecord& record, Driver& driver) {
+    auto key_type = pki::parse_key_type(record.tls.key_type);
+    if (!key_type) return std::unexpected(key_type.error());
+    pki::MachineCertRequest req;
+    req.machine = record.name;
+    req.sans = driver.cert_sans();
+    req.sans.insert(req.sans.end(), record.tls.extra_sans.begin(), record.tls.extra_sans.end());
+    req.key_type = *key_type;
+    req.validity.ca_days = record.tls.ca_days;
+    req.validity.leaf_days = record.tls.leaf_days;
+    return req;
+}
+
+}  // namespace
+
+Result<void> MachineService::issue_certificates(MachineRecord& record, Driver& driver) const {
+    // The CA and client certificate are made once; only regenerate-certs --client-certs replaces them.
+    auto req = cert_request(record, driver);
+    if (!req) return std::unexpected(req.error());
+    const std::vector<std::string>& sans = req->sans;
+    auto certs = pki::make_machine_certs(*req);
+    if (!certs) return std::unexpected(certs.error());
+
+    struct File {
+        const char* name;
+        const std::string& content;
+        unsigned mode;
+    };
+    const File files[] = {
+        {k_ca_key_file, certs->ca.key_pem, 0600},       {k_ca_cert_file, certs->ca.cert_pem, 0644},
+        {k_server_key_file, certs->server.key_pem, 0600}, {k_server_cert_file, certs->server.cert_pem, 0644},
+        {k_client_key_file, certs->client.key_pem, 0600}, {k_client_cert_file, certs->client.cert_pem, 0644},
+    };
+    for (const auto& f : files)
+        if (auto ok = m_ports.store->write_file(record.name, f.name, f.content, f.mode); !ok) return ok;
+
+    auto ca = pki::read_cert(certs->ca.cert_pem);
+    auto server = pki::read_cert(certs->server.cert_pem);
+    auto client = pki::read_cert(certs->client.cert_pem);
+    if (!ca) return std::unexpected(ca.error());
+    if (!server) return std::unexpected(server.error());
+    if (!client) return std::unexpected(client.error());
+    record.tls.sans = pki::server_sans(sans);
+    record.tls.ca_fingerprint = ca->sha256_fingerprint;
+    record.tls.server_not_after = rfc3339(server->not_after);
+    record.tls.client_not_after = rfc3339(client->not_after);
+    return {};
+}
+
+Result<void> MachineService::reissue_server_cert(Machine& machine) const {
+    auto& record = machine.record;
+    const std::string& name = record.name;
+    auto ca_cert = read_file(m_ports.store->machine_file(name, k_ca_cert_file));
+    auto ca_key = read_file(m_ports.store->machine_file(name, k_ca_key_file));
+    if (!ca_cert || !ca_key)
+        return fail("machine \"" + name + "\" has no CA in " + m_ports.store->machine_dir(name).string(),
+                    "make a new CA too with `berth regenerate-certs --client-certs " + name + "`");
+    auto req = cert_request(record, *machine.driver);
+    if (!req) return std::unexpected(req.error());
+    auto server = pki::issue_server_cert(pki::CertAndKey{*ca_cert, *ca_key}, *req);
+    if (!server) return std::unexpected(server.error());
+    if (auto ok = m_ports.store->write_file(name, k_server_key_file, server->key_pem, 0600); !ok) return ok;
+    if (auto ok = m_ports.store->write_file(name, k_server_cert_file, server->cert_pem, 0644); !ok) return ok;
+    auto info = pki::read_cert(server->cert_pem);
+    if (!info) return std::unexpected(info.error());
+    record.tls.sans = pki::server_sans(req->sans);
+    record.tls.server_not_after = rfc3339(info->not_after);
+    return {};
+}
+
+Result<ProvisionReport> MachineService::regenerate_certs(std::string_view name, bool client_certs,
+                                                         const ProvisionOptions& options) const {
+    if (auto ok = validate_machine_name(name); !ok) return std::unexpected(ok.error());
+    MachineLogScope log_scope{std::string(name)};
+    auto lock = lock_existing(name);
+    if (!lock) return std::unexpected(lock.error());
+    auto machine = open(name);
+    if (!machine) return std::unexpected(machine.error());
+    auto& record = machine->record;
+    if (client_certs) {
+        spdlog::info("[{}] Making a new CA, server and client certificate...", name);
+        if (auto ok = issue_certificates(record, *machine->driver); !ok) return std::unexpected(ok.error());
+    } else {
+        spdlog::info("[{}] Making a new server certificate from the machine's CA...", name);
+        if (auto ok = reissue_server_cert(*machine); !ok) return std::unexpected(ok.error());
+    }
+    if (auto ok = m_ports.store->save(record); !ok) return std::unexpected(ok.error());
+    if (!machine->driver->ssh_endpoint()) {
+        ProvisionReport none;
+        none.changed = {"local certificates"};
+        return none;  // a host berth does not reach: the user installs server.pem themselves
+    }
+    auto report = provision_locked(*machine, options, false, false);
+    if (!report) return std::unexpected(report.error());
+    if (auto ok = m_ports.store->save(machine->record); !ok) return std::unexpected(ok.error());
+    return report;
+}
+
+}  // namespace berth

@@ -1,0 +1,75 @@
+#include <berth/service/connect.h>
+
+#include <spdlog/spdlog.h>
+
+namespace berth {
+namespace {
+
+bool host_key_pinned(const Store& store, std::string_view machine) {
+    std::error_code ec;
+    return std::filesystem::exists(store.machine_file(machine, k_known_hosts_file), ec);
+}
+
+}  // namespace
+
+DockerTls machine_tls(const Store& store, std::string_view machine) {
+    return DockerTls{store.machine_file(machine, k_ca_cert_file), store.machine_file(machine, k_client_cert_file),
+                     store.machine_file(machine, k_client_key_file)};
+}
+
+SshTarget ssh_target_for(const Store& store, std::string_view machine, const SshEndpoint& endpoint) {
+    SshTarget t;
+    t.host = endpoint.host;
+    t.port = endpoint.port;
+    t.user = endpoint.user;
+    t.key = endpoint.key_path;
+    t.known_hosts = store.machine_file(machine, k_known_hosts_file);
+    t.machine = std::string(machine);
+    return t;
+}
+
+Result<Connection> connect(const Ports& ports, std::string_view machine, Driver& driver, const SshOptions& ssh) {
+    auto endpoint = driver.ssh_endpoint();
+    if (!endpoint) return std::unexpected(endpoint.error());
+    const std::string name(machine);
+    auto start = ports.clock->now();
+    spdlog::info("[{}] Connecting over SSH to {}@{}:{}...", name, endpoint->user, endpoint->host, endpoint->port);
+    auto session = ports.ssh(ssh_target_for(*ports.store, name, *endpoint), ssh);
+    if (!session) return std::unexpected(session.error());
+    Connection c;
+    c.session = std::move(*session);
+    c.connect_seconds = seconds_since(*ports.clock, start);
+    auto docker = docker_probe(ports, name, driver);
+    if (!docker) return std::unexpected(docker.error());
+    c.docker = std::move(*docker);
+    return c;
+}
+
+Result<std::unique_ptr<DockerProbe>> docker_probe(const Ports& ports, std::string_view machine, Driver& driver) {
+    auto url = driver.docker_url();
+    if (!url) return std::unexpected(url.error());
+    return ports.docker(*url, machine_tls(*ports.store, machine));
+}
+
+SessionFactory pinned_sessions(const Ports& ports, std::string machine) {
+    return [ports, machine = std::move(machine)](const SshEndpoint& endpoint) -> Result<std::unique_ptr<Session>> {
+        if (!host_key_pinned(*ports.store, machine))
+            return fail("the SSH host key of machine \"" + machine + "\" is not pinned yet",
+                        "it is pinned by the first provision (create, or `berth provision " + machine + "`)");
+        SshOptions options;
+        options.connect_timeout = std::chrono::seconds(30);
+        return ports.ssh(ssh_target_for(*ports.store, machine, endpoint), options);
+    };
+}
+
+Result<SshTarget> pinned_ssh_target(const Store& store, std::string_view machine, Driver& driver) {
+    auto endpoint = driver.ssh_endpoint();
+    if (!endpoint) return std::unexpected(endpoint.error());
+    if (!host_key_pinned(store, machine))
+        return fail("no SSH host key is pinned for \"" + std::string(machine) + "\"",
+                    "berth pins it when it provisions; run `berth provision --replace-host-key " +
+                        std::string(machine) + "`");
+    return ssh_target_for(store, machine, *endpoint);
+}
+
+}  // namespace berth

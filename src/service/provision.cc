@@ -1,0 +1,163 @@
+// Provisioning a machine that exists: the plan over one SSH connection (provision, upgrade, and
+// after a start that moved its address), and the lifecycle calls.
+
+#include <berth/service/machine_service.h>
+
+#include <berth/core/log.h>
+#include <berth/core/machine_name.h>
+#include <berth/provision/templates.h>
+#include <berth/service/connect.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace berth {
+namespace {
+
+HostKeyPolicy host_key_policy(bool first_contact, const ProvisionOptions& options) {
+    if (first_contact) return HostKeyPolicy::PinOnFirstUse;
+    return options.replace_host_key ? HostKeyPolicy::ReplacePinned : HostKeyPolicy::RequirePinned;
+}
+
+/// The provisioner's request for a machine: its engine settings, ports and TLS files.
+Result<ProvisionRequest> provision_request(const Store& store, const Machine& machine, const SshEndpoint& endpoint,
+                                           bool upgrade) {
+    const std::string& name = machine.record.name;
+    ProvisionRequest req;
+    req.machine = name;
+    req.hostname = name;
+    req.upgrade = upgrade;
+    const auto& e = machine.record.engine;
+    req.engine.install = e.install;
+    req.engine.version = e.version_pin;
+    req.engine.port = e.port;
+    req.engine.opts = e.opts;
+    req.engine.labels = e.labels;
+    req.engine.insecure_registries = e.insecure_registries;
+    req.engine.registry_mirrors = e.registry_mirrors;
+    req.engine.storage_driver = e.storage_driver;
+    req.engine.env = e.env;
+    // The firewall on the host opens the ports sshd listens on there, not forwarded ones.
+    auto guest = machine.driver->guest_ports();
+    req.ssh_ports = {guest ? guest->ssh : endpoint.port};
+    for (auto [file, target] : {std::pair{k_ca_cert_file, &req.ca_pem}, std::pair{k_server_cert_file, &req.server_cert_pem},
+                                std::pair{k_server_key_file, &req.server_key_pem}}) {
+        auto text = read_file(store.machine_file(name, file));
+        if (!text)
+            return fail("machine \"" + name + "\" has no " + file, "make new certificates with `berth regenerate-certs " + name + "`");
+        *target = *text;
+    }
+    return req;
+}
+
+}  // namespace
+
+Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const ProvisionOptions& options,
+                                                         bool first_contact, bool upgrade) const {
+    const std::string name = machine.record.name;
+    auto endpoint = machine.driver->ssh_endpoint();
+    if (!endpoint) return std::unexpected(endpoint.error());
+    SshOptions ssh;
+    ssh.connect_timeout = options.ssh_timeout;
+    ssh.host_key = host_key_policy(first_contact, options);
+    auto connection = connect(m_ports, name, *machine.driver, ssh);
+    if (!connection) return std::unexpected(connection.error());
+
+    std::optional<std::filesystem::path> dir = options.templates_dir;
+    if (!dir && !machine.record.provision.templates_dir.empty()) dir = machine.record.provision.templates_dir;
+    auto templates = TemplateSet::load(dir);
+    if (!templates) return std::unexpected(templates.error());
+    auto req = provision_request(*m_ports.store, machine, *endpoint, upgrade);
+    if (!req) return std::unexpected(req.error());
+
+    Provisioner provisioner(*connection->session, *templates, *connection->docker);
+    auto report = provisioner.run(*req);
+    if (!report) return std::unexpected(report.error());
+    report->timings.insert(report->timings.begin(), {"ssh", connection->connect_seconds});
+    report->remote_commands = connection->session->channels_opened();
+
+    auto& p = machine.record.provision;
+    p.provisioned_at = now_rfc3339();
+    p.os = report->os.id + " " + report->os.version_id;
+    p.digests = report->digests;
+    p.security_options = report->security_options;
+    p.host_key = connection->session->host_key_fingerprint();
+    machine.record.engine.version = report->docker_version;
+    return report;
+}
+
+Result<ProvisionReport> MachineService::provision(std::string_view name, const ProvisionOptions& options, bool upgrade) const {
+    if (auto ok = validate_machine_name(name); !ok) return std::unexpected(ok.error());
+    MachineLogScope log_scope{std::string(name)};
+    auto lock = lock_existing(name);
+    if (!lock) return std::unexpected(lock.error());
+    auto machine = open(name);
+    if (!machine) return std::unexpected(machine.error());
+    if (!machine->driver->ssh_endpoint())
+        return fail("machine \"" + std::string(name) + "\" uses the " + machine->record.driver_name +
+                    " driver, which berth cannot reach over SSH to provision");
+    auto report = provision_locked(*machine, options, false, upgrade);
+    if (!report) return std::unexpected(report.error());
+    machine->record.status = MachineStatus::Ready;
+    machine->record.last_error.clear();
+    if (auto ok = m_ports.store->save(machine->record); !ok) return std::unexpected(ok.error());
+    return report;
+}
+
+Result<void> MachineService::power(std::string_view name, Power action, const ProvisionOptions& options) const {
+    if (auto ok = validate_machine_name(name); !ok) return ok;
+    MachineLogScope log_scope{std::string(name)};
+    auto lock = lock_existing(name);
+    if (!lock) return std::unexpected(lock.error());
+    auto machine = open(name);
+    if (!machine) return std::unexpected(machine.error());
+    Driver& driver = *machine->driver;
+    switch (action) {
+        case Power::Start:
+            spdlog::info("Starting {}...", name);
+            if (auto ok = driver.start(); !ok) return ok;
+            break;
+        case Power::Stop:
+            spdlog::info("Stopping {}...", name);
+            return driver.stop();
+        case Power::Restart:
+            spdlog::info("Restarting {}...", name);
+            if (auto ok = driver.restart(); !ok) return ok;
+            break;
+        case Power::Kill:
+            spdlog::info("Killing {}...", name);
+            return driver.kill();
+    }
+    // The driver's save() may have learned a new address; keep it.
+    machine->record.driver = driver.save();
+    if (!driver.ssh_endpoint()) return m_ports.store->save(machine->record);
+    if (auto ok = after_start(*machine, options); !ok) return ok;
+    return m_ports.store->save(machine->record);
+}
+
+Result<void> MachineService::after_start(Machine& machine, const ProvisionOptions& options) const {
+    const std::string& name = machine.record.name;
+    Driver& driver = *machine.driver;
+    auto ip = driver.ip();
+    if (!ip) return std::unexpected(ip.error());
+    const auto& sans = machine.record.tls.sans;
+    if (std::find(sans.begin(), sans.end(), *ip) == sans.end()) {
+        spdlog::info("[{}] Its address is now {}, which its certificate does not carry: issuing a new one...", name, *ip);
+        if (auto ok = reissue_server_cert(machine); !ok) return ok;
+        if (auto ok = m_ports.store->save(machine.record); !ok) return ok;
+        auto report = provision_locked(machine, options, false, false);
+        if (!report) return std::unexpected(report.error());
+        return {};
+    }
+    // Started means usable: the address may come back at once (an old DHCP lease) while the
+    // guest still boots, so wait for the Docker API itself.
+    auto url = driver.docker_url();
+    if (!url) return std::unexpected(url.error());
+    spdlog::info("[{}] Waiting for Docker at {}...", name, *url);
+    auto probe = docker_probe(m_ports, name, driver);
+    if (!probe) return std::unexpected(probe.error());
+    return (*probe)->wait_until_ready(options.ssh_timeout + std::chrono::seconds(60));
+}
+
+}  // namespace berth

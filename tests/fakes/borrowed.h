@@ -1,0 +1,40 @@
+#pragma once
+// A Session and a DockerProbe that forward to ones the test owns, for Ports whose opener and
+// factory hand out unique_ptrs: the service drops its copy when it is done, and the test still
+// holds the ScriptedSession's transcript and the FakeDocker's counts to check.
+
+#include <berth/provision/provisioner.h>
+#include <berth/transport/session.h>
+
+namespace berth::test {
+
+class BorrowedSession final : public Session {
+public:
+    explicit BorrowedSession(Session& target) : m_target(target) {}
+    Result<RemoteResult> run(std::string_view script, std::chrono::seconds timeout) override {
+        return m_target.run(script, timeout);
+    }
+    Result<void> upload(std::string_view content, const std::string& path, unsigned mode,
+                        const std::string& owner) override {
+        return m_target.upload(content, path, mode, owner);
+    }
+    Result<std::string> read(const std::string& path) override { return m_target.read(path); }
+    int channels_opened() const override { return m_target.channels_opened(); }
+    std::string host_key_fingerprint() const override { return m_target.host_key_fingerprint(); }
+
+private:
+    Session& m_target;
+};
+
+class BorrowedDocker final : public DockerProbe {
+public:
+    explicit BorrowedDocker(DockerProbe& target) : m_target(target) {}
+    Result<void> wait_until_ready(std::chrono::seconds timeout) override { return m_target.wait_until_ready(timeout); }
+    Result<nlohmann::json> info() override { return m_target.info(); }
+    Result<nlohmann::json> version() override { return m_target.version(); }
+
+private:
+    DockerProbe& m_target;
+};
+
+}  // namespace berth::test
