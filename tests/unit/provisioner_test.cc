@@ -4,6 +4,7 @@
 #include <berth/core/digest.h>
 #include <berth/provision/provisioner.h>
 
+#include "../fakes/fake_docker.h"
 #include "../fakes/scripted_session.h"
 #include "temp_dir.h"
 
@@ -13,6 +14,7 @@
 #include <sstream>
 
 using namespace berth;
+using berth::test::FakeDocker;
 using berth::test::ScriptedSession;
 
 namespace {
@@ -81,20 +83,6 @@ HostFacts installed_debian(HostFacts f, const std::string& dockerd) {
     f.subid = true;
     return f;
 }
-
-class FakeDocker final : public DockerProbe {
-public:
-    nlohmann::json info_json = {{"SecurityOptions", {"name=apparmor", "name=seccomp,profile=default", "name=userns", "name=cgroupns"}}};
-    bool ready = true;
-    int waits = 0;
-    Result<void> wait_until_ready(std::chrono::seconds) override {
-        ++waits;
-        if (!ready) return fail("Docker on n1 did not answer /_ping at tcp://10.0.0.5:2376 within 120 s");
-        return {};
-    }
-    Result<nlohmann::json> info() override { return info_json; }
-    Result<nlohmann::json> version() override { return nlohmann::json{{"Version", "20.10.24+dfsg1"}, {"ApiVersion", "1.41"}}; }
-};
 
 ProvisionRequest request() {
     ProvisionRequest r;
