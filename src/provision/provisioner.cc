@@ -1,169 +1,24 @@
 #include <berth/provision/provisioner.h>
 
-#include <berth/core/digest.h>
 #include <berth/core/log.h>
 #include <berth/docker/docker_client.h>
+#include <berth/provision/facts.h>
+#include <berth/provision/host_paths.h>
+#include <berth/provision/packages_step.h>
+#include <berth/provision/plan.h>
+
+#include "join.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <set>
-#include <sstream>
 
 namespace berth {
 namespace {
 
-constexpr const char* k_tls_dir = "/etc/docker/tls";
-constexpr const char* k_daemon_json = "/etc/docker/daemon.json";
-constexpr const char* k_dropin = "/etc/systemd/system/docker.service.d/10-berth.conf";
-constexpr const char* k_audit_rules = "/etc/audit/rules.d/berth-docker.rules";
-constexpr const char* k_sshd_dropin = "/etc/ssh/sshd_config.d/00-berth.conf";
-constexpr const char* k_firewall = "/etc/berth/firewall.nft";
-constexpr const char* k_firewall_unit = "/etc/systemd/system/berth-firewall.service";
-
-// Docker's binaries, directories, units and files (CIS Docker Benchmark 1.1.3-1.1.18), at the
-// places Debian, Ubuntu, Fedora and Docker's own packages put them. Those that exist are watched.
-const std::vector<std::string> k_audit_candidates = {
-    "/usr/bin/dockerd", "/usr/sbin/dockerd", "/run/containerd", "/var/lib/docker", "/etc/docker",
-    "/lib/systemd/system/docker.service", "/usr/lib/systemd/system/docker.service",
-    "/run/containerd/containerd.sock", "/lib/systemd/system/docker.socket",
-    "/usr/lib/systemd/system/docker.socket", "/etc/default/docker", "/etc/docker/daemon.json",
-    "/etc/containerd/config.toml", "/etc/sysconfig/docker", "/usr/bin/containerd",
-    "/usr/bin/containerd-shim", "/usr/bin/containerd-shim-runc-v1", "/usr/bin/containerd-shim-runc-v2",
-    "/usr/bin/runc", "/usr/sbin/runc", "/usr/bin/docker",
-};
-
-/// What the facts command found.
-struct Facts {
-    std::string os_release;
-    std::string hostname;
-    std::map<std::string, std::string> packages;  ///< name -> version ("" = not installed)
-    struct FileState {
-        std::string digest;
-        unsigned mode = 0;
-        std::string owner;
-    };
-    std::map<std::string, FileState> files;  ///< only files that exist
-    std::set<std::string> existing;          ///< audit candidates that exist
-    std::map<std::string, std::pair<std::string, std::string>> units;  ///< unit -> (active, enabled)
-    std::vector<int> sshd_ports;
-    bool subuid = false, subgid = false;
-    std::string dockerd;
-    std::string selinux;
-    std::string nft;
-};
-
-std::vector<std::string> managed_paths() {
-    return {std::string(k_tls_dir) + "/ca.pem", std::string(k_tls_dir) + "/server-cert.pem",
-            std::string(k_tls_dir) + "/server-key.pem", k_daemon_json, k_dropin, k_audit_rules,
-            k_sshd_dropin, k_firewall, k_firewall_unit};
-}
-
-std::vector<std::string> package_names(OsFamily family, const EngineOptions& engine) {
-    std::vector<std::string> pkgs;
-    if (family == OsFamily::Debian) {
-        if (engine.install == "docker-ce") pkgs = {"docker-ce", "docker-ce-cli", "containerd.io"};
-        else pkgs = {"docker.io"};
-        pkgs.insert(pkgs.end(), {"apparmor", "auditd", "nftables"});
-    } else {
-        if (engine.install == "docker-ce") pkgs = {"docker-ce", "docker-ce-cli", "containerd.io"};
-        else pkgs = {"moby-engine"};
-        pkgs.insert(pkgs.end(), {"audit", "nftables", "container-selinux"});
-    }
-    return pkgs;
-}
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-    std::string out;
-    for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-    return out;
-}
-
-// One command that reports everything the plan needs to decide. Its output is sections of lines,
-// each section opened by "@name".
-std::string facts_script(const std::vector<std::string>& packages) {
-    std::string s = "set +e\n";
-    s += "echo @os-release; cat /etc/os-release 2>/dev/null\n";
-    s += "echo @hostname; hostname\n";
-    s += "echo @packages\n";
-    s += "for p in " + join(packages, " ") + "; do\n"
-         "  if command -v dpkg-query >/dev/null 2>&1; then\n"
-         "    v=$(dpkg-query -W -f='${db:Status-Status} ${Version}' \"$p\" 2>/dev/null)\n"
-         "    case \"$v\" in installed*) echo \"$p ${v#installed }\";; *) echo \"$p\";; esac\n"
-         "  else\n"
-         "    v=$(rpm -q --qf '%{VERSION}-%{RELEASE}' \"$p\" 2>/dev/null) && echo \"$p $v\" || echo \"$p\"\n"
-         "  fi\n"
-         "done\n";
-    s += "echo @files\n";
-    s += "for f in " + join(managed_paths(), " ") + "; do\n"
-         "  [ -f \"$f\" ] && echo \"$f $(sha256sum < \"$f\" | cut -d' ' -f1) $(stat -c '%a %U:%G' \"$f\")\"\n"
-         "done\n";
-    s += "echo @exists\n";
-    s += "for f in " + join(k_audit_candidates, " ") + "; do [ -e \"$f\" ] && echo \"$f\"; done\n";
-    s += "echo @units\n";
-    s += "for u in docker auditd apparmor berth-firewall; do\n"
-         "  echo \"$u $(systemctl is-active $u 2>/dev/null) $(systemctl is-enabled $u 2>/dev/null)\"\n"
-         "done\n";
-    s += "echo @sshd-ports; sshd -T 2>/dev/null | awk '$1==\"port\"{print $2}'\n";
-    s += "echo @subid; [ -e /etc/subuid ] && echo subuid; [ -e /etc/subgid ] && echo subgid\n";
-    s += "echo @dockerd; command -v dockerd\n";
-    s += "echo @selinux; command -v getenforce >/dev/null 2>&1 && getenforce\n";
-    s += "echo @nft; command -v nft\n";
-    s += "echo @end\n";
-    return s;
-}
-
-Result<Facts> parse_facts(const std::string& out) {
-    Facts f;
-    std::istringstream in(out);
-    std::string section;
-    bool ended = false;
-    for (std::string line; std::getline(in, line);) {
-        if (line.starts_with("@")) {
-            section = line.substr(1);
-            ended = ended || section == "end";
-            continue;
-        }
-        std::istringstream words(line);
-        if (section == "os-release") f.os_release += line + "\n";
-        else if (section == "hostname") f.hostname = line;
-        else if (section == "packages") {
-            std::string name, version;
-            words >> name;
-            std::getline(words >> std::ws, version);
-            if (!name.empty()) f.packages[name] = version;
-        } else if (section == "files") {
-            std::string path, digest, mode, owner;
-            words >> path >> digest >> mode >> owner;
-            f.files[path] = {digest, static_cast<unsigned>(std::stoul(mode.empty() ? "0" : mode, nullptr, 8)), owner};
-        } else if (section == "exists") {
-            if (!line.empty()) f.existing.insert(line);
-        } else if (section == "units") {
-            std::string unit, active, enabled;
-            words >> unit >> active >> enabled;
-            f.units[unit] = {active, enabled};
-        } else if (section == "sshd-ports") {
-            if (!line.empty()) f.sshd_ports.push_back(std::atoi(line.c_str()));
-        } else if (section == "subid") {
-            f.subuid = f.subuid || line == "subuid";
-            f.subgid = f.subgid || line == "subgid";
-        } else if (section == "dockerd") f.dockerd = line;
-        else if (section == "selinux") f.selinux = line;
-        else if (section == "nft") f.nft = line;
-    }
-    if (!ended) return fail("the host's report of its state was cut short", "run the command again");
-    return f;
-}
-
-std::string mode_text(unsigned mode) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "%04o", mode);
-    return buf;
-}
-
 // A remote step that must succeed; its failure names the step, the exit status and stderr's tail.
-Result<RemoteResult> step(Session& session, const std::string& machine, const std::string& what,
-                          const std::string& script, std::chrono::seconds timeout = std::chrono::seconds(0)) {
+Result<RemoteResult> remote_step(Session& session, const std::string& machine, const std::string& what,
+                                 const std::string& script, std::chrono::seconds timeout = std::chrono::seconds(0)) {
     auto r = session.run(script, timeout);
     if (!r) {
         Error e = r.error();
@@ -183,6 +38,34 @@ Result<RemoteResult> step(Session& session, const std::string& machine, const st
                                      {{"step", what}, {"stderr", tail_lines(r->err, 20)}}});
     }
     return r;
+}
+
+// Both families' packages: which family the host is, the facts tell.
+std::vector<std::string> all_packages(const EngineOptions& engine) {
+    std::vector<std::string> all = package_names(OsFamily::Debian, engine);
+    for (const auto& p : package_names(OsFamily::Rhel, engine))
+        if (std::find(all.begin(), all.end(), p) == all.end()) all.push_back(p);
+    return all;
+}
+
+Result<void> check_install(const EngineOptions& engine) {
+    if (engine.install != "docker.io" && engine.install != "docker-ce")
+        return fail_usage("--engine-install takes docker.io or docker-ce, not \"" + engine.install + "\"");
+    return {};
+}
+
+Result<OsInfo> supported_os(const Facts& facts) {
+    auto os = parse_os_release(facts.os_release);
+    if (!os) return std::unexpected(os.error());
+    if (auto ok = check_supported(*os); !ok) return std::unexpected(ok.error());
+    return os;
+}
+
+// `e` with the tail of dockerd's journal, which says why it did not start.
+Error with_docker_journal(Session& session, Error e) {
+    auto journal = session.run("journalctl -u docker --no-pager -n 30 2>&1 | tail -n 30");
+    if (journal && !journal->out.empty()) e.message += "\njournalctl -u docker:\n" + journal->out;
+    return e;
 }
 
 nlohmann::json parse_option_value(const std::string& v) {
@@ -262,246 +145,123 @@ Result<ProvisionReport> Provisioner::run(const ProvisionRequest& req) {
         phase_start = now;
     };
     const std::string& m = req.machine;
-    if (req.engine.install != "docker.io" && req.engine.install != "docker-ce")
-        return fail_usage("--engine-install takes docker.io or docker-ce, not \"" + req.engine.install + "\"");
-
+    if (auto ok = check_install(req.engine); !ok) return std::unexpected(ok.error());
     spdlog::info("[{}] Reading the host's state...", m);
-    // The package list depends on the OS family, which the facts tell: ask for both families'.
-    std::vector<std::string> all_pkgs = package_names(OsFamily::Debian, req.engine);
-    for (const auto& p : package_names(OsFamily::Rhel, req.engine))
-        if (std::find(all_pkgs.begin(), all_pkgs.end(), p) == all_pkgs.end()) all_pkgs.push_back(p);
-    auto facts_out = step(m_session, m, "reading the host's state", facts_script(all_pkgs));
-    if (!facts_out) return std::unexpected(facts_out.error());
-    auto facts = parse_facts(facts_out->out);
+    auto facts = read_facts(req);
     if (!facts) return std::unexpected(facts.error());
-    auto os = parse_os_release(facts->os_release);
+    auto os = supported_os(*facts);
     if (!os) return std::unexpected(os.error());
-    if (auto ok = check_supported(*os); !ok) return std::unexpected(ok.error());
     report.os = *os;
-    const bool debian = os->family == OsFamily::Debian;
-    const std::vector<std::string> pkgs = package_names(os->family, req.engine);
-    const std::string docker_pkg = pkgs.front();
 
-    // Packages.
-    std::vector<std::string> missing;
-    for (const auto& p : pkgs) {
-        const std::string have = facts->packages.contains(p) ? facts->packages[p] : "";
-        const bool pinned_other = p == docker_pkg && !req.engine.version.empty() && !have.empty() &&
-                                  have != req.engine.version;
-        if (have.empty() || pinned_other) missing.push_back(p);
-    }
-    if (req.upgrade && std::find(missing.begin(), missing.end(), docker_pkg) == missing.end())
-        missing.insert(missing.begin(), docker_pkg);
-    if (!missing.empty()) {
-        std::vector<std::string> args;
-        for (const auto& p : missing) {
-            if (p == docker_pkg && !req.engine.version.empty())
-                args.push_back(debian ? p + "=" + req.engine.version : p + "-" + req.engine.version);
-            else args.push_back(p);
-        }
-        std::string script;
-        if (debian) {
-            script = "export DEBIAN_FRONTEND=noninteractive\n";
-            if (req.engine.install == "docker-ce")
-                script += ". /etc/os-release\n"
-                          "install -m 0755 -d /etc/apt/keyrings\n"
-                          "[ -s /etc/apt/keyrings/docker.asc ] || { apt-get -o Acquire::Retries=5 update -q && "
-                          "apt-get install -y -q --no-install-recommends ca-certificates curl && "
-                          "curl -fsSL \"https://download.docker.com/linux/$ID/gpg\" -o /etc/apt/keyrings/docker.asc; }\n"
-                          "echo \"deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] "
-                          "https://download.docker.com/linux/$ID $VERSION_CODENAME stable\" > /etc/apt/sources.list.d/docker.list\n";
-            script += "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update -q\n"
-                      "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends " +
-                      std::string(req.engine.version.empty() ? "" : "--allow-downgrades ") +
-                      (req.upgrade ? "--only-upgrade " : "") + join(args, " ") + "\n";
-            if (req.upgrade) {
-                // --only-upgrade skips what is not installed yet; install the rest normally.
-                script = "export DEBIAN_FRONTEND=noninteractive\n"
-                         "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update -q\n"
-                         "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends " +
-                         join(args, " ") + "\n";
-            }
-        } else {
-            if (req.engine.install == "docker-ce")
-                script = ". /etc/os-release\n"
-                         "repo=centos; [ \"$ID\" = fedora ] && repo=fedora\n"
-                         "[ -f /etc/yum.repos.d/docker-ce.repo ] || curl -fsSL "
-                         "\"https://download.docker.com/linux/$repo/docker-ce.repo\" -o /etc/yum.repos.d/docker-ce.repo\n";
-            script += "dnf -y -q " + std::string(req.upgrade ? "upgrade " : "install ") + join(args, " ") + "\n";
-        }
-        spdlog::info("[{}] Installing {}...", m, join(args, ", "));
-        auto installed = step(m_session, m, "installing " + join(args, ", "), script, std::chrono::seconds(1800));
-        if (!installed) return std::unexpected(installed.error());
-        report.installed = args;
+    Changes changes;
+    PackagesStep(os->family, req.engine, req.upgrade).apply(*facts, changes);
+    if (!changes.install_script.empty()) {
+        if (auto ok = install_packages(req, changes); !ok) return std::unexpected(ok.error());
+        report.installed = changes.installed;
         lap("packages");
         // Paths and versions changed: read the state again (one more command, only after an install).
-        auto again = step(m_session, m, "reading the host's state", facts_script(all_pkgs));
-        if (!again) return std::unexpected(again.error());
-        auto refreshed = parse_facts(again->out);
-        if (!refreshed) return std::unexpected(refreshed.error());
-        facts = std::move(refreshed);
+        facts = read_facts(req);
+        if (!facts) return std::unexpected(facts.error());
     }
     if (facts->dockerd.empty())
-        return fail("dockerd is not on " + m + " after installing " + docker_pkg,
+        return fail("dockerd is not on " + m + " after installing " + package_names(os->family, req.engine).front(),
                     "check the host's package sources, then run `berth provision " + m + "`");
 
-    // Desired files.
-    const bool selinux = !debian;
-    nlohmann::json ctx = {
-        {"engine_port", std::to_string(req.engine.port)},
-        {"tls_dir", k_tls_dir},
-        {"selinux", selinux},
-        {"dockerd", facts->dockerd},
-        {"containerd_socket", facts->existing.contains("/usr/bin/containerd") ? "/run/containerd/containerd.sock" : ""},
-        {"debian", debian},
-        {"nft", facts->nft.empty() ? "/usr/sbin/nft" : facts->nft},
-    };
-    nlohmann::json env = nlohmann::json::array();
-    for (const auto& e : req.engine.env) {
-        auto eq = e.find('=');
-        if (eq == std::string::npos || eq == 0)
-            return fail_usage("invalid --engine-env \"" + e + "\"", "write it as KEY=VALUE");
-        env.push_back({{"name", e.substr(0, eq)}, {"value", e.substr(eq + 1)}});
-    }
-    ctx["env"] = env;
-    std::set<int> ports(req.ssh_ports.begin(), req.ssh_ports.end());
-    ports.insert(facts->sshd_ports.begin(), facts->sshd_ports.end());
-    if (ports.empty()) ports.insert(22);
-    std::string port_list;
-    for (int p : ports) port_list += (port_list.empty() ? "" : ", ") + std::to_string(p);
-    ctx["ssh_ports"] = port_list;
-    nlohmann::json watches = nlohmann::json::array();
-    for (const auto& path : k_audit_candidates)
-        if (facts->existing.contains(path) || path == k_daemon_json) watches.push_back({{"path", path}});
-    ctx["watches"] = watches;
-
-    auto render = [&](const char* name) { return m_templates.render(name, ctx); };
-    auto daemon_rendered = render("daemon.json");
-    if (!daemon_rendered) return std::unexpected(daemon_rendered.error());
-    auto daemon = daemon_json(*daemon_rendered, req.engine, report.warnings);
-    if (!daemon) return std::unexpected(daemon.error());
+    auto plan = make_plan(m_templates, *facts, req, os->family);
+    if (!plan) return std::unexpected(plan.error());
+    report.warnings = plan->warnings;
+    report.digests = plan->digests;
     for (const auto& w : report.warnings) spdlog::warn("{}: {}", m, w);
+    for (const auto& step : plan->steps) step->apply(*facts, changes);
 
-    std::vector<ManagedFile> files = {
-        {std::string(k_tls_dir) + "/ca.pem", req.ca_pem, 0444},
-        {std::string(k_tls_dir) + "/server-cert.pem", req.server_cert_pem, 0444},
-        {std::string(k_tls_dir) + "/server-key.pem", req.server_key_pem, 0400},
-        {k_daemon_json, *daemon, 0644},
-    };
-    for (auto [name, path, mode] : {std::tuple{"docker-service-override.conf", k_dropin, 0644u},
-                                    std::tuple{"audit-docker.rules", k_audit_rules, 0640u},
-                                    std::tuple{"sshd-hardening.conf", k_sshd_dropin, 0644u},
-                                    std::tuple{"firewall.nft", k_firewall, 0644u},
-                                    std::tuple{"berth-firewall.service", k_firewall_unit, 0644u}}) {
-        auto text = render(name);
-        if (!text) return std::unexpected(text.error());
-        files.push_back({path, *text, mode});
-    }
+    if (auto ok = write_files(req, changes); !ok) return std::unexpected(ok.error());
+    report.changed = changes.changed;
+    lap("hardening");
+    auto restarted = apply_changes(req, changes);
+    if (!restarted) return std::unexpected(restarted.error());
+    report.restarted = *restarted;
+    lap("restarts");
+    if (auto ok = verify(req, os->family != OsFamily::Debian, report); !ok) return std::unexpected(ok.error());
+    lap("verify");
+    return report;
+}
 
-    std::vector<const ManagedFile*> differ;
-    for (const auto& f : files) {
-        const std::string digest = sha256_hex(f.content);
-        report.digests[f.path] = digest;
-        auto it = facts->files.find(f.path);
-        if (it == facts->files.end() || it->second.digest != digest || it->second.mode != f.mode ||
-            it->second.owner != f.owner)
-            differ.push_back(&f);
-    }
-    auto changed = [&](const std::string& path) {
-        return std::any_of(differ.begin(), differ.end(), [&](const ManagedFile* f) { return f->path == path; });
-    };
+Result<CheckReport> Provisioner::check(const ProvisionRequest& req) {
+    if (auto ok = check_install(req.engine); !ok) return std::unexpected(ok.error());
+    spdlog::info("[{}] Reading the host's state...", req.machine);
+    auto facts = read_facts(req);
+    if (!facts) return std::unexpected(facts.error());
+    auto os = supported_os(*facts);
+    if (!os) return std::unexpected(os.error());
+    CheckReport report;
+    report.os = *os;
+    const PackagesStep packages(os->family, req.engine, req.upgrade);
+    report.steps.push_back({packages.name(), packages.check(*facts)});
+    auto plan = make_plan(m_templates, *facts, req, os->family);
+    if (!plan) return std::unexpected(plan.error());
+    for (const auto& step : plan->steps) report.steps.push_back({step->name(), step->check(*facts)});
+    report.digests = plan->digests;
+    report.warnings = plan->warnings;
+    return report;
+}
 
-    // Host name and subordinate ids (dockerd with userns-remap fails without /etc/subuid, /etc/subgid).
-    std::string prepare;
-    if (!req.hostname.empty() && facts->hostname != req.hostname) {
-        prepare += "hostnamectl set-hostname " + shell_quote(req.hostname) + " 2>/dev/null || { echo " +
-                   shell_quote(req.hostname) + " > /etc/hostname; hostname " + shell_quote(req.hostname) + "; }\n" +
-                   "grep -q '^127.0.1.1' /etc/hosts && sed -i 's/^127\\.0\\.1\\.1.*/127.0.1.1 " + req.hostname +
-                   "/' /etc/hosts || echo '127.0.1.1 " + req.hostname + "' >> /etc/hosts\n";
-        report.changed.push_back("hostname " + req.hostname);
-    }
-    if (!facts->subuid || !facts->subgid) {
-        prepare += "touch /etc/subuid /etc/subgid && chmod 0644 /etc/subuid /etc/subgid\n";
-        report.changed.push_back("/etc/subuid, /etc/subgid");
-    }
-    if (!differ.empty())
+bool CheckReport::clean() const {
+    return std::all_of(steps.begin(), steps.end(), [](const StepDrift& s) { return s.drift.empty(); });
+}
+
+Result<Facts> Provisioner::read_facts(const ProvisionRequest& req) {
+    auto out = remote_step(m_session, req.machine, "reading the host's state", facts_script(all_packages(req.engine)));
+    if (!out) return std::unexpected(out.error());
+    return parse_facts(out->out);
+}
+
+Result<void> Provisioner::install_packages(const ProvisionRequest& req, const Changes& changes) {
+    const std::string what = join(changes.installed, ", ");
+    spdlog::info("[{}] Installing {}...", req.machine, what);
+    auto ok = remote_step(m_session, req.machine, "installing " + what, changes.install_script, std::chrono::seconds(1800));
+    if (!ok) return std::unexpected(ok.error());
+    return {};
+}
+
+// The "preparing the host" command (host name, subordinate ids, the directories the files go
+// in), then the uploads.
+Result<void> Provisioner::write_files(const ProvisionRequest& req, const Changes& changes) {
+    const std::string& m = req.machine;
+    std::string prepare = changes.prepare;
+    if (!changes.uploads.empty())
         prepare += "install -d -m 0755 /etc/docker /etc/systemd/system/docker.service.d /etc/audit/rules.d "
                    "/etc/ssh/sshd_config.d /etc/berth && install -d -m 0700 " + std::string(k_tls_dir) + "\n";
     if (!prepare.empty()) {
-        auto ok = step(m_session, m, "preparing the host", prepare);
+        auto ok = remote_step(m_session, m, "preparing the host", prepare);
         if (!ok) return std::unexpected(ok.error());
     }
+    if (!changes.uploads.empty()) spdlog::info("[{}] Hardening Docker, sshd, auditd and the firewall...", m);
+    for (const auto& f : changes.uploads) {
+        spdlog::debug("{}writing {} ({})", log_prefix(m), f.path, mode_text(f.mode));
+        if (auto ok = m_session.upload(f.content, f.path, f.mode, f.owner); !ok) return std::unexpected(ok.error());
+    }
+    return {};
+}
 
-    if (!differ.empty()) spdlog::info("[{}] Hardening Docker, sshd, auditd and the firewall...", m);
-    for (const auto* f : differ) {
-        spdlog::debug("{}writing {} ({})", log_prefix(m), f->path, mode_text(f->mode));
-        if (auto ok = m_session.upload(f->content, f->path, f->mode, f->owner); !ok) return std::unexpected(ok.error());
-        report.changed.push_back(f->path);
-    }
+// The "applying the configuration" command: reload and restart only what changed.
+Result<std::vector<std::string>> Provisioner::apply_changes(const ProvisionRequest& req, const Changes& changes) {
+    const std::string apply = changes.apply_script();
+    std::vector<std::string> restarted = changes.restarted();
+    if (apply.empty()) return restarted;
+    spdlog::info("[{}] Applying: {}", req.machine,
+                 restarted.empty() ? std::string("service settings") : join(restarted, ", "));
+    auto ok = remote_step(m_session, req.machine, "applying the configuration", "set -e\n" + apply,
+                          std::chrono::seconds(300));
+    if (!ok) return std::unexpected(changes.restart_docker ? with_docker_journal(m_session, ok.error()) : ok.error());
+    return restarted;
+}
 
-    lap("hardening");
-
-    // Reload and restart only what changed.
-    const bool units_changed = changed(k_dropin) || changed(k_firewall_unit);
-    const bool docker_config_changed = changed(k_daemon_json) || changed(k_dropin) ||
-                                       changed(std::string(k_tls_dir) + "/ca.pem") ||
-                                       changed(std::string(k_tls_dir) + "/server-cert.pem") ||
-                                       changed(std::string(k_tls_dir) + "/server-key.pem");
-    const auto unit = [&](const std::string& name) {
-        auto it = facts->units.find(name);
-        return it == facts->units.end() ? std::pair<std::string, std::string>{"", ""} : it->second;
-    };
-    std::string apply;
-    std::vector<std::string> restarted;
-    if (units_changed) apply += "systemctl daemon-reload\n";
-    if (changed(k_sshd_dropin)) {
-        // A drop-in sshd refuses is taken back at once: berth must never lock itself out.
-        apply += "if ! sshd -t; then rm -f " + std::string(k_sshd_dropin) +
-                 "; echo 'sshd rejected the hardening drop-in; it was removed' >&2; exit 1; fi\n"
-                 "systemctl try-reload-or-restart " + std::string(debian ? "ssh" : "sshd") + "\n";
-        restarted.push_back(debian ? "ssh (reload)" : "sshd (reload)");
-    }
-    if (unit("berth-firewall").second != "enabled") apply += "systemctl enable berth-firewall 2>/dev/null\n";
-    if (changed(k_firewall) || changed(k_firewall_unit) || unit("berth-firewall").first != "active") {
-        // The unit loads the table (so it reads active, and loads it again at boot); nft checks
-        // the file first, so a bad table never replaces a good one.
-        apply += "nft -c -f " + std::string(k_firewall) + "\nsystemctl restart berth-firewall\n";
-        restarted.push_back("berth-firewall");
-    }
-    if (changed(k_audit_rules)) {
-        apply += "augenrules --load >/dev/null\n";
-        restarted.push_back("audit rules");
-    }
-    if (unit("auditd").first != "active") apply += "systemctl enable --now auditd\n";
-    if (debian && unit("apparmor").first != "active") apply += "systemctl enable --now apparmor\n";
-    if (unit("docker").second != "enabled") apply += "systemctl enable docker 2>/dev/null\n";
-    if (docker_config_changed || !report.installed.empty() || unit("docker").first != "active") {
-        apply += "systemctl restart docker\n";
-        restarted.push_back("docker");
-    }
-    if (!apply.empty()) {
-        spdlog::info("[{}] Applying: {}", m, restarted.empty() ? std::string("service settings") : join(restarted, ", "));
-        auto ok = step(m_session, m, "applying the configuration", "set -e\n" + apply, std::chrono::seconds(300));
-        if (!ok) {
-            Error e = ok.error();
-            if (apply.find("systemctl restart docker") != std::string::npos) {
-                auto journal = m_session.run("journalctl -u docker --no-pager -n 30 2>&1 | tail -n 30");
-                if (journal && !journal->out.empty()) e.message += "\njournalctl -u docker:\n" + journal->out;
-            }
-            return std::unexpected(e);
-        }
-    }
-    report.restarted = restarted;
-    lap("restarts");
-
-    // Verify through the Docker API over mutual TLS.
+// Verify through the Docker API over mutual TLS.
+Result<void> Provisioner::verify(const ProvisionRequest& req, bool selinux, ProvisionReport& report) {
+    const std::string& m = req.machine;
     spdlog::info("[{}] Verifying Docker through its API over mutual TLS...", m);
-    if (auto ok = m_docker.wait_until_ready(std::chrono::seconds(120)); !ok) {
-        Error e = ok.error();
-        auto journal = m_session.run("journalctl -u docker --no-pager -n 30 2>&1 | tail -n 30");
-        if (journal && !journal->out.empty()) e.message += "\njournalctl -u docker:\n" + journal->out;
-        return std::unexpected(e);
-    }
+    if (auto ok = m_docker.wait_until_ready(std::chrono::seconds(120)); !ok)
+        return std::unexpected(with_docker_journal(m_session, ok.error()));
     auto info = m_docker.info();
     if (!info) return std::unexpected(info.error());
     if (info->contains("SecurityOptions") && (*info)["SecurityOptions"].is_array())
@@ -515,8 +275,7 @@ Result<ProvisionReport> Provisioner::run(const ProvisionRequest& req) {
     auto version = m_docker.version();
     if (!version) return std::unexpected(version.error());
     report.docker_version = version->value("Version", "");
-    lap("verify");
-    return report;
+    return {};
 }
 
 }  // namespace berth

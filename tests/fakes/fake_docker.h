@@ -1,8 +1,12 @@
 #pragma once
-// A Docker API probe with scripted answers: /info's SecurityOptions, /version, and a daemon that
-// answers /_ping or never does. Counts the waits; thread-safe (parallel creates share one).
+// A DockerProbe answering scripted /info and /version: a hardened daemon on Debian by default
+// (AppArmor, seccomp, userns), its readiness wait counted and able to fail as a daemon that never
+// answered would, so tests can assert whether and how often the daemon was verified. The counters
+// are atomic: parallel creates in one test share one FakeDocker.
 
 #include <berth/provision/provisioner.h>
+
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 
@@ -11,21 +15,27 @@ namespace berth::test {
 class FakeDocker final : public DockerProbe {
 public:
     nlohmann::json info_json = {
-        {"SecurityOptions", {"name=apparmor", "name=seccomp,profile=default", "name=userns", "name=cgroupns"}}};
+        {"SecurityOptions",
+         {"name=apparmor", "name=seccomp,profile=default", "name=userns", "name=cgroupns"}}};
     nlohmann::json version_json = {{"Version", "20.10.24+dfsg1"}, {"ApiVersion", "1.41"}};
-    bool ready = true;
+    bool ready = true;  ///< false: wait_until_ready fails
+    std::atomic<int> waits = 0;     ///< wait_until_ready calls
+    std::atomic<int> infos = 0;     ///< info calls
+    std::atomic<int> versions = 0;  ///< version calls
 
     Result<void> wait_until_ready(std::chrono::seconds) override {
-        ++m_waits;
+        ++waits;
         if (!ready) return fail("Docker on n1 did not answer /_ping at tcp://10.0.0.5:2376 within 120 s");
         return {};
     }
-    Result<nlohmann::json> info() override { return info_json; }
-    Result<nlohmann::json> version() override { return version_json; }
-    [[nodiscard]] int waits() const { return m_waits; }
-
-private:
-    std::atomic<int> m_waits{0};
+    Result<nlohmann::json> info() override {
+        ++infos;
+        return info_json;
+    }
+    Result<nlohmann::json> version() override {
+        ++versions;
+        return version_json;
+    }
 };
 
 }  // namespace berth::test

@@ -145,7 +145,7 @@ TEST_CASE("create provisions over one scripted session and verifies through the 
     REQUIRE(f.opened.size() == 1);
     CHECK(f.opened[0].second == HostKeyPolicy::PinOnFirstUse);  // first contact pins the host key
     CHECK(f.docker_urls == std::vector<std::string>{"tcp://192.168.122.10:2376"});
-    CHECK(f.docker.waits() == 1);
+    CHECK(f.docker.waits == 1);
 
     // The report: every phase timed by the injected clock, the commands of the one connection.
     REQUIRE(!report->timings.empty());
@@ -185,7 +185,7 @@ TEST_CASE("a create whose provision fails removes the machine and says what fail
     CHECK(report.error().hint == "nothing was left behind");
     CHECK(f.script->calls == std::vector<std::string>{"precreate web1", "create web1", "remove web1"});
     CHECK(!std::filesystem::exists(f.store.machine_dir("web1")));
-    CHECK(f.docker.waits() == 0);
+    CHECK(f.docker.waits == 0);
 }
 
 TEST_CASE("two creates run at once on one MachineService - each with its own report", "[service]") {

@@ -1,9 +1,14 @@
 // The provisioning plan against a scripted session: exact ordered transcripts for Debian, Ubuntu
-// and Fedora, no-drift re-provisioning, drift, engine options and failures.
+// and Fedora, no-drift re-provisioning, drift, engine options and failures; the check-only run
+// and each step's check on its own facts.
 
 #include <berth/core/digest.h>
+#include <berth/provision/config_steps.h>
+#include <berth/provision/host_steps.h>
+#include <berth/provision/packages_step.h>
 #include <berth/provision/provisioner.h>
 
+#include "../fakes/fake_docker.h"
 #include "../fakes/scripted_session.h"
 #include "temp_dir.h"
 
@@ -13,6 +18,7 @@
 #include <sstream>
 
 using namespace berth;
+using berth::test::FakeDocker;
 using berth::test::ScriptedSession;
 
 namespace {
@@ -82,20 +88,6 @@ HostFacts installed_debian(HostFacts f, const std::string& dockerd) {
     return f;
 }
 
-class FakeDocker final : public DockerProbe {
-public:
-    nlohmann::json info_json = {{"SecurityOptions", {"name=apparmor", "name=seccomp,profile=default", "name=userns", "name=cgroupns"}}};
-    bool ready = true;
-    int waits = 0;
-    Result<void> wait_until_ready(std::chrono::seconds) override {
-        ++waits;
-        if (!ready) return fail("Docker on n1 did not answer /_ping at tcp://10.0.0.5:2376 within 120 s");
-        return {};
-    }
-    Result<nlohmann::json> info() override { return info_json; }
-    Result<nlohmann::json> version() override { return nlohmann::json{{"Version", "20.10.24+dfsg1"}, {"ApiVersion", "1.41"}}; }
-};
-
 ProvisionRequest request() {
     ProvisionRequest r;
     r.machine = "n1";
@@ -149,6 +141,25 @@ HostFacts converged(HostFacts f, const ScriptedSession& s) {
     f.hostname = "n1";
     f.units["berth-firewall"] = "active enabled";
     return f;
+}
+
+/// Provisions a Debian 12 host that has the packages but nothing of berth's, as `berth create`
+/// would, and returns its facts afterwards: exactly what berth wrote, in place.
+HostFacts provisioned_debian(const TemplateSet& templates, FakeDocker& docker) {
+    ScriptedSession first;
+    auto host = installed_debian(fresh("debian-12"), "/usr/sbin/dockerd");
+    expect_first_provision(first, host);
+    REQUIRE(Provisioner(first, templates, docker).run(request()));
+    require_clean(first);
+    return converged(host, first);
+}
+
+/// The drift a check-only run found under `step` (fails the test if the step is not reported).
+Drift drift_of(const CheckReport& report, const std::string& step) {
+    for (const auto& s : report.steps)
+        if (s.step == step) return s.drift;
+    FAIL("no step named " << step);
+    return {};
 }
 
 }  // namespace
@@ -218,15 +229,11 @@ TEST_CASE("a host that matches is verified with one command: nothing uploaded - 
     auto templates = TemplateSet::load();
     REQUIRE(templates);
     // First provision, to learn exactly what berth writes.
-    ScriptedSession first;
     FakeDocker docker;
-    auto host = installed_debian(fresh("debian-12"), "/usr/sbin/dockerd");
-    expect_first_provision(first, host);
-    REQUIRE(Provisioner(first, *templates, docker).run(request()));
-    require_clean(first);
+    const auto host = provisioned_debian(*templates, docker);
 
     ScriptedSession again;
-    again.expect_run({"@os-release"}, {0, converged(host, first).render(), ""});
+    again.expect_run({"@os-release"}, {0, host.render(), ""});
     auto report = Provisioner(again, *templates, docker).run(request());
     REQUIRE(report);
     require_clean(again);
@@ -240,13 +247,8 @@ TEST_CASE("a host that matches is verified with one command: nothing uploaded - 
 TEST_CASE("drift in daemon.json is put back and only docker restarts", "[provision]") {
     auto templates = TemplateSet::load();
     REQUIRE(templates);
-    ScriptedSession first;
     FakeDocker docker;
-    auto host = installed_debian(fresh("debian-12"), "/usr/sbin/dockerd");
-    expect_first_provision(first, host);
-    REQUIRE(Provisioner(first, *templates, docker).run(request()));
-
-    auto drifted = converged(host, first);
+    auto drifted = provisioned_debian(*templates, docker);
     std::get<0>(drifted.files["/etc/docker/daemon.json"]) = sha256_hex("{\"icc\": true}\n");
     std::get<1>(drifted.files["/etc/docker/tls/server-key.pem"]) = 0644;  // someone opened the key up
     ScriptedSession s;
@@ -333,6 +335,13 @@ TEST_CASE("an unknown OS is refused with the supported list after one command", 
     CHECK(report.error().message.find("Arch Linux") != std::string::npos);
     CHECK(report.error().hint.find("Debian 11 and 12, Ubuntu 22.04 and 24.04") != std::string::npos);
     CHECK(docker.waits == 0);
+
+    ScriptedSession checked;  // a check-only run refuses it alike
+    checked.expect_run({"@os-release"}, {0, fresh("arch").render(), ""});
+    auto check = Provisioner(checked, *templates, docker).check(request());
+    REQUIRE_FALSE(check);
+    require_clean(checked);
+    CHECK(check.error().message == report.error().message);
 }
 
 TEST_CASE("engine options land in daemon.json and the unit - weakening ones warn", "[provision]") {
@@ -488,4 +497,152 @@ TEST_CASE("templates can be replaced from a directory - typos are refused", "[pr
     CHECK(broken.error().message.find("does not parse") != std::string::npos);
 
     CHECK_FALSE(TemplateSet::load(dir / "missing"));
+}
+
+TEST_CASE("check mode on a clean host: no drift after one command - nothing uploaded - no API call", "[provision]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    FakeDocker docker;
+    const auto host = provisioned_debian(*templates, docker);
+
+    ScriptedSession again;
+    again.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, host.render(), ""});
+    auto report = Provisioner(again, *templates, docker).check(request());
+    INFO((report ? std::string() : report.error().line()));
+    REQUIRE(report);
+    require_clean(again);
+    CHECK(again.transcript().size() == 1);
+    CHECK(again.uploaded().empty());
+    CHECK(docker.waits == 1);  // only the first provision's
+    CHECK(docker.infos == 1);
+    CHECK(report->os.id == "debian");
+    std::vector<std::string> names;
+    for (const auto& s : report->steps) {
+        INFO(s.step);
+        CHECK(s.drift.empty());
+        names.push_back(s.step);
+    }
+    CHECK(names == std::vector<std::string>{"packages", "hostname", "subids", "TLS files", "daemon.json", "docker drop-in",
+                                            "audit rules", "sshd", "firewall", "docker service"});
+    CHECK(report->clean());
+    CHECK(report->digests.at("/etc/docker/daemon.json") == std::get<0>(host.files.at("/etc/docker/daemon.json")));
+}
+
+TEST_CASE("check mode on a drifted host names each drift under its step and changes nothing", "[provision]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    FakeDocker docker;
+    auto drifted = provisioned_debian(*templates, docker);
+    std::get<0>(drifted.files["/etc/docker/daemon.json"]) = sha256_hex("{\"icc\": true}\n");
+    std::get<1>(drifted.files["/etc/docker/tls/server-key.pem"]) = 0644;
+    drifted.packages.erase("auditd");
+    drifted.units["berth-firewall"] = "inactive enabled";
+    ScriptedSession s;
+    s.expect_run({"@os-release"}, {0, drifted.render(), ""});
+    auto report = Provisioner(s, *templates, docker).check(request());
+    INFO((report ? std::string() : report.error().line()));
+    REQUIRE(report);
+    require_clean(s);
+    CHECK(s.scripts().size() == 1);
+    CHECK(s.uploaded().empty());
+    CHECK(docker.waits == 1);
+    CHECK_FALSE(report->clean());
+    CHECK(drift_of(*report, "packages") == Drift{"package auditd is not installed"});
+    CHECK(drift_of(*report, "daemon.json") == Drift{"/etc/docker/daemon.json differs (digest)"});
+    CHECK(drift_of(*report, "firewall") == Drift{"unit berth-firewall is not active"});
+    CHECK(drift_of(*report, "TLS files") == Drift{"/etc/docker/tls/server-key.pem has mode 0644, not 0400"});
+    for (const char* clean : {"hostname", "subids", "docker drop-in", "audit rules", "sshd", "docker service"})
+        CHECK(drift_of(*report, clean).empty());
+}
+
+TEST_CASE("each step checks its own facts", "[provision]") {
+    auto facts = parse_facts(installed_debian(fresh("debian-12"), "/usr/sbin/dockerd").render());
+    REQUIRE(facts);
+
+    EngineOptions pinned;
+    pinned.version = "20.10.24+dfsg1-1+deb12u1+b6";
+    CHECK(PackagesStep(OsFamily::Debian, EngineOptions{}, false).check(*facts).empty());
+    CHECK(PackagesStep(OsFamily::Debian, pinned, false).check(*facts) ==
+          Drift{"package docker.io is 20.10.24+dfsg1-1+deb12u1, not the pinned 20.10.24+dfsg1-1+deb12u1+b6"});
+    CHECK(PackagesStep(OsFamily::Debian, EngineOptions{}, true).check(*facts) ==
+          Drift{"package docker.io is to be upgraded"});
+    CHECK(PackagesStep(OsFamily::Rhel, EngineOptions{}, false).check(*facts) ==
+          Drift{"package moby-engine is not installed", "package audit is not installed",
+                "package container-selinux is not installed"});  // nftables is the same package
+
+    CHECK(HostnameStep("n1").check(*facts) == Drift{"host name is localhost, not n1"});
+    CHECK(HostnameStep("localhost").check(*facts).empty());
+    CHECK(HostnameStep("").check(*facts).empty());
+
+    CHECK(SubidsStep().check(*facts).empty());
+    Facts no_subgid = *facts;
+    no_subgid.subgid = false;
+    CHECK(SubidsStep().check(no_subgid) == Drift{"/etc/subgid is missing"});
+
+    const ManagedFile daemon{"/etc/docker/daemon.json", "{}\n", 0644};
+    CHECK(DockerFilesStep("daemon.json", {daemon}).check(*facts) == Drift{"/etc/docker/daemon.json is missing"});
+    Facts written = *facts;
+    written.files[daemon.path] = {sha256_hex(daemon.content), 0644, "root:root"};
+    CHECK(DockerFilesStep("daemon.json", {daemon}).check(written).empty());
+    written.files[daemon.path].owner = "admin:admin";
+    CHECK(DockerFilesStep("daemon.json", {daemon}).check(written) ==
+          Drift{"/etc/docker/daemon.json is owned by admin:admin, not root:root"});
+
+    const ManagedFile rules{"/etc/audit/rules.d/berth-docker.rules", "-w /etc/docker -p wa -k docker\n", 0640};
+    written.files[rules.path] = {sha256_hex(rules.content), 0640, "root:root"};
+    CHECK(AuditRulesStep(rules).check(written).empty());
+    written.units["auditd"] = {"failed", "enabled"};
+    CHECK(AuditRulesStep(rules).check(written) == Drift{"unit auditd is not active"});
+
+    const ManagedFile table{"/etc/berth/firewall.nft", "table inet berth {}\n", 0644};
+    const ManagedFile unit{"/etc/systemd/system/berth-firewall.service", "[Unit]\n", 0644};
+    CHECK(FirewallStep(table, unit).check(*facts) ==
+          Drift{"/etc/berth/firewall.nft is missing", "/etc/systemd/system/berth-firewall.service is missing",
+                "unit berth-firewall is not enabled", "unit berth-firewall is not active"});
+
+    CHECK(DockerServiceStep(true).check(*facts).empty());
+    Facts stopped = *facts;
+    stopped.units["docker"] = {"inactive", "disabled"};
+    stopped.units["apparmor"] = {"inactive", "enabled"};
+    CHECK(DockerServiceStep(true).check(stopped) ==
+          Drift{"unit apparmor is not active", "unit docker is not enabled", "unit docker is not active"});
+    CHECK(DockerServiceStep(false).check(stopped) == Drift{"unit docker is not enabled", "unit docker is not active"});
+}
+
+TEST_CASE("applying steps batches their changes: units reload first - docker restarts last and once", "[provision]") {
+    auto facts = parse_facts(installed_debian(fresh("debian-12"), "/usr/sbin/dockerd").render());
+    REQUIRE(facts);
+    facts->units["docker"] = {"inactive", "enabled"};
+    Changes changes;
+    const ManagedFile key{"/etc/docker/tls/server-key.pem", "KEY\n", 0400};
+    const ManagedFile dropin{"/etc/systemd/system/docker.service.d/10-berth.conf", "[Service]\n", 0644};
+    const ManagedFile sshd{"/etc/ssh/sshd_config.d/00-berth.conf", "MaxAuthTries 3\n", 0644};
+    DockerServiceStep(true).apply(*facts, changes);
+    DockerFilesStep("TLS files", {key}).apply(*facts, changes);
+    DockerFilesStep("docker drop-in", {dropin}, true).apply(*facts, changes);
+    SshdStep(sshd, true).apply(*facts, changes);
+    HostnameStep("n1").apply(*facts, changes);
+    SubidsStep().apply(*facts, changes);  // subids exist: nothing to do
+
+    CHECK(changes.uploads.size() == 3);
+    CHECK(changes.changed == std::vector<std::string>{key.path, dropin.path, sshd.path, "hostname n1"});
+    CHECK(changes.prepare.find("hostnamectl set-hostname 'n1'") == 0);
+    CHECK(changes.prepare.find("/etc/subuid") == std::string::npos);
+    const std::string script = changes.apply_script();
+    CHECK(script.find("systemctl daemon-reload\n") == 0);
+    CHECK(script.find("sshd -t") < script.find("systemctl try-reload-or-restart ssh\n"));
+    CHECK(script.find("apparmor") == std::string::npos);  // active already
+    CHECK(script.ends_with("systemctl restart docker\n"));
+    CHECK(script.find("systemctl restart docker") == script.rfind("systemctl restart docker"));
+    CHECK(changes.restarted() == std::vector<std::string>{"ssh (reload)", "docker"});
+
+    Facts matching = *facts;
+    matching.files[key.path] = {sha256_hex(key.content), 0400, "root:root"};
+    matching.units["docker"] = {"active", "enabled"};
+    Changes none;
+    DockerFilesStep("TLS files", {key}).apply(matching, none);
+    DockerServiceStep(true).apply(matching, none);
+    CHECK(none.uploads.empty());
+    CHECK(none.apply_script().empty());
+    CHECK(none.restarted().empty());
 }

@@ -1,17 +1,23 @@
 #pragma once
 /// Turns a reachable host into a hardened Docker host, through one Session. The plan:
-///   1. one facts command: OS, packages, the digest/mode/owner of every file berth manages,
-///      services, sshd's ports, which of Docker's paths exist;
-///   2. packages (docker.io or docker-ce, apparmor or SELinux, auditd, nftables) if missing;
-///   3. files rendered from templates (TLS, daemon.json, the dockerd drop-in, audit rules, the sshd
-///      drop-in, the firewall) uploaded only where they differ;
-///   4. only what changed is reloaded or restarted;
-///   5. the daemon is verified through the Docker API over mutual TLS (DockerProbe).
+///   1. one facts command (facts.h): OS, packages, the digest/mode/owner of every file berth
+///      manages, services, sshd's ports, which of Docker's paths exist;
+///   2. the packages step (packages_step.h): docker.io or docker-ce, apparmor or SELinux, auditd,
+///      nftables, installed if missing, after which the facts are read again;
+///   3. the steps of the plan (plan.h), each checking its part of the desired state, rendered
+///      from templates, against the facts: host name, subordinate ids, TLS files, daemon.json,
+///      the dockerd drop-in, audit rules, sshd, the firewall, the docker service. Applying them
+///      batches the changes (changes.h): one "preparing the host" command, the uploads of the
+///      files that differ, one "applying the configuration" command that reloads or restarts
+///      only what changed;
+///   4. the daemon is verified through the Docker API over mutual TLS (DockerProbe).
 /// On a host that already matches, step 1 is the only remote command: nothing is uploaded and
-/// nothing restarts.
+/// nothing restarts. check() runs step 1 only and reports each step's drift.
 
 #include <berth/core/error.h>
+#include <berth/provision/changes.h>
 #include <berth/provision/os_release.h>
+#include <berth/provision/step.h>
 #include <berth/provision/templates.h>
 #include <berth/transport/session.h>
 
@@ -70,12 +76,21 @@ struct ProvisionReport {
     int remote_commands = 0;  ///< commands run on the host (uploads count one each)
 };
 
-/// The path berth writes each managed file to, by template name.
-struct ManagedFile {
-    std::string path;
-    std::string content;
-    unsigned mode = 0644;
-    std::string owner = "root:root";
+/// One step's drift in a check-only run.
+struct StepDrift {
+    std::string step;  ///< Step::name()
+    Drift drift;       ///< empty when the host matches
+};
+
+/// What a check-only run found: every step in plan order (packages first) with its drift.
+struct CheckReport {
+    OsInfo os;
+    std::vector<StepDrift> steps;
+    std::map<std::string, std::string> digests;  ///< path -> sha256 of what berth wants there
+    std::vector<std::string> warnings;           ///< engine options that weaken the hardening
+
+    /// True when no step drifted.
+    [[nodiscard]] bool clean() const;
 };
 
 class Provisioner {
@@ -84,12 +99,25 @@ public:
 
     [[nodiscard]] Result<ProvisionReport> run(const ProvisionRequest& request);
 
+    /// The check-only run: the facts command and nothing else (no upload, no install, no
+    /// restart, no Docker API call); the desired files are still rendered to compare their
+    /// digests, modes and owners. Missing packages are reported, and the files compared with the
+    /// facts as they are (an install would change them).
+    [[nodiscard]] Result<CheckReport> check(const ProvisionRequest& request);
+
     /// daemon.json: the rendered template merged with the engine options; `warnings` gets a line
     /// for every option that weakens the hardening. One key per line, "hosts" on one line.
     [[nodiscard]] static Result<std::string> daemon_json(const std::string& rendered, const EngineOptions& engine,
                                                          std::vector<std::string>& warnings);
 
 private:
+    [[nodiscard]] Result<Facts> read_facts(const ProvisionRequest& request);
+    [[nodiscard]] Result<void> install_packages(const ProvisionRequest& request, const Changes& changes);
+    [[nodiscard]] Result<void> write_files(const ProvisionRequest& request, const Changes& changes);
+    [[nodiscard]] Result<std::vector<std::string>> apply_changes(const ProvisionRequest& request,
+                                                                 const Changes& changes);
+    [[nodiscard]] Result<void> verify(const ProvisionRequest& request, bool selinux, ProvisionReport& report);
+
     Session& m_session;
     const TemplateSet& m_templates;
     DockerProbe& m_docker;

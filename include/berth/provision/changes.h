@@ -1,0 +1,52 @@
+#pragma once
+/// What applying the steps takes, gathered so that the remote commands stay batched whatever the
+/// number of steps: the package install (its own command, after which the facts are read again),
+/// one "preparing the host" script (host name, subordinate ids, directories), the uploads, then
+/// one "applying the configuration" script of reloads and restarts. Steps add to it in plan
+/// order; the script is put together in a fixed order of stages, so units are reloaded first
+/// and docker restarts last, once, whichever steps asked for it.
+
+#include <array>
+#include <string>
+#include <vector>
+
+namespace berth {
+
+/// The path berth writes each managed file to, by template name.
+struct ManagedFile {
+    std::string path;
+    std::string content;
+    unsigned mode = 0644;
+    std::string owner = "root:root";
+};
+
+/// A file mode as four octal digits: "0644".
+[[nodiscard]] std::string mode_text(unsigned mode);
+
+/// The stages of the "applying the configuration" script, in the order they run.
+enum class Stage { Sshd, Firewall, Audit, Services };
+
+class Changes {
+public:
+    std::string install_script;          ///< the package install, "" = nothing to install
+    std::vector<std::string> installed;  ///< packages installed or upgraded (with their pins)
+    std::string prepare;                 ///< the "preparing the host" script
+    std::vector<ManagedFile> uploads;    ///< files that differ, in plan order
+    std::vector<std::string> changed;    ///< files written (paths) and settings changed
+    bool reload_units = false;           ///< systemctl daemon-reload before any stage
+    bool restart_docker = false;         ///< systemctl restart docker after every stage
+
+    /// Adds `script` (whole lines) to `stage`; `restarted` names what it reloads or restarts.
+    void activate(Stage stage, const std::string& script, const std::string& restarted = "");
+    /// The "applying the configuration" script, "" when there is nothing to reload or start.
+    [[nodiscard]] std::string apply_script() const;
+    /// What apply_script reloads or restarts, in order ("docker" last).
+    [[nodiscard]] std::vector<std::string> restarted() const;
+
+private:
+    static constexpr size_t k_stages = 4;
+    std::array<std::string, k_stages> m_scripts;
+    std::array<std::vector<std::string>, k_stages> m_restarted;
+};
+
+}  // namespace berth

@@ -1,0 +1,64 @@
+#pragma once
+/// The steps that write berth's configuration files, in the order they apply, and what follows
+/// from each (the rules the hardening has always had):
+///   DockerFilesStep  the TLS files, daemon.json, the dockerd drop-in: docker restarts when one
+///                    was written; a unit drop-in also reloads systemd;
+///   AuditRulesStep   the audit rules: reloaded with augenrules when written; auditd enabled and
+///                    started when it is not active;
+///   SshdStep         the sshd drop-in: sshd reloads when it was written, behind an `sshd -t`
+///                    guard that takes a refused drop-in back (berth must never lock itself out);
+///   FirewallStep     the nftables table and its unit: systemd reloads when the unit was written,
+///                    the unit is enabled when it is not, and restarted (after `nft -c` checks the
+///                    table) when either file was written or the unit is not active.
+
+#include <berth/provision/file_step.h>
+
+namespace berth {
+
+class DockerFilesStep final : public FileStep {
+public:
+    /// `unit_file`: the files are systemd unit drop-ins (systemd reloads when one is written).
+    DockerFilesStep(std::string name, std::vector<ManagedFile> files, bool unit_file = false);
+
+protected:
+    void activate(const Facts& facts, const std::vector<std::string>& written,
+                  Changes& changes) const override;
+
+private:
+    bool m_unit_file;
+};
+
+class AuditRulesStep final : public FileStep {
+public:
+    explicit AuditRulesStep(ManagedFile rules);
+
+protected:
+    [[nodiscard]] Drift unit_drift(const Facts& facts) const override;
+    void activate(const Facts& facts, const std::vector<std::string>& written,
+                  Changes& changes) const override;
+};
+
+class SshdStep final : public FileStep {
+public:
+    /// `debian`: the unit is "ssh" (Debian, Ubuntu), not "sshd".
+    SshdStep(ManagedFile dropin, bool debian);
+
+protected:
+    void activate(const Facts& facts, const std::vector<std::string>& written,
+                  Changes& changes) const override;
+
+private:
+    bool m_debian;
+};
+
+class FirewallStep final : public FileStep {
+public:
+    FirewallStep(ManagedFile table, ManagedFile unit);
+
+protected:
+    [[nodiscard]] Drift unit_drift(const Facts& facts) const override;
+    void activate(const Facts& facts, const std::vector<std::string>& written,
+                  Changes& changes) const override;
+};
+
+}  // namespace berth

@@ -1,0 +1,39 @@
+#pragma once
+/// Where berth puts what it manages on a host, and the Docker paths it has auditd watch. The facts
+/// command reports on exactly these paths; the steps write them.
+
+#include <string>
+#include <vector>
+
+namespace berth {
+
+inline constexpr const char* k_tls_dir = "/etc/docker/tls";
+inline const std::string k_ca_path = std::string(k_tls_dir) + "/ca.pem";
+inline const std::string k_server_cert_path = std::string(k_tls_dir) + "/server-cert.pem";
+inline const std::string k_server_key_path = std::string(k_tls_dir) + "/server-key.pem";
+inline constexpr const char* k_daemon_json = "/etc/docker/daemon.json";
+inline constexpr const char* k_dropin = "/etc/systemd/system/docker.service.d/10-berth.conf";
+inline constexpr const char* k_audit_rules = "/etc/audit/rules.d/berth-docker.rules";
+inline constexpr const char* k_sshd_dropin = "/etc/ssh/sshd_config.d/00-berth.conf";
+inline constexpr const char* k_firewall = "/etc/berth/firewall.nft";
+inline constexpr const char* k_firewall_unit = "/etc/systemd/system/berth-firewall.service";
+
+/// Every file berth manages, in the order they are written.
+[[nodiscard]] inline std::vector<std::string> managed_paths() {
+    return {k_ca_path, k_server_cert_path, k_server_key_path, k_daemon_json, k_dropin, k_audit_rules,
+            k_sshd_dropin, k_firewall, k_firewall_unit};
+}
+
+/// Docker's binaries, directories, units and files (CIS Docker Benchmark 1.1.3-1.1.18), at the
+/// places Debian, Ubuntu, Fedora and Docker's own packages put them. Those that exist are watched.
+inline const std::vector<std::string> k_audit_candidates = {
+    "/usr/bin/dockerd", "/usr/sbin/dockerd", "/run/containerd", "/var/lib/docker", "/etc/docker",
+    "/lib/systemd/system/docker.service", "/usr/lib/systemd/system/docker.service",
+    "/run/containerd/containerd.sock", "/lib/systemd/system/docker.socket",
+    "/usr/lib/systemd/system/docker.socket", "/etc/default/docker", "/etc/docker/daemon.json",
+    "/etc/containerd/config.toml", "/etc/sysconfig/docker", "/usr/bin/containerd",
+    "/usr/bin/containerd-shim", "/usr/bin/containerd-shim-runc-v1", "/usr/bin/containerd-shim-runc-v2",
+    "/usr/bin/runc", "/usr/sbin/runc", "/usr/bin/docker",
+};
+
+}  // namespace berth

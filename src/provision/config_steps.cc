@@ -1,0 +1,71 @@
+#include <berth/provision/config_steps.h>
+
+#include <berth/provision/host_paths.h>
+
+#include <algorithm>
+
+namespace berth {
+
+DockerFilesStep::DockerFilesStep(std::string name, std::vector<ManagedFile> files, bool unit_file)
+    : FileStep(std::move(name), std::move(files)), m_unit_file(unit_file) {}
+
+void DockerFilesStep::activate(const Facts&, const std::vector<std::string>& written,
+                               Changes& changes) const {
+    if (written.empty()) return;
+    changes.restart_docker = true;
+    if (m_unit_file) changes.reload_units = true;
+}
+
+AuditRulesStep::AuditRulesStep(ManagedFile rules) : FileStep("audit rules", {std::move(rules)}) {}
+
+Drift AuditRulesStep::unit_drift(const Facts& facts) const {
+    if (facts.unit_active("auditd")) return {};
+    return {"unit auditd is not active"};
+}
+
+void AuditRulesStep::activate(const Facts& facts, const std::vector<std::string>& written,
+                              Changes& changes) const {
+    if (!written.empty()) changes.activate(Stage::Audit, "augenrules --load >/dev/null\n", "audit rules");
+    if (!facts.unit_active("auditd")) changes.activate(Stage::Audit, "systemctl enable --now auditd\n");
+}
+
+SshdStep::SshdStep(ManagedFile dropin, bool debian)
+    : FileStep("sshd", {std::move(dropin)}), m_debian(debian) {}
+
+void SshdStep::activate(const Facts&, const std::vector<std::string>& written, Changes& changes) const {
+    if (written.empty()) return;
+    // A drop-in sshd refuses is taken back at once: berth must never lock itself out.
+    changes.activate(Stage::Sshd,
+                     "if ! sshd -t; then rm -f " + std::string(k_sshd_dropin) +
+                         "; echo 'sshd rejected the hardening drop-in; it was removed' >&2; exit 1; fi\n"
+                         "systemctl try-reload-or-restart " +
+                         std::string(m_debian ? "ssh" : "sshd") + "\n",
+                     m_debian ? "ssh (reload)" : "sshd (reload)");
+}
+
+FirewallStep::FirewallStep(ManagedFile table, ManagedFile unit)
+    : FileStep("firewall", {std::move(table), std::move(unit)}) {}
+
+Drift FirewallStep::unit_drift(const Facts& facts) const {
+    Drift drift;
+    if (!facts.unit_enabled("berth-firewall")) drift.push_back("unit berth-firewall is not enabled");
+    if (!facts.unit_active("berth-firewall")) drift.push_back("unit berth-firewall is not active");
+    return drift;
+}
+
+void FirewallStep::activate(const Facts& facts, const std::vector<std::string>& written,
+                            Changes& changes) const {
+    if (std::find(written.begin(), written.end(), k_firewall_unit) != written.end())
+        changes.reload_units = true;
+    if (!facts.unit_enabled("berth-firewall"))
+        changes.activate(Stage::Firewall, "systemctl enable berth-firewall 2>/dev/null\n");
+    if (!written.empty() || !facts.unit_active("berth-firewall")) {
+        // The unit loads the table (so it reads active, and loads it again at boot); nft checks
+        // the file first, so a bad table never replaces a good one.
+        changes.activate(Stage::Firewall,
+                         "nft -c -f " + std::string(k_firewall) + "\nsystemctl restart berth-firewall\n",
+                         "berth-firewall");
+    }
+}
+
+}  // namespace berth

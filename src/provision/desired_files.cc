@@ -1,0 +1,77 @@
+#include <berth/provision/desired_files.h>
+
+#include <berth/provision/host_paths.h>
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+#include <tuple>
+
+namespace berth {
+namespace {
+
+// What the templates are rendered with.
+Result<nlohmann::json> template_context(const Facts& facts, const ProvisionRequest& req, OsFamily family) {
+    const bool debian = family == OsFamily::Debian;
+    nlohmann::json ctx = {
+        {"engine_port", std::to_string(req.engine.port)},
+        {"tls_dir", k_tls_dir},
+        {"selinux", !debian},
+        {"dockerd", facts.dockerd},
+        {"containerd_socket",
+         facts.existing.contains("/usr/bin/containerd") ? "/run/containerd/containerd.sock" : ""},
+        {"debian", debian},
+        {"nft", facts.nft.empty() ? "/usr/sbin/nft" : facts.nft},
+    };
+    nlohmann::json env = nlohmann::json::array();
+    for (const auto& e : req.engine.env) {
+        auto eq = e.find('=');
+        if (eq == std::string::npos || eq == 0)
+            return fail_usage("invalid --engine-env \"" + e + "\"", "write it as KEY=VALUE");
+        env.push_back({{"name", e.substr(0, eq)}, {"value", e.substr(eq + 1)}});
+    }
+    ctx["env"] = env;
+    std::set<int> ports(req.ssh_ports.begin(), req.ssh_ports.end());
+    ports.insert(facts.sshd_ports.begin(), facts.sshd_ports.end());
+    if (ports.empty()) ports.insert(22);
+    std::string port_list;
+    for (int p : ports) port_list += (port_list.empty() ? "" : ", ") + std::to_string(p);
+    ctx["ssh_ports"] = port_list;
+    nlohmann::json watches = nlohmann::json::array();
+    for (const auto& path : k_audit_candidates)
+        if (facts.existing.contains(path) || path == k_daemon_json) watches.push_back({{"path", path}});
+    ctx["watches"] = watches;
+    return ctx;
+}
+
+}  // namespace
+
+Result<std::vector<ManagedFile>> render_desired_files(const TemplateSet& templates, const Facts& facts,
+                                                      const ProvisionRequest& request, OsFamily family,
+                                                      std::vector<std::string>& warnings) {
+    auto ctx = template_context(facts, request, family);
+    if (!ctx) return std::unexpected(ctx.error());
+    auto daemon_rendered = templates.render("daemon.json", *ctx);
+    if (!daemon_rendered) return std::unexpected(daemon_rendered.error());
+    auto daemon = Provisioner::daemon_json(*daemon_rendered, request.engine, warnings);
+    if (!daemon) return std::unexpected(daemon.error());
+
+    std::vector<ManagedFile> files = {
+        {k_ca_path, request.ca_pem, 0444},
+        {k_server_cert_path, request.server_cert_pem, 0444},
+        {k_server_key_path, request.server_key_pem, 0400},
+        {k_daemon_json, *daemon, 0644},
+    };
+    for (auto [name, path, mode] : {std::tuple{"docker-service-override.conf", k_dropin, 0644u},
+                                    std::tuple{"audit-docker.rules", k_audit_rules, 0640u},
+                                    std::tuple{"sshd-hardening.conf", k_sshd_dropin, 0644u},
+                                    std::tuple{"firewall.nft", k_firewall, 0644u},
+                                    std::tuple{"berth-firewall.service", k_firewall_unit, 0644u}}) {
+        auto text = templates.render(name, *ctx);
+        if (!text) return std::unexpected(text.error());
+        files.push_back({path, *text, mode});
+    }
+    return files;
+}
+
+}  // namespace berth

@@ -1,0 +1,55 @@
+#include <berth/provision/host_steps.h>
+
+#include <berth/transport/session.h>
+
+namespace berth {
+
+HostnameStep::HostnameStep(std::string hostname) : m_hostname(std::move(hostname)) {}
+
+Drift HostnameStep::check(const Facts& facts) const {
+    if (m_hostname.empty() || facts.hostname == m_hostname) return {};
+    return {"host name is " + facts.hostname + ", not " + m_hostname};
+}
+
+void HostnameStep::apply(const Facts& facts, Changes& changes) const {
+    if (check(facts).empty()) return;
+    const std::string& h = m_hostname;
+    changes.prepare += "hostnamectl set-hostname " + shell_quote(h) + " 2>/dev/null || { echo " +
+                       shell_quote(h) + " > /etc/hostname; hostname " + shell_quote(h) + "; }\n" +
+                       "grep -q '^127.0.1.1' /etc/hosts && sed -i 's/^127\\.0\\.1\\.1.*/127.0.1.1 " + h +
+                       "/' /etc/hosts || echo '127.0.1.1 " + h + "' >> /etc/hosts\n";
+    changes.changed.push_back("hostname " + h);
+}
+
+Drift SubidsStep::check(const Facts& facts) const {
+    Drift drift;
+    if (!facts.subuid) drift.push_back("/etc/subuid is missing");
+    if (!facts.subgid) drift.push_back("/etc/subgid is missing");
+    return drift;
+}
+
+void SubidsStep::apply(const Facts& facts, Changes& changes) const {
+    if (check(facts).empty()) return;
+    changes.prepare += "touch /etc/subuid /etc/subgid && chmod 0644 /etc/subuid /etc/subgid\n";
+    changes.changed.push_back("/etc/subuid, /etc/subgid");
+}
+
+DockerServiceStep::DockerServiceStep(bool debian) : m_debian(debian) {}
+
+Drift DockerServiceStep::check(const Facts& facts) const {
+    Drift drift;
+    if (m_debian && !facts.unit_active("apparmor")) drift.push_back("unit apparmor is not active");
+    if (!facts.unit_enabled("docker")) drift.push_back("unit docker is not enabled");
+    if (!facts.unit_active("docker")) drift.push_back("unit docker is not active");
+    return drift;
+}
+
+void DockerServiceStep::apply(const Facts& facts, Changes& changes) const {
+    if (m_debian && !facts.unit_active("apparmor"))
+        changes.activate(Stage::Services, "systemctl enable --now apparmor\n");
+    if (!facts.unit_enabled("docker"))
+        changes.activate(Stage::Services, "systemctl enable docker 2>/dev/null\n");
+    if (!facts.unit_active("docker")) changes.restart_docker = true;
+}
+
+}  // namespace berth

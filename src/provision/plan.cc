@@ -1,0 +1,39 @@
+#include <berth/provision/plan.h>
+
+#include <berth/core/digest.h>
+#include <berth/provision/config_steps.h>
+#include <berth/provision/desired_files.h>
+#include <berth/provision/host_paths.h>
+#include <berth/provision/host_steps.h>
+
+#include <algorithm>
+
+namespace berth {
+
+Result<Plan> make_plan(const TemplateSet& templates, const Facts& facts, const ProvisionRequest& request,
+                       OsFamily family) {
+    Plan plan;
+    auto files = render_desired_files(templates, facts, request, family, plan.warnings);
+    if (!files) return std::unexpected(files.error());
+    for (const auto& f : *files) plan.digests[f.path] = sha256_hex(f.content);
+    // Every managed path is rendered, so each lookup finds its file.
+    auto file = [&](const std::string& path) {
+        return *std::find_if(files->begin(), files->end(),
+                             [&](const ManagedFile& m) { return m.path == path; });
+    };
+    const bool debian = family == OsFamily::Debian;
+    plan.steps.push_back(std::make_unique<HostnameStep>(request.hostname));
+    plan.steps.push_back(std::make_unique<SubidsStep>());
+    plan.steps.push_back(std::make_unique<DockerFilesStep>(
+        "TLS files", std::vector{file(k_ca_path), file(k_server_cert_path), file(k_server_key_path)}));
+    plan.steps.push_back(std::make_unique<DockerFilesStep>("daemon.json", std::vector{file(k_daemon_json)}));
+    plan.steps.push_back(
+        std::make_unique<DockerFilesStep>("docker drop-in", std::vector{file(k_dropin)}, true));
+    plan.steps.push_back(std::make_unique<AuditRulesStep>(file(k_audit_rules)));
+    plan.steps.push_back(std::make_unique<SshdStep>(file(k_sshd_dropin), debian));
+    plan.steps.push_back(std::make_unique<FirewallStep>(file(k_firewall), file(k_firewall_unit)));
+    plan.steps.push_back(std::make_unique<DockerServiceStep>(debian));
+    return plan;
+}
+
+}  // namespace berth
