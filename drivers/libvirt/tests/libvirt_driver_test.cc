@@ -9,6 +9,7 @@
 #include <berth/store/atomic_file.h>
 #include <berth/transport/ssh_key.h>
 
+#include "../fakes/fake_runner.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -24,6 +25,7 @@
 
 using namespace berth;
 using namespace berth::libvirt;
+using berth::test::FakeRunner;
 using berth::test::TempDir;
 using berth::test::write_text;
 
@@ -40,18 +42,16 @@ struct FakeUploader final : VolumeUploader {
     }
 };
 
-/// Plays genisoimage: writes the -output file, records every argv.
-struct FakeRunner final : Runner {
-    std::vector<std::vector<std::string>> calls;
-    Result<CommandResult> run(const Command& command) override {
-        calls.push_back(command.argv);
+/// Plays genisoimage: answers -version, writes the -output file.
+void script_genisoimage(FakeRunner& runner) {
+    runner.on({"genisoimage"}, [](const Command& command) -> Result<CommandResult> {
         for (std::size_t i = 0; i + 1 < command.argv.size(); ++i)
             if (command.argv[i] == "-output") write_text(command.argv[i + 1], "ISO");
         CommandResult r;
         r.exit_status = 0;
         return r;
-    }
-};
+    });
+}
 
 /// A file that looks like a qcow2 (header only) of `virtual_size` bytes.
 void write_qcow2_header(const std::filesystem::path& path, std::uint64_t virtual_size) {
@@ -88,6 +88,7 @@ struct Harness {
         write_text(dir / "vmlinuz", "kernel");
         write_text(dir / "initrd.img", "initrd");
         hooks.uploader = uploader;
+        script_genisoimage(runner);
         hooks.address_timeout = std::chrono::milliseconds(200);
         hooks.shutdown_timeout = std::chrono::milliseconds(200);
         hooks.poll_interval = std::chrono::milliseconds(10);
@@ -378,8 +379,9 @@ TEST_CASE("libvirt: create, lifecycle and remove against the test driver", "[lib
     CHECK(h.uploader->uploads[0].first == "base-0123456789abcdef.qcow2");
     CHECK(h.uploader->uploads[3].first == "web1-seed.iso");
     // genisoimage ran as an argv, with the NoCloud label and the three files.
-    REQUIRE_FALSE(h.runner.calls.empty());
-    const auto& iso = h.runner.calls.back();
+    const auto calls = h.runner.calls();
+    REQUIRE_FALSE(calls.empty());
+    const auto& iso = calls.back();
     CHECK(iso[0] == "genisoimage");
     CHECK(std::find(iso.begin(), iso.end(), "cidata") != iso.end());
     CHECK(std::count_if(iso.begin(), iso.end(), [](const std::string& a) {
