@@ -27,10 +27,10 @@ Result<void> validate_labels(const std::vector<std::string>& labels) {
     return {};
 }
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;  // not berth::Clock (the injected one)
 
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
+double seconds_since(SteadyClock::time_point start) {
+    return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
 /// The Docker API of one machine, as the provisioner's probe.
@@ -184,7 +184,7 @@ Result<MachineRecord> MachineService::create(const CreateRequest& request) {
     m_timings.clear();
     auto made = [&]() -> Result<void> {
         spdlog::info("Creating machine {} (driver {})...", request.name, request.driver);
-        auto start = Clock::now();
+        auto start = SteadyClock::now();
         if (auto ok = (*driver)->create(); !ok) return ok;
         m_timings.emplace_back("machine", seconds_since(start));
         record.driver = (*driver)->save();
@@ -282,7 +282,7 @@ Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const
     ssh.host_key = first_contact ? HostKeyPolicy::PinOnFirstUse
                    : options.replace_host_key ? HostKeyPolicy::ReplacePinned
                                               : HostKeyPolicy::RequirePinned;
-    auto start = Clock::now();
+    auto start = SteadyClock::now();
     spdlog::info("[{}] Connecting over SSH to {}@{}:{}...", name, endpoint->user, endpoint->host, endpoint->port);
     auto session = LibsshSession::connect(ssh_target_for(m_store, name, *endpoint), ssh);
     if (!session) return std::unexpected(session.error());
