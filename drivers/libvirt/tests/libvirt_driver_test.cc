@@ -9,7 +9,8 @@
 #include <berth/store/atomic_file.h>
 #include <berth/transport/ssh_key.h>
 
-#include "../fakes/fake_runner.h"
+#include "../../../tests/fakes/fake_clock.h"
+#include "../../../tests/fakes/fake_runner.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -25,6 +26,7 @@
 
 using namespace berth;
 using namespace berth::libvirt;
+using berth::test::FakeClock;
 using berth::test::FakeRunner;
 using berth::test::TempDir;
 using berth::test::write_text;
@@ -77,6 +79,7 @@ struct Harness {
     TempDir dir;
     std::shared_ptr<FakeUploader> uploader = std::make_shared<FakeUploader>();
     FakeRunner runner;
+    FakeClock clock;  ///< waits (for an address, for a shutdown) take no real time
     LibvirtHooks hooks;
     bool with_kernel = true;
     std::optional<std::filesystem::path> templates_dir;
@@ -102,6 +105,7 @@ struct Harness {
         ctx.machine_dir = dir / machine;
         std::filesystem::create_directories(ctx.machine_dir);
         ctx.runner = &runner;
+        ctx.clock = &clock;
         ctx.templates_dir = templates_dir;
         ctx.shared_lock = [this](std::string_view key, std::string_view what) {
             return FileLock::acquire(dir / "locks" / (std::string(key) + ".lock"), what, std::chrono::minutes(5),
@@ -183,6 +187,31 @@ TEST_CASE("libvirt: flags, variables and defaults", "[libvirt]") {
     CHECK(values->at("data-disk-size") == std::vector<std::string>{"20"});
     CHECK(values->at("virt-type") == std::vector<std::string>{"auto"});
     CHECK(values->at("ssh-user") == std::vector<std::string>{"docker"});
+}
+
+TEST_CASE("libvirt: a record written by an earlier berth loads and saves byte for byte", "[libvirt]") {
+    Harness h;
+    const std::string record =
+        R"({"base_volume":"base-0123456789abcdef.qcow2","chosen_virt_type":"qemu","cpu_count":4,"data_disk_size":30,)"
+        R"("disk_size":40,"domain":"berth-web1","image":"debian-12","initrd_volume":"base-0123456789abcdef-initrd",)"
+        R"("instance_id":"berth-web1-00112233","kernel_volume":"base-0123456789abcdef-kernel","memory":4096,)"
+        R"("network":"default","pool":"berth","ssh_user":"admin","uri":"qemu+ssh://me@host/system",)"
+        R"("virt_type":"auto","volumes":{"data_disk":"web1-data.qcow2","disk":"web1.qcow2","seed":"web1-seed.iso"}})";
+    auto d = h.make("web1");
+    REQUIRE(d->load(nlohmann::json::parse(record)));
+    CHECK(d->save().dump() == record);
+
+    // A record from before most settings existed: the option table's defaults fill the rest.
+    auto old = h.make("web2");
+    REQUIRE(old->load(nlohmann::json::parse(R"({"uri":"test:///default","data_disk_size":0})")));
+    CHECK(old->save().dump() ==
+          R"({"base_volume":"","chosen_virt_type":"","cpu_count":2,"data_disk_size":0,"disk_size":20,)"
+          R"("domain":"berth-web2","image":"debian-12","initrd_volume":"","instance_id":"","kernel_volume":"",)"
+          R"("memory":2048,"network":"default","pool":"berth","ssh_user":"docker","uri":"test:///default",)"
+          R"("virt_type":"auto","volumes":{"disk":"web2.qcow2","seed":"web2-seed.iso"}})");
+    auto damaged = h.make("web3")->load(nlohmann::json::parse(R"({"memory":"lots"})"));
+    REQUIRE_FALSE(damaged);
+    CHECK(damaged.error().message.starts_with("the libvirt driver's settings of \"web3\" are damaged: "));
 }
 
 TEST_CASE("libvirt: bad option values are usage errors naming the flag", "[libvirt]") {
