@@ -1,5 +1,8 @@
 #include <berth/drivers/generic/generic_driver.h>
 
+#include <berth/driver/option_defaults.h>
+#include <berth/driver/ports.h>
+#include <berth/driver/settings.h>
 #include <berth/store/atomic_file.h>
 #include <berth/transport/ssh_key.h>
 
@@ -44,17 +47,33 @@ namespace {
 
 constexpr const char* k_key_file = "ssh-key";
 
-int parse_port(const OptionValues& values, const std::string& name, int fallback, std::string& error) {
+/// The options, with the driver's defaults: read by name wherever the driver needs one.
+const std::vector<DriverOption>& generic_options() {
+    static const std::vector<DriverOption> options = [] {
+        auto opt = [](std::string name, std::string help, std::string def, OptionType type, bool required) {
+            DriverOption o;
+            o.name = std::move(name);
+            o.help = std::move(help);
+            o.default_value = std::move(def);
+            o.type = type;
+            o.required = required;
+            return o;
+        };
+        return std::vector<DriverOption>{
+            opt("ip-address", "IP address or DNS name of the host", "", OptionType::String, true),
+            opt("ssh-user", "SSH user (root, or a user with passwordless sudo)", "root", OptionType::String, false),
+            opt("ssh-key", "SSH private key (default: ~/.ssh/id_ed25519, id_ecdsa or id_rsa)", "", OptionType::String, false),
+            opt("ssh-port", "SSH port", "22", OptionType::Int, false),
+            opt("engine-port", "Port the Docker daemon listens on (TLS)", "2376", OptionType::Int, false)};
+    }();
+    return options;
+}
+
+/// Port option `name`: its default when not given, else a port number.
+Result<int> port_option(const OptionValues& values, const std::string& name) {
     auto it = values.find(name);
-    if (it == values.end() || it->second.empty()) return fallback;
-    const std::string& text = it->second.front();
-    char* end = nullptr;
-    long port = std::strtol(text.c_str(), &end, 10);
-    if (end == text.c_str() || *end != '\0' || port < 1 || port > 65535) {
-        error = "--generic-" + name + " must be a port number from 1 to 65535, not \"" + text + "\"";
-        return fallback;
-    }
-    return static_cast<int>(port);
+    if (it == values.end() || it->second.empty()) return option_default_int(generic_options(), name);
+    return parse_port(it->second.front(), "--generic-" + name);
 }
 
 std::string value_of(const OptionValues& values, const std::string& name) {
@@ -64,7 +83,7 @@ std::string value_of(const OptionValues& values, const std::string& name) {
 
 class GenericDriver final : public Driver {
 public:
-    explicit GenericDriver(DriverContext ctx) : m_ctx(std::move(ctx)) {}
+    explicit GenericDriver(DriverContext ctx) : m_ctx(std::move(ctx)) { settings().reset(*this); }
 
     std::string_view name() const override { return "generic"; }
 
@@ -72,11 +91,13 @@ public:
         m_ip = value_of(values, "ip-address");
         if (m_ip.empty()) return fail_usage("driver generic needs --generic-ip-address", "pass the host's address");
         m_user = value_of(values, "ssh-user");
-        if (m_user.empty()) m_user = "root";
-        std::string error;
-        m_ssh_port = parse_port(values, "ssh-port", 22, error);
-        m_engine_port = parse_port(values, "engine-port", 2376, error);
-        if (!error.empty()) return fail_usage(error);
+        if (m_user.empty()) m_user = option_default(generic_options(), "ssh-user");
+        auto ssh_port = port_option(values, "ssh-port");
+        auto engine_port = port_option(values, "engine-port");
+        if (!engine_port) return std::unexpected(engine_port.error());  // as before: the last bad one
+        if (!ssh_port) return std::unexpected(ssh_port.error());
+        m_ssh_port = *ssh_port;
+        m_engine_port = *engine_port;
         std::string key = value_of(values, "ssh-key");
         if (key.empty()) {
             // docker-machine's default: the user's own key.
@@ -142,22 +163,26 @@ public:
     }
     std::vector<std::string> cert_sans() override { return {m_ip}; }
 
-    nlohmann::json save() const override {
-        return {{"ip_address", m_ip}, {"ssh_user", m_user}, {"ssh_port", m_ssh_port}, {"engine_port", m_engine_port}};
-    }
+    nlohmann::json save() const override { return settings().save(*this); }
     Result<void> load(const nlohmann::json& saved) override {
-        try {
-            m_ip = saved.at("ip_address").get<std::string>();
-            m_user = saved.value("ssh_user", "root");
-            m_ssh_port = saved.value("ssh_port", 22);
-            m_engine_port = saved.value("engine_port", 2376);
-        } catch (const nlohmann::json::exception& e) {
-            return fail("the generic driver's settings of \"" + m_ctx.machine + "\" are damaged: " + e.what());
-        }
-        return {};
+        return settings().load(*this, saved, "the generic driver's settings of \"" + m_ctx.machine + "\" are damaged: ");
     }
 
 private:
+    /// The record's "driver" object: every setting once, with its default for older records.
+    static const SettingsSchema<GenericDriver>& settings() {
+        static const SettingsSchema<GenericDriver> schema = [] {
+            const auto& options = generic_options();
+            SettingsSchema<GenericDriver> s;
+            s.required("ip_address", &GenericDriver::m_ip)
+                .field("ssh_user", &GenericDriver::m_user, option_default(options, "ssh-user"))
+                .field("ssh_port", &GenericDriver::m_ssh_port, option_default_int(options, "ssh-port"))
+                .field("engine_port", &GenericDriver::m_engine_port, option_default_int(options, "engine-port"));
+            return s;
+        }();
+        return schema;
+    }
+
     Result<void> shutdown(const std::string& flag, const std::string& doing) {
         if (!m_ctx.ssh) return fail("internal error: no SSH for the generic driver");
         auto endpoint = ssh_endpoint();
@@ -173,33 +198,21 @@ private:
     }
 
     DriverContext m_ctx;
+    // The settings (settings() gives their defaults, from the option table).
     std::string m_ip;
-    std::string m_user = "root";
-    int m_ssh_port = 22;
-    int m_engine_port = 2376;
+    std::string m_user;
+    int m_ssh_port = 0;
+    int m_engine_port = 0;
     std::filesystem::path m_source_key;
 };
 
 }  // namespace
 
 DriverInfo generic_driver_info() {
-    auto opt = [](std::string name, std::string help, std::string def, OptionType type, bool required) {
-        DriverOption o;
-        o.name = std::move(name);
-        o.help = std::move(help);
-        o.default_value = std::move(def);
-        o.type = type;
-        o.required = required;
-        return o;
-    };
     return DriverInfo{
         .name = "generic",
         .description = "an existing host reachable over SSH",
-        .options = {opt("ip-address", "IP address or DNS name of the host", "", OptionType::String, true),
-                    opt("ssh-user", "SSH user (root, or a user with passwordless sudo)", "root", OptionType::String, false),
-                    opt("ssh-key", "SSH private key (default: ~/.ssh/id_ed25519, id_ecdsa or id_rsa)", "", OptionType::String, false),
-                    opt("ssh-port", "SSH port", "22", OptionType::Int, false),
-                    opt("engine-port", "Port the Docker daemon listens on (TLS)", "2376", OptionType::Int, false)},
+        .options = generic_options(),
         .make = [](const DriverContext& ctx) -> std::unique_ptr<Driver> { return std::make_unique<GenericDriver>(ctx); },
         // Hosts are probed in parallel, so `ls` of many waits about one timeout, not one each.
         .states = [](const std::vector<Driver*>& drivers) {

@@ -1,20 +1,20 @@
 #include <berth/drivers/libvirt/libvirt_driver.h>
 
 #include <berth/core/digest.h>
+#include <berth/driver/option_defaults.h>
+#include <berth/driver/settings.h>
+#include <berth/driver/tool_probe.h>
+#include <berth/driver/user_name.h>
+#include <berth/driver/wait.h>
 #include <berth/store/atomic_file.h>
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
-#include <cctype>
-#include <cerrno>
-#include <cstdlib>
 #include <fstream>
 #include <map>
-#include <random>
 #include <sstream>
-#include <thread>
 
 namespace berth {
 namespace libvirt {
@@ -144,20 +144,40 @@ constexpr const char* k_default_network_xml =
     "  </ip>\n"
     "</network>\n";
 
-bool valid_user(const std::string& u) {
-    if (u.empty() || u.size() > 32) return false;
-    if (!(std::islower(static_cast<unsigned char>(u[0])) || u[0] == '_')) return false;
-    return std::all_of(u.begin(), u.end(), [](char c) {
-        return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-               c == '_' || c == '-';
-    });
+/// The options, with the driver's defaults: read by name wherever the driver needs one.
+const std::vector<DriverOption>& libvirt_options() {
+    static const std::vector<DriverOption> options = [] {
+        auto opt = [](std::string name, std::string help, std::string def, OptionType type) {
+            DriverOption o;
+            o.name = std::move(name);
+            o.help = std::move(help);
+            o.default_value = std::move(def);
+            o.type = type;
+            return o;
+        };
+        return std::vector<DriverOption>{
+            opt("uri", "libvirt connection URI (qemu+ssh://user@host/system for a remote host)", "qemu:///system", OptionType::String),
+            opt("cpu-count", "Number of virtual CPUs", "2", OptionType::Int),
+            opt("memory", "Memory in MiB", "2048", OptionType::Int),
+            opt("disk-size", "Root disk size in GB", "20", OptionType::Int),
+            opt("data-disk-size", "Size in GB of a second disk mounted on /var/lib/docker (0: none)", "20", OptionType::Int),
+            opt("network", "libvirt network to attach to (default is made if absent)", "default", OptionType::String),
+            opt("image", "VM image: a name from `berth image`, a URL or a path", "debian-12", OptionType::String),
+            opt("virt-type", "auto, kvm or qemu (software emulation, TCG); auto picks kvm only where it works", "auto", OptionType::String),
+            opt("ssh-user", "User made by cloud-init for berth (passwordless sudo, key-only)", "docker", OptionType::String)};
+    }();
+    return options;
 }
+
+std::string libvirt_default(std::string_view name) { return option_default(libvirt_options(), name); }
+int libvirt_default_int(std::string_view name) { return option_default_int(libvirt_options(), name); }
 
 class LibvirtDriver final : public Driver {
 public:
     LibvirtDriver(DriverContext ctx, LibvirtHooks hooks)
         : m_ctx(std::move(ctx)), m_hooks(std::move(hooks)), m_names(machine_names(m_ctx.machine)) {
         if (!m_hooks.uploader) m_hooks.uploader = std::make_shared<StreamUploader>();
+        settings().reset(*this);
     }
 
     std::string_view name() const override { return "libvirt"; }
@@ -165,34 +185,37 @@ public:
     const std::string& domain_name() const { return m_names.domain; }
 
     Result<void> configure(const OptionValues& values) override {
-        m_uri = option_value(values, "uri", "qemu:///system");
+        const auto& options = libvirt_options();
+        m_uri = option_or_default(values, options, "uri");
         if (m_uri.find("://") == std::string::npos)
-            return fail_usage("--libvirt-uri must be a libvirt URI such as qemu:///system or "
-                              "qemu+ssh://user@host/system, not \"" + m_uri + "\"");
-        auto cpus = option_int(values, "libvirt", "cpu-count", 2, 1, 256, "");
+            return fail_usage("--libvirt-uri must be a libvirt URI such as " + libvirt_default("uri") +
+                              " or qemu+ssh://user@host/system, not \"" + m_uri + "\"");
+        auto cpus = option_int_or_default(values, options, "libvirt", "cpu-count", 1, 256, "");
         if (!cpus) return std::unexpected(cpus.error());
-        auto memory = option_int(values, "libvirt", "memory", 2048, 256, 4 * 1024 * 1024, " (MiB)");
+        auto memory = option_int_or_default(values, options, "libvirt", "memory", 256, 4 * 1024 * 1024, " (MiB)");
         if (!memory) return std::unexpected(memory.error());
-        auto disk = option_int(values, "libvirt", "disk-size", 20, 1, 65536, " (GB)");
+        auto disk = option_int_or_default(values, options, "libvirt", "disk-size", 1, 65536, " (GB)");
         if (!disk) return std::unexpected(disk.error());
-        auto data = option_int(values, "libvirt", "data-disk-size", 20, 0, 65536, " (GB; 0 for no data disk)");
+        auto data = option_int_or_default(values, options, "libvirt", "data-disk-size", 0, 65536,
+                                          " (GB; 0 for no data disk)");
         if (!data) return std::unexpected(data.error());
         m_cpus = *cpus;
         m_memory = *memory;
         m_disk_gb = *disk;
         m_data_gb = *data;
-        m_network = option_value(values, "network", "default");
-        m_image = option_value(values, "image", "debian-12");
-        m_virt_type = option_value(values, "virt-type", "auto");
+        m_network = option_or_default(values, options, "network");
+        m_image = option_or_default(values, options, "image");
+        m_virt_type = option_or_default(values, options, "virt-type");
         if (m_virt_type != "auto" && m_virt_type != "kvm" && m_virt_type != "qemu")
             return fail_usage("--libvirt-virt-type must be auto, kvm or qemu, not \"" + m_virt_type + "\"");
-        m_user = option_value(values, "ssh-user", "docker");
-        if (!valid_user(m_user))
+        m_user = option_or_default(values, options, "ssh-user");
+        if (!is_user_name(m_user))
             return fail_usage("--libvirt-ssh-user must be a Linux user name (lower-case letters, digits, '_', "
                               "'-'), not \"" + m_user + "\"");
         if (m_user == "root")
             return fail_usage("--libvirt-ssh-user cannot be root",
-                              "berth logs in as an unprivileged user with sudo; keep the default, docker");
+                              "berth logs in as an unprivileged user with sudo; keep the default, " +
+                                  libvirt_default("ssh-user"));
         return {};
     }
 
@@ -206,14 +229,15 @@ public:
                              "libvirt network \"" + m_network + "\" does not exist at " + m_uri,
                              "list them with `virsh -c " + m_uri + " net-list --all`, or use --libvirt-network default");
         if (auto vt = chosen_virt_type(); !vt) return precheck(vt.error());
-        Command version;
-        version.argv = {m_hooks.genisoimage, "-version"};
-        version.timeout = std::chrono::seconds(10);
-        auto iso = m_ctx.runner ? m_ctx.runner->run(version)
-                                : Result<CommandResult>(fail("internal error: no runner for the libvirt driver"));
-        if (!iso || iso->exit_status != 0)
-            return fail_kind(ErrorKind::PrecreateCheck, "genisoimage is missing (it makes the cloud-init seed)",
-                             "install the Debian package genisoimage");
+        if (!m_ctx.runner) return fail_kind(ErrorKind::PrecreateCheck, "internal error: no runner for the libvirt driver");
+        if (auto iso = probe_tool(*m_ctx.runner, {.program = m_hooks.genisoimage,
+                                                  .version_args = {"-version"},
+                                                  .missing = "genisoimage is missing (it makes the cloud-init seed)",
+                                                  .hint = {},
+                                                  .package = "genisoimage",
+                                                  .minimum = {}});
+            !iso)
+            return std::unexpected(iso.error());
         if (!m_ctx.image) return fail_kind(ErrorKind::PrecreateCheck, "internal error: no image resolver");
         if (auto image = m_ctx.image(m_image); !image) return precheck(image.error());
         return {};
@@ -236,47 +260,19 @@ public:
         if (!image) return std::unexpected(image.error());
         if (image->sha256.size() < 16) return fail("image " + m_image + " has no sha256", "re-fetch it with `berth image`");
 
-        // Shared, read-only pieces: uploaded once per image. Another berth process creating a
-        // machine from the same image waits here instead of seeing (and re-starting) a half
-        // uploaded volume. A second client host uploading to the same remote pool is not covered.
-        std::optional<FileLock> upload_lock;
-        if (m_ctx.shared_lock) {
-            auto lock = m_ctx.shared_lock("libvirt-base-" + image->sha256.substr(0, 16),
-                                          "the base image " + base_volume_name(image->sha256));
-            if (!lock) return std::unexpected(lock.error());
-            upload_lock.emplace(std::move(*lock));
-        }
-        m_base_volume = base_volume_name(image->sha256);
-        auto virtual_size = qcow2_virtual_size(image->disk);
-        if (!virtual_size)
-            return fail("image " + image->disk.string() + " is not a qcow2 file", "berth's libvirt driver needs qcow2 images");
-        auto base = ensure_uploaded(*pool, m_base_volume, image->disk, "qcow2", *virtual_size);
-        if (!base) return std::unexpected(base.error());
         DomainSpec spec;
         spec.name = m_names.domain;
         spec.virt_type = m_chosen_virt_type;
         spec.memory_mib = m_memory;
         spec.cpus = m_cpus;
         spec.network = m_network;
-        if (!image->kernel.empty()) {
-            const std::string stem = "base-" + image->sha256.substr(0, 16);
-            m_kernel_volume = stem + "-kernel";
-            m_initrd_volume = stem + "-initrd";
-            auto kernel = ensure_uploaded(*pool, m_kernel_volume, image->kernel, "raw", 0);
-            if (!kernel) return std::unexpected(kernel.error());
-            spec.kernel_path = kernel->first;
-            if (!image->initrd.empty()) {
-                auto initrd = ensure_uploaded(*pool, m_initrd_volume, image->initrd, "raw", 0);
-                if (!initrd) return std::unexpected(initrd.error());
-                spec.initrd_path = initrd->first;
-            }
-            spec.kernel_cmdline = image->kernel_cmdline.empty() ? k_default_cmdline : image->kernel_cmdline;
-        }
-        upload_lock.reset();
+        auto shared = ensure_shared_pieces(*pool, *image, spec);
+        if (!shared) return std::unexpected(shared.error());
+        const std::uint64_t virtual_size = shared->virtual_size;
 
         // This machine's pieces.
-        const std::uint64_t disk_bytes = std::max<std::uint64_t>(std::uint64_t(m_disk_gb) << 30, *virtual_size);
-        auto overlay = ensure_volume(*pool, m_names.disk, overlay_xml(m_names.disk, disk_bytes, base->first));
+        const std::uint64_t disk_bytes = std::max<std::uint64_t>(std::uint64_t(m_disk_gb) << 30, virtual_size);
+        auto overlay = ensure_volume(*pool, m_names.disk, overlay_xml(m_names.disk, disk_bytes, shared->base_path));
         if (!overlay) return std::unexpected(overlay.error());
         spec.disk_path = *overlay;
         if (m_data_gb > 0) {
@@ -319,17 +315,20 @@ public:
         if (!active) return std::unexpected(active.error());
         if (!*active) return {};
         if (auto r = domain->shutdown(); !r) return r;
-        const auto deadline = std::chrono::steady_clock::now() + m_hooks.shutdown_timeout;
-        while (true) {
-            auto still = domain->is_active();
-            if (!still) return std::unexpected(still.error());
-            if (!*still) return {};
-            if (std::chrono::steady_clock::now() >= deadline) break;
-            std::this_thread::sleep_for(m_hooks.poll_interval);
-        }
-        return fail("domain " + m_names.domain + " did not shut down within " + seconds(m_hooks.shutdown_timeout) +
-                        " (the guest ignored the ACPI power button)",
-                    "use `berth kill " + m_ctx.machine + "` to pull the plug");
+        Clock& clock = driver_clock(m_ctx);
+        return wait_until(
+            clock, clock.now() + m_hooks.shutdown_timeout, m_hooks.poll_interval,
+            [&]() -> Result<WaitStep> {
+                auto still = domain->is_active();
+                if (!still) return std::unexpected(still.error());
+                return *still ? WaitStep::NotYet : WaitStep::Done;
+            },
+            [&] {
+                return fail("domain " + m_names.domain + " did not shut down within " +
+                                whole_seconds(m_hooks.shutdown_timeout) + " (the guest ignored the ACPI power button)",
+                            "use `berth kill " + m_ctx.machine + "` to pull the plug")
+                    .error();
+            });
     }
 
     Result<void> restart() override {
@@ -425,67 +424,58 @@ public:
         return {*address};
     }
 
-    nlohmann::json save() const override {
-        nlohmann::json volumes = {{"disk", m_names.disk}, {"seed", m_names.seed}};
-        if (m_data_gb > 0) volumes["data_disk"] = m_names.data_disk;
-        return {
-            {"uri", m_uri},
-            {"cpu_count", m_cpus},
-            {"memory", m_memory},
-            {"disk_size", m_disk_gb},
-            {"data_disk_size", m_data_gb},
-            {"network", m_network},
-            {"image", m_image},
-            {"virt_type", m_virt_type},
-            {"chosen_virt_type", m_chosen_virt_type},
-            {"ssh_user", m_user},
-            {"domain", m_names.domain},
-            {"pool", k_pool},
-            {"volumes", volumes},
-            {"base_volume", m_base_volume},
-            {"kernel_volume", m_kernel_volume},
-            {"initrd_volume", m_initrd_volume},
-            {"instance_id", m_instance_id},
-        };
-    }
+    nlohmann::json save() const override { return settings().save(*this); }
 
     Result<void> load(const nlohmann::json& saved) override {
-        try {
-            m_uri = saved.value("uri", "qemu:///system");
-            m_cpus = saved.value("cpu_count", 2);
-            m_memory = saved.value("memory", 2048);
-            m_disk_gb = saved.value("disk_size", 20);
-            m_data_gb = saved.value("data_disk_size", 20);
-            m_network = saved.value("network", "default");
-            m_image = saved.value("image", "debian-12");
-            m_virt_type = saved.value("virt_type", "auto");
-            m_chosen_virt_type = saved.value("chosen_virt_type", "");
-            m_user = saved.value("ssh_user", "docker");
-            m_names.domain = saved.value("domain", m_names.domain);
-            if (saved.contains("volumes")) {
-                const auto& v = saved.at("volumes");
-                m_names.disk = v.value("disk", m_names.disk);
-                m_names.data_disk = v.value("data_disk", m_names.data_disk);
-                m_names.seed = v.value("seed", m_names.seed);
-            }
-            m_base_volume = saved.value("base_volume", "");
-            m_kernel_volume = saved.value("kernel_volume", "");
-            m_initrd_volume = saved.value("initrd_volume", "");
-            m_instance_id = saved.value("instance_id", "");
-        } catch (const nlohmann::json::exception& e) {
-            return fail("the libvirt driver's settings of \"" + m_ctx.machine + "\" are damaged: " + e.what());
-        }
-        return {};
+        return settings().load(*this, saved, "the libvirt driver's settings of \"" + m_ctx.machine + "\" are damaged: ");
     }
 
 private:
+    /// The record's "driver" object: every setting once, with its default for older records.
+    static const SettingsSchema<LibvirtDriver>& settings() {
+        static const SettingsSchema<LibvirtDriver> schema = [] {
+            SettingsSchema<LibvirtDriver> s;
+            s.field("uri", &LibvirtDriver::m_uri, libvirt_default("uri"))
+                .field("cpu_count", &LibvirtDriver::m_cpus, libvirt_default_int("cpu-count"))
+                .field("memory", &LibvirtDriver::m_memory, libvirt_default_int("memory"))
+                .field("disk_size", &LibvirtDriver::m_disk_gb, libvirt_default_int("disk-size"))
+                .field("data_disk_size", &LibvirtDriver::m_data_gb, libvirt_default_int("data-disk-size"))
+                .field("network", &LibvirtDriver::m_network, libvirt_default("network"))
+                .field("image", &LibvirtDriver::m_image, libvirt_default("image"))
+                .field("virt_type", &LibvirtDriver::m_virt_type, libvirt_default("virt-type"))
+                .field("chosen_virt_type", &LibvirtDriver::m_chosen_virt_type, "")
+                .field("ssh_user", &LibvirtDriver::m_user, libvirt_default("ssh-user"))
+                .custom([](const LibvirtDriver& d, nlohmann::json& out) { out["domain"] = d.m_names.domain; },
+                        [](LibvirtDriver& d, const nlohmann::json& in) {
+                            d.m_names.domain = in.value("domain", d.m_names.domain);
+                        })
+                .custom([](const LibvirtDriver&, nlohmann::json& out) { out["pool"] = k_pool; })
+                .custom([](const LibvirtDriver& d, nlohmann::json& out) { out["volumes"] = d.saved_volumes(); },
+                        [](LibvirtDriver& d, const nlohmann::json& in) {
+                            if (!in.contains("volumes")) return;
+                            const auto& v = in.at("volumes");
+                            d.m_names.disk = v.value("disk", d.m_names.disk);
+                            d.m_names.data_disk = v.value("data_disk", d.m_names.data_disk);
+                            d.m_names.seed = v.value("seed", d.m_names.seed);
+                        })
+                .field("base_volume", &LibvirtDriver::m_base_volume, "")
+                .field("kernel_volume", &LibvirtDriver::m_kernel_volume, "")
+                .field("initrd_volume", &LibvirtDriver::m_initrd_volume, "")
+                .field("instance_id", &LibvirtDriver::m_instance_id, "");
+            return s;
+        }();
+        return schema;
+    }
+
+    nlohmann::json saved_volumes() const {
+        nlohmann::json volumes = {{"disk", m_names.disk}, {"seed", m_names.seed}};
+        if (m_data_gb > 0) volumes["data_disk"] = m_names.data_disk;
+        return volumes;
+    }
+
     static std::unexpected<Error> precheck(Error e) {
         e.kind = ErrorKind::PrecreateCheck;
         return std::unexpected(std::move(e));
-    }
-
-    static std::string seconds(std::chrono::milliseconds d) {
-        return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
     }
 
     Result<std::string> chosen_virt_type() const {
@@ -555,6 +545,47 @@ private:
             if (auto r = (*found)->start(); !r) return std::unexpected(r.error());
         }
         return std::move(**found);
+    }
+
+    struct SharedPieces {
+        std::string base_path;        ///< the base volume's path, the overlay's backing file
+        std::uint64_t virtual_size;   ///< of the image's disk
+    };
+
+    /// The read-only pieces of `image` that machines share (the base volume; for direct kernel
+    /// boot the kernel and initrd, whose paths go into `spec`), uploaded unless they are there.
+    Result<SharedPieces> ensure_shared_pieces(StoragePool& pool, const ImageFiles& image, DomainSpec& spec) {
+        // Shared, read-only pieces: uploaded once per image. Another berth process creating a
+        // machine from the same image waits here instead of seeing (and re-starting) a half
+        // uploaded volume. A second client host uploading to the same remote pool is not covered.
+        std::optional<FileLock> upload_lock;
+        if (m_ctx.shared_lock) {
+            auto lock = m_ctx.shared_lock("libvirt-base-" + image.sha256.substr(0, 16),
+                                          "the base image " + base_volume_name(image.sha256));
+            if (!lock) return std::unexpected(lock.error());
+            upload_lock.emplace(std::move(*lock));
+        }
+        m_base_volume = base_volume_name(image.sha256);
+        auto virtual_size = qcow2_virtual_size(image.disk);
+        if (!virtual_size)
+            return fail("image " + image.disk.string() + " is not a qcow2 file", "berth's libvirt driver needs qcow2 images");
+        auto base = ensure_uploaded(pool, m_base_volume, image.disk, "qcow2", *virtual_size);
+        if (!base) return std::unexpected(base.error());
+        if (!image.kernel.empty()) {
+            const std::string stem = "base-" + image.sha256.substr(0, 16);
+            m_kernel_volume = stem + "-kernel";
+            m_initrd_volume = stem + "-initrd";
+            auto kernel = ensure_uploaded(pool, m_kernel_volume, image.kernel, "raw", 0);
+            if (!kernel) return std::unexpected(kernel.error());
+            spec.kernel_path = kernel->first;
+            if (!image.initrd.empty()) {
+                auto initrd = ensure_uploaded(pool, m_initrd_volume, image.initrd, "raw", 0);
+                if (!initrd) return std::unexpected(initrd.error());
+                spec.initrd_path = initrd->first;
+            }
+            spec.kernel_cmdline = image.kernel_cmdline.empty() ? k_default_cmdline : image.kernel_cmdline;
+        }
+        return SharedPieces{base->first, *virtual_size};
     }
 
     static std::string plain_volume_xml(const std::string& name, std::uint64_t bytes, const std::string& format) {
@@ -674,36 +705,39 @@ private:
     }
 
     Result<void> wait_for_address(Domain& domain) {
-        const auto deadline = std::chrono::steady_clock::now() + m_hooks.address_timeout;
-        while (true) {
-            auto address = find_address(domain);
-            if (!address) return std::unexpected(address.error());
-            if (!address->empty()) {
+        Clock& clock = driver_clock(m_ctx);
+        return wait_until(
+            clock, clock.now() + m_hooks.address_timeout, m_hooks.poll_interval,
+            [&]() -> Result<WaitStep> {
+                auto address = find_address(domain);
+                if (!address) return std::unexpected(address.error());
+                if (address->empty()) return WaitStep::NotYet;
                 spdlog::debug("{}domain {} has address {}", "[" + m_ctx.machine + "] ", m_names.domain, *address);
-                return {};
-            }
-            if (std::chrono::steady_clock::now() >= deadline) break;
-            std::this_thread::sleep_for(m_hooks.poll_interval);
-        }
-        return fail("domain " + m_names.domain + " got no IP address on network " + m_network + " within " +
-                        seconds(m_hooks.address_timeout),
-                    address_hint());
+                return WaitStep::Done;
+            },
+            [&] {
+                return fail("domain " + m_names.domain + " got no IP address on network " + m_network + " within " +
+                                whole_seconds(m_hooks.address_timeout),
+                            address_hint())
+                    .error();
+            });
     }
 
     DriverContext m_ctx;
     LibvirtHooks m_hooks;
     MachineNames m_names;
     std::optional<Connection> m_conn;
-    std::string m_uri = "qemu:///system";
-    int m_cpus = 2;
-    int m_memory = 2048;
-    int m_disk_gb = 20;
-    int m_data_gb = 20;
-    std::string m_network = "default";
-    std::string m_image = "debian-12";
-    std::string m_virt_type = "auto";
+    // The settings (settings() gives their defaults, from the option table).
+    std::string m_uri;
+    int m_cpus = 0;
+    int m_memory = 0;
+    int m_disk_gb = 0;
+    int m_data_gb = 0;
+    std::string m_network;
+    std::string m_image;
+    std::string m_virt_type;
     std::string m_chosen_virt_type;
-    std::string m_user = "docker";
+    std::string m_user;
     std::string m_base_volume;
     std::string m_kernel_volume;
     std::string m_initrd_volume;
@@ -752,26 +786,10 @@ std::vector<Result<MachineState>> libvirt_states(const std::vector<Driver*>& dri
 }  // namespace
 
 DriverInfo libvirt_driver_info(LibvirtHooks hooks) {
-    auto opt = [](std::string name, std::string help, std::string def, OptionType type) {
-        DriverOption o;
-        o.name = std::move(name);
-        o.help = std::move(help);
-        o.default_value = std::move(def);
-        o.type = type;
-        return o;
-    };
     return DriverInfo{
         .name = "libvirt",
         .description = "a VM made through libvirt (local or qemu+ssh://), booted with cloud-init",
-        .options = {opt("uri", "libvirt connection URI (qemu+ssh://user@host/system for a remote host)", "qemu:///system", OptionType::String),
-                    opt("cpu-count", "Number of virtual CPUs", "2", OptionType::Int),
-                    opt("memory", "Memory in MiB", "2048", OptionType::Int),
-                    opt("disk-size", "Root disk size in GB", "20", OptionType::Int),
-                    opt("data-disk-size", "Size in GB of a second disk mounted on /var/lib/docker (0: none)", "20", OptionType::Int),
-                    opt("network", "libvirt network to attach to (default is made if absent)", "default", OptionType::String),
-                    opt("image", "VM image: a name from `berth image`, a URL or a path", "debian-12", OptionType::String),
-                    opt("virt-type", "auto, kvm or qemu (software emulation, TCG); auto picks kvm only where it works", "auto", OptionType::String),
-                    opt("ssh-user", "User made by cloud-init for berth (passwordless sudo, key-only)", "docker", OptionType::String)},
+        .options = libvirt_options(),
         .make = [hooks](const DriverContext& ctx) -> std::unique_ptr<Driver> {
             return std::make_unique<LibvirtDriver>(ctx, hooks);
         },

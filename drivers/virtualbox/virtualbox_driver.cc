@@ -2,6 +2,12 @@
 
 #include <berth/core/digest.h>
 #include <berth/core/host_cpu.h>
+#include <berth/driver/option_defaults.h>
+#include <berth/driver/ports.h>
+#include <berth/driver/settings.h>
+#include <berth/driver/tool_probe.h>
+#include <berth/driver/user_name.h>
+#include <berth/driver/wait.h>
 #include <berth/provision/cloud_init.h>
 #include <berth/store/atomic_file.h>
 
@@ -9,18 +15,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstdlib>
-#include <fstream>
-#include <random>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace berth {
 
@@ -139,72 +139,70 @@ std::string colon_mac(const std::string& mac) {
     return out;
 }
 
-/// True if nothing listens on (or holds) 127.0.0.1:port, so VirtualBox's NAT can bind it.
-bool port_free(int port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(fd);
-    return ok;
+/// The options, with the driver's defaults: read by name wherever the driver needs one.
+const std::vector<DriverOption>& virtualbox_options() {
+    static const std::vector<DriverOption> options = {
+        {"memory", "Memory of the VM in MiB", "2048", OptionType::Int, false, false},
+        {"cpu-count", "Number of virtual CPUs", "2", OptionType::Int, false, false},
+        {"disk-size", "Size of the disk in MB", "20000", OptionType::Int, false, false},
+        {"image", "Image from berth's cache (`berth image ls`), converted to VDI", "debian-12", OptionType::String, false,
+         false},
+        {"ssh-user", "User cloud-init makes for berth (with sudo)", "docker", OptionType::String, false, false},
+        {"hostonly", "Add a host-only adapter (NIC 2) with a DHCP server", "", OptionType::Bool, false, false},
+        {"hostonly-cidr", "Host's address and prefix on the host-only network", "192.168.56.1/24", OptionType::String,
+         false, false},
+        {"hostonly-nictype", "NIC type of the host-only adapter", "82540EM", OptionType::String, false, false},
+        {"nat-nictype", "NIC type of the NAT adapter", "82540EM", OptionType::String, false, false},
+        {"ui-type", "How the VM is started: headless, gui, sdl or separate", "headless", OptionType::String, false,
+         false},
+        {"no-vtx-check", "Do not check for VT-x/AMD-V before creating", "", OptionType::Bool, false, false},
+        {"share-folder", "Share HOST_PATH[:NAME] with the VM (none by default)", "", OptionType::String, false, false},
+        {"no-share", "Share no folder (the default; overrides --virtualbox-share-folder)", "", OptionType::Bool, false,
+         false},
+    };
+    return options;
 }
 
-/// A port on 127.0.0.1 that is free now (the kernel's choice), other than `avoid`.
-Result<int> pick_port(const std::set<int>& avoid) {
-    for (int attempt = 0; attempt < 20; ++attempt) {
-        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) return fail("cannot open a socket to find a free port: " + errno_text(errno));
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        int port = 0;
-        if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-            port = ntohs(a.sin_port);
-        ::close(fd);
-        if (port > 0 && !avoid.contains(port)) return port;
-    }
-    return fail("cannot find a free port on 127.0.0.1 for the NAT port forwards");
-}
+std::string virtualbox_default(std::string_view name) { return option_default(virtualbox_options(), name); }
+int virtualbox_default_int(std::string_view name) { return option_default_int(virtualbox_options(), name); }
 
 class VirtualBoxDriver final : public Driver {
 public:
     VirtualBoxDriver(DriverContext ctx, VirtualBoxHooks hooks)
-        : m_ctx(std::move(ctx)), m_hooks(std::move(hooks)), m_vbox(*m_ctx.runner, m_hooks.vboxmanage) {}
+        : m_ctx(std::move(ctx)), m_hooks(std::move(hooks)), m_vbox(*m_ctx.runner, m_hooks.vboxmanage) {
+        settings().reset(*this);
+    }
 
     std::string_view name() const override { return "virtualbox"; }
     const std::string& uuid() const { return m_uuid; }
     VBoxManage& vboxmanage() { return m_vbox; }
 
     Result<void> configure(const OptionValues& values) override {
-        auto memory = option_int(values, "virtualbox", "memory", 2048, 256, 1024 * 1024, " (MiB)");
+        const auto& options = virtualbox_options();
+        auto memory = option_int_or_default(values, options, "virtualbox", "memory", 256, 1024 * 1024, " (MiB)");
         if (!memory) return std::unexpected(memory.error());
-        auto cpus = option_int(values, "virtualbox", "cpu-count", 2, 1, 64, "");
+        auto cpus = option_int_or_default(values, options, "virtualbox", "cpu-count", 1, 64, "");
         if (!cpus) return std::unexpected(cpus.error());
-        auto disk = option_int(values, "virtualbox", "disk-size", 20000, 2000, 2 * 1024 * 1024, " (MB)");
+        auto disk = option_int_or_default(values, options, "virtualbox", "disk-size", 2000, 2 * 1024 * 1024, " (MB)");
         if (!disk) return std::unexpected(disk.error());
         m_memory = *memory;
         m_cpus = *cpus;
         m_disk_mb = *disk;
-        m_cidr_text = option_value(values, "hostonly-cidr", "192.168.56.1/24");
+        m_cidr_text = option_or_default(values, options, "hostonly-cidr");
         if (auto cidr = parse_hostonly_cidr(m_cidr_text); !cidr) return std::unexpected(cidr.error());
         for (const auto& [option, slot] : {std::pair{"hostonly-nictype", &m_hostonly_nictype},
                                            std::pair{"nat-nictype", &m_nat_nictype}}) {
-            *slot = option_value(values, option, "82540EM");
+            *slot = option_or_default(values, options, option);
             if (!k_nic_types.contains(*slot))
                 return fail_usage(std::string("--virtualbox-") + option + " must be one of Am79C970A, Am79C973, 82540EM, "
                                   "82543GC, 82545EM or virtio, not \"" + *slot + "\"");
         }
-        m_ui_type = option_value(values, "ui-type", "headless");
+        m_ui_type = option_or_default(values, options, "ui-type");
         if (!k_ui_types.contains(m_ui_type))
             return fail_usage("--virtualbox-ui-type must be headless, gui, sdl or separate, not \"" + m_ui_type + "\"");
         m_no_vtx_check = option_flag_set(values, "no-vtx-check");
         m_hostonly = option_flag_set(values, "hostonly");
-        m_share = option_flag_set(values, "no-share") ? "" : option_value(values, "share-folder", "");
+        m_share = option_flag_set(values, "no-share") ? "" : option_or_default(values, options, "share-folder");
         if (!m_share.empty()) {
             auto colon = m_share.rfind(':');
             const std::string path = colon == std::string::npos ? m_share : m_share.substr(0, colon);
@@ -212,12 +210,9 @@ public:
                 return fail_usage("--virtualbox-share-folder must be HOST_PATH[:SHARE_NAME] with an absolute path, not \"" +
                                   m_share + "\"");
         }
-        m_image = option_value(values, "image", "debian-12");
-        m_user = option_value(values, "ssh-user", "docker");
-        if (m_user.empty() || m_user == "root" ||
-            !std::all_of(m_user.begin(), m_user.end(), [](char c) { return std::islower(static_cast<unsigned char>(c)) ||
-                                                                           std::isdigit(static_cast<unsigned char>(c)) ||
-                                                                           c == '_' || c == '-'; }))
+        m_image = option_or_default(values, options, "image");
+        m_user = option_or_default(values, options, "ssh-user");
+        if (m_user == "root" || !user_name_chars_valid(m_user))
             return fail_usage("--virtualbox-ssh-user must be a Linux user name other than root, not \"" + m_user + "\"");
         // Chosen now so that the record names the VM before it exists: rm finds a half-made one.
         m_uuid = random_uuid();
@@ -246,18 +241,20 @@ public:
                                  "VirtualBox " + version->text + " allows host-only networks only in 192.168.56.0/21 "
                                  "unless " + m_hooks.networks_conf.string() + " lists others; " + m_cidr_text +
                                      " is outside",
-                                 "use --virtualbox-hostonly-cidr 192.168.56.1/24 (the default), or add a line such as "
+                                 "use --virtualbox-hostonly-cidr " + virtualbox_default("hostonly-cidr") +
+                                     " (the default), or add a line such as "
                                  "\"* " + ipv4_text(cidr->network()) + "/" + std::to_string(cidr->prefix) + "\" to " +
                                      m_hooks.networks_conf.string());
         }
         for (const auto& [tool, why] : {std::pair{m_hooks.genisoimage, "it makes the cloud-init seed; install genisoimage"},
                                         std::pair{m_hooks.qemu_img, "it converts the image; install qemu-utils"}}) {
-            Command probe;
-            probe.argv = {tool, tool == m_hooks.genisoimage ? "-version" : "--version"};
-            probe.timeout = std::chrono::seconds(10);
-            auto r = m_ctx.runner->run(probe);
-            if (!r || r->exit_status != 0)
-                return fail_kind(ErrorKind::PrecreateCheck, tool + " is missing", std::string(why));
+            ToolProbe probe{.program = tool,
+                            .version_args = {tool == m_hooks.genisoimage ? "-version" : "--version"},
+                            .missing = {},
+                            .hint = why,
+                            .package = {},
+                            .minimum = {}};
+            if (auto r = probe_tool(*m_ctx.runner, probe); !r) return std::unexpected(r.error());
         }
         if (!m_ctx.image) return fail_kind(ErrorKind::PrecreateCheck, "internal error: no image resolver");
         auto image = m_ctx.image(m_image);
@@ -277,9 +274,9 @@ public:
 
     Result<void> create() override {
         // 1. What needs no VirtualBox: ports, key, seed, disk.
-        auto ssh_port = pick_port({});
+        auto ssh_port = free_loopback_port({});
         if (!ssh_port) return std::unexpected(ssh_port.error());
-        auto docker_port = pick_port({*ssh_port});
+        auto docker_port = free_loopback_port({*ssh_port});
         if (!docker_port) return std::unexpected(docker_port.error());
         m_ssh_port = *ssh_port;
         m_docker_port = *docker_port;
@@ -357,19 +354,23 @@ public:
             if (auto r = vbox({"controlvm", m_uuid, "resume"}); !r) return std::unexpected(r.error());
         }
         if (auto r = vbox({"controlvm", m_uuid, "acpipowerbutton"}); !r) return std::unexpected(r.error());
-        const auto deadline = std::chrono::steady_clock::now() + m_hooks.shutdown_timeout;
-        for (;;) {
-            auto now = vm_state();
-            if (!now) return std::unexpected(now.error());
-            if (*now == "poweroff" || *now == "aborted") return {};
-            if (std::chrono::steady_clock::now() >= deadline)
+        Clock& clock = driver_clock(m_ctx);
+        std::string last;
+        return wait_until(
+            clock, clock.now() + m_hooks.shutdown_timeout, m_hooks.poll_interval,
+            [&]() -> Result<WaitStep> {
+                auto now = vm_state();
+                if (!now) return std::unexpected(now.error());
+                last = *now;
+                return last == "poweroff" || last == "aborted" ? WaitStep::Done : WaitStep::NotYet;
+            },
+            [&] {
                 return fail("VirtualBox VM " + m_ctx.machine + " did not power off within " +
-                                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(m_hooks.shutdown_timeout)
-                                                   .count()) +
-                                " s of the ACPI power button (it is " + *now + ")",
-                            "`berth kill " + m_ctx.machine + "` powers it off at once");
-            std::this_thread::sleep_for(m_hooks.poll_interval);
-        }
+                                whole_seconds(m_hooks.shutdown_timeout) + " of the ACPI power button (it is " + last +
+                                ")",
+                            "`berth kill " + m_ctx.machine + "` powers it off at once")
+                    .error();
+            });
     }
 
     Result<void> restart() override {
@@ -455,48 +456,11 @@ public:
         return {m_hostonly_ip};
     }
 
-    nlohmann::json save() const override {
-        return {{"uuid", m_uuid},
-                {"memory", m_memory},
-                {"cpu_count", m_cpus},
-                {"disk_size_mb", m_disk_mb},
-                {"image", m_image},
-                {"ssh_user", m_user},
-                {"ssh_port", m_ssh_port},
-                {"docker_port", m_docker_port},
-                {"nat_nictype", m_nat_nictype},
-                {"nat_mac", m_nat_mac},
-                {"hostonly", m_hostonly},
-                {"hostonly_cidr", m_cidr_text},
-                {"hostonly_nictype", m_hostonly_nictype},
-                {"hostonly_mac", m_hostonly_mac},
-                {"hostonly_ip", m_hostonly_ip},
-                {"ui_type", m_ui_type},
-                {"share_folder", m_share}};
-    }
+    nlohmann::json save() const override { return settings().save(*this); }
 
     Result<void> load(const nlohmann::json& saved) override {
-        try {
-            m_uuid = saved.value("uuid", "");
-            m_memory = saved.value("memory", 2048);
-            m_cpus = saved.value("cpu_count", 2);
-            m_disk_mb = saved.value("disk_size_mb", 20000);
-            m_image = saved.value("image", "debian-12");
-            m_user = saved.value("ssh_user", "docker");
-            m_ssh_port = saved.value("ssh_port", 0);
-            m_docker_port = saved.value("docker_port", 0);
-            m_nat_nictype = saved.value("nat_nictype", "82540EM");
-            m_nat_mac = saved.value("nat_mac", "");
-            m_hostonly = saved.value("hostonly", false);
-            m_cidr_text = saved.value("hostonly_cidr", "192.168.56.1/24");
-            m_hostonly_nictype = saved.value("hostonly_nictype", "82540EM");
-            m_hostonly_mac = saved.value("hostonly_mac", "");
-            m_hostonly_ip = saved.value("hostonly_ip", "");
-            m_ui_type = saved.value("ui_type", "headless");
-            m_share = saved.value("share_folder", "");
-        } catch (const nlohmann::json::exception& e) {
-            return fail(std::string("the virtualbox settings in the machine's record are damaged: ") + e.what());
-        }
+        if (auto r = settings().load(*this, saved, "the virtualbox settings in the machine's record are damaged: "); !r)
+            return r;
         // The host-only adapter create attached, written down as soon as it was chosen.
         const auto made_path = m_ctx.machine_dir / k_made_file;
         if (std::filesystem::exists(made_path)) {
@@ -510,6 +474,33 @@ public:
     }
 
 private:
+    /// The record's "driver" object: every setting once, with its default for older records.
+    static const SettingsSchema<VirtualBoxDriver>& settings() {
+        using D = VirtualBoxDriver;
+        static const SettingsSchema<D> schema = [] {
+            SettingsSchema<D> s;
+            s.field("uuid", &D::m_uuid, "")
+                .field("memory", &D::m_memory, virtualbox_default_int("memory"))
+                .field("cpu_count", &D::m_cpus, virtualbox_default_int("cpu-count"))
+                .field("disk_size_mb", &D::m_disk_mb, virtualbox_default_int("disk-size"))
+                .field("image", &D::m_image, virtualbox_default("image"))
+                .field("ssh_user", &D::m_user, virtualbox_default("ssh-user"))
+                .field("ssh_port", &D::m_ssh_port, 0)
+                .field("docker_port", &D::m_docker_port, 0)
+                .field("nat_nictype", &D::m_nat_nictype, virtualbox_default("nat-nictype"))
+                .field("nat_mac", &D::m_nat_mac, "")
+                .field("hostonly", &D::m_hostonly, false)
+                .field("hostonly_cidr", &D::m_cidr_text, virtualbox_default("hostonly-cidr"))
+                .field("hostonly_nictype", &D::m_hostonly_nictype, virtualbox_default("hostonly-nictype"))
+                .field("hostonly_mac", &D::m_hostonly_mac, "")
+                .field("hostonly_ip", &D::m_hostonly_ip, "")
+                .field("ui_type", &D::m_ui_type, virtualbox_default("ui-type"))
+                .field("share_folder", &D::m_share, virtualbox_default("share-folder"));
+            return s;
+        }();
+        return schema;
+    }
+
     Result<CommandResult> vbox(const std::vector<std::string>& args) { return m_vbox.run(args); }
 
     static std::string forward(const std::string& name, int host_port, int guest_port) {
@@ -739,8 +730,8 @@ private:
     /// them (it only logs the failed bind). A taken port is replaced by a free one.
     Result<void> ensure_ports_free() {
         for (auto [rule, port, guest] : {std::tuple{"ssh", &m_ssh_port, 22}, std::tuple{"docker", &m_docker_port, k_guest_engine_port}}) {
-            if (*port == 0 || port_free(*port)) continue;
-            auto fresh = pick_port({m_ssh_port, m_docker_port});
+            if (*port == 0 || loopback_port_free(*port)) continue;
+            auto fresh = free_loopback_port({m_ssh_port, m_docker_port});
             if (!fresh) return std::unexpected(fresh.error());
             spdlog::warn("127.0.0.1:{} ({} of {}) is taken by another program; forwarding 127.0.0.1:{} instead", *port,
                          rule, m_ctx.machine, *fresh);
@@ -756,23 +747,24 @@ private:
     VirtualBoxHooks m_hooks;
     VBoxManage m_vbox;
 
+    // The settings (settings() gives their defaults, from the option table).
     std::string m_uuid;
-    int m_memory = 2048;
-    int m_cpus = 2;
-    int m_disk_mb = 20000;
-    std::string m_image = "debian-12";
-    std::string m_user = "docker";
+    int m_memory = 0;
+    int m_cpus = 0;
+    int m_disk_mb = 0;
+    std::string m_image;
+    std::string m_user;
     int m_ssh_port = 0;
     int m_docker_port = 0;
-    std::string m_nat_nictype = "82540EM";
+    std::string m_nat_nictype;
     std::string m_nat_mac;
     bool m_hostonly = false;
-    std::string m_cidr_text = "192.168.56.1/24";
-    std::string m_hostonly_nictype = "82540EM";
+    std::string m_cidr_text;
+    std::string m_hostonly_nictype;
     std::string m_hostonly_mac;
     std::string m_hostonly_ip;
     std::string m_hostonly_if;   ///< the adapter NIC 2 is on (kept in virtualbox-made.json)
-    std::string m_ui_type = "headless";
+    std::string m_ui_type;
     std::string m_share;
     bool m_no_vtx_check = false;
     std::string m_kept_note;
@@ -812,25 +804,7 @@ DriverInfo virtualbox_driver_info(VirtualBoxHooks hooks) {
     DriverInfo info;
     info.name = "virtualbox";
     info.description = "A VirtualBox VM driven through VBoxManage (tested against a simulator, see docs)";
-    info.options = {
-        {"memory", "Memory of the VM in MiB", "2048", OptionType::Int, false, false},
-        {"cpu-count", "Number of virtual CPUs", "2", OptionType::Int, false, false},
-        {"disk-size", "Size of the disk in MB", "20000", OptionType::Int, false, false},
-        {"image", "Image from berth's cache (`berth image ls`), converted to VDI", "debian-12", OptionType::String, false,
-         false},
-        {"ssh-user", "User cloud-init makes for berth (with sudo)", "docker", OptionType::String, false, false},
-        {"hostonly", "Add a host-only adapter (NIC 2) with a DHCP server", "", OptionType::Bool, false, false},
-        {"hostonly-cidr", "Host's address and prefix on the host-only network", "192.168.56.1/24", OptionType::String,
-         false, false},
-        {"hostonly-nictype", "NIC type of the host-only adapter", "82540EM", OptionType::String, false, false},
-        {"nat-nictype", "NIC type of the NAT adapter", "82540EM", OptionType::String, false, false},
-        {"ui-type", "How the VM is started: headless, gui, sdl or separate", "headless", OptionType::String, false,
-         false},
-        {"no-vtx-check", "Do not check for VT-x/AMD-V before creating", "", OptionType::Bool, false, false},
-        {"share-folder", "Share HOST_PATH[:NAME] with the VM (none by default)", "", OptionType::String, false, false},
-        {"no-share", "Share no folder (the default; overrides --virtualbox-share-folder)", "", OptionType::Bool, false,
-         false},
-    };
+    info.options = virtualbox_options();
     info.make = [hooks](const DriverContext& ctx) -> std::unique_ptr<Driver> {
         return std::make_unique<VirtualBoxDriver>(ctx, hooks);
     };

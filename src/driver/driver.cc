@@ -21,6 +21,8 @@ std::string_view to_string(MachineState state) {
     return "Error";
 }
 
+Clock& driver_clock(const DriverContext& ctx) { return ctx.clock != nullptr ? *ctx.clock : system_clock(); }
+
 std::string option_flag(std::string_view driver, const DriverOption& option) {
     if (option.unprefixed) return "--" + option.name;
     return "--" + std::string(driver) + "-" + option.name;

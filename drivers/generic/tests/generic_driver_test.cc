@@ -120,6 +120,19 @@ TEST_CASE("generic: settings survive save and load - IPv6 URLs get brackets", "[
     CHECK(other.driver->ip().value() == "fd00::5");
 }
 
+TEST_CASE("generic: a record written by an earlier berth loads and saves byte for byte", "[generic]") {
+    Harness h;
+    const std::string record = R"({"engine_port":12376,"ip_address":"10.0.0.5","ssh_port":2222,"ssh_user":"admin"})";
+    REQUIRE(h.driver->load(nlohmann::json::parse(record)));
+    CHECK(h.driver->save().dump() == record);
+    Harness old;
+    REQUIRE(old.driver->load(nlohmann::json::parse(R"({"ip_address":"10.0.0.6"})")));
+    CHECK(old.driver->save().dump() == R"({"engine_port":2376,"ip_address":"10.0.0.6","ssh_port":22,"ssh_user":"root"})");
+    auto no_ip = Harness().driver->load(nlohmann::json::parse(R"({"ssh_user":"root"})"));
+    REQUIRE_FALSE(no_ip);
+    CHECK(no_ip.error().message.find("are damaged") != std::string::npos);
+}
+
 TEST_CASE("generic: ls asks many hosts in parallel", "[generic]") {
     SshdFixture sshd;
     std::vector<Harness> hs(6);

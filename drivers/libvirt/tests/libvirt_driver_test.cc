@@ -9,6 +9,8 @@
 #include <berth/store/atomic_file.h>
 #include <berth/transport/ssh_key.h>
 
+#include "../../../tests/fakes/fake_clock.h"
+#include "../../../tests/fakes/fake_runner.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -24,6 +26,8 @@
 
 using namespace berth;
 using namespace berth::libvirt;
+using berth::test::FakeClock;
+using berth::test::FakeRunner;
 using berth::test::TempDir;
 using berth::test::write_text;
 
@@ -40,18 +44,16 @@ struct FakeUploader final : VolumeUploader {
     }
 };
 
-/// Plays genisoimage: writes the -output file, records every argv.
-struct FakeRunner final : Runner {
-    std::vector<std::vector<std::string>> calls;
-    Result<CommandResult> run(const Command& command) override {
-        calls.push_back(command.argv);
+/// Plays genisoimage: answers -version, writes the -output file.
+void script_genisoimage(FakeRunner& runner) {
+    runner.on({"genisoimage"}, [](const Command& command) -> Result<CommandResult> {
         for (std::size_t i = 0; i + 1 < command.argv.size(); ++i)
             if (command.argv[i] == "-output") write_text(command.argv[i + 1], "ISO");
         CommandResult r;
         r.exit_status = 0;
         return r;
-    }
-};
+    });
+}
 
 /// A file that looks like a qcow2 (header only) of `virtual_size` bytes.
 void write_qcow2_header(const std::filesystem::path& path, std::uint64_t virtual_size) {
@@ -77,6 +79,7 @@ struct Harness {
     TempDir dir;
     std::shared_ptr<FakeUploader> uploader = std::make_shared<FakeUploader>();
     FakeRunner runner;
+    FakeClock clock;  ///< waits (for an address, for a shutdown) take no real time
     LibvirtHooks hooks;
     bool with_kernel = true;
     std::optional<std::filesystem::path> templates_dir;
@@ -88,6 +91,7 @@ struct Harness {
         write_text(dir / "vmlinuz", "kernel");
         write_text(dir / "initrd.img", "initrd");
         hooks.uploader = uploader;
+        script_genisoimage(runner);
         hooks.address_timeout = std::chrono::milliseconds(200);
         hooks.shutdown_timeout = std::chrono::milliseconds(200);
         hooks.poll_interval = std::chrono::milliseconds(10);
@@ -101,6 +105,7 @@ struct Harness {
         ctx.machine_dir = dir / machine;
         std::filesystem::create_directories(ctx.machine_dir);
         ctx.runner = &runner;
+        ctx.clock = &clock;
         ctx.templates_dir = templates_dir;
         ctx.shared_lock = [this](std::string_view key, std::string_view what) {
             return FileLock::acquire(dir / "locks" / (std::string(key) + ".lock"), what, std::chrono::minutes(5),
@@ -182,6 +187,31 @@ TEST_CASE("libvirt: flags, variables and defaults", "[libvirt]") {
     CHECK(values->at("data-disk-size") == std::vector<std::string>{"20"});
     CHECK(values->at("virt-type") == std::vector<std::string>{"auto"});
     CHECK(values->at("ssh-user") == std::vector<std::string>{"docker"});
+}
+
+TEST_CASE("libvirt: a record written by an earlier berth loads and saves byte for byte", "[libvirt]") {
+    Harness h;
+    const std::string record =
+        R"({"base_volume":"base-0123456789abcdef.qcow2","chosen_virt_type":"qemu","cpu_count":4,"data_disk_size":30,)"
+        R"("disk_size":40,"domain":"berth-web1","image":"debian-12","initrd_volume":"base-0123456789abcdef-initrd",)"
+        R"("instance_id":"berth-web1-00112233","kernel_volume":"base-0123456789abcdef-kernel","memory":4096,)"
+        R"("network":"default","pool":"berth","ssh_user":"admin","uri":"qemu+ssh://me@host/system",)"
+        R"("virt_type":"auto","volumes":{"data_disk":"web1-data.qcow2","disk":"web1.qcow2","seed":"web1-seed.iso"}})";
+    auto d = h.make("web1");
+    REQUIRE(d->load(nlohmann::json::parse(record)));
+    CHECK(d->save().dump() == record);
+
+    // A record from before most settings existed: the option table's defaults fill the rest.
+    auto old = h.make("web2");
+    REQUIRE(old->load(nlohmann::json::parse(R"({"uri":"test:///default","data_disk_size":0})")));
+    CHECK(old->save().dump() ==
+          R"({"base_volume":"","chosen_virt_type":"","cpu_count":2,"data_disk_size":0,"disk_size":20,)"
+          R"("domain":"berth-web2","image":"debian-12","initrd_volume":"","instance_id":"","kernel_volume":"",)"
+          R"("memory":2048,"network":"default","pool":"berth","ssh_user":"docker","uri":"test:///default",)"
+          R"("virt_type":"auto","volumes":{"disk":"web2.qcow2","seed":"web2-seed.iso"}})");
+    auto damaged = h.make("web3")->load(nlohmann::json::parse(R"({"memory":"lots"})"));
+    REQUIRE_FALSE(damaged);
+    CHECK(damaged.error().message.starts_with("the libvirt driver's settings of \"web3\" are damaged: "));
 }
 
 TEST_CASE("libvirt: bad option values are usage errors naming the flag", "[libvirt]") {
@@ -378,8 +408,9 @@ TEST_CASE("libvirt: create, lifecycle and remove against the test driver", "[lib
     CHECK(h.uploader->uploads[0].first == "base-0123456789abcdef.qcow2");
     CHECK(h.uploader->uploads[3].first == "web1-seed.iso");
     // genisoimage ran as an argv, with the NoCloud label and the three files.
-    REQUIRE_FALSE(h.runner.calls.empty());
-    const auto& iso = h.runner.calls.back();
+    const auto calls = h.runner.calls();
+    REQUIRE_FALSE(calls.empty());
+    const auto& iso = calls.back();
     CHECK(iso[0] == "genisoimage");
     CHECK(std::find(iso.begin(), iso.end(), "cidata") != iso.end());
     CHECK(std::count_if(iso.begin(), iso.end(), [](const std::string& a) {

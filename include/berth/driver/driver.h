@@ -4,6 +4,7 @@
 /// (--<driver>-<option>), an environment variable (BERTH_<DRIVER>_<OPTION>) and a YAML key.
 /// Drivers are listed in one explicit table (driver_table.h); a driver is one folder in drivers/.
 
+#include <berth/core/clock.h>
 #include <berth/core/error.h>
 #include <berth/process/runner.h>
 #include <berth/store/file_lock.h>
@@ -87,7 +88,12 @@ struct DriverContext {
     /// Serialises work that machines share (uploading one base image) across berth processes:
     /// waits while another process holds `key`, and holds it until the FileLock goes.
     SharedLock shared_lock;
+    /// What waits read and sleep on; null: the process-wide SystemClock (driver_clock()).
+    Clock* clock = nullptr;
 };
+
+/// The context's clock, or system_clock() when it has none.
+[[nodiscard]] Clock& driver_clock(const DriverContext& ctx);
 
 class Driver {
 public:
