@@ -27,7 +27,7 @@ void one_each(CLI::Option* o) {
 }
 
 void add_tls_and_engine_flags(CLI::App* sub, CreateOptions& opts) {
-    one_each(sub->add_option("--engine-label", opts.request.engine_labels,
+    one_each(sub->add_option("--engine-label", opts.request.engine.labels,
                              "Label for the Docker engine, key=value (repeatable)"));
     one_each(sub->add_option("--tls-san", opts.request.tls_sans,
                              "Extra IP or DNS name for the server certificate (repeatable)"));

@@ -137,7 +137,7 @@ nlohmann::json listing_item(MachineListing& entry, const std::string& docker_hos
         std::string joined;
         for (const auto& l : labels) joined += (joined.empty() ? "" : ",") + l;
         item["Labels"] = joined;
-        if (!r.engine.version.empty()) item["DockerVersion"] = "v" + r.engine.version;
+        if (!r.docker_version.empty()) item["DockerVersion"] = "v" + r.docker_version;
         if (r.status != MachineStatus::Ready)
             item["Error"] = r.last_error.empty() ? "status " + std::string(to_string(r.status)) : r.last_error;
         if (entry.state == MachineState::Running) {

@@ -6,7 +6,7 @@
 
 namespace berth {
 
-std::vector<std::string> package_names(OsFamily family, const EngineOptions& engine) {
+std::vector<std::string> package_names(OsFamily family, const EngineConfig& engine) {
     std::vector<std::string> pkgs;
     if (family == OsFamily::Debian) {
         if (engine.install == "docker-ce") pkgs = {"docker-ce", "docker-ce-cli", "containerd.io"};
@@ -20,7 +20,7 @@ std::vector<std::string> package_names(OsFamily family, const EngineOptions& eng
     return pkgs;
 }
 
-PackagesStep::PackagesStep(OsFamily family, EngineOptions engine, bool upgrade)
+PackagesStep::PackagesStep(OsFamily family, EngineConfig engine, bool upgrade)
     : m_family(family), m_engine(std::move(engine)), m_upgrade(upgrade),
       m_docker_package(package_names(family, m_engine).front()) {}
 

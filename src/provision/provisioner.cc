@@ -41,14 +41,14 @@ Result<RemoteResult> remote_step(Session& session, const std::string& machine, c
 }
 
 // Both families' packages: which family the host is, the facts tell.
-std::vector<std::string> all_packages(const EngineOptions& engine) {
+std::vector<std::string> all_packages(const EngineConfig& engine) {
     std::vector<std::string> all = package_names(OsFamily::Debian, engine);
     for (const auto& p : package_names(OsFamily::Rhel, engine))
         if (std::find(all.begin(), all.end(), p) == all.end()) all.push_back(p);
     return all;
 }
 
-Result<void> check_install(const EngineOptions& engine) {
+Result<void> check_install(const EngineConfig& engine) {
     if (engine.install != "docker.io" && engine.install != "docker-ce")
         return fail_usage("--engine-install takes docker.io or docker-ce, not \"" + engine.install + "\"");
     return {};
@@ -96,7 +96,7 @@ std::string weakening(const std::string& key, const nlohmann::json& value) {
 Provisioner::Provisioner(Session& session, const TemplateSet& templates, DockerProbe& docker)
     : m_session(session), m_templates(templates), m_docker(docker) {}
 
-Result<std::string> Provisioner::daemon_json(const std::string& rendered, const EngineOptions& engine,
+Result<std::string> Provisioner::daemon_json(const std::string& rendered, const EngineConfig& engine,
                                              std::vector<std::string>& warnings) {
     nlohmann::ordered_json j = nlohmann::ordered_json::parse(rendered, nullptr, false);
     if (j.is_discarded() || !j.is_object())

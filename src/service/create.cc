@@ -65,7 +65,7 @@ Result<MachineService::Prepared> MachineService::prepare_create(const CreateRequ
     auto key_type = pki::parse_key_type(request.tls_key_type);
     if (!key_type) return std::unexpected(key_type.error());
     if (auto ok = validate_tls(request); !ok) return std::unexpected(ok.error());
-    if (auto ok = validate_labels(request.engine_labels); !ok) return std::unexpected(ok.error());
+    if (auto ok = validate_labels(request.engine.labels); !ok) return std::unexpected(ok.error());
     auto templates_dir = checked_templates_dir(request);
     if (!templates_dir) return std::unexpected(templates_dir.error());
     auto driver = make_driver(**info, request.name, *templates_dir);
@@ -98,15 +98,7 @@ MachineRecord MachineService::new_record(const CreateRequest& request, const Pre
     record.status = MachineStatus::Creating;
     record.created_at = now_rfc3339();
     record.driver = driver.save();
-    record.engine.labels = request.engine_labels;
-    record.engine.labels.insert(record.engine.labels.end(), request.engine.labels.begin(), request.engine.labels.end());
-    record.engine.install = request.engine.install;
-    record.engine.version_pin = request.engine.version;
-    record.engine.opts = request.engine.opts;
-    record.engine.insecure_registries = request.engine.insecure_registries;
-    record.engine.registry_mirrors = request.engine.registry_mirrors;
-    record.engine.storage_driver = request.engine.storage_driver;
-    record.engine.env = request.engine.env;
+    record.engine = request.engine;
     if (prepared.templates_dir) record.provision.templates_dir = prepared.templates_dir->string();
     record.tls.key_type = std::string(pki::to_string(prepared.key_type));
     record.tls.extra_sans = request.tls_sans;

@@ -28,16 +28,7 @@ Result<ProvisionRequest> provision_request(const Store& store, const Machine& ma
     req.machine = name;
     req.hostname = name;
     req.upgrade = upgrade;
-    const auto& e = machine.record.engine;
-    req.engine.install = e.install;
-    req.engine.version = e.version_pin;
-    req.engine.port = e.port;
-    req.engine.opts = e.opts;
-    req.engine.labels = e.labels;
-    req.engine.insecure_registries = e.insecure_registries;
-    req.engine.registry_mirrors = e.registry_mirrors;
-    req.engine.storage_driver = e.storage_driver;
-    req.engine.env = e.env;
+    req.engine = machine.record.engine;
     // The firewall on the host opens the ports sshd listens on there, not forwarded ones.
     auto guest = machine.driver->guest_ports();
     req.ssh_ports = {guest ? guest->ssh : endpoint.port};
@@ -83,7 +74,7 @@ Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const
     p.digests = report->digests;
     p.security_options = report->security_options;
     p.host_key = connection->session->host_key_fingerprint();
-    machine.record.engine.version = report->docker_version;
+    machine.record.docker_version = report->docker_version;
     return report;
 }
 

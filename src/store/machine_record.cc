@@ -36,9 +36,9 @@ nlohmann::json MachineRecord::to_json() const {
         {"engine",
          {{"port", engine.port},
           {"labels", engine.labels},
-          {"version", engine.version},
+          {"version", docker_version},
           {"install", engine.install},
-          {"version_pin", engine.version_pin},
+          {"version_pin", engine.version},
           {"opts", engine.opts},
           {"insecure_registries", engine.insecure_registries},
           {"registry_mirrors", engine.registry_mirrors},
@@ -95,9 +95,9 @@ Result<MachineRecord> MachineRecord::from_json(const nlohmann::json& j, const st
             const auto& e = j["engine"];
             r.engine.port = e.value("port", 2376);
             r.engine.labels = e.value("labels", std::vector<std::string>{});
-            r.engine.version = e.value("version", "");
+            r.docker_version = e.value("version", "");
             r.engine.install = e.value("install", "docker.io");
-            r.engine.version_pin = e.value("version_pin", "");
+            r.engine.version = e.value("version_pin", "");
             r.engine.opts = e.value("opts", std::vector<std::string>{});
             r.engine.insecure_registries = e.value("insecure_registries", std::vector<std::string>{});
             r.engine.registry_mirrors = e.value("registry_mirrors", std::vector<std::string>{});

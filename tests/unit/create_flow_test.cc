@@ -167,7 +167,7 @@ TEST_CASE("create provisions over one scripted session and verifies through the 
     CHECK(saved->status == MachineStatus::Ready);
     CHECK(saved->provision.host_key == "SHA256:scripted-host-key");
     CHECK(saved->provision.os == "debian 12");
-    CHECK(saved->engine.version == "20.10.24+dfsg1");
+    CHECK(saved->docker_version == "20.10.24+dfsg1");
     CHECK(saved->provision.digests.size() == std::size(k_managed));
     CHECK(saved->provision.digests.at("/etc/docker/tls/ca.pem") == report->provision->digests.at("/etc/docker/tls/ca.pem"));
 }

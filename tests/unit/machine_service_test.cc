@@ -50,7 +50,7 @@ TEST_CASE("create saves a ready record with a CA - server and client certificate
     Fixture f;
     auto req = f.request("web1");
     req.tls_sans = {"web1.example.com"};
-    req.engine_labels = {"team=a"};
+    req.engine.labels = {"team=a"};
     auto record = f.service.create(req);
     REQUIRE(record);
     CHECK(record->record.status == MachineStatus::Ready);
@@ -114,7 +114,7 @@ TEST_CASE("bad input is refused before anything is made", "[service]") {
     r.tls_key_type = "dsa";
     check_usage(r, "ecdsa-p256");
     r = f.request("n1");
-    r.engine_labels = {"novalue"};
+    r.engine.labels = {"novalue"};
     check_usage(r, "key=value");
     r = f.request("n1");
     r.tls_cert_days = 4000;

@@ -345,7 +345,7 @@ TEST_CASE("an unknown OS is refused with the supported list after one command", 
 }
 
 TEST_CASE("engine options land in daemon.json and the unit - weakening ones warn", "[provision]") {
-    EngineOptions e;
+    EngineConfig e;
     e.labels = {"team=a"};
     e.insecure_registries = {"10.0.0.9:5000"};
     e.registry_mirrors = {"https://mirror.example"};
@@ -368,7 +368,7 @@ TEST_CASE("engine options land in daemon.json and the unit - weakening ones warn
     CHECK(warnings[1].find("--engine-opt icc") != std::string::npos);
 
     std::vector<std::string> w2;
-    EngineOptions bad_opts;
+    EngineConfig bad_opts;
     bad_opts.opts = {"novalue"};
     auto bad = Provisioner::daemon_json("{}", bad_opts, w2);
     REQUIRE_FALSE(bad);
@@ -559,14 +559,14 @@ TEST_CASE("each step checks its own facts", "[provision]") {
     auto facts = parse_facts(installed_debian(fresh("debian-12"), "/usr/sbin/dockerd").render());
     REQUIRE(facts);
 
-    EngineOptions pinned;
+    EngineConfig pinned;
     pinned.version = "20.10.24+dfsg1-1+deb12u1+b6";
-    CHECK(PackagesStep(OsFamily::Debian, EngineOptions{}, false).check(*facts).empty());
+    CHECK(PackagesStep(OsFamily::Debian, EngineConfig{}, false).check(*facts).empty());
     CHECK(PackagesStep(OsFamily::Debian, pinned, false).check(*facts) ==
           Drift{"package docker.io is 20.10.24+dfsg1-1+deb12u1, not the pinned 20.10.24+dfsg1-1+deb12u1+b6"});
-    CHECK(PackagesStep(OsFamily::Debian, EngineOptions{}, true).check(*facts) ==
+    CHECK(PackagesStep(OsFamily::Debian, EngineConfig{}, true).check(*facts) ==
           Drift{"package docker.io is to be upgraded"});
-    CHECK(PackagesStep(OsFamily::Rhel, EngineOptions{}, false).check(*facts) ==
+    CHECK(PackagesStep(OsFamily::Rhel, EngineConfig{}, false).check(*facts) ==
           Drift{"package moby-engine is not installed", "package audit is not installed",
                 "package container-selinux is not installed"});  // nftables is the same package
 

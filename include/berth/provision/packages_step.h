@@ -15,12 +15,12 @@
 namespace berth {
 
 /// The packages `family` needs for `engine`, the Docker package first.
-[[nodiscard]] std::vector<std::string> package_names(OsFamily family, const EngineOptions& engine);
+[[nodiscard]] std::vector<std::string> package_names(OsFamily family, const EngineConfig& engine);
 
 class PackagesStep final : public Step {
 public:
     /// `upgrade` installs the Docker package again even when it is there (berth upgrade).
-    PackagesStep(OsFamily family, EngineOptions engine, bool upgrade);
+    PackagesStep(OsFamily family, EngineConfig engine, bool upgrade);
 
     [[nodiscard]] std::string name() const override { return "packages"; }
     /// A line per package that is missing, at another version than the pin, or to be upgraded.
@@ -34,7 +34,7 @@ private:
     [[nodiscard]] std::string install_script(const std::vector<std::string>& args) const;
 
     OsFamily m_family;
-    EngineOptions m_engine;
+    EngineConfig m_engine;
     bool m_upgrade;
     std::string m_docker_package;
 };

@@ -17,6 +17,7 @@
 #include <berth/core/error.h>
 #include <berth/provision/changes.h>
 #include <berth/provision/os_release.h>
+#include <berth/store/engine_config.h>
 #include <berth/provision/step.h>
 #include <berth/provision/templates.h>
 #include <berth/transport/session.h>
@@ -30,18 +31,6 @@
 
 namespace berth {
 
-/// docker-machine's --engine-* options.
-struct EngineOptions {
-    std::string install = "docker.io";             ///< "docker.io" (the distribution's) or "docker-ce"
-    std::string version;                           ///< package version pin; "" = the repository's
-    int port = 2376;
-    std::vector<std::string> opts;                 ///< --engine-opt key=value -> daemon.json
-    std::vector<std::string> labels;               ///< --engine-label key=value
-    std::vector<std::string> insecure_registries;  ///< --engine-insecure-registry
-    std::vector<std::string> registry_mirrors;     ///< --engine-registry-mirror
-    std::string storage_driver;                    ///< --engine-storage-driver
-    std::vector<std::string> env;                  ///< --engine-env KEY=VALUE -> the dockerd unit
-};
 
 /// The Docker daemon as seen through its API over mutual TLS (DockerClient in production).
 class DockerProbe {
@@ -55,7 +44,7 @@ public:
 struct ProvisionRequest {
     std::string machine;
     std::string hostname;               ///< "" leaves the host name alone (generic hosts)
-    EngineOptions engine;
+    EngineConfig engine;
     std::vector<int> ssh_ports;         ///< ports berth reaches sshd by, always let through
     std::string ca_pem;
     std::string server_cert_pem;
@@ -107,7 +96,7 @@ public:
 
     /// daemon.json: the rendered template merged with the engine options; `warnings` gets a line
     /// for every option that weakens the hardening. One key per line, "hosts" on one line.
-    [[nodiscard]] static Result<std::string> daemon_json(const std::string& rendered, const EngineOptions& engine,
+    [[nodiscard]] static Result<std::string> daemon_json(const std::string& rendered, const EngineConfig& engine,
                                                          std::vector<std::string>& warnings);
 
 private:

@@ -30,9 +30,8 @@ struct CreateRequest {
     std::string name;
     std::string driver;
     OptionValues driver_flags;               ///< only the driver options given as flags
-    EngineOptions engine;                    ///< --engine-* (labels also in engine_labels)
+    EngineConfig engine;                     ///< --engine-*, saved in the record as given
     ProvisionOptions provision;
-    std::vector<std::string> engine_labels;  ///< "key=value"
     std::vector<std::string> tls_sans;       ///< extra server certificate SANs
     std::string tls_key_type = "ecdsa-p256";
     int tls_ca_days = 1826;

@@ -4,6 +4,7 @@
 /// beside it.
 
 #include <berth/core/error.h>
+#include <berth/store/engine_config.h>
 
 #include <nlohmann/json.hpp>
 
@@ -23,20 +24,6 @@ enum class MachineStatus {
 
 [[nodiscard]] std::string_view to_string(MachineStatus status);
 
-/// The --engine-* options a machine was created with, so that every later provision writes the
-/// same configuration.
-struct EngineSettings {
-    int port = 2376;
-    std::vector<std::string> labels;  ///< "key=value", from --engine-label
-    std::string version;              ///< Docker version seen at the last provision; "" unknown
-    std::string install = "docker.io";
-    std::string version_pin;
-    std::vector<std::string> opts;
-    std::vector<std::string> insecure_registries;
-    std::vector<std::string> registry_mirrors;
-    std::string storage_driver;
-    std::vector<std::string> env;
-};
 
 /// What the last provision wrote and saw.
 struct ProvisionState {
@@ -69,7 +56,8 @@ struct MachineRecord {
     std::string created_at;  ///< RFC 3339, UTC
     std::string last_error;  ///< "" unless status is Error
     nlohmann::json driver = nlohmann::json::object();  ///< the driver's own saved settings
-    EngineSettings engine;
+    EngineConfig engine;     ///< JSON "engine" (its pin as "version_pin")
+    std::string docker_version;  ///< seen at the last provision ("" unknown); JSON "engine"."version"
     TlsSettings tls;
     ProvisionState provision;
 
