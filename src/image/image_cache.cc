@@ -3,6 +3,7 @@
 #include <berth/image/progress.h>
 #include <berth/store/atomic_file.h>
 #include <berth/store/file_lock.h>
+#include <berth/store/machine_record.h>
 #include <berth/store/store.h>
 
 #include <spdlog/spdlog.h>
@@ -14,7 +15,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <ctime>
 #include <thread>
 
 namespace berth {
@@ -28,25 +28,6 @@ constexpr const char* k_kernel_file = "vmlinuz";
 constexpr const char* k_initrd_file = "initrd.img";
 constexpr std::size_t k_max_sums_bytes = 4 * 1024 * 1024;
 constexpr auto k_lock_poll = std::chrono::milliseconds(250);
-
-std::string utc_now() {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    ::gmtime_r(&now, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-Result<void> fsync_dir(const fs::path& dir) {
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return fail("cannot open directory " + dir.string() + ": " + errno_text(errno));
-    const int rc = ::fsync(fd);
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0) return fail("cannot sync directory " + dir.string() + ": " + errno_text(err));
-    return {};
-}
 
 /// Creates the missing directories of `dir` with mode 0700 (existing ones are left as they are)
 /// and sets `dir` itself to 0700.
@@ -396,7 +377,7 @@ Result<CachedImage> ImageCache::pull(std::string_view what, const PullOptions& o
     image.sha256 = digests->sha256;
     image.checksum = expected ? expected->text() : "";
     image.checksum_source = checksum_source;
-    image.pulled_at = utc_now();
+    image.pulled_at = now_rfc3339();
     image.kernel_cmdline = options.kernel_cmdline;
     std::vector<std::pair<fs::path, fs::path>> staged;  // temp -> final
     auto stage = [&](const fs::path& from, const char* file, std::string& field) -> Result<void> {
