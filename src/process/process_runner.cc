@@ -5,10 +5,13 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <cstdio>
+#include <optional>
 #include <set>
 
 extern char** environ;
@@ -78,9 +81,12 @@ struct Pipes {
     Fd exec_r, exec_w;  ///< the child writes exec's errno here; closed by a successful exec
 };
 
-bool make_pipes(Pipes& p) {
-    return make_pipe(p.in_r, p.in_w) && make_pipe(p.out_r, p.out_w) && make_pipe(p.err_r, p.err_w) &&
-           make_pipe(p.exec_r, p.exec_w);
+/// The exec pipe always; stdin, stdout and stderr pipes unless the child inherits berth's own.
+bool make_pipes(Pipes& p, bool interactive) {
+    if (!interactive &&
+        (!make_pipe(p.in_r, p.in_w) || !make_pipe(p.out_r, p.out_w) || !make_pipe(p.err_r, p.err_w)))
+        return false;
+    return make_pipe(p.exec_r, p.exec_w);
 }
 
 /// What execve needs, built before fork: the child makes only async-signal-safe calls.
@@ -110,15 +116,18 @@ Result<void> prepare_exec(const Command& command, const std::string& shown, Exec
     return {};
 }
 
-/// The child after fork: its own process group, the pipes as stdin, stdout and stderr
-/// (/dev/null as stdin without stdin data), then exec. Exec's errno goes to the exec pipe.
+/// The child after fork: its own process group (unless interactive), the pipes as stdin, stdout
+/// and stderr (/dev/null as stdin without stdin data), then exec. Exec's errno goes to the exec
+/// pipe.
 [[noreturn]] void exec_child(const Pipes& pipes, const ExecImage& image, const Command& command) {
-    ::setpgid(0, 0);
-    const bool has_stdin = command.stdin_data.has_value();
-    int devnull = has_stdin ? -1 : ::open("/dev/null", O_RDONLY);
-    ::dup2(has_stdin ? pipes.in_r.fd : devnull, 0);
-    ::dup2(pipes.out_w.fd, 1);
-    ::dup2(pipes.err_w.fd, 2);
+    if (!command.interactive) {
+        ::setpgid(0, 0);
+        const bool has_stdin = command.stdin_data.has_value();
+        int devnull = has_stdin ? -1 : ::open("/dev/null", O_RDONLY);
+        ::dup2(has_stdin ? pipes.in_r.fd : devnull, 0);
+        ::dup2(pipes.out_w.fd, 1);
+        ::dup2(pipes.err_w.fd, 2);
+    }
     // Restore default signal dispositions a parent may have changed.
     ::signal(SIGPIPE, SIG_DFL);
     int err = 0;
@@ -147,15 +156,17 @@ Result<void> check_exec(pid_t pid, const Fd& exec_r, const Command& command, con
                                  {{"argv", shown}}});
 }
 
-/// Milliseconds to the deadline, capped at one second.
-long long poll_budget(Clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+/// Milliseconds to the deadline, capped at one second (one second without a deadline).
+long long poll_budget(const std::optional<Clock::time_point>& deadline) {
+    if (!deadline) return 1000;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
     return std::min<long long>(left.count(), 1000);
 }
 
 /// Writes `stdin_bytes` to the child and reads its stdout and stderr into `result` until both
 /// close, or until the deadline (then result.timed_out).
-void exchange(Pipes& pipes, const std::string& stdin_bytes, Clock::time_point deadline, CommandResult& result) {
+void exchange(Pipes& pipes, const std::string& stdin_bytes, const std::optional<Clock::time_point>& deadline,
+              CommandResult& result) {
     size_t stdin_off = 0;
     if (stdin_bytes.empty()) pipes.in_w.reset();
     else ::fcntl(pipes.in_w.fd, F_SETFL, O_NONBLOCK);
@@ -207,6 +218,31 @@ int reap(pid_t pid) {
     return -1;
 }
 
+/// Waits for an interactive child to exit (it has no pipes to watch): true when it did, false
+/// when the deadline passed first. The child is not reaped here.
+Result<bool> wait_interactive(pid_t pid, const std::optional<Clock::time_point>& deadline, const std::string& shown) {
+    if (!deadline) return true;  // reap() waits as long as it takes
+    // The syscall itself: glibc 2.36's <sys/pidfd.h> declares pidfd_open without C linkage.
+    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (pidfd.fd < 0) {
+        const int err = errno;
+        ::kill(pid, SIGKILL);
+        (void)reap(pid);
+        return std::unexpected(Error{ErrorKind::Failed,
+                                     "cannot watch `" + shown + "` for its timeout: pidfd_open: " + errno_text(err),
+                                     "berth needs Linux 5.3 or later",
+                                     {{"argv", shown}}});
+    }
+    while (true) {
+        const long long budget = poll_budget(deadline);
+        if (budget <= 0) return false;
+        pollfd p{pidfd.fd, POLLIN, 0};
+        int n = ::poll(&p, 1, static_cast<int>(budget));
+        if (n > 0) return true;
+        if (n < 0 && errno != EINTR) return true;  // reap() then waits without a deadline
+    }
+}
+
 bool quote_needed(const std::string& arg) {
     if (arg.empty()) return true;
     for (char c : arg) {
@@ -239,27 +275,43 @@ std::string format_argv(const std::vector<std::string>& argv) {
 Result<CommandResult> ProcessRunner::run(const Command& command) {
     if (command.argv.empty()) return fail("internal error: empty command");
     const std::string shown = format_argv(command.argv);
+    if (command.interactive && command.stdin_data)
+        return std::unexpected(Error{ErrorKind::Failed,
+                                     "internal error: interactive `" + shown + "` cannot also be given stdin data",
+                                     "",
+                                     {{"argv", shown}}});
 
     Pipes pipes;
-    if (!make_pipes(pipes))
+    if (!make_pipes(pipes, command.interactive))
         return fail("cannot create pipes for `" + shown + "`: " + errno_text(errno));
     ExecImage image;
     if (auto ok = prepare_exec(command, shown, image); !ok) return std::unexpected(ok.error());
 
+    // An interactive child writes to berth's own stdout: what berth buffered goes first.
+    if (command.interactive) std::fflush(nullptr);
     pid_t pid = ::fork();
     if (pid < 0) return fail("cannot start `" + shown + "`: fork: " + errno_text(errno));
     if (pid == 0) exec_child(pipes, image, command);
-    ::setpgid(pid, pid);  // also in the parent, so the group exists before any kill below
+    // Also in the parent, so the group exists before any kill below. An interactive child stays
+    // in berth's group: it may use the terminal and gets Ctrl-C with berth.
+    if (!command.interactive) ::setpgid(pid, pid);
     pipes.in_r.reset();
     pipes.out_w.reset();
     pipes.err_w.reset();
     pipes.exec_w.reset();
     if (auto ok = check_exec(pid, pipes.exec_r, command, shown); !ok) return std::unexpected(ok.error());
 
+    const std::optional<Clock::time_point> deadline =
+        command.timeout.count() == 0 ? std::nullopt : std::optional(Clock::now() + command.timeout);
     CommandResult result;
-    exchange(pipes, command.stdin_data ? *command.stdin_data : std::string(), Clock::now() + command.timeout,
-             result);
-    if (result.timed_out) ::kill(-pid, SIGKILL);
+    if (command.interactive) {
+        auto finished = wait_interactive(pid, deadline, shown);
+        if (!finished) return std::unexpected(finished.error());
+        result.timed_out = !*finished;
+    } else {
+        exchange(pipes, command.stdin_data ? *command.stdin_data : std::string(), deadline, result);
+    }
+    if (result.timed_out) ::kill(command.interactive ? pid : -pid, SIGKILL);
     result.exit_status = reap(pid);
 
     if (result.timed_out) {
