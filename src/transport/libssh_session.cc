@@ -201,16 +201,12 @@ void enable_tcp_keepalive(ssh_session s) {
 }  // namespace
 
 struct LibsshSession::Impl {
-    ssh_session session = nullptr;
+    SessionPtr session;  // freed after the sftp session, which the destructor body frees
     sftp_session sftp = nullptr;
     std::string upload_dir;  // private temp dir on the host, made on first upload
     bool root = true;
     ~Impl() {
         if (sftp != nullptr) sftp_free(sftp);
-        if (session != nullptr) {
-            ssh_disconnect(session);
-            ssh_free(session);
-        }
     }
 };
 
@@ -229,8 +225,8 @@ Result<std::unique_ptr<LibsshSession>> LibsshSession::connect(const SshTarget& t
     auto connected = connect_with_retries(target, options, where, prefix);
     if (!connected) return std::unexpected(connected.error());
     auto impl = std::make_unique<Impl>();
-    impl->session = connected->release();
-    ssh_session s = impl->session;
+    impl->session = std::move(*connected);
+    ssh_session s = impl->session.get();
 
     auto new_fp = check_host_key(s, target, options, where, prefix);
     if (!new_fp) return std::unexpected(new_fp.error());
@@ -248,7 +244,7 @@ Result<std::unique_ptr<LibsshSession>> LibsshSession::connect(const SshTarget& t
 
 Result<RemoteResult> LibsshSession::exec(const std::string& command, std::string_view input,
                                          std::chrono::seconds timeout) {
-    ssh_session s = m_impl->session;
+    ssh_session s = m_impl->session.get();
     const std::string prefix = log_prefix(m_target.machine);
     auto lost = [&](const std::string& when) {
         return fail("the SSH connection to " + m_target.machine + " failed " + when + ": " + ssh_get_error(s),
@@ -327,7 +323,7 @@ Result<RemoteResult> LibsshSession::run(std::string_view script, std::chrono::se
 Result<void> LibsshSession::upload(std::string_view content, const std::string& path, unsigned mode,
                                    const std::string& owner) {
     const std::string prefix = log_prefix(m_target.machine);
-    ssh_session s = m_impl->session;
+    ssh_session s = m_impl->session.get();
     if (m_impl->upload_dir.empty()) {
         // A private directory of the login user; files land there first, then root installs them.
         auto made = exec("umask 077 && mktemp -d /tmp/berth-upload.XXXXXXXX", "", std::chrono::seconds(60));
