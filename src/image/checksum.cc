@@ -2,6 +2,7 @@
 
 #include <berth/core/digest.h>
 #include <berth/core/text.h>
+#include <berth/pki/openssl_ptr.h>
 
 #include <openssl/evp.h>
 
@@ -37,11 +38,6 @@ std::optional<DigestAlgorithm> algorithm_of_length(std::size_t length) {
     if (length == 128) return DigestAlgorithm::Sha512;
     return std::nullopt;
 }
-
-struct MdCtxDeleter {
-    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
 
 std::string finish_hex(EVP_MD_CTX* ctx) {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -127,8 +123,8 @@ Result<FileDigests> hash_file(const std::filesystem::path& path, bool with_sha51
         return fail_kind(err == ENOENT ? ErrorKind::NotFound : ErrorKind::Failed,
                          "cannot read " + path.string() + " to check its digest: " + errno_text(err));
     }
-    MdCtx sha256(EVP_MD_CTX_new());
-    MdCtx sha512(with_sha512 ? EVP_MD_CTX_new() : nullptr);
+    pki::MdCtxPtr sha256(EVP_MD_CTX_new());
+    pki::MdCtxPtr sha512(with_sha512 ? EVP_MD_CTX_new() : nullptr);
     if (!sha256 || (with_sha512 && !sha512) || EVP_DigestInit_ex(sha256.get(), EVP_sha256(), nullptr) != 1 ||
         (with_sha512 && EVP_DigestInit_ex(sha512.get(), EVP_sha512(), nullptr) != 1)) {
         ::close(fd);

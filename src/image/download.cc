@@ -418,52 +418,35 @@ std::size_t on_file_data(char* data, std::size_t size, std::size_t count, void* 
 
 enum class Attempt { Done, StartOver };
 
-Result<Attempt> transfer_once(const std::string& url, const fs::path& partial, const HttpOptions& options,
-                              DownloadResult& out) {
-    std::uint64_t offset = 0;
+/// Where to resume: the size of the partial file an earlier pull of the same URL left, else 0
+/// (and a partial file of another URL is deleted).
+std::uint64_t resume_offset(const std::string& url, const fs::path& partial) {
     std::error_code ec;
-    if (fs::exists(partial, ec)) {
-        const auto meta = read_meta(partial);
-        if (meta && meta->url == url) {
-            offset = fs::file_size(partial, ec);
-            if (ec) offset = 0;
-        } else {
-            remove_partial(partial);
-        }
+    if (!fs::exists(partial, ec)) return 0;
+    const auto meta = read_meta(partial);
+    if (!meta || meta->url != url) {
+        remove_partial(partial);
+        return 0;
     }
+    const std::uint64_t offset = fs::file_size(partial, ec);
+    return ec ? 0 : offset;
+}
 
-    Request request;
-    if (auto ok = setup(request, url, options); !ok) return std::unexpected(ok.error());
+/// Asks for the rest of the file when resuming (with If-Range, so that a changed file comes
+/// whole) and sends the body to `sink`.
+Result<void> set_transfer_options(Request& request, FileSink& sink) {
     CURL* h = request.handle.get();
-
-    const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return fail("cannot write " + partial.string() + ": " + errno_text(errno));
-    struct FdCloser {
-        int fd;
-        ~FdCloser() { ::close(fd); }
-    } closer{fd};
-
-    FileSink sink;
-    sink.handle = h;
-    sink.headers = &request.headers;
-    sink.url = url;
-    sink.partial = partial;
-    sink.fd = fd;
-    sink.offset = offset;
-    sink.position = offset;
-    sink.progress = &options.progress;
-
-    std::string range;
     CURLcode rc = CURLE_OK;
     auto set = [&](CURLoption option, auto value) {
         if (rc == CURLE_OK) rc = curl_easy_setopt(h, option, value);
     };
-    if (offset > 0) {
+    if (sink.offset > 0) {
         // CURLOPT_RANGE, not RESUME_FROM: libcurl fails a 200 answer to RESUME_FROM, and a
-        // server without ranges should simply send the whole file again.
-        range = std::to_string(offset) + "-";
+        // server without ranges should simply send the whole file again. libcurl copies the
+        // string.
+        const std::string range = std::to_string(sink.offset) + "-";
         set(CURLOPT_RANGE, range.c_str());
-        const auto meta = read_meta(partial);
+        const auto meta = read_meta(sink.partial);
         std::string validator;
         if (meta && !meta->etag.empty() && !meta->etag.starts_with("W/")) validator = meta->etag;
         else if (meta) validator = meta->last_modified;
@@ -471,16 +454,23 @@ Result<Attempt> transfer_once(const std::string& url, const fs::path& partial, c
             request.extra_headers.reset(curl_slist_append(nullptr, ("If-Range: " + validator).c_str()));
             set(CURLOPT_HTTPHEADER, request.extra_headers.get());
         }
-        spdlog::info("Resuming the download at {}", human_bytes(offset));
+        spdlog::info("Resuming the download at {}", human_bytes(sink.offset));
     }
     set(CURLOPT_WRITEFUNCTION, &on_file_data);
     set(CURLOPT_WRITEDATA, static_cast<void*>(&sink));
     if (rc != CURLE_OK)
-        return fail(std::string("cannot set up libcurl to download ") + url + ": " + curl_easy_strerror(rc));
+        return fail(std::string("cannot set up libcurl to download ") + sink.url + ": " + curl_easy_strerror(rc));
+    return {};
+}
 
-    rc = curl_easy_perform(h);
+/// What a finished curl_easy_perform means for the file: done (synced), start over (the answer
+/// does not fit the partial file), or an Error.
+Result<Attempt> transfer_outcome(CURLcode rc, Request& request, FileSink& sink, const HttpOptions& options,
+                                 DownloadResult& out) {
+    CURL* h = request.handle.get();
+    const std::string& url = sink.url;
     if (sink.bad_range) {
-        spdlog::debug("{} answered a range that does not start at {}: {}", url, offset,
+        spdlog::debug("{} answered a range that does not start at {}: {}", url, sink.offset,
                       request.headers.content_range);
         return Attempt::StartOver;
     }
@@ -502,8 +492,8 @@ Result<Attempt> transfer_once(const std::string& url, const fs::path& partial, c
             expected = static_cast<std::uint64_t>(length) + sink.result.resumed_from;
         return std::unexpected(transfer_error(rc, request, url, options, sink.position, expected));
     }
-    if (sink.status == 416 && offset > 0) {
-        spdlog::debug("{} answered 416 to a Range from {}: starting over", url, offset);
+    if (sink.status == 416 && sink.offset > 0) {
+        spdlog::debug("{} answered 416 to a Range from {}: starting over", url, sink.offset);
         return Attempt::StartOver;
     }
     if (!sink.accepted) return std::unexpected(status_error(sink.status, url, sink.error_body));
@@ -511,10 +501,39 @@ Result<Attempt> transfer_once(const std::string& url, const fs::path& partial, c
         return fail("downloading " + url + " ended after " + human_bytes(sink.position) + " of " +
                         human_bytes(sink.total),
                     "the server closed the transfer early; run the same `berth image pull` again to resume");
-    if (::fsync(fd) != 0) return fail("cannot sync " + partial.string() + ": " + errno_text(errno));
+    if (::fsync(sink.fd) != 0) return fail("cannot sync " + sink.partial.string() + ": " + errno_text(errno));
     out = sink.result;
     out.size = sink.position;
     return Attempt::Done;
+}
+
+Result<Attempt> transfer_once(const std::string& url, const fs::path& partial, const HttpOptions& options,
+                              DownloadResult& out) {
+    const std::uint64_t offset = resume_offset(url, partial);
+
+    Request request;
+    if (auto ok = setup(request, url, options); !ok) return std::unexpected(ok.error());
+
+    const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return fail("cannot write " + partial.string() + ": " + errno_text(errno));
+    struct FdCloser {
+        int fd;
+        ~FdCloser() { ::close(fd); }
+    } closer{fd};
+
+    FileSink sink;
+    sink.handle = request.handle.get();
+    sink.headers = &request.headers;
+    sink.url = url;
+    sink.partial = partial;
+    sink.fd = fd;
+    sink.offset = offset;
+    sink.position = offset;
+    sink.progress = &options.progress;
+    if (auto ok = set_transfer_options(request, sink); !ok) return std::unexpected(ok.error());
+
+    const CURLcode rc = curl_easy_perform(request.handle.get());
+    return transfer_outcome(rc, request, sink, options, out);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <berth/image/progress.h>
 #include <berth/store/atomic_file.h>
 #include <berth/store/file_lock.h>
+#include <berth/store/machine_record.h>
 #include <berth/store/store.h>
 
 #include <spdlog/spdlog.h>
@@ -14,7 +15,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <ctime>
 #include <thread>
 
 namespace berth {
@@ -28,25 +28,6 @@ constexpr const char* k_kernel_file = "vmlinuz";
 constexpr const char* k_initrd_file = "initrd.img";
 constexpr std::size_t k_max_sums_bytes = 4 * 1024 * 1024;
 constexpr auto k_lock_poll = std::chrono::milliseconds(250);
-
-std::string utc_now() {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    ::gmtime_r(&now, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-Result<void> fsync_dir(const fs::path& dir) {
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return fail("cannot open directory " + dir.string() + ": " + errno_text(errno));
-    const int rc = ::fsync(fd);
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0) return fail("cannot sync directory " + dir.string() + ": " + errno_text(err));
-    return {};
-}
 
 /// Creates the missing directories of `dir` with mode 0700 (existing ones are left as they are)
 /// and sets `dir` itself to 0700.
@@ -172,6 +153,162 @@ Result<void> rename_file(const fs::path& from, const fs::path& to) {
     return {};
 }
 
+/// What a pulled image must hash to, and where that came from (for image.json and messages).
+struct Expectation {
+    std::optional<Checksum> checksum;
+    std::string source;
+};
+
+/// The checksum given (--checksum) or looked up in the sums file (known image, --checksum-url).
+Result<Expectation> expected_checksum(const PullSource& source, const PullOptions& options) {
+    Expectation expected{source.checksum, source.checksum ? "--checksum" : ""};
+    if (!source.sums_url.empty()) {
+        spdlog::debug("fetching {}", source.sums_url);
+        auto sums = http_get_text(source.sums_url, k_max_sums_bytes, options.http);
+        if (!sums) return std::unexpected(sums.error());
+        auto found = find_in_sums(*sums, source.file_name, source.sums_url);
+        if (!found) return std::unexpected(found.error());
+        expected.checksum = *found;
+        expected.source = source.sums_url;
+    }
+    if (!source.verify) expected.source = "none (--insecure-skip-checksum)";
+    else if (!expected.checksum) expected.source = "none (imported from a local file)";
+    return expected;
+}
+
+/// Whether the cached image is the one asked for: same source, same checksum (or, for a local
+/// file, same content), its disk intact, and no --force.
+Result<bool> is_up_to_date(const CachedImage& existing, const PullSource& source, const Expectation& expected,
+                           const PullOptions& options) {
+    if (options.force || existing.source != source.location || !disk_problem(existing).empty()) return false;
+    if (expected.checksum) return existing.checksum == expected.checksum->text();
+    if (source.kind != SourceKind::Path || !options.kernel.empty()) return false;
+    auto digests = hash_file(source.location, false);
+    if (!digests) return std::unexpected(digests.error());
+    return digests->sha256 == existing.sha256;
+}
+
+/// Copies (a local file) or downloads (a URL, resuming) the disk into download.partial.
+Result<void> fetch_partial(const PullSource& source, const fs::path& partial, const PullOptions& options) {
+    if (source.kind == SourceKind::Path) {
+        spdlog::info("Importing {} from {}...", source.name, source.location);
+        remove_partial(partial);
+        if (auto ok = copy_private(source.location, partial); !ok) {
+            remove_partial(partial);
+            return ok;
+        }
+        return {};
+    }
+    if (!source.verify)
+        spdlog::warn("{} will not be verified (--insecure-skip-checksum): whatever the server or a proxy "
+                     "sends is used",
+                     source.location);
+    spdlog::info("Pulling {} from {}...", source.name, source.location);
+    auto downloaded = download_file(source.location, partial, options.http);
+    if (!downloaded) return std::unexpected(downloaded.error());
+    if (downloaded->restarted) spdlog::info("The server sent the whole file again: the earlier part was dropped");
+    return {};
+}
+
+/// The partial file's digests once it is checked against the expected checksum, before anything
+/// moves into place; an empty or mismatching file is deleted.
+Result<FileDigests> verify_partial(const fs::path& partial, const PullSource& source, const Expectation& expected) {
+    const bool local = source.kind == SourceKind::Path;
+    const bool want_sha512 = expected.checksum && expected.checksum->algorithm == DigestAlgorithm::Sha512;
+    auto digests = hash_file(partial, want_sha512);
+    if (!digests) return digests;
+    if (digests->size == 0) {
+        remove_partial(partial);
+        return fail(source.location + " is empty (0 bytes), not a disk image", "check the URL or path");
+    }
+    if (expected.checksum) {
+        const Checksum& want = *expected.checksum;
+        const std::string& actual = digest_of(*digests, want.algorithm);
+        if (actual != want.hex) {
+            remove_partial(partial);
+            const std::string algo(to_string(want.algorithm));
+            Error error{ErrorKind::Failed,
+                        "checksum mismatch for " + source.location + ": expected " + want.text() + " (from " +
+                            expected.source + "), got " + algo + ":" + actual + "; the " +
+                            (local ? "copy" : "download") + " was deleted",
+                        local ? "check that the file and the checksum belong together"
+                              : "the file changed on the server or was damaged on the way; pull again, and if "
+                                "it fails again check the checksum source",
+                        {}};
+            error.with("expected", want.text()).with("actual", algo + ":" + actual);
+            return std::unexpected(std::move(error));
+        }
+        spdlog::info("Verified its {} checksum against {}", to_string(want.algorithm), expected.source);
+    } else if (!source.verify) {
+        spdlog::warn("{} was not verified; its sha256 is {}", source.name, digests->sha256);
+    }
+    return digests;
+}
+
+/// The record of the image being pulled (its kernel and initrd are filled in when staged).
+CachedImage describe_image(const PullSource& source, const PullOptions& options, const Expectation& expected,
+                           const FileDigests& digests, const std::string& format) {
+    CachedImage image;
+    image.name = source.name;
+    image.format = format;
+    image.disk_file = disk_file_for(format, source.file_name);
+    image.source = options.source_label.empty() ? source.location : options.source_label;
+    image.size = digests.size;
+    image.sha256 = digests.sha256;
+    image.checksum = expected.checksum ? expected.checksum->text() : "";
+    image.checksum_source = expected.source;
+    image.pulled_at = now_rfc3339();
+    image.kernel_cmdline = options.kernel_cmdline;
+    return image;
+}
+
+struct StagedFile {
+    fs::path temp;
+    fs::path final_path;
+};
+
+/// Copies the kernel and initrd beside the disk under temp names, to be renamed at commit.
+Result<void> stage_boot_files(const fs::path& dir, const PullOptions& options, CachedImage& image,
+                              std::vector<StagedFile>& staged) {
+    auto stage = [&](const fs::path& from, const char* file, std::string& field) -> Result<void> {
+        if (from.empty()) return {};
+        const fs::path temp = dir / (std::string(".") + file + ".new");
+        if (auto ok = copy_private(from, temp); !ok) return ok;
+        staged.push_back({temp, dir / file});
+        field = file;
+        return {};
+    };
+    if (auto ok = stage(options.kernel, k_kernel_file, image.kernel); !ok) return ok;
+    return stage(options.initrd, k_initrd_file, image.initrd);
+}
+
+/// Moves the verified files into place. image.json goes first and comes back last: in between
+/// (or after a crash) the image is simply absent, never a record describing another disk.
+Result<void> commit_image(const fs::path& dir, const fs::path& partial, const CachedImage& image,
+                          const std::vector<StagedFile>& staged) {
+    std::error_code ec;
+    const fs::path record = dir / k_image_record_file;
+    if (fs::exists(record, ec)) {
+        if (::unlink(record.c_str()) != 0)
+            return fail("cannot replace " + record.string() + ": " + errno_text(errno));
+        if (auto ok = fsync_dir(dir); !ok) return ok;
+    }
+    if (auto ok = rename_file(partial, image.disk_path()); !ok) return ok;
+    remove_partial(partial);
+    for (const auto& file : staged)
+        if (auto ok = rename_file(file.temp, file.final_path); !ok) return ok;
+    return write_file_atomic(record, image.to_json().dump(4) + "\n", 0600);
+}
+
+/// Deletes what the replaced image had and this one has not.
+void remove_replaced_files(const fs::path& dir, const CachedImage& existing, const CachedImage& image) {
+    std::error_code ec;
+    for (const std::string& old : {existing.disk_file, existing.kernel, existing.initrd}) {
+        if (old.empty() || old == image.disk_file || old == image.kernel || old == image.initrd) continue;
+        fs::remove(dir / old, ec);
+    }
+}
+
 }  // namespace
 
 nlohmann::json CachedImage::to_json() const {
@@ -293,146 +430,39 @@ Result<CachedImage> ImageCache::pull(std::string_view what, const PullOptions& o
     const PullSource& source = *resolved;
     const std::string& name = source.name;
     const fs::path dir = image_dir(name);
-    const bool local = source.kind == SourceKind::Path;
 
     auto lock = lock_image(dir, name, options.lock_wait);
     if (!lock) return std::unexpected(lock.error());
 
-    // What the image must hash to.
-    std::optional<Checksum> expected = source.checksum;
-    std::string checksum_source = expected ? "--checksum" : "";
-    if (!source.sums_url.empty()) {
-        spdlog::debug("fetching {}", source.sums_url);
-        auto sums = http_get_text(source.sums_url, k_max_sums_bytes, options.http);
-        if (!sums) return std::unexpected(sums.error());
-        auto found = find_in_sums(*sums, source.file_name, source.sums_url);
-        if (!found) return std::unexpected(found.error());
-        expected = *found;
-        checksum_source = source.sums_url;
-    }
-    if (!source.verify) checksum_source = "none (--insecure-skip-checksum)";
-    else if (!expected) checksum_source = "none (imported from a local file)";
+    auto expected = expected_checksum(source, options);
+    if (!expected) return std::unexpected(expected.error());
 
-    // Up to date: same source, same checksum (or, for a local file, same content).
     auto existing = read_record(dir);
-    if (existing && !options.force && existing->source == source.location && disk_problem(*existing).empty()) {
-        bool same = false;
-        if (expected) {
-            same = existing->checksum == expected->text();
-        } else if (local && options.kernel.empty()) {
-            auto digests = hash_file(source.location, false);
-            if (!digests) return std::unexpected(digests.error());
-            same = digests->sha256 == existing->sha256;
-        }
-        if (same) {
+    if (existing) {
+        auto same = is_up_to_date(*existing, source, *expected, options);
+        if (!same) return std::unexpected(same.error());
+        if (*same) {
             spdlog::info("Image {} is up to date ({})", name, existing->disk_path().string());
             return std::move(*existing);
         }
     }
 
-    // Fetch into download.partial.
     const fs::path partial = dir / k_partial_file;
-    if (local) {
-        spdlog::info("Importing {} from {}...", name, source.location);
-        remove_partial(partial);
-        if (auto ok = copy_private(source.location, partial); !ok) {
-            remove_partial(partial);
-            return std::unexpected(ok.error());
-        }
-    } else {
-        if (!source.verify)
-            spdlog::warn("{} will not be verified (--insecure-skip-checksum): whatever the server or a proxy "
-                         "sends is used",
-                         source.location);
-        spdlog::info("Pulling {} from {}...", name, source.location);
-        auto downloaded = download_file(source.location, partial, options.http);
-        if (!downloaded) return std::unexpected(downloaded.error());
-        if (downloaded->restarted) spdlog::info("The server sent the whole file again: the earlier part was dropped");
-    }
-
-    // Verify before anything moves into place.
-    const bool want_sha512 = expected && expected->algorithm == DigestAlgorithm::Sha512;
-    auto digests = hash_file(partial, want_sha512);
+    if (auto ok = fetch_partial(source, partial, options); !ok) return std::unexpected(ok.error());
+    auto digests = verify_partial(partial, source, *expected);
     if (!digests) return std::unexpected(digests.error());
-    if (digests->size == 0) {
-        remove_partial(partial);
-        return fail(source.location + " is empty (0 bytes), not a disk image", "check the URL or path");
-    }
-    if (expected) {
-        const std::string& actual = digest_of(*digests, expected->algorithm);
-        if (actual != expected->hex) {
-            remove_partial(partial);
-            const std::string algo(to_string(expected->algorithm));
-            Error error{ErrorKind::Failed,
-                        "checksum mismatch for " + source.location + ": expected " + expected->text() +
-                            " (from " + checksum_source + "), got " + algo + ":" + actual +
-                            "; the " + (local ? "copy" : "download") + " was deleted",
-                        local ? "check that the file and the checksum belong together"
-                              : "the file changed on the server or was damaged on the way; pull again, and if "
-                                "it fails again check the checksum source",
-                        {}};
-            error.with("expected", expected->text()).with("actual", algo + ":" + actual);
-            return std::unexpected(std::move(error));
-        }
-        spdlog::info("Verified its {} checksum against {}", to_string(expected->algorithm), checksum_source);
-    } else if (!source.verify) {
-        spdlog::warn("{} was not verified; its sha256 is {}", name, digests->sha256);
-    }
-
     auto format = detect_format(partial, source.location);
     if (!format) {
         remove_partial(partial);
         return std::unexpected(format.error());
     }
 
-    // Kernel and initrd beside the disk, staged under temp names first.
-    CachedImage image;
-    image.name = name;
+    CachedImage image = describe_image(source, options, *expected, *digests, *format);
     image.dir = dir;
-    image.format = *format;
-    image.disk_file = disk_file_for(*format, source.file_name);
-    image.source = options.source_label.empty() ? source.location : options.source_label;
-    image.size = digests->size;
-    image.sha256 = digests->sha256;
-    image.checksum = expected ? expected->text() : "";
-    image.checksum_source = checksum_source;
-    image.pulled_at = utc_now();
-    image.kernel_cmdline = options.kernel_cmdline;
-    std::vector<std::pair<fs::path, fs::path>> staged;  // temp -> final
-    auto stage = [&](const fs::path& from, const char* file, std::string& field) -> Result<void> {
-        if (from.empty()) return {};
-        const fs::path temp = dir / (std::string(".") + file + ".new");
-        if (auto ok = copy_private(from, temp); !ok) return ok;
-        staged.emplace_back(temp, dir / file);
-        field = file;
-        return {};
-    };
-    if (auto ok = stage(options.kernel, k_kernel_file, image.kernel); !ok) return std::unexpected(ok.error());
-    if (auto ok = stage(options.initrd, k_initrd_file, image.initrd); !ok) return std::unexpected(ok.error());
-
-    // Commit. image.json goes first and comes back last: in between (or after a crash) the image
-    // is simply absent, never a record describing another disk.
-    std::error_code ec;
-    const fs::path record = dir / k_image_record_file;
-    if (fs::exists(record, ec)) {
-        if (::unlink(record.c_str()) != 0)
-            return fail("cannot replace " + record.string() + ": " + errno_text(errno));
-        if (auto ok = fsync_dir(dir); !ok) return std::unexpected(ok.error());
-    }
-    if (auto ok = rename_file(partial, image.disk_path()); !ok) return std::unexpected(ok.error());
-    remove_partial(partial);
-    for (const auto& [temp, final_path] : staged)
-        if (auto ok = rename_file(temp, final_path); !ok) return std::unexpected(ok.error());
-    if (auto ok = write_file_atomic(record, image.to_json().dump(4) + "\n", 0600); !ok)
-        return std::unexpected(ok.error());
-
-    // What the replaced image had and this one has not.
-    if (existing) {
-        for (const std::string& old : {existing->disk_file, existing->kernel, existing->initrd}) {
-            if (old.empty() || old == image.disk_file || old == image.kernel || old == image.initrd) continue;
-            fs::remove(dir / old, ec);
-        }
-    }
+    std::vector<StagedFile> staged;
+    if (auto ok = stage_boot_files(dir, options, image, staged); !ok) return std::unexpected(ok.error());
+    if (auto ok = commit_image(dir, partial, image, staged); !ok) return std::unexpected(ok.error());
+    if (existing) remove_replaced_files(dir, *existing, image);
     spdlog::info("Cached {}: {}, sha256 {}", name, human_bytes(image.size), image.sha256);
     return image;
 }

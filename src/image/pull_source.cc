@@ -71,6 +71,107 @@ Result<void> check_checksum_flags(const PullOptions& options, std::string_view w
     return {};
 }
 
+/// An http(s) URL: it needs a way to verify it, and takes no kernel.
+Result<PullSource> url_source(std::string_view what, const PullOptions& options, bool has_kernel) {
+    if (auto ok = check_checksum_flags(options, what); !ok) return std::unexpected(ok.error());
+    if (options.checksum.empty() && options.checksum_url.empty() && !options.insecure_skip_checksum)
+        return fail_usage("pulling a URL needs a checksum to verify it: " + std::string(what),
+                          "pass --checksum sha256:HEX, or --checksum-url URL of the SHA256SUMS / "
+                          "SHA512SUMS next to it, or (not recommended) --insecure-skip-checksum");
+    if (has_kernel)
+        return fail_usage("--kernel, --initrd and --kernel-cmdline go with a local disk file, not a URL",
+                          "download the files, then pull the local disk with them");
+    PullSource source;
+    source.kind = SourceKind::Url;
+    source.location = std::string(what);
+    source.file_name = url_file_name(what);
+    return source;
+}
+
+/// A known image: always verified against its distribution's sums file, under its own name.
+Result<PullSource> known_source(std::string_view what, const KnownImage& known, const PullOptions& options,
+                                bool has_kernel) {
+    if (!options.checksum.empty() || !options.checksum_url.empty() || options.insecure_skip_checksum)
+        return fail_usage(std::string(what) + " is always verified against " + std::string(known.sums_url),
+                          "--checksum, --checksum-url and --insecure-skip-checksum are for URLs and files");
+    if (!options.name.empty())
+        return fail_usage("--name is for URLs and files; the known image " + std::string(what) +
+                              " keeps its name",
+                          "pull its URL with --checksum-url to cache it under another name");
+    if (has_kernel)
+        return fail_usage("--kernel, --initrd and --kernel-cmdline go with a local disk file",
+                          std::string(what) + " boots with its own bootloader");
+    PullSource source;
+    source.kind = SourceKind::Known;
+    source.name = std::string(known.name);
+    source.location = std::string(known.url);
+    source.file_name = url_file_name(known.url);
+    source.sums_url = std::string(known.sums_url);
+    return source;
+}
+
+/// A local file (a path with a '/', or an existing file), with or without a kernel to boot.
+Result<PullSource> path_source(std::string_view what, const PullOptions& options) {
+    std::error_code ec;
+    const fs::path path(what);
+    const bool looks_like_path = what.find('/') != std::string_view::npos || fs::exists(path, ec);
+    if (!looks_like_path)
+        return fail_kind(ErrorKind::NotFound,
+                         "unknown image \"" + std::string(what) + "\": berth knows " + known_names(),
+                         "pull one of those, a URL (with --checksum or --checksum-url), or a local "
+                         "file (write ./" + std::string(what) + " for a file in this directory)");
+    if (!fs::is_regular_file(path, ec))
+        return fail_kind(ErrorKind::NotFound,
+                         "cannot import " + std::string(what) + ": " +
+                             (fs::exists(path, ec) ? "it is not a regular file" : "no such file"),
+                         "check the path");
+    if (auto ok = check_checksum_flags(options, what); !ok) return std::unexpected(ok.error());
+    if (options.kernel_cmdline.empty() != options.kernel.empty() ||
+        (!options.initrd.empty() && options.kernel.empty()))
+        return fail_usage("direct kernel boot needs --kernel and --kernel-cmdline together (and "
+                          "optionally --initrd)",
+                          "give the kernel, its command line and the initrd, or none of them");
+    PullSource source;
+    source.kind = SourceKind::Path;
+    source.location = fs::absolute(path, ec).lexically_normal().string();
+    source.file_name = path.filename().string();
+    return source;
+}
+
+/// How a URL or file is verified: --checksum, --checksum-url, or not (--insecure-skip-checksum).
+Result<void> add_verification(PullSource& source, const PullOptions& options) {
+    if (!options.checksum.empty()) {
+        auto checksum = parse_checksum(options.checksum);
+        if (!checksum) return std::unexpected(checksum.error());
+        source.checksum = *checksum;
+    }
+    if (!options.checksum_url.empty()) {
+        if (!is_http_url(options.checksum_url))
+            return fail_usage("--checksum-url must be an http or https URL: " + options.checksum_url);
+        source.sums_url = options.checksum_url;
+    }
+    source.verify = !options.insecure_skip_checksum;
+    return {};
+}
+
+/// The cache name of a URL or file: --name, else its file name without the extension; never a
+/// known image's name unless the image stands in for it (replaces_known).
+Result<void> name_source(PullSource& source, const PullOptions& options) {
+    source.name = options.name.empty() ? name_from_file(source.file_name) : options.name;
+    if (options.name.empty() && validate_image_name(source.name).has_value() == false)
+        return fail_usage("cannot name the image after \"" + source.file_name + "\"",
+                          "pass --name NAME (letters, digits, '.', '_' and '-')");
+    if (auto ok = validate_image_name(source.name); !ok) return ok;
+    if (options.replaces_known) return {};
+    if (options.name.empty() && find_known_image(source.name) != nullptr)
+        return fail_usage("\"" + source.name + "\" is the name of a known image",
+                          "pass --name to cache this one under another name");
+    if (!options.name.empty() && find_known_image(options.name) != nullptr)
+        return fail_usage("\"" + options.name + "\" is the name of a known image",
+                          "choose another --name");
+    return {};
+}
+
 }  // namespace
 
 std::span<const KnownImage> known_images() { return k_known_images; }
@@ -99,90 +200,22 @@ Result<void> validate_image_name(std::string_view name) {
 Result<PullSource> resolve_pull_source(std::string_view what, const PullOptions& options) {
     if (what.empty())
         return fail_usage("nothing to pull", "give a known image (" + known_names() + "), a URL or a file");
-    PullSource source;
     const bool has_kernel = !options.kernel.empty() || !options.initrd.empty() || !options.kernel_cmdline.empty();
 
+    Result<PullSource> source;
     if (is_http_url(what)) {
-        if (auto ok = check_checksum_flags(options, what); !ok) return std::unexpected(ok.error());
-        if (options.checksum.empty() && options.checksum_url.empty() && !options.insecure_skip_checksum)
-            return fail_usage("pulling a URL needs a checksum to verify it: " + std::string(what),
-                              "pass --checksum sha256:HEX, or --checksum-url URL of the SHA256SUMS / "
-                              "SHA512SUMS next to it, or (not recommended) --insecure-skip-checksum");
-        if (has_kernel)
-            return fail_usage("--kernel, --initrd and --kernel-cmdline go with a local disk file, not a URL",
-                              "download the files, then pull the local disk with them");
-        source.kind = SourceKind::Url;
-        source.location = std::string(what);
-        source.file_name = url_file_name(what);
+        source = url_source(what, options, has_kernel);
     } else if (what.find("://") != std::string_view::npos) {
         return fail_usage("cannot pull \"" + std::string(what) + "\": only http and https URLs are supported",
                           "download it yourself and pull the local file");
     } else if (const KnownImage* known = find_known_image(what); known != nullptr) {
-        if (!options.checksum.empty() || !options.checksum_url.empty() || options.insecure_skip_checksum)
-            return fail_usage(std::string(what) + " is always verified against " + std::string(known->sums_url),
-                              "--checksum, --checksum-url and --insecure-skip-checksum are for URLs and files");
-        if (!options.name.empty())
-            return fail_usage("--name is for URLs and files; the known image " + std::string(what) +
-                                  " keeps its name",
-                              "pull its URL with --checksum-url to cache it under another name");
-        if (has_kernel)
-            return fail_usage("--kernel, --initrd and --kernel-cmdline go with a local disk file",
-                              std::string(what) + " boots with its own bootloader");
-        source.kind = SourceKind::Known;
-        source.name = std::string(known->name);
-        source.location = std::string(known->url);
-        source.file_name = url_file_name(known->url);
-        source.sums_url = std::string(known->sums_url);
-        return source;
+        return known_source(what, *known, options, has_kernel);
     } else {
-        std::error_code ec;
-        const fs::path path(what);
-        const bool looks_like_path = what.find('/') != std::string_view::npos || fs::exists(path, ec);
-        if (!looks_like_path)
-            return fail_kind(ErrorKind::NotFound,
-                             "unknown image \"" + std::string(what) + "\": berth knows " + known_names(),
-                             "pull one of those, a URL (with --checksum or --checksum-url), or a local "
-                             "file (write ./" + std::string(what) + " for a file in this directory)");
-        if (!fs::is_regular_file(path, ec))
-            return fail_kind(ErrorKind::NotFound,
-                             "cannot import " + std::string(what) + ": " +
-                                 (fs::exists(path, ec) ? "it is not a regular file" : "no such file"),
-                             "check the path");
-        if (auto ok = check_checksum_flags(options, what); !ok) return std::unexpected(ok.error());
-        if (options.kernel_cmdline.empty() != options.kernel.empty() ||
-            (!options.initrd.empty() && options.kernel.empty()))
-            return fail_usage("direct kernel boot needs --kernel and --kernel-cmdline together (and "
-                              "optionally --initrd)",
-                              "give the kernel, its command line and the initrd, or none of them");
-        source.kind = SourceKind::Path;
-        source.location = fs::absolute(path, ec).lexically_normal().string();
-        source.file_name = path.filename().string();
+        source = path_source(what, options);
     }
-
-    if (!options.checksum.empty()) {
-        auto checksum = parse_checksum(options.checksum);
-        if (!checksum) return std::unexpected(checksum.error());
-        source.checksum = *checksum;
-    }
-    if (!options.checksum_url.empty()) {
-        if (!is_http_url(options.checksum_url))
-            return fail_usage("--checksum-url must be an http or https URL: " + options.checksum_url);
-        source.sums_url = options.checksum_url;
-    }
-    source.verify = !options.insecure_skip_checksum;
-
-    source.name = options.name.empty() ? name_from_file(source.file_name) : options.name;
-    if (options.name.empty() && validate_image_name(source.name).has_value() == false)
-        return fail_usage("cannot name the image after \"" + source.file_name + "\"",
-                          "pass --name NAME (letters, digits, '.', '_' and '-')");
-    if (auto ok = validate_image_name(source.name); !ok) return std::unexpected(ok.error());
-    if (options.replaces_known) return source;
-    if (options.name.empty() && find_known_image(source.name) != nullptr)
-        return fail_usage("\"" + source.name + "\" is the name of a known image",
-                          "pass --name to cache this one under another name");
-    if (!options.name.empty() && find_known_image(options.name) != nullptr)
-        return fail_usage("\"" + options.name + "\" is the name of a known image",
-                          "choose another --name");
+    if (!source) return source;
+    if (auto ok = add_verification(*source, options); !ok) return std::unexpected(ok.error());
+    if (auto ok = name_source(*source, options); !ok) return std::unexpected(ok.error());
     return source;
 }
 

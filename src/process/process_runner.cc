@@ -5,10 +5,13 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <cstdio>
+#include <optional>
 #include <set>
 
 extern char** environ;
@@ -73,6 +76,173 @@ std::string resolve_program(const std::string& name, const std::vector<std::stri
     return {};
 }
 
+struct Pipes {
+    Fd in_r, in_w, out_r, out_w, err_r, err_w;
+    Fd exec_r, exec_w;  ///< the child writes exec's errno here; closed by a successful exec
+};
+
+/// The exec pipe always; stdin, stdout and stderr pipes unless the child inherits berth's own.
+bool make_pipes(Pipes& p, bool interactive) {
+    if (!interactive &&
+        (!make_pipe(p.in_r, p.in_w) || !make_pipe(p.out_r, p.out_w) || !make_pipe(p.err_r, p.err_w)))
+        return false;
+    return make_pipe(p.exec_r, p.exec_w);
+}
+
+/// What execve needs, built before fork: the child makes only async-signal-safe calls.
+struct ExecImage {
+    std::vector<std::string> env_strings;
+    std::vector<char*> envp;
+    std::vector<std::string> args;
+    std::vector<char*> argvp;
+    std::string program;
+    const char* cwd = nullptr;
+};
+
+Result<void> prepare_exec(const Command& command, const std::string& shown, ExecImage& image) {
+    image.env_strings = build_environment(command);
+    for (auto& s : image.env_strings) image.envp.push_back(s.data());
+    image.envp.push_back(nullptr);
+    image.args = command.argv;
+    for (auto& s : image.args) image.argvp.push_back(s.data());
+    image.argvp.push_back(nullptr);
+    image.program = resolve_program(command.argv[0], image.env_strings);
+    if (image.program.empty())
+        return std::unexpected(Error{ErrorKind::Failed,
+                                     "cannot run `" + command.argv[0] + "`: not found on PATH",
+                                     "is it installed and on PATH?",
+                                     {{"argv", shown}}});
+    image.cwd = command.cwd ? command.cwd->c_str() : nullptr;
+    return {};
+}
+
+/// The child after fork: its own process group (unless interactive), the pipes as stdin, stdout
+/// and stderr (/dev/null as stdin without stdin data), then exec. Exec's errno goes to the exec
+/// pipe.
+[[noreturn]] void exec_child(const Pipes& pipes, const ExecImage& image, const Command& command) {
+    if (!command.interactive) {
+        ::setpgid(0, 0);
+        const bool has_stdin = command.stdin_data.has_value();
+        int devnull = has_stdin ? -1 : ::open("/dev/null", O_RDONLY);
+        ::dup2(has_stdin ? pipes.in_r.fd : devnull, 0);
+        ::dup2(pipes.out_w.fd, 1);
+        ::dup2(pipes.err_w.fd, 2);
+    }
+    // Restore default signal dispositions a parent may have changed.
+    ::signal(SIGPIPE, SIG_DFL);
+    int err = 0;
+    if (image.cwd != nullptr && ::chdir(image.cwd) != 0) {
+        err = errno;
+    } else {
+        ::execve(image.program.c_str(), image.argvp.data(), image.envp.data());
+        err = errno;
+    }
+    ssize_t ignored = ::write(pipes.exec_w.fd, &err, sizeof err);
+    (void)ignored;
+    ::_exit(127);
+}
+
+/// An Error (after reaping the child) if the child could not exec, read from the exec pipe.
+Result<void> check_exec(pid_t pid, const Fd& exec_r, const Command& command, const std::string& shown) {
+    int exec_errno = 0;
+    ssize_t got = ::read(exec_r.fd, &exec_errno, sizeof exec_errno);
+    if (got != static_cast<ssize_t>(sizeof exec_errno)) return {};
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    const bool missing = exec_errno == ENOENT;
+    return std::unexpected(Error{ErrorKind::Failed,
+                                 "cannot run `" + command.argv[0] + "`: " + errno_text(exec_errno),
+                                 missing ? "is it installed and on PATH?" : "",
+                                 {{"argv", shown}}});
+}
+
+/// Milliseconds to the deadline, capped at one second (one second without a deadline).
+long long poll_budget(const std::optional<Clock::time_point>& deadline) {
+    if (!deadline) return 1000;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
+    return std::min<long long>(left.count(), 1000);
+}
+
+/// Writes `stdin_bytes` to the child and reads its stdout and stderr into `result` until both
+/// close, or until the deadline (then result.timed_out).
+void exchange(Pipes& pipes, const std::string& stdin_bytes, const std::optional<Clock::time_point>& deadline,
+              CommandResult& result) {
+    size_t stdin_off = 0;
+    if (stdin_bytes.empty()) pipes.in_w.reset();
+    else ::fcntl(pipes.in_w.fd, F_SETFL, O_NONBLOCK);
+
+    std::array<char, 65536> buf{};
+    while (pipes.out_r.fd >= 0 || pipes.err_r.fd >= 0) {
+        std::vector<pollfd> fds;
+        if (pipes.out_r.fd >= 0) fds.push_back({pipes.out_r.fd, POLLIN, 0});
+        if (pipes.err_r.fd >= 0) fds.push_back({pipes.err_r.fd, POLLIN, 0});
+        if (pipes.in_w.fd >= 0) fds.push_back({pipes.in_w.fd, POLLOUT, 0});
+        const long long budget = poll_budget(deadline);
+        if (budget <= 0) {
+            result.timed_out = true;
+            break;
+        }
+        int n = ::poll(fds.data(), fds.size(), static_cast<int>(budget));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        for (const auto& p : fds) {
+            if (p.revents == 0) continue;
+            if (p.fd == pipes.in_w.fd) {
+                ssize_t w = ::write(pipes.in_w.fd, stdin_bytes.data() + stdin_off, stdin_bytes.size() - stdin_off);
+                if (w > 0) stdin_off += static_cast<size_t>(w);
+                if (w < 0 && errno != EAGAIN && errno != EINTR) stdin_off = stdin_bytes.size();
+                if (stdin_off >= stdin_bytes.size()) pipes.in_w.reset();
+                continue;
+            }
+            ssize_t r = ::read(p.fd, buf.data(), buf.size());
+            if (r > 0) {
+                (p.fd == pipes.out_r.fd ? result.out : result.err).append(buf.data(), static_cast<size_t>(r));
+            } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+                if (p.fd == pipes.out_r.fd) pipes.out_r.reset();
+                else pipes.err_r.reset();
+            }
+        }
+    }
+    pipes.in_w.reset();
+}
+
+/// Waits for the child; its exit status, or 128+signal if a signal killed it.
+int reap(pid_t pid) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return -1;
+}
+
+/// Waits for an interactive child to exit (it has no pipes to watch): true when it did, false
+/// when the deadline passed first. The child is not reaped here.
+Result<bool> wait_interactive(pid_t pid, const std::optional<Clock::time_point>& deadline, const std::string& shown) {
+    if (!deadline) return true;  // reap() waits as long as it takes
+    // The syscall itself: glibc 2.36's <sys/pidfd.h> declares pidfd_open without C linkage.
+    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (pidfd.fd < 0) {
+        const int err = errno;
+        ::kill(pid, SIGKILL);
+        (void)reap(pid);
+        return std::unexpected(Error{ErrorKind::Failed,
+                                     "cannot watch `" + shown + "` for its timeout: pidfd_open: " + errno_text(err),
+                                     "berth needs Linux 5.3 or later",
+                                     {{"argv", shown}}});
+    }
+    while (true) {
+        const long long budget = poll_budget(deadline);
+        if (budget <= 0) return false;
+        pollfd p{pidfd.fd, POLLIN, 0};
+        int n = ::poll(&p, 1, static_cast<int>(budget));
+        if (n > 0) return true;
+        if (n < 0 && errno != EINTR) return true;  // reap() then waits without a deadline
+    }
+}
+
 bool quote_needed(const std::string& arg) {
     if (arg.empty()) return true;
     for (char c : arg) {
@@ -105,119 +275,44 @@ std::string format_argv(const std::vector<std::string>& argv) {
 Result<CommandResult> ProcessRunner::run(const Command& command) {
     if (command.argv.empty()) return fail("internal error: empty command");
     const std::string shown = format_argv(command.argv);
-
-    Fd in_r, in_w, out_r, out_w, err_r, err_w, exec_r, exec_w;
-    if (!make_pipe(in_r, in_w) || !make_pipe(out_r, out_w) || !make_pipe(err_r, err_w) ||
-        !make_pipe(exec_r, exec_w))
-        return fail("cannot create pipes for `" + shown + "`: " + errno_text(errno));
-
-    // Everything the child needs is prepared before fork: only async-signal-safe calls after it.
-    std::vector<std::string> env_strings = build_environment(command);
-    std::vector<char*> envp;
-    for (auto& s : env_strings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::vector<std::string> args = command.argv;
-    std::vector<char*> argvp;
-    for (auto& s : args) argvp.push_back(s.data());
-    argvp.push_back(nullptr);
-    const std::string program = resolve_program(command.argv[0], env_strings);
-    if (program.empty())
+    if (command.interactive && command.stdin_data)
         return std::unexpected(Error{ErrorKind::Failed,
-                                     "cannot run `" + command.argv[0] + "`: not found on PATH",
-                                     "is it installed and on PATH?",
+                                     "internal error: interactive `" + shown + "` cannot also be given stdin data",
+                                     "",
                                      {{"argv", shown}}});
-    const bool has_stdin = command.stdin_data.has_value();
-    const char* cwd = command.cwd ? command.cwd->c_str() : nullptr;
 
+    Pipes pipes;
+    if (!make_pipes(pipes, command.interactive))
+        return fail("cannot create pipes for `" + shown + "`: " + errno_text(errno));
+    ExecImage image;
+    if (auto ok = prepare_exec(command, shown, image); !ok) return std::unexpected(ok.error());
+
+    // An interactive child writes to berth's own stdout: what berth buffered goes first.
+    if (command.interactive) std::fflush(nullptr);
     pid_t pid = ::fork();
     if (pid < 0) return fail("cannot start `" + shown + "`: fork: " + errno_text(errno));
-    if (pid == 0) {
-        ::setpgid(0, 0);
-        int devnull = has_stdin ? -1 : ::open("/dev/null", O_RDONLY);
-        ::dup2(has_stdin ? in_r.fd : devnull, 0);
-        ::dup2(out_w.fd, 1);
-        ::dup2(err_w.fd, 2);
-        // Restore default signal dispositions a parent may have changed.
-        ::signal(SIGPIPE, SIG_DFL);
-        int err = 0;
-        if (cwd != nullptr && ::chdir(cwd) != 0) {
-            err = errno;
-        } else {
-            ::execve(program.c_str(), argvp.data(), envp.data());
-            err = errno;
-        }
-        ssize_t ignored = ::write(exec_w.fd, &err, sizeof err);
-        (void)ignored;
-        ::_exit(127);
-    }
-    ::setpgid(pid, pid);  // also in the parent, so the group exists before any kill below
-    in_r.reset();
-    out_w.reset();
-    err_w.reset();
-    exec_w.reset();
+    if (pid == 0) exec_child(pipes, image, command);
+    // Also in the parent, so the group exists before any kill below. An interactive child stays
+    // in berth's group: it may use the terminal and gets Ctrl-C with berth.
+    if (!command.interactive) ::setpgid(pid, pid);
+    pipes.in_r.reset();
+    pipes.out_w.reset();
+    pipes.err_w.reset();
+    pipes.exec_w.reset();
+    if (auto ok = check_exec(pid, pipes.exec_r, command, shown); !ok) return std::unexpected(ok.error());
 
-    int exec_errno = 0;
-    ssize_t got = ::read(exec_r.fd, &exec_errno, sizeof exec_errno);
-    if (got == static_cast<ssize_t>(sizeof exec_errno)) {
-        int status = 0;
-        ::waitpid(pid, &status, 0);
-        const bool missing = exec_errno == ENOENT;
-        return std::unexpected(
-            Error{ErrorKind::Failed,
-                  "cannot run `" + command.argv[0] + "`: " + errno_text(exec_errno),
-                  missing ? "is it installed and on PATH?" : "",
-                  {{"argv", shown}}});
-    }
-
+    const std::optional<Clock::time_point> deadline =
+        command.timeout.count() == 0 ? std::nullopt : std::optional(Clock::now() + command.timeout);
     CommandResult result;
-    const std::string stdin_bytes = has_stdin ? *command.stdin_data : std::string();
-    size_t stdin_off = 0;
-    if (!has_stdin || stdin_bytes.empty()) in_w.reset();
-    else ::fcntl(in_w.fd, F_SETFL, O_NONBLOCK);
-
-    const auto deadline = Clock::now() + command.timeout;
-    std::array<char, 65536> buf{};
-    while (out_r.fd >= 0 || err_r.fd >= 0) {
-        std::vector<pollfd> fds;
-        if (out_r.fd >= 0) fds.push_back({out_r.fd, POLLIN, 0});
-        if (err_r.fd >= 0) fds.push_back({err_r.fd, POLLIN, 0});
-        if (in_w.fd >= 0) fds.push_back({in_w.fd, POLLOUT, 0});
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) {
-            result.timed_out = true;
-            break;
-        }
-        int n = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(left.count(), 1000)));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        for (const auto& p : fds) {
-            if (p.revents == 0) continue;
-            if (p.fd == in_w.fd) {
-                ssize_t w = ::write(in_w.fd, stdin_bytes.data() + stdin_off, stdin_bytes.size() - stdin_off);
-                if (w > 0) stdin_off += static_cast<size_t>(w);
-                if (w < 0 && errno != EAGAIN && errno != EINTR) stdin_off = stdin_bytes.size();
-                if (stdin_off >= stdin_bytes.size()) in_w.reset();
-                continue;
-            }
-            ssize_t r = ::read(p.fd, buf.data(), buf.size());
-            if (r > 0) {
-                (p.fd == out_r.fd ? result.out : result.err).append(buf.data(), static_cast<size_t>(r));
-            } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
-                if (p.fd == out_r.fd) out_r.reset();
-                else err_r.reset();
-            }
-        }
+    if (command.interactive) {
+        auto finished = wait_interactive(pid, deadline, shown);
+        if (!finished) return std::unexpected(finished.error());
+        result.timed_out = !*finished;
+    } else {
+        exchange(pipes, command.stdin_data ? *command.stdin_data : std::string(), deadline, result);
     }
-    in_w.reset();
-    if (result.timed_out) ::kill(-pid, SIGKILL);
-
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status)) result.exit_status = 128 + WTERMSIG(status);
+    if (result.timed_out) ::kill(command.interactive ? pid : -pid, SIGKILL);
+    result.exit_status = reap(pid);
 
     if (result.timed_out) {
         auto secs = std::chrono::duration_cast<std::chrono::seconds>(command.timeout).count();

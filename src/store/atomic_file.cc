@@ -14,16 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Result<void> fsync_dir(const fs::path& dir) {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return fail("cannot open directory " + dir.string() + ": " + errno_text(errno));
-    int rc = ::fsync(fd);
-    int err = errno;
-    ::close(fd);
-    if (rc != 0) return fail("cannot sync directory " + dir.string() + ": " + errno_text(err));
-    return {};
-}
-
 // Removes temp files of this target left by earlier crashed writers (whose pid is gone).
 void sweep_stale_temps(const fs::path& target) {
     std::error_code ec;
@@ -39,6 +29,16 @@ void sweep_stale_temps(const fs::path& target) {
 }
 
 }  // namespace
+
+Result<void> fsync_dir(const fs::path& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return fail("cannot open directory " + dir.string() + ": " + errno_text(errno));
+    int rc = ::fsync(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return fail("cannot sync directory " + dir.string() + ": " + errno_text(err));
+    return {};
+}
 
 bool is_temp_file(const fs::path& path) {
     const std::string name = path.filename().string();

@@ -82,59 +82,44 @@ std::string pinned_fingerprint(const std::filesystem::path& file, const std::str
     return "?";
 }
 
-}  // namespace
-
-struct LibsshSession::Impl {
-    ssh_session session = nullptr;
-    sftp_session sftp = nullptr;
-    std::string upload_dir;  // private temp dir on the host, made on first upload
-    bool root = true;
-    ~Impl() {
-        if (sftp != nullptr) sftp_free(sftp);
-        if (session != nullptr) {
-            ssh_disconnect(session);
-            ssh_free(session);
-        }
+struct SessionFree {
+    void operator()(ssh_session s) const {
+        ssh_disconnect(s);
+        ssh_free(s);
     }
 };
+using SessionPtr = std::unique_ptr<std::remove_pointer_t<ssh_session>, SessionFree>;
 
-LibsshSession::LibsshSession(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
-
-LibsshSession::~LibsshSession() {
-    if (m_impl && m_impl->session != nullptr && !m_impl->upload_dir.empty()) {
-        // Best effort: the directory is private and small; a failure here changes nothing.
-        (void)exec("rm -rf " + shell_quote(m_impl->upload_dir), "", std::chrono::seconds(30));
-    }
+/// Host, port, user and the pinned known_hosts file; no ssh_config, no libssh logging.
+void set_session_options(ssh_session s, const SshTarget& target) {
+    long connect_timeout = 10;
+    int port = target.port;
+    bool no_config = false;
+    int verbosity = SSH_LOG_NOLOG;
+    ssh_options_set(s, SSH_OPTIONS_HOST, target.host.c_str());
+    ssh_options_set(s, SSH_OPTIONS_PORT, &port);
+    ssh_options_set(s, SSH_OPTIONS_USER, target.user.c_str());
+    ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &connect_timeout);
+    ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, target.known_hosts.c_str());
+    ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
+    ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no_config);
+    ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
 }
 
-Result<std::unique_ptr<LibsshSession>> LibsshSession::connect(const SshTarget& target, const SshOptions& options) {
-    const std::string where = target.user + "@" + target.host + ":" + std::to_string(target.port);
-    const std::string prefix = log_prefix(target.machine);
+/// A connected session (not yet verified nor authenticated), retrying with back-off (0.5 s
+/// doubling up to 5 s) until options.connect_timeout.
+Result<SessionPtr> connect_with_retries(const SshTarget& target, const SshOptions& options,
+                                        const std::string& where, const std::string& prefix) {
     const auto deadline = Clock::now() + options.connect_timeout;
     auto backoff = std::chrono::milliseconds(500);
-    std::string last_error;
-    auto impl = std::make_unique<Impl>();
-    int attempts = 0;
-    while (true) {
-        ++attempts;
-        impl = std::make_unique<Impl>();
-        impl->session = ssh_new();
-        if (impl->session == nullptr) return fail("cannot allocate an SSH session");
-        ssh_session s = impl->session;
-        long connect_timeout = 10;
-        int port = target.port;
-        bool no_config = false;
-        int verbosity = SSH_LOG_NOLOG;
-        ssh_options_set(s, SSH_OPTIONS_HOST, target.host.c_str());
-        ssh_options_set(s, SSH_OPTIONS_PORT, &port);
-        ssh_options_set(s, SSH_OPTIONS_USER, target.user.c_str());
-        ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &connect_timeout);
-        ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, target.known_hosts.c_str());
-        ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
-        ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no_config);
-        ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
-        if (ssh_connect(s) == SSH_OK) break;
-        last_error = ssh_get_error(s);
+    SessionPtr session;
+    for (int attempts = 1;; ++attempts) {
+        session.reset(ssh_new());
+        if (!session) return fail("cannot allocate an SSH session");
+        ssh_session s = session.get();
+        set_session_options(s, target);
+        if (ssh_connect(s) == SSH_OK) return session;
+        const std::string last_error = ssh_get_error(s);
         spdlog::debug("{}ssh connect to {} failed (attempt {}): {}", prefix, where, attempts, last_error);
         if (Clock::now() + backoff >= deadline) {
             auto secs = std::chrono::duration_cast<std::chrono::seconds>(options.connect_timeout).count();
@@ -144,9 +129,12 @@ Result<std::unique_ptr<LibsshSession>> LibsshSession::connect(const SshTarget& t
         std::this_thread::sleep_for(backoff);
         backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
     }
-    ssh_session s = impl->session;
+}
 
-    // The host key: pinned on first contact, checked on every connection after that.
+/// The host key: pinned on first contact, checked on every connection after that (by
+/// options.host_key). Its fingerprint, or an Error that says why berth refuses the host.
+Result<std::string> check_host_key(ssh_session s, const SshTarget& target, const SshOptions& options,
+                                   const std::string& where, const std::string& prefix) {
     ssh_key server_key = nullptr;
     if (ssh_get_server_publickey(s, &server_key) != SSH_OK)
         return fail("cannot read the host key of " + where + ": " + ssh_get_error(s));
@@ -185,7 +173,11 @@ Result<std::unique_ptr<LibsshSession>> LibsshSession::connect(const SshTarget& t
         case SSH_KNOWN_HOSTS_ERROR:
             return fail("cannot check the host key of " + where + ": " + ssh_get_error(s));
     }
+    return new_fp;
+}
 
+/// Logs in with the target's private key (unencrypted).
+Result<void> authenticate(ssh_session s, const SshTarget& target, const std::string& where) {
     ssh_key raw = nullptr;
     if (ssh_pki_import_privkey_file(target.key.c_str(), nullptr, nullptr, nullptr, &raw) != SSH_OK)
         return fail("cannot read the SSH key " + target.key.string(), "it must be an unencrypted private key");
@@ -193,27 +185,66 @@ Result<std::unique_ptr<LibsshSession>> LibsshSession::connect(const SshTarget& t
     if (ssh_userauth_publickey(s, nullptr, key.get()) != SSH_AUTH_SUCCESS)
         return fail("SSH login to " + where + " with key " + target.key.string() + " was refused",
                     "check that the key's public half is in ~" + target.user + "/.ssh/authorized_keys there");
+    return {};
+}
 
-    // TCP keepalive notices a dead peer even while no command runs.
+/// TCP keepalive notices a dead peer even while no command runs.
+void enable_tcp_keepalive(ssh_session s) {
     int fd = ssh_get_fd(s);
     int on = 1, idle = 30, interval = 10, count = 3;
     ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+}
+
+}  // namespace
+
+struct LibsshSession::Impl {
+    SessionPtr session;  // freed after the sftp session, which the destructor body frees
+    sftp_session sftp = nullptr;
+    std::string upload_dir;  // private temp dir on the host, made on first upload
+    bool root = true;
+    ~Impl() {
+        if (sftp != nullptr) sftp_free(sftp);
+    }
+};
+
+LibsshSession::LibsshSession(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+
+LibsshSession::~LibsshSession() {
+    if (m_impl && m_impl->session != nullptr && !m_impl->upload_dir.empty()) {
+        // Best effort: the directory is private and small; a failure here changes nothing.
+        (void)exec("rm -rf " + shell_quote(m_impl->upload_dir), "", std::chrono::seconds(30));
+    }
+}
+
+Result<std::unique_ptr<LibsshSession>> LibsshSession::connect(const SshTarget& target, const SshOptions& options) {
+    const std::string where = target.user + "@" + target.host + ":" + std::to_string(target.port);
+    const std::string prefix = log_prefix(target.machine);
+    auto connected = connect_with_retries(target, options, where, prefix);
+    if (!connected) return std::unexpected(connected.error());
+    auto impl = std::make_unique<Impl>();
+    impl->session = std::move(*connected);
+    ssh_session s = impl->session.get();
+
+    auto new_fp = check_host_key(s, target, options, where, prefix);
+    if (!new_fp) return std::unexpected(new_fp.error());
+    if (auto ok = authenticate(s, target, where); !ok) return std::unexpected(ok.error());
+    enable_tcp_keepalive(s);
 
     impl->root = target.user == "root";
-    spdlog::debug("{}connected to {} (host key {})", prefix, where, new_fp);
+    spdlog::debug("{}connected to {} (host key {})", prefix, where, *new_fp);
     std::unique_ptr<LibsshSession> session(new LibsshSession(std::move(impl)));
     session->m_target = target;
     session->m_options = options;
-    session->m_fingerprint = new_fp;
+    session->m_fingerprint = *new_fp;
     return session;
 }
 
 Result<RemoteResult> LibsshSession::exec(const std::string& command, std::string_view input,
                                          std::chrono::seconds timeout) {
-    ssh_session s = m_impl->session;
+    ssh_session s = m_impl->session.get();
     const std::string prefix = log_prefix(m_target.machine);
     auto lost = [&](const std::string& when) {
         return fail("the SSH connection to " + m_target.machine + " failed " + when + ": " + ssh_get_error(s),
@@ -292,7 +323,7 @@ Result<RemoteResult> LibsshSession::run(std::string_view script, std::chrono::se
 Result<void> LibsshSession::upload(std::string_view content, const std::string& path, unsigned mode,
                                    const std::string& owner) {
     const std::string prefix = log_prefix(m_target.machine);
-    ssh_session s = m_impl->session;
+    ssh_session s = m_impl->session.get();
     if (m_impl->upload_dir.empty()) {
         // A private directory of the login user; files land there first, then root installs them.
         auto made = exec("umask 077 && mktemp -d /tmp/berth-upload.XXXXXXXX", "", std::chrono::seconds(60));

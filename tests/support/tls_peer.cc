@@ -1,5 +1,7 @@
 #include "tls_peer.h"
 
+#include <berth/pki/openssl_ptr.h>
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -28,19 +30,11 @@
 namespace berth::test {
 namespace {
 
-template <auto Free>
-struct Deleter {
-    template <typename T>
-    void operator()(T* p) const {
-        Free(p);
-    }
-};
-
-using SslCtxPtr = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;
-using SslPtr = std::unique_ptr<SSL, Deleter<SSL_free>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
+using pki::BioPtr;
+using pki::PkeyPtr;
+using pki::X509Ptr;
+using SslCtxPtr = std::unique_ptr<SSL_CTX, pki::OpenSslDeleter<SSL_CTX_free>>;
+using SslPtr = std::unique_ptr<SSL, pki::OpenSslDeleter<SSL_free>>;
 
 constexpr std::string_view k_greeting = "berth-tls-ok";
 

@@ -1,6 +1,15 @@
 #include <berth/process/runner.h>
 
+#include "temp_dir.h"
+
 #include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 
 using namespace berth;
 using namespace std::chrono_literals;
@@ -12,6 +21,42 @@ Command command(std::vector<std::string> argv, std::chrono::milliseconds timeout
     c.argv = std::move(argv);
     c.timeout = timeout;
     return c;
+}
+
+Command interactive(std::vector<std::string> argv, std::chrono::milliseconds timeout = 60s) {
+    Command c = command(std::move(argv), timeout);
+    c.interactive = true;
+    return c;
+}
+
+/// Points this process's stdout (fd 1) at a file while it lives, as a terminal would be for
+/// `berth scp`: an interactive child writes there.
+class StdoutToFile {
+public:
+    explicit StdoutToFile(const std::filesystem::path& file) {
+        std::fflush(stdout);
+        m_saved = ::dup(1);
+        const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        ::dup2(fd, 1);
+        ::close(fd);
+    }
+    ~StdoutToFile() {
+        std::fflush(stdout);
+        ::dup2(m_saved, 1);
+        ::close(m_saved);
+    }
+    StdoutToFile(const StdoutToFile&) = delete;
+    StdoutToFile& operator=(const StdoutToFile&) = delete;
+
+private:
+    int m_saved = -1;
+};
+
+std::string slurp(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
 }
 
 }  // namespace
@@ -72,4 +117,55 @@ TEST_CASE("format_argv quotes what a shell would split", "[runner]") {
     CHECK(format_argv({"VBoxManage", "showvminfo", "vm 1", "--machinereadable"}) ==
           "VBoxManage showvminfo 'vm 1' --machinereadable");
     CHECK(format_argv({"echo", "it's"}) == "echo 'it'\\''s'");
+}
+
+TEST_CASE("an interactive command writes to berth's own stdout and keeps its exit status", "[runner]") {
+    test::TempDir dir;
+    ProcessRunner runner;
+    Result<CommandResult> r;
+    {
+        StdoutToFile redirect(dir / "stdout");
+        r = runner.run(interactive({"sh", "-c", "echo hi; exit 3"}));
+    }
+    REQUIRE(r);
+    CHECK(r->exit_status == 3);
+    CHECK(r->out.empty());
+    CHECK(r->err.empty());
+    CHECK(slurp(dir / "stdout") == "hi\n");
+}
+
+TEST_CASE("an interactive command killed by a signal exits 128+signal", "[runner]") {
+    ProcessRunner runner;
+    auto r = runner.run(interactive({"sh", "-c", "kill -TERM $$"}));
+    REQUIRE(r);
+    CHECK(r->exit_status == 128 + 15);
+}
+
+TEST_CASE("an interactive command cannot also be given stdin data", "[runner]") {
+    ProcessRunner runner;
+    Command c = interactive({"cat"});
+    c.stdin_data = "x";
+    auto r = runner.run(c);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("interactive `cat` cannot also be given stdin data") != std::string::npos);
+}
+
+TEST_CASE("a timeout of zero lets a command run as long as it takes", "[runner]") {
+    ProcessRunner runner;
+    auto piped = runner.run(command({"sh", "-c", "sleep 0.2; echo done"}, 0ms));
+    REQUIRE(piped);
+    CHECK(piped->out == "done\n");
+    CHECK_FALSE(piped->timed_out);
+    auto copied = runner.run(interactive({"sh", "-c", "sleep 0.2; exit 4"}, 0ms));
+    REQUIRE(copied);
+    CHECK(copied->exit_status == 4);
+}
+
+TEST_CASE("an interactive command that outlives its timeout is killed", "[runner]") {
+    ProcessRunner runner;
+    const auto start = std::chrono::steady_clock::now();
+    auto r = runner.run(interactive({"sleep", "30"}, 300ms));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("`sleep 30` did not finish within") != std::string::npos);
+    CHECK(std::chrono::steady_clock::now() - start < 10s);
 }

@@ -18,7 +18,12 @@ struct Command {
     std::vector<std::string> env_unset;            ///< removed from the environment
     std::optional<std::string> stdin_data;         ///< written to stdin, then closed; else /dev/null
     std::optional<std::string> cwd;
-    std::chrono::milliseconds timeout{std::chrono::minutes(10)};
+    std::chrono::milliseconds timeout{std::chrono::minutes(10)};  ///< zero: no timeout
+    /// The child inherits berth's stdin, stdout and stderr (a terminal, for `berth scp`) instead
+    /// of pipes: CommandResult.out and .err stay empty, and stdin_data must be unset (an Error
+    /// otherwise). It stays in berth's process group, so it may read the terminal and gets
+    /// Ctrl-C with berth; a timeout kills the child alone. berth's stdio is flushed first.
+    bool interactive = false;
 };
 
 struct CommandResult {
@@ -36,7 +41,8 @@ public:
     [[nodiscard]] virtual Result<CommandResult> run(const Command& command) = 0;
 };
 
-/// The real one: fork/exec with pipes, poll, and SIGKILL of the process group on timeout.
+/// The real one: fork/exec with pipes, poll, and SIGKILL of the process group on timeout (of
+/// the child alone if interactive).
 class ProcessRunner final : public Runner {
 public:
     [[nodiscard]] Result<CommandResult> run(const Command& command) override;

@@ -25,6 +25,9 @@ struct AtomicWriteHooks {
 
 [[nodiscard]] bool is_temp_file(const std::filesystem::path& path);
 
+/// fsyncs the directory itself, so that a rename or unlink in it survives a crash.
+[[nodiscard]] Result<void> fsync_dir(const std::filesystem::path& dir);
+
 /// Reads a whole file; NotFound when it does not exist.
 [[nodiscard]] Result<std::string> read_file(const std::filesystem::path& path);
 
