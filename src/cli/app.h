@@ -77,9 +77,6 @@ void add_ssh(CLI::App& app, Context& ctx);
 void add_scp(CLI::App& app, Context& ctx);
 void add_image(CLI::App& app, Context& ctx);    // image ls, pull, rm
 
-/// OpenSSH client options that pin a machine's host key and use only its key (berth ssh, scp).
-[[nodiscard]] std::vector<std::string> ssh_base_options(const SshTarget& target);
-
 /// Flags shared by the verbs that provision over SSH.
 struct ProvisionFlags {
     bool replace_host_key = false;

@@ -6,19 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 namespace berth::cli {
-
-std::vector<std::string> ssh_base_options(const SshTarget& t) {
-    return {"-o", "UserKnownHostsFile=" + t.known_hosts.string(),
-            "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", "StrictHostKeyChecking=yes",
-            "-o", "IdentitiesOnly=yes",
-            "-o", "PasswordAuthentication=no",
-            "-o", "KbdInteractiveAuthentication=no",
-            "-o", "LogLevel=ERROR",
-            "-F", "/dev/null"};
-}
 
 void add_ssh(CLI::App& app, Context& ctx) {
     auto name = std::make_shared<std::string>();
@@ -29,18 +19,10 @@ void add_ssh(CLI::App& app, Context& ctx) {
     sub->callback([&ctx, name, command] {
         set_action(ctx, [&ctx, name, command]() -> Result<void> {
             Services services(ctx);
-            auto t = services.machines().ssh_target(*name);
-            if (!t) return std::unexpected(t.error());
-            std::vector<std::string> args = {"ssh"};
-            auto base = ssh_base_options(*t);
-            args.insert(args.end(), base.begin(), base.end());
-            args.insert(args.end(), {"-i", t->key.string(), "-p", std::to_string(t->port), t->user + "@" + t->host});
-            if (!command->empty()) {
-                args.push_back("--");
-                args.insert(args.end(), command->begin(), command->end());
-            }
+            auto args = services.machines().ssh_argv(*name, *command);
+            if (!args) return std::unexpected(args.error());
             std::vector<char*> argv;
-            for (auto& a : args) argv.push_back(a.data());
+            for (auto& a : *args) argv.push_back(a.data());
             argv.push_back(nullptr);
             std::fflush(nullptr);
             // The user's terminal and signals go straight to ssh; its exit status becomes ours.

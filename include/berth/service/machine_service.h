@@ -113,6 +113,15 @@ public:
     [[nodiscard]] Result<DockerEndpoint> docker_endpoint(Machine& machine) const;
     /// The machine's SSH target for OpenSSH's client, with its pinned host key (berth ssh, scp).
     [[nodiscard]] Result<SshTarget> ssh_target(std::string_view name) const;
+    /// The argv of OpenSSH's `ssh` that logs into the machine (or runs `command` there) with its
+    /// key and its pinned host key only.
+    [[nodiscard]] Result<std::vector<std::string>> ssh_argv(std::string_view name,
+                                                            const std::vector<std::string>& command) const;
+    /// Copies with OpenSSH's `scp` (through the Runner, on the user's terminal): NAME:PATH is a
+    /// path on machine NAME, each machine reached through a private ssh_config of this copy
+    /// (removed afterwards) with its own key and pinned host key; between two machines through
+    /// this host (-3). Fails when no path names a machine, or when scp fails.
+    [[nodiscard]] Result<void> copy(const std::vector<std::string>& paths, bool recursive) const;
 
     [[nodiscard]] const Store& store() const { return *m_ports.store; }
     [[nodiscard]] const Ports& ports() const { return m_ports; }
