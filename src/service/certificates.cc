@@ -86,12 +86,10 @@ Result<void> MachineService::reissue_server_cert(Machine& machine) const {
 
 Result<ProvisionReport> MachineService::regenerate_certs(std::string_view name, bool client_certs,
                                                          const ProvisionOptions& options) const {
-    if (auto ok = validate_machine_name(name); !ok) return std::unexpected(ok.error());
     MachineLogScope log_scope{std::string(name)};
-    auto lock = lock_existing(name);
-    if (!lock) return std::unexpected(lock.error());
-    auto machine = open(name);
-    if (!machine) return std::unexpected(machine.error());
+    auto locked = open_locked(name);
+    if (!locked) return std::unexpected(locked.error());
+    Machine* machine = &locked->machine;
     auto& record = machine->record;
     if (client_certs) {
         spdlog::info("[{}] Making a new CA, server and client certificate...", name);

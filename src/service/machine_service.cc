@@ -51,6 +51,15 @@ Result<FileLock> MachineService::lock_existing(std::string_view name) const {
     return lock;
 }
 
+Result<MachineService::Locked> MachineService::open_locked(std::string_view name) const {
+    if (auto ok = validate_machine_name(name); !ok) return std::unexpected(ok.error());
+    auto lock = lock_existing(name);
+    if (!lock) return std::unexpected(lock.error());
+    auto machine = open(name);
+    if (!machine) return std::unexpected(machine.error());
+    return Locked{std::move(*lock), std::move(*machine)};
+}
+
 Result<Machine> MachineService::open(std::string_view name) const {
     if (auto ok = validate_machine_name(name); !ok) return std::unexpected(ok.error());
     auto record = m_ports.store->load(name);

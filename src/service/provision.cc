@@ -79,12 +79,10 @@ Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const
 }
 
 Result<ProvisionReport> MachineService::provision(std::string_view name, const ProvisionOptions& options, bool upgrade) const {
-    if (auto ok = validate_machine_name(name); !ok) return std::unexpected(ok.error());
     MachineLogScope log_scope{std::string(name)};
-    auto lock = lock_existing(name);
-    if (!lock) return std::unexpected(lock.error());
-    auto machine = open(name);
-    if (!machine) return std::unexpected(machine.error());
+    auto locked = open_locked(name);
+    if (!locked) return std::unexpected(locked.error());
+    Machine* machine = &locked->machine;
     if (!machine->driver->ssh_endpoint())
         return fail("machine \"" + std::string(name) + "\" uses the " + machine->record.driver_name +
                     " driver, which berth cannot reach over SSH to provision");
@@ -97,12 +95,10 @@ Result<ProvisionReport> MachineService::provision(std::string_view name, const P
 }
 
 Result<void> MachineService::power(std::string_view name, Power action, const ProvisionOptions& options) const {
-    if (auto ok = validate_machine_name(name); !ok) return ok;
     MachineLogScope log_scope{std::string(name)};
-    auto lock = lock_existing(name);
-    if (!lock) return std::unexpected(lock.error());
-    auto machine = open(name);
-    if (!machine) return std::unexpected(machine.error());
+    auto locked = open_locked(name);
+    if (!locked) return std::unexpected(locked.error());
+    Machine* machine = &locked->machine;
     Driver& driver = *machine->driver;
     switch (action) {
         case Power::Start:

@@ -137,6 +137,12 @@ private:
                                             const std::optional<std::filesystem::path>& templates_dir) const;
     /// The machine's lock; NotFound (and no lock file left) when there is no such machine.
     [[nodiscard]] Result<FileLock> lock_existing(std::string_view name) const;
+    /// A machine opened for a change: its name checked, its lock held while this lives.
+    struct Locked {
+        FileLock lock;
+        Machine machine;
+    };
+    [[nodiscard]] Result<Locked> open_locked(std::string_view name) const;
     /// A new server certificate from the machine's CA, for its current addresses.
     [[nodiscard]] Result<void> reissue_server_cert(Machine& machine) const;
     /// After a start: a new certificate if the address moved, else a wait for the Docker API.
