@@ -10,11 +10,11 @@ void add_active(CLI::App& app, Context& ctx) {
     auto* sub = app.add_subcommand("active", "Print the machine that $DOCKER_HOST points at");
     sub->callback([&ctx] {
         set_action(ctx, [&ctx]() -> Result<void> {
-            const std::string docker_host = process_env()("DOCKER_HOST").value_or("");
+            Services services(ctx);
+            const std::string docker_host = services.machines().ports().env("DOCKER_HOST").value_or("");
             if (docker_host.empty())
                 return fail("no active host found: $DOCKER_HOST is not set",
                             "run `eval \"$(berth env NAME)\"` first");
-            Services services(ctx);
             auto listing = services.machines().list();
             if (!listing) return std::unexpected(listing.error());
             for (auto& entry : *listing) {

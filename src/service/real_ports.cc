@@ -6,21 +6,6 @@
 #include <berth/transport/libssh_session.h>
 
 namespace berth {
-namespace {
-
-/// DockerClient as the provisioner's probe.
-class ClientProbe final : public DockerProbe {
-public:
-    explicit ClientProbe(DockerClient client) : m_client(std::move(client)) {}
-    Result<void> wait_until_ready(std::chrono::seconds timeout) override { return m_client.wait_until_ready(timeout); }
-    Result<nlohmann::json> info() override { return m_client.info(); }
-    Result<nlohmann::json> version() override { return m_client.version(); }
-
-private:
-    DockerClient m_client;
-};
-
-}  // namespace
 
 Ports real_ports(const Store& store, Runner& runner) {
     Ports ports;
@@ -34,7 +19,7 @@ Ports real_ports(const Store& store, Runner& runner) {
         return std::unique_ptr<Session>(std::move(*session));
     };
     ports.docker = [](const std::string& url, const DockerTls& tls) -> std::unique_ptr<DockerProbe> {
-        return std::make_unique<ClientProbe>(DockerClient(url, tls));
+        return std::make_unique<DockerClient>(url, tls);
     };
     // VM drivers boot cached images; a known name is pulled on first use.
     ports.images = [root = store.root()](std::string_view what) -> Result<ImageFiles> {

@@ -3,7 +3,7 @@
 // factory hand out unique_ptrs: the service drops its copy when it is done, and the test still
 // holds the ScriptedSession's transcript and the FakeDocker's counts to check.
 
-#include <berth/provision/provisioner.h>
+#include <berth/docker/docker_probe.h>
 #include <berth/transport/session.h>
 
 namespace berth::test {

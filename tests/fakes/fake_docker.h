@@ -4,7 +4,7 @@
 // answered would, so tests can assert whether and how often the daemon was verified. The counters
 // are atomic: parallel creates in one test share one FakeDocker.
 
-#include <berth/provision/provisioner.h>
+#include <berth/docker/docker_probe.h>
 
 #include <nlohmann/json.hpp>
 

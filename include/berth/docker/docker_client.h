@@ -4,6 +4,7 @@
 /// Only the machine's own CA is trusted (never the system store) and no proxy is ever used.
 
 #include <berth/core/error.h>
+#include <berth/docker/docker_probe.h>
 #include <berth/docker/docker_tls.h>
 
 #include <nlohmann/json.hpp>
@@ -16,7 +17,7 @@
 
 namespace berth {
 
-class DockerClient {
+class DockerClient final : public DockerProbe {
 public:
     /// url: tcp://HOST:PORT (as berth records it; talk https to it). Verifies the server against
     /// `tls.ca` and the HOST (IP or DNS SAN), presents the client cert. A malformed url is
@@ -27,14 +28,14 @@ public:
     /// GET /_ping; succeeds when the daemon answers 200 "OK".
     [[nodiscard]] Result<void> ping();
     /// GET /info, parsed; a body that is not a JSON object is an Error.
-    [[nodiscard]] Result<nlohmann::json> info();
+    [[nodiscard]] Result<nlohmann::json> info() override;
     /// GET /version, parsed; a body that is not a JSON object is an Error.
-    [[nodiscard]] Result<nlohmann::json> version();
+    [[nodiscard]] Result<nlohmann::json> version() override;
 
     /// Polls ping() until it answers or `timeout` passes (back-off 250 ms -> 2 s). Every failure
     /// is retried (a restarting dockerd may briefly refuse, or still serve its old certificate);
     /// the error names the URL, the last failure and how long it waited.
-    [[nodiscard]] Result<void> wait_until_ready(std::chrono::seconds timeout);
+    [[nodiscard]] Result<void> wait_until_ready(std::chrono::seconds timeout) override;
 
     [[nodiscard]] const std::string& url() const { return m_url; }
 

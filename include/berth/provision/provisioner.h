@@ -15,6 +15,7 @@
 /// nothing restarts. check() runs step 1 only and reports each step's drift.
 
 #include <berth/core/error.h>
+#include <berth/docker/docker_probe.h>
 #include <berth/provision/changes.h>
 #include <berth/provision/os_release.h>
 #include <berth/store/engine_config.h>
@@ -31,15 +32,6 @@
 
 namespace berth {
 
-
-/// The Docker daemon as seen through its API over mutual TLS (DockerClient in production).
-class DockerProbe {
-public:
-    virtual ~DockerProbe() = default;
-    [[nodiscard]] virtual Result<void> wait_until_ready(std::chrono::seconds timeout) = 0;
-    [[nodiscard]] virtual Result<nlohmann::json> info() = 0;
-    [[nodiscard]] virtual Result<nlohmann::json> version() = 0;
-};
 
 struct ProvisionRequest {
     std::string machine;

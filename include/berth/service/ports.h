@@ -7,10 +7,10 @@
 
 #include <berth/core/clock.h>
 #include <berth/core/environment.h>
+#include <berth/docker/docker_probe.h>
 #include <berth/docker/docker_tls.h>
 #include <berth/driver/driver.h>
 #include <berth/process/runner.h>
-#include <berth/provision/provisioner.h>
 #include <berth/store/store.h>
 #include <berth/transport/session.h>
 #include <berth/transport/ssh_options.h>
