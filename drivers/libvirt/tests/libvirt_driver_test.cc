@@ -630,7 +630,7 @@ TEST_CASE("libvirt: verbs on a machine whose domain is gone name the domain", "[
 TEST_CASE("libvirt: real libvirtd - makes the pool and uploads a volume", "[libvirt][system]") {
     auto conn = Connection::open("qemu:///system");
     if (!conn) {
-        SUCCEED("skipped: no libvirtd at qemu:///system (" + conn.error().message + ")");
+        WARN("skipped: no libvirtd at qemu:///system (" + conn.error().message + ")");
         return;
     }
     TempDir dir;
@@ -666,7 +666,7 @@ TEST_CASE("libvirt: real libvirtd - makes the pool and uploads a volume", "[libv
 TEST_CASE("libvirt: real libvirtd - create and remove a machine on an isolated network", "[libvirt][system]") {
     auto conn = Connection::open("qemu:///system");
     if (!conn) {
-        SUCCEED("skipped: no libvirtd at qemu:///system (" + conn.error().message + ")");
+        WARN("skipped: no libvirtd at qemu:///system (" + conn.error().message + ")");
         return;
     }
     // An isolated network without addresses: no dnsmasq, no host firewall rules. The guest gets
