@@ -34,6 +34,8 @@ cleanup() {
   else
     echo "e2e: $passed passed, 0 failed"
   fi
+  # A create still running in the background (the crash step failed early) holds its machine's lock.
+  if [ -n "${pid:-}" ]; then kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   "$berth" rm -y -f "$name" >/dev/null 2>&1 || true
   "$berth" rm -y -f "$name-crash" >/dev/null 2>&1 || true
   "$berth" rm -y -f "$name-ssh" >/dev/null 2>&1 || true
@@ -60,7 +62,7 @@ trap cleanup EXIT
 
 # fails unless machine $1 left neither its domain nor a volume of its own ($2 says after what)
 check_removed() {
-  virsh -c "$uri" list --all --name | grep -qx "berth-$1" && fail "$2: the domain berth-$1 is still defined"
+  virsh -c "$uri" list --all --name | grep -x "berth-$1" >/dev/null && fail "$2: the domain berth-$1 is still defined"
   local left
   left=$(virsh -c "$uri" vol-list berth 2>/dev/null | awk 'NR>2 && $1 != "" {print $1}' | grep -- "^$1[.-]" || true)
   [ -z "$left" ] || fail "$2: volumes left behind: $left"
@@ -80,7 +82,7 @@ virsh -c "$uri" version >/dev/null || fail "libvirtd does not answer at $uri"
 ok "libvirtd answers at $uri"
 
 step "berth image build debian-12 (once; cached in $BERTH_STORAGE_PATH)"
-if ! "$berth" image ls -q | grep -qx debian-12; then
+if ! "$berth" image ls -q | grep -x debian-12 >/dev/null; then
   "$berth" image build debian-12
 fi
 "$berth" image ls
@@ -160,12 +162,14 @@ crash="$name-crash"
 "$berth" create -d libvirt --libvirt-uri "$uri" --libvirt-virt-type qemu --libvirt-memory 1024 \
   --libvirt-disk-size 8 --libvirt-data-disk-size 2 "$crash" >"$work/crash.log" 2>&1 &
 pid=$!
+# (grep without -q: with pipefail, grep -q leaving early can fail the pipeline on virsh's SIGPIPE.)
+defined=0
 for _ in $(seq 1 300); do
-  virsh -c "$uri" list --all --name 2>/dev/null | grep -qx "berth-$crash" && break
+  if virsh -c "$uri" list --all --name 2>/dev/null | grep -x "berth-$crash" >/dev/null; then defined=1; break; fi
   kill -0 "$pid" 2>/dev/null || break
   sleep 1
 done
-virsh -c "$uri" list --all --name | grep -qx "berth-$crash" || { cat "$work/crash.log"; fail "the domain was never defined"; }
+[ "$defined" = 1 ] || { cat "$work/crash.log"; fail "the domain was never defined"; }
 kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
 "$berth" ls
