@@ -38,6 +38,7 @@ Result<Connection> connect(const Ports& ports, std::string_view machine, Driver&
     if (!session) return std::unexpected(session.error());
     Connection c;
     c.session = std::move(*session);
+    c.endpoint = *endpoint;
     c.connect_seconds = seconds_since(*ports.clock, start);
     auto docker = docker_probe(ports, name, driver);
     if (!docker) return std::unexpected(docker.error());

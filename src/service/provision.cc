@@ -47,8 +47,6 @@ Result<ProvisionRequest> provision_request(const Store& store, const Machine& ma
 Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const ProvisionOptions& options,
                                                          bool first_contact, bool upgrade) const {
     const std::string name = machine.record.name;
-    auto endpoint = machine.driver->ssh_endpoint();
-    if (!endpoint) return std::unexpected(endpoint.error());
     SshOptions ssh;
     ssh.connect_timeout = options.ssh_timeout;
     ssh.host_key = host_key_policy(first_contact, options);
@@ -59,7 +57,7 @@ Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const
     if (!dir && !machine.record.provision.templates_dir.empty()) dir = machine.record.provision.templates_dir;
     auto templates = TemplateSet::load(dir);
     if (!templates) return std::unexpected(templates.error());
-    auto req = provision_request(*m_ports.store, machine, *endpoint, upgrade);
+    auto req = provision_request(*m_ports.store, machine, connection->endpoint, upgrade);
     if (!req) return std::unexpected(req.error());
 
     Provisioner provisioner(*connection->session, *templates, *connection->docker);

@@ -21,6 +21,7 @@ namespace berth {
 struct Connection {
     std::unique_ptr<Session> session;
     std::unique_ptr<DockerProbe> docker;
+    SshEndpoint endpoint;        ///< where the session went, as the driver said once
     double connect_seconds = 0;  ///< how long the SSH connection took to open
 };
 
