@@ -2,12 +2,14 @@
 
 #include <berth/core/digest.h>
 #include <berth/driver/option_defaults.h>
+#include <berth/driver/qcow2.h>
 #include <berth/driver/settings.h>
 #include <berth/driver/tool_probe.h>
 #include <berth/driver/user_name.h>
 #include <berth/driver/wait.h>
 #include <berth/store/atomic_file.h>
 
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -50,6 +52,70 @@ Result<void> StreamUploader::upload(StorageVolume& volume, const std::filesystem
         left -= static_cast<std::uint64_t>(want);
     }
     return stream.finish();
+}
+
+namespace {
+
+/// Incremental sha256 (OpenSSL EVP), for files and volume streams.
+class Sha256 {
+public:
+    Sha256() : m_ctx(EVP_MD_CTX_new()) {
+        if (m_ctx != nullptr) EVP_DigestInit_ex(m_ctx, EVP_sha256(), nullptr);
+    }
+    ~Sha256() { EVP_MD_CTX_free(m_ctx); }
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
+    [[nodiscard]] bool ok() const { return m_ctx != nullptr; }
+    void update(const char* data, std::size_t size) {
+        EVP_DigestUpdate(m_ctx, data, size);
+        m_size += size;
+    }
+    [[nodiscard]] std::pair<std::uint64_t, std::string> finish() {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        EVP_DigestFinal_ex(m_ctx, md, &len);
+        return {m_size, to_hex(md, len)};
+    }
+
+private:
+    EVP_MD_CTX* m_ctx;
+    std::uint64_t m_size = 0;
+};
+
+}  // namespace
+
+Result<std::pair<std::uint64_t, std::string>> StreamUploader::content_digest(StorageVolume& volume) {
+    Sha256 sha;
+    if (!sha.ok()) return fail("cannot start a digest with OpenSSL", "the process may be out of memory");
+    virStreamPtr raw = virStreamNew(virStorageVolGetConnect(volume.get()), 0);
+    if (raw == nullptr) return std::unexpected(last_error("cannot open a libvirt stream"));
+    Stream stream(raw);
+    if (virStorageVolDownload(volume.get(), stream.get(), 0, 0, 0) < 0)
+        return std::unexpected(last_error("cannot read volume " + volume.name() + " back to check it"));
+    std::vector<char> buffer(k_chunk);
+    for (;;) {
+        const int n = virStreamRecv(stream.get(), buffer.data(), buffer.size());
+        if (n == -2) continue;  // non-blocking streams only; ours blocks
+        if (n < 0) return std::unexpected(last_error("cannot read volume " + volume.name() + " back to check it"));
+        if (n == 0) break;
+        sha.update(buffer.data(), static_cast<std::size_t>(n));
+    }
+    if (auto r = stream.finish(); !r) return std::unexpected(r.error());
+    return sha.finish();
+}
+
+Result<std::pair<std::uint64_t, std::string>> file_digest(const std::filesystem::path& file) {
+    Sha256 sha;
+    if (!sha.ok()) return fail("cannot start a digest with OpenSSL", "the process may be out of memory");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return fail("cannot read " + file.string() + " to check its digest");
+    std::vector<char> buffer(k_chunk);
+    while (in) {
+        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        if (in.gcount() > 0) sha.update(buffer.data(), static_cast<std::size_t>(in.gcount()));
+    }
+    if (in.bad()) return fail("cannot read " + file.string() + " to check its digest");
+    return sha.finish();
 }
 
 Result<std::string> decide_virt_type(std::string_view requested, std::string_view uri, bool dev_kvm_exists,
@@ -566,6 +632,7 @@ private:
             upload_lock.emplace(std::move(*lock));
         }
         m_base_volume = base_volume_name(image.sha256);
+        if (auto ok = check_disk_standalone(image.disk); !ok) return std::unexpected(ok.error());
         auto virtual_size = qcow2_virtual_size(image.disk);
         if (!virtual_size)
             return fail("image " + image.disk.string() + " is not a qcow2 file", "berth's libvirt driver needs qcow2 images");
@@ -611,7 +678,22 @@ private:
         return made->path();
     }
 
-    /// {path, name} of a shared volume holding `file`, uploaded unless a complete copy exists.
+    /// Whether the existing shared volume holds exactly `file`: read back and hashed, never taken
+    /// on its name and size (the name comes from the image's digest, but anyone who can write
+    /// the pool can put other bytes under it).
+    Result<bool> volume_holds(StorageVolume& volume, const std::filesystem::path& file) {
+        auto want = file_digest(file);
+        if (!want) return std::unexpected(want.error());
+        auto have = m_hooks.uploader->content_digest(volume);
+        if (!have) return std::unexpected(have.error());
+        if (*have == *want) return true;
+        spdlog::warn("volume {} does not hold {} (it has {} bytes with sha256 {}, the file {} bytes with sha256 {}): "
+                     "it was changed or cut short; uploading it again",
+                     volume.name(), file.string(), have->first, have->second, want->first, want->second);
+        return false;
+    }
+
+    /// {path, name} of a shared volume holding `file`, uploaded unless a verified copy exists.
     Result<std::pair<std::string, std::string>> ensure_uploaded(StoragePool& pool, const std::string& vol_name,
                                                                 const std::filesystem::path& file,
                                                                 const std::string& format, std::uint64_t capacity) {
@@ -621,14 +703,13 @@ private:
         auto found = pool.volume(vol_name);
         if (!found) return std::unexpected(found.error());
         if (*found) {
-            // An upload cut short (a crash) leaves a short file: start it over.
-            auto physical = (*found)->physical_size();
-            if (!physical || *physical >= size) {
+            auto same = volume_holds(**found, file);
+            if (!same) return std::unexpected(same.error());
+            if (*same) {
                 auto path = (*found)->path();
                 if (!path) return std::unexpected(path.error());
                 return std::pair{*path, vol_name};
             }
-            spdlog::warn("volume {} is incomplete ({} of {} bytes); uploading it again", vol_name, *physical, size);
             if (auto r = (*found)->remove(); !r) return std::unexpected(r.error());
         }
         spdlog::info("Uploading {} to libvirt volume {} ({} MiB)...", file.string(), vol_name, size >> 20);

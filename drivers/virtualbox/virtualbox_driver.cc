@@ -4,6 +4,7 @@
 #include <berth/core/host_cpu.h>
 #include <berth/driver/option_defaults.h>
 #include <berth/driver/ports.h>
+#include <berth/driver/qcow2.h>
 #include <berth/driver/settings.h>
 #include <berth/driver/tool_probe.h>
 #include <berth/driver/user_name.h>
@@ -578,6 +579,7 @@ private:
         if (!m_ctx.image) return fail("internal error: no image resolver for the virtualbox driver");
         auto image = m_ctx.image(m_image);
         if (!image) return std::unexpected(image.error());
+        if (auto ok = check_disk_standalone(image->disk); !ok) return std::unexpected(ok.error());
         const auto raw = m_ctx.machine_dir / "disk.raw";
         const auto vdi = m_ctx.machine_dir / "disk.vdi";
         std::error_code ec;

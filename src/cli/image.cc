@@ -114,6 +114,10 @@ void add_image_pull(CLI::App* verb, Context& ctx) {
     sub->add_option("--checksum", opts->pull.checksum, "The image's checksum: sha256:HEX or sha512:HEX");
     sub->add_option("--checksum-url", opts->pull.checksum_url,
                     "URL of a SHA256SUMS or SHA512SUMS file that lists the image");
+    sub->add_option("--checksum-signature-url", opts->pull.signature_url,
+                    "With --checksum-url: URL of its detached OpenPGP signature, checked with gpgv");
+    sub->add_option("--keyring", opts->pull.keyring,
+                    "With --checksum-signature-url: the keyring file of the keys that may sign it");
     sub->add_flag("--insecure-skip-checksum", opts->pull.insecure_skip_checksum,
                   "Use a URL image without verifying it (not recommended)");
     sub->add_flag("-f,--force", opts->pull.force, "Download again even if the cached image is up to date");

@@ -159,7 +159,9 @@ Result<void> setup(Request& request, const std::string& url, const HttpOptions& 
     set(CURLOPT_ERRORBUFFER, static_cast<char*>(request.error_buffer));
     set(CURLOPT_URL, url.c_str());
     set(CURLOPT_PROTOCOLS_STR, "http,https");
-    set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    // Once on https, never down to plain http: whoever sits on the path could change the answer.
+    set(CURLOPT_REDIR_PROTOCOLS_STR, lower(url).starts_with("https:") ? "https" : "http,https");
+    if (!options.ca_file.empty()) set(CURLOPT_CAINFO, options.ca_file.c_str());
     set(CURLOPT_FOLLOWLOCATION, 1L);
     set(CURLOPT_MAXREDIRS, 10L);
     set(CURLOPT_HTTPGET, 1L);
@@ -232,6 +234,17 @@ Error transfer_error(CURLcode code, const Request& request, const std::string& u
             break;
         case CURLE_TOO_MANY_REDIRECTS:
             hint = "the server redirects in a loop; check the URL";
+            break;
+        case CURLE_UNSUPPORTED_PROTOCOL:
+            if (!lower(url).starts_with("https:")) {
+                hint = "the server redirected to a protocol berth does not fetch (only http and https); check "
+                       "the URL";
+                break;
+            }
+            message = "refusing " + url + via + ": the server redirected the https download to plain "
+                      "http, where anyone on the network path could change it (" + detail + ")";
+            hint = "use a URL that stays on https (the mirror's https address), or pin the image by "
+                   "digest with --checksum sha256:HEX";
             break;
         default:
             hint = kept > 0 ? resume : check_net;
@@ -567,7 +580,12 @@ Result<DownloadResult> download_file(const std::string& url, const fs::path& par
                 "delete " + partial.string() + " and pull again");
 }
 
-Result<std::string> http_get_text(const std::string& url, std::size_t max_bytes, const HttpOptions& options) {
+Result<std::string> http_get_text(const std::string& url, std::size_t max_bytes, const HttpOptions& options,
+                                  bool secure_only) {
+    const std::string hint = "use the file's https URL, or pin the image by digest with --checksum sha256:HEX";
+    if (secure_only && !is_secure_source_url(url))
+        return fail("refusing to fetch " + url + " over plain http: anyone on the network path could change it",
+                    hint);
     Request request;
     if (auto ok = setup(request, url, options); !ok) return std::unexpected(ok.error());
     CURL* h = request.handle.get();
@@ -583,10 +601,36 @@ Result<std::string> http_get_text(const std::string& url, std::size_t max_bytes,
                         ", too large for a checksum file",
                     "check the checksum URL: it should name a SHA256SUMS or SHA512SUMS file");
     if (rc != CURLE_OK) return std::unexpected(transfer_error(rc, request, url, options, 0, 0));
+    const char* effective = nullptr;
+    curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &effective);
+    if (secure_only && (effective == nullptr || !is_secure_source_url(effective)))
+        return fail("refusing " + url + ": it was redirected to " + (effective ? effective : "an unknown URL") +
+                        ", plain http that anyone on the network path could change",
+                    hint);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (status < 200 || status > 299) return std::unexpected(status_error(status, url, sink.body));
     return std::move(sink.body);
+}
+
+bool is_secure_source_url(std::string_view url) {
+    const std::string text = lower(url);
+    if (text.starts_with("https://")) return true;
+    if (!text.starts_with("http://")) return false;
+    std::string_view rest = std::string_view(text).substr(7);
+    rest = rest.substr(0, rest.find_first_of("/?#"));
+    if (rest.find('@') != std::string_view::npos) return false;
+    std::string_view host = rest;
+    if (host.starts_with('[')) {
+        const auto close = host.find(']');
+        if (close == std::string_view::npos) return false;
+        const std::string_view tail = host.substr(close + 1);
+        if (!tail.empty() && !tail.starts_with(':')) return false;
+        host = host.substr(1, close - 1);
+    } else {
+        host = host.substr(0, host.find(':'));
+    }
+    return host == "127.0.0.1" || host == "localhost" || host == "::1";
 }
 
 }  // namespace berth

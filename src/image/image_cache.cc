@@ -1,6 +1,10 @@
 #include <berth/image/image_cache.h>
 
+#include <berth/core/text.h>
+#include <berth/driver/qcow2.h>
+
 #include <berth/image/progress.h>
+#include <berth/process/runner.h>
 #include <berth/store/atomic_file.h>
 #include <berth/store/file_lock.h>
 #include <berth/store/machine_record.h>
@@ -27,6 +31,8 @@ constexpr const char* k_partial_file = "download.partial";
 constexpr const char* k_kernel_file = "vmlinuz";
 constexpr const char* k_initrd_file = "initrd.img";
 constexpr std::size_t k_max_sums_bytes = 4 * 1024 * 1024;
+constexpr std::size_t k_max_signature_bytes = 64 * 1024;
+constexpr const char* k_verify_dir = ".verify";
 constexpr auto k_lock_poll = std::chrono::milliseconds(250);
 
 /// Creates the missing directories of `dir` with mode 0700 (existing ones are left as they are)
@@ -159,13 +165,81 @@ struct Expectation {
     std::string source;
 };
 
-/// The checksum given (--checksum) or looked up in the sums file (known image, --checksum-url).
-Result<Expectation> expected_checksum(const PullSource& source, const PullOptions& options) {
+/// What gpgv's status lines (--status-fd) say about a signature that did not verify.
+Error signature_error(const PullSource& source, const CommandResult& result) {
+    const std::string& status = result.out;
+    const std::string sums = source.sums_url;
+    const std::string keyring = source.keyring.string();
+    Error error{ErrorKind::Failed, "", "", {}};
+    if (status.find("[GNUPG:] BADSIG") != std::string::npos) {
+        error.message = "the signature " + source.signature_url + " does not match " + sums +
+                        ": the checksum file was changed after it was signed";
+        error.hint = "do not use this download; pull again later, and if it fails again tell the distribution";
+    } else if (status.find("[GNUPG:] NO_PUBKEY") != std::string::npos || status.find("ERRSIG") != std::string::npos) {
+        error.message = sums + " is signed by a key that is not in " + keyring + ", so berth does not trust it";
+        error.hint = source.keyring_package.empty() ? "check that --keyring holds the key of whoever signs the file"
+                                                    : "update the " + source.keyring_package + " package";
+    } else {
+        error.message = "the signature " + source.signature_url + " of " + sums + " did not verify";
+        error.hint = "check that it is a detached OpenPGP signature of that file";
+    }
+    error.with("gpgv", std::string(trim(result.err)));
+    return error;
+}
+
+/// Checks `sums` against the source's detached signature with gpgv, trusting only the keys in
+/// the source's keyring (in an empty GNUPGHOME: gpgv's default keyring is not read).
+Result<void> verify_sums_signature(const PullSource& source, const std::string& sums, const fs::path& dir,
+                                   const PullOptions& options) {
+    std::error_code ec;
+    if (!fs::is_regular_file(source.keyring, ec))
+        return fail("cannot check the signature of " + source.sums_url + ": the keyring " + source.keyring.string() +
+                        " is not there",
+                    (source.keyring_package.empty() ? std::string("check --keyring")
+                                                    : "install it (apt-get install " + source.keyring_package + ")") +
+                        ", or pull the image's URL pinned by digest: --checksum sha256:HEX from a source you trust");
+    auto signature = http_get_text(source.signature_url, k_max_signature_bytes, options.http, true);
+    if (!signature)
+        return fail("cannot fetch the signature of " + source.sums_url + ": " + signature.error().message,
+                    "berth does not use a checksum file whose signature it cannot check; " + signature.error().hint);
+    const fs::path work = dir / k_verify_dir;
+    fs::remove_all(work, ec);
+    if (auto ok = make_private_dirs(work / "home"); !ok) return ok;
+    struct Cleanup {
+        fs::path path;
+        ~Cleanup() {
+            std::error_code e;
+            fs::remove_all(path, e);
+        }
+    } cleanup{work};
+    if (auto ok = write_file_atomic(work / "sums", sums, 0600); !ok) return ok;
+    if (auto ok = write_file_atomic(work / "sums.sig", *signature, 0600); !ok) return ok;
+    Command gpgv;
+    gpgv.argv = {"gpgv", "--homedir", (work / "home").string(), "--status-fd", "1", "--keyring",
+                 source.keyring.string(), (work / "sums.sig").string(), (work / "sums").string()};
+    gpgv.env_unset = {"GNUPGHOME"};
+    gpgv.timeout = std::chrono::seconds(60);
+    ProcessRunner runner;
+    auto r = runner.run(gpgv);
+    if (!r)
+        return fail("cannot run gpgv to check the signature of " + source.sums_url + ": " + r.error().message,
+                    "install gpgv (apt-get install gpgv)");
+    if (r->exit_status != 0 || r->out.find("[GNUPG:] VALIDSIG ") == std::string::npos)
+        return std::unexpected(signature_error(source, *r));
+    spdlog::info("Verified the signature of {} against {}", source.sums_url, source.keyring.string());
+    return {};
+}
+
+/// The checksum given (--checksum) or looked up in the sums file (known image, --checksum-url),
+/// whose signature is checked first where it has one.
+Result<Expectation> expected_checksum(const PullSource& source, const fs::path& dir, const PullOptions& options) {
     Expectation expected{source.checksum, source.checksum ? "--checksum" : ""};
     if (!source.sums_url.empty()) {
         spdlog::debug("fetching {}", source.sums_url);
-        auto sums = http_get_text(source.sums_url, k_max_sums_bytes, options.http);
+        auto sums = http_get_text(source.sums_url, k_max_sums_bytes, options.http, true);
         if (!sums) return std::unexpected(sums.error());
+        if (!source.signature_url.empty())
+            if (auto ok = verify_sums_signature(source, *sums, dir, options); !ok) return std::unexpected(ok.error());
         auto found = find_in_sums(*sums, source.file_name, source.sums_url);
         if (!found) return std::unexpected(found.error());
         expected.checksum = *found;
@@ -434,7 +508,7 @@ Result<CachedImage> ImageCache::pull(std::string_view what, const PullOptions& o
     auto lock = lock_image(dir, name, options.lock_wait);
     if (!lock) return std::unexpected(lock.error());
 
-    auto expected = expected_checksum(source, options);
+    auto expected = expected_checksum(source, dir, options);
     if (!expected) return std::unexpected(expected.error());
 
     auto existing = read_record(dir);
@@ -455,6 +529,10 @@ Result<CachedImage> ImageCache::pull(std::string_view what, const PullOptions& o
     if (!format) {
         remove_partial(partial);
         return std::unexpected(format.error());
+    }
+    if (auto ok = check_disk_standalone(partial); !ok) {
+        remove_partial(partial);
+        return std::unexpected(Error(ok.error()).with("source", source.location));
     }
 
     CachedImage image = describe_image(source, options, *expected, *digests, *format);
@@ -501,6 +579,8 @@ Result<ImageFiles> to_image_files(const CachedImage& image) {
                     "convert it: qemu-img convert -f raw -O qcow2 " + image.disk_path().string() + " " +
                         image.name + ".qcow2 && berth image pull ./" + image.name + ".qcow2 --name " +
                         image.name + "-qcow2");
+    // A disk replaced in the cache after its pull is checked again before a driver opens it.
+    if (auto ok = check_disk_standalone(image.disk_path()); !ok) return std::unexpected(ok.error());
     ImageFiles files;
     files.name = image.name;
     files.disk = image.disk_path();

@@ -12,10 +12,12 @@ namespace {
 constexpr std::array<KnownImage, 2> k_known_images = {{
     {"debian-12", "Debian 12 (bookworm) generic cloud image, amd64, qcow2",
      "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2",
-     "https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS"},
+     "https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS", "", "", ""},
     {"ubuntu-24.04", "Ubuntu 24.04 LTS (noble) server cloud image, amd64, qcow2",
      "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img",
-     "https://cloud-images.ubuntu.com/noble/current/SHA256SUMS"},
+     "https://cloud-images.ubuntu.com/noble/current/SHA256SUMS",
+     "https://cloud-images.ubuntu.com/noble/current/SHA256SUMS.gpg",
+     "/usr/share/keyrings/ubuntu-cloudimage-keyring.gpg", "ubuntu-keyring"},
 }};
 
 std::string known_names() {
@@ -107,6 +109,9 @@ Result<PullSource> known_source(std::string_view what, const KnownImage& known, 
     source.location = std::string(known.url);
     source.file_name = url_file_name(known.url);
     source.sums_url = std::string(known.sums_url);
+    source.signature_url = std::string(known.signature_url);
+    source.keyring = std::string(known.keyring);
+    source.keyring_package = std::string(known.keyring_package);
     return source;
 }
 
@@ -138,6 +143,21 @@ Result<PullSource> path_source(std::string_view what, const PullOptions& options
     return source;
 }
 
+/// --checksum-signature-url and --keyring: together, and with --checksum-url (what they sign).
+Result<void> add_signature(PullSource& source, const PullOptions& options) {
+    if (options.signature_url.empty() && options.keyring.empty()) return {};
+    if (options.signature_url.empty() || options.keyring.empty() || options.checksum_url.empty())
+        return fail_usage("--checksum-signature-url and --keyring go together, with --checksum-url",
+                          "give the checksum file, its detached signature and the keyring that signed it");
+    if (!is_secure_source_url(options.signature_url))
+        return fail_usage("refusing --checksum-signature-url " + options.signature_url + ": it is plain http",
+                          "use its https URL");
+    std::error_code ec;
+    source.signature_url = options.signature_url;
+    source.keyring = fs::absolute(options.keyring, ec).lexically_normal();
+    return {};
+}
+
 /// How a URL or file is verified: --checksum, --checksum-url, or not (--insecure-skip-checksum).
 Result<void> add_verification(PullSource& source, const PullOptions& options) {
     if (!options.checksum.empty()) {
@@ -148,10 +168,16 @@ Result<void> add_verification(PullSource& source, const PullOptions& options) {
     if (!options.checksum_url.empty()) {
         if (!is_http_url(options.checksum_url))
             return fail_usage("--checksum-url must be an http or https URL: " + options.checksum_url);
+        if (!is_secure_source_url(options.checksum_url))
+            return fail_usage("refusing --checksum-url " + options.checksum_url +
+                                  ": a checksum file over plain http proves nothing, since anyone on the "
+                                  "network path can change the image and its checksum together",
+                              "use the checksum file's https URL, or pin the image by digest with --checksum "
+                              "sha256:HEX (taken from a source you trust)");
         source.sums_url = options.checksum_url;
     }
     source.verify = !options.insecure_skip_checksum;
-    return {};
+    return add_signature(source, options);
 }
 
 /// The cache name of a URL or file: --name, else its file name without the extension; never a

@@ -6,6 +6,55 @@
 
 namespace berth {
 
+std::string docker_key_check(std::string_view fingerprint) {
+    return std::string("berth_docker_key() { h=$(mktemp -d) || return 1; "
+                       "f=$(gpg --homedir \"$h\" --batch --show-keys --with-colons \"$1\" 2>/dev/null | "
+                       "awk -F: '$1==\"pub\"{getline; print $10}'); rm -rf \"$h\"; [ \"$f\" = ") +
+           std::string(fingerprint) + " ]; }\n";
+}
+
+namespace {
+
+/// Fetches Docker's key into KEY unless it is there, then checks it: a key that is not Docker's
+/// (a fresh download is deleted) stops the script before anything trusts it.
+std::string fetch_docker_key(const std::string& key, const std::string& url) {
+    return "[ -s " + key + " ] || { curl -fsSL \"" + url + "\" -o " + key + ".new && berth_docker_key " + key +
+           ".new && mv " + key + ".new " + key + "; } || { rm -f " + key +
+           ".new; echo \"berth: could not fetch Docker's repository key from " + url + " or it is not the key " +
+           k_docker_key_fingerprint + ": not trusting it\" >&2; exit 1; }\n"
+           "berth_docker_key " + key + " || { echo \"berth: " + key + " is not Docker's repository key " +
+           k_docker_key_fingerprint + ": remove it, then provision again\" >&2; exit 1; }\n";
+}
+
+/// Debian and Ubuntu: Docker's apt repository, signed-by the checked key.
+std::string docker_apt_repo() {
+    return ". /etc/os-release\n"
+           "install -m 0755 -d /etc/apt/keyrings\n"
+           "command -v curl >/dev/null && command -v gpg >/dev/null || { apt-get -o Acquire::Retries=5 update -q && "
+           "apt-get install -y -q --no-install-recommends ca-certificates curl gpg; } || exit 1\n" +
+           docker_key_check(k_docker_key_fingerprint) + fetch_docker_key("/etc/apt/keyrings/docker.asc", "https://download.docker.com/linux/$ID/gpg") +
+           "echo \"deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] "
+           "https://download.docker.com/linux/$ID $VERSION_CODENAME stable\" > /etc/apt/sources.list.d/docker.list\n";
+}
+
+/// The RHEL family: the key is checked and imported into rpm before dnf runs, and the repository
+/// file points gpgkey at that checked copy, so that `dnf -y` has no other key it could import.
+std::string docker_dnf_repo() {
+    const std::string key = "/etc/pki/rpm-gpg/docker-ce.gpg";
+    return ". /etc/os-release\n"
+           "repo=centos; [ \"$ID\" = fedora ] && repo=fedora\n"
+           "install -m 0755 -d /etc/pki/rpm-gpg\n" +
+           docker_key_check(k_docker_key_fingerprint) + fetch_docker_key(key, "https://download.docker.com/linux/$repo/gpg") +
+           "rpm --import " + key + " || exit 1\n"
+           "[ -f /etc/yum.repos.d/docker-ce.repo ] || { curl -fsSL "
+           "\"https://download.docker.com/linux/$repo/docker-ce.repo\" -o /etc/yum.repos.d/docker-ce.repo.new && "
+           "mv /etc/yum.repos.d/docker-ce.repo.new /etc/yum.repos.d/docker-ce.repo; } || exit 1\n"
+           "sed -i -e 's|^gpgkey=.*|gpgkey=file://" + key + "|' -e 's|^gpgcheck=.*|gpgcheck=1|' "
+           "/etc/yum.repos.d/docker-ce.repo || exit 1\n";
+}
+
+}  // namespace
+
 std::vector<std::string> package_names(OsFamily family, const EngineConfig& engine) {
     std::vector<std::string> pkgs;
     if (family == OsFamily::Debian) {
@@ -68,14 +117,7 @@ std::string PackagesStep::install_script(const std::vector<std::string>& args) c
     std::string script;
     if (m_family == OsFamily::Debian) {
         script = "export DEBIAN_FRONTEND=noninteractive\n";
-        if (m_engine.install == "docker-ce")
-            script += ". /etc/os-release\n"
-                      "install -m 0755 -d /etc/apt/keyrings\n"
-                      "[ -s /etc/apt/keyrings/docker.asc ] || { apt-get -o Acquire::Retries=5 update -q && "
-                      "apt-get install -y -q --no-install-recommends ca-certificates curl && "
-                      "curl -fsSL \"https://download.docker.com/linux/$ID/gpg\" -o /etc/apt/keyrings/docker.asc; }\n"
-                      "echo \"deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] "
-                      "https://download.docker.com/linux/$ID $VERSION_CODENAME stable\" > /etc/apt/sources.list.d/docker.list\n";
+        if (m_engine.install == "docker-ce") script += docker_apt_repo();
         script += "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update -q\n"
                   "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends " +
                   std::string(m_engine.version.empty() ? "" : "--allow-downgrades ") +
@@ -88,11 +130,7 @@ std::string PackagesStep::install_script(const std::vector<std::string>& args) c
                      join(args, " ") + "\n";
         }
     } else {
-        if (m_engine.install == "docker-ce")
-            script = ". /etc/os-release\n"
-                     "repo=centos; [ \"$ID\" = fedora ] && repo=fedora\n"
-                     "[ -f /etc/yum.repos.d/docker-ce.repo ] || curl -fsSL "
-                     "\"https://download.docker.com/linux/$repo/docker-ce.repo\" -o /etc/yum.repos.d/docker-ce.repo\n";
+        if (m_engine.install == "docker-ce") script = docker_dnf_repo();
         script += "dnf -y -q " + std::string(m_upgrade ? "upgrade " : "install ") + join(args, " ") + "\n";
     }
     return script;

@@ -16,6 +16,7 @@
 
 #include "port_server.h"
 #include "temp_dir.h"
+#include "test_gpg.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -71,12 +72,16 @@ std::string sha512_hex(const std::string& data) {
     return out;
 }
 
-/// Pseudo-random bytes; with `qcow2`, behind the qcow2 magic, which is all berth looks at.
+/// Pseudo-random bytes; with `qcow2`, behind a qcow2 version 3 header without a backing file
+/// (all zeros after the version), which is all berth looks at.
 std::string fixture_bytes(std::size_t size, unsigned seed, bool qcow2) {
     std::mt19937 gen(seed);
     std::string data(size, '\0');
     for (auto& c : data) c = static_cast<char>(gen() & 0xff);
-    if (qcow2) data.replace(0, 8, std::string("QFI\xfb\0\0\0\3", 8));
+    if (qcow2) {
+        data.replace(0, 8, std::string("QFI\xfb\0\0\0\3", 8));
+        data.replace(8, 96, std::string(96, '\0'));
+    }
     return data;
 }
 
@@ -120,6 +125,10 @@ public:
     [[nodiscard]] int port() const { return m_server->port(); }
     [[nodiscard]] std::string url(const std::string& file) const {
         return "http://127.0.0.1:" + std::to_string(port()) + "/" + file;
+    }
+    /// For a server started with --tls-cert/--tls-key.
+    [[nodiscard]] std::string https_url(const std::string& file) const {
+        return "https://127.0.0.1:" + std::to_string(port()) + "/" + file;
     }
     /// The requests so far, one JSON object each.
     [[nodiscard]] std::vector<nlohmann::json> requests() const {
@@ -694,4 +703,244 @@ TEST_CASE("downloads go through the proxy in the environment, except to loopback
     INFO(direct.err);
     CHECK(direct.exit_status == 0);
     CHECK(direct.out == "raw\n");
+}
+
+namespace {
+
+/// A self-signed certificate for 127.0.0.1 (made with the openssl tool), for an https image server.
+struct TestCert {
+    TempDir dir;
+    fs::path cert = dir / "cert.pem";
+    fs::path key = dir / "key.pem";
+    TestCert() {
+        berth::ProcessRunner runner;
+        berth::Command c;
+        c.argv = {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key.string(),
+                  "-out", cert.string(), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                  "subjectAltName=IP:127.0.0.1"};
+        auto r = runner.run(c);
+        REQUIRE(r);
+        INFO(r->err);
+        REQUIRE(r->exit_status == 0);
+    }
+    [[nodiscard]] std::vector<std::string> flags() const {
+        return {"--tls-cert", cert.string(), "--tls-key", key.string()};
+    }
+};
+
+}  // namespace
+
+TEST_CASE("an https pull that is redirected to plain http is refused before anything comes over http",
+          "[image][trust]") {
+    const Fixture fixture;
+    const ImageServer plain(fixture);
+    const TestCert cert;
+    std::vector<std::string> flags = cert.flags();
+    flags.push_back("--redirect");
+    flags.push_back("/fixture.qcow2=" + plain.url("fixture.qcow2"));
+    flags.push_back("--redirect");
+    flags.push_back("/SHA256SUMS=" + plain.url("SHA256SUMS"));
+    const ImageServer tls(fixture, flags);
+    Cache c;
+
+    PullOptions pinned;
+    pinned.checksum = "sha256:" + fixture.sha256();
+    pinned.http.ca_file = cert.cert.string();
+    auto image = c.cache.pull(tls.https_url("fixture.qcow2"), pinned);
+    REQUIRE_FALSE(image.has_value());
+    INFO(describe(image.error()));
+    CHECK(contains(image.error().message, "redirected the https download to plain http"));
+    CHECK(contains(image.error().hint, "https"));
+    CHECK(plain.requests().empty());
+    CHECK_FALSE(fs::exists(c.dir("fixture") / "image.json"));
+
+    // The checksum file, too.
+    PullOptions sums;
+    sums.checksum_url = tls.https_url("SHA256SUMS");
+    sums.http.ca_file = cert.cert.string();
+    auto listed = c.cache.pull(tls.https_url("raw.img"), sums);
+    REQUIRE_FALSE(listed.has_value());
+    CHECK(contains(listed.error().message, "redirected the https download to plain http"));
+    CHECK(plain.requests().empty());
+
+    // Redirects that stay on https are followed.
+    auto direct = c.cache.pull(tls.https_url("raw.img"), [&] {
+        PullOptions o = pinned;
+        o.checksum = "sha256:" + berth::sha256_hex(fixture.raw);
+        return o;
+    }());
+    INFO((direct ? std::string() : describe(direct.error())));
+    CHECK(direct.has_value());
+}
+
+TEST_CASE("a checksum file over plain http is refused unless it is on this machine", "[image][trust]") {
+    CHECK(berth::is_secure_source_url("https://cloud.debian.org/SHA512SUMS"));
+    CHECK(berth::is_secure_source_url("HTTPS://example.org/x"));
+    CHECK(berth::is_secure_source_url("http://127.0.0.1:8080/SHA256SUMS"));
+    CHECK(berth::is_secure_source_url("http://localhost/SHA256SUMS"));
+    CHECK(berth::is_secure_source_url("http://[::1]:80/SHA256SUMS"));
+    CHECK_FALSE(berth::is_secure_source_url("http://example.org/SHA256SUMS"));
+    CHECK_FALSE(berth::is_secure_source_url("http://127.0.0.1.example.org/SHA256SUMS"));
+    CHECK_FALSE(berth::is_secure_source_url("http://localhost@example.org/SHA256SUMS"));
+    CHECK_FALSE(berth::is_secure_source_url("http://[::1].example.org/SHA256SUMS"));
+    CHECK_FALSE(berth::is_secure_source_url("ftp://127.0.0.1/SHA256SUMS"));
+
+    PullOptions over_http;
+    over_http.checksum_url = "http://images.example.org/SHA256SUMS";
+    auto refused = berth::resolve_pull_source("http://images.example.org/a.qcow2", over_http);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().kind == berth::ErrorKind::Usage);
+    CHECK(contains(refused.error().message, "refusing --checksum-url http://images.example.org/SHA256SUMS"));
+    CHECK(contains(refused.error().hint, "--checksum sha256:HEX"));
+
+    // Pinned by digest, the image itself may come over http.
+    PullOptions pinned;
+    pinned.checksum = "sha256:" + std::string(64, 'a');
+    CHECK(berth::resolve_pull_source("http://images.example.org/a.qcow2", pinned).has_value());
+    PullOptions over_https;
+    over_https.checksum_url = "https://images.example.org/SHA256SUMS";
+    CHECK(berth::resolve_pull_source("http://images.example.org/a.qcow2", over_https).has_value());
+
+    Berth b;
+    auto cli = b.run({"image", "pull", "http://images.example.org/a.qcow2", "--checksum-url",
+                      "http://images.example.org/SHA256SUMS"});
+    CHECK(cli.exit_status == 2);
+    CHECK(contains(cli.err, "refusing --checksum-url"));
+}
+
+namespace {
+
+/// `image` with a backing file named in its qcow2 header (what `qemu-img create -b` writes).
+std::string with_backing_file(std::string image, const std::string& backing) {
+    image[15] = static_cast<char>(0xc0);                         // backing_file_offset = 0xc0
+    image[19] = static_cast<char>(backing.size());               // backing_file_size
+    image.replace(0xc0, backing.size(), backing);
+    return image;
+}
+
+}  // namespace
+
+TEST_CASE("a qcow2 image with a backing file is refused at pull and at cache use", "[image][trust]") {
+    Fixture fixture;
+    const std::string overlay = with_backing_file(fixture.image, "/etc/shadow");
+    berth::test::write_text(fixture.root / "overlay.qcow2", overlay);
+    const ImageServer server(fixture);
+    Cache c;
+
+    PullOptions options;
+    options.checksum = "sha256:" + berth::sha256_hex(overlay);
+    auto refused = c.cache.pull(server.url("overlay.qcow2"), options);
+    REQUIRE_FALSE(refused.has_value());
+    INFO(describe(refused.error()));
+    CHECK(contains(refused.error().message, "names a backing file"));
+    CHECK(contains(refused.error().hint, "qemu-img convert"));
+    CHECK_FALSE(fs::exists(c.dir("overlay") / "image.json"));
+    CHECK_FALSE(fs::exists(c.dir("overlay") / "download.partial"));
+
+    // Imported from a file, too.
+    berth::test::TempDir local;
+    berth::test::write_text(local / "overlay.qcow2", overlay);
+    auto imported = c.cache.pull((local / "overlay.qcow2").string(), {});
+    REQUIRE_FALSE(imported.has_value());
+    CHECK(contains(imported.error().message, "names a backing file"));
+
+    // A cached disk swapped for an overlay of the same size is refused when a driver asks for it.
+    PullOptions clean;
+    clean.checksum = "sha256:" + fixture.sha256();
+    auto image = c.cache.pull(server.url("fixture.qcow2"), clean);
+    REQUIRE(image.has_value());
+    REQUIRE(berth::to_image_files(*image).has_value());
+    berth::test::write_text(image->disk_path(), overlay);
+    auto found = c.cache.find("fixture");
+    REQUIRE(found.has_value());
+    auto files = berth::to_image_files(*found);
+    REQUIRE_FALSE(files.has_value());
+    CHECK(contains(files.error().message, "names a backing file"));
+}
+
+namespace {
+
+/// A served fixture whose SHA256SUMS is signed (SHA256SUMS.gpg) by a key made for the test, with
+/// the keyrings to check it against.
+struct SignedFixture {
+    Fixture fixture;
+    berth::test::TestGpg gpg;
+    TempDir keys;
+    std::string signer = gpg.make_key("berth test images <images@berth.invalid>");
+    std::string stranger = gpg.make_key("someone else <else@berth.invalid>");
+    SignedFixture() {
+        gpg.detach_sign(signer, fixture.root / "SHA256SUMS", fixture.root / "SHA256SUMS.gpg");
+        gpg.export_keys(signer, keys / "signer.gpg", false);
+        gpg.export_keys(stranger, keys / "stranger.gpg", false);
+    }
+    [[nodiscard]] PullOptions options(const ImageServer& server, const std::string& signature,
+                                      const std::string& keyring) const {
+        PullOptions o;
+        o.checksum_url = server.url("SHA256SUMS");
+        o.signature_url = server.url(signature);
+        o.keyring = keys / keyring;
+        return o;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a signed checksum file is checked with gpgv against the keyring", "[image][trust]") {
+    SignedFixture signed_fixture;
+    const ImageServer server(signed_fixture.fixture);
+    Cache c;
+
+    auto good = c.cache.pull(server.url("fixture.qcow2"), signed_fixture.options(server, "SHA256SUMS.gpg", "signer.gpg"));
+    INFO((good ? std::string() : describe(good.error())));
+    REQUIRE(good.has_value());
+    CHECK(good->sha256 == signed_fixture.fixture.sha256());
+    CHECK_FALSE(fs::exists(c.dir("fixture") / ".verify"));  // the work files are gone
+
+    auto stranger = c.cache.pull(server.url("raw.img"), signed_fixture.options(server, "SHA256SUMS.gpg", "stranger.gpg"));
+    REQUIRE_FALSE(stranger.has_value());
+    CHECK(contains(stranger.error().message, "is signed by a key that is not in"));
+    CHECK_FALSE(fs::exists(c.dir("raw") / "image.json"));
+
+    auto missing = c.cache.pull(server.url("raw.img"), signed_fixture.options(server, "SHA256SUMS.sig", "signer.gpg"));
+    REQUIRE_FALSE(missing.has_value());
+    CHECK(contains(missing.error().message, "cannot fetch the signature of"));
+    CHECK(contains(missing.error().message, "HTTP 404"));
+
+    auto no_keyring = c.cache.pull(server.url("raw.img"), signed_fixture.options(server, "SHA256SUMS.gpg", "none.gpg"));
+    REQUIRE_FALSE(no_keyring.has_value());
+    CHECK(contains(no_keyring.error().message, "none.gpg is not there"));
+
+    // Nothing of the image was fetched for any refused pull.
+    CHECK(server.requests_for("raw.img").empty());
+    CHECK_FALSE(fs::exists(c.dir("raw") / "image.json"));
+}
+
+TEST_CASE("a checksum file changed after it was signed is refused", "[image][trust]") {
+    SignedFixture signed_fixture;
+    const ImageServer server(signed_fixture.fixture, {"--wrong-checksum"});  // every digest changed in transit
+    Cache c;
+    auto changed = c.cache.pull(server.url("fixture.qcow2"), signed_fixture.options(server, "SHA256SUMS.gpg", "signer.gpg"));
+    REQUIRE_FALSE(changed.has_value());
+    INFO(describe(changed.error()));
+    CHECK(contains(changed.error().message, "does not match"));
+    CHECK(server.requests_for("fixture.qcow2").empty());
+    CHECK_FALSE(fs::exists(c.dir("fixture") / "image.json"));
+}
+
+TEST_CASE("known images carry their distribution's signature and keyring where there is one", "[image][trust]") {
+    auto ubuntu = berth::resolve_pull_source("ubuntu-24.04", {});
+    REQUIRE(ubuntu.has_value());
+    CHECK(ubuntu->signature_url == "https://cloud-images.ubuntu.com/noble/current/SHA256SUMS.gpg");
+    CHECK(ubuntu->keyring == "/usr/share/keyrings/ubuntu-cloudimage-keyring.gpg");
+    auto debian = berth::resolve_pull_source("debian-12", {});
+    REQUIRE(debian.has_value());
+    CHECK(debian->signature_url.empty());
+
+    PullOptions half;
+    half.checksum_url = "https://example.org/SHA256SUMS";
+    half.signature_url = "https://example.org/SHA256SUMS.gpg";
+    CHECK(berth::resolve_pull_source("https://example.org/a.qcow2", half).error().kind == berth::ErrorKind::Usage);
+    half.keyring = "/k.gpg";
+    half.signature_url = "http://example.org/SHA256SUMS.gpg";
+    CHECK(berth::resolve_pull_source("https://example.org/a.qcow2", half).error().kind == berth::ErrorKind::Usage);
 }

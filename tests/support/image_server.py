@@ -14,6 +14,8 @@ Misbehaviour on request, for the tests:
   --stall-after N      send N body bytes of a file larger than N, then nothing (keep it open)
   --rate BYTES         send at most BYTES per second
   --log FILE           one JSON line per request: method, target, range, if_range, status
+  --redirect PATH=URL  answer GET PATH with 302 to URL (repeatable)
+  --tls-cert F --tls-key F   serve https with this certificate and key (PEM)
 """
 
 import argparse
@@ -41,6 +43,9 @@ def parse_args():
     parser.add_argument("--ignore-range", action="store_true")
     parser.add_argument("--stall-after", type=int, default=-1)
     parser.add_argument("--rate", type=int, default=0)
+    parser.add_argument("--redirect", action="append", default=[])
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
     return parser.parse_args()
 
 
@@ -93,6 +98,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         target = self.path
         proxied = target.startswith("http://") or target.startswith("https://")
         path = urllib.parse.unquote(urllib.parse.urlsplit(target).path)
+        for rule in opts.redirect:
+            source, _, location = rule.partition("=")
+            if path == source:
+                self.log_request_line(302)
+                self.send_response(302)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
         file = os.path.normpath(os.path.join(opts.root, path.lstrip("/")))
         if not file.startswith(os.path.abspath(opts.root)) or not os.path.isfile(file):
             self.plain(404, "not found: " + path)
@@ -182,6 +196,11 @@ def main():
     server.opts = opts
     server.lock = threading.Lock()
     server.cuts_left = opts.cut_count if opts.cut_after >= 0 else 0
+    if opts.tls_cert:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(opts.tls_cert, opts.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
     try:
         server.serve_forever()

@@ -7,10 +7,12 @@
 #include <berth/provision/host_steps.h>
 #include <berth/provision/packages_step.h>
 #include <berth/provision/provisioner.h>
+#include <berth/process/runner.h>
 
 #include "../fakes/fake_docker.h"
 #include "../fakes/scripted_session.h"
 #include "temp_dir.h"
+#include "test_gpg.h"
 
 #include <catch2/catch.hpp>
 
@@ -645,4 +647,101 @@ TEST_CASE("applying steps batches their changes: units reload first - docker res
     CHECK(none.uploads.empty());
     CHECK(none.apply_script().empty());
     CHECK(none.restarted().empty());
+}
+
+namespace {
+
+std::string docker_ce_install_script(const std::string& os) {
+    auto facts = parse_facts(fresh(os).render());
+    REQUIRE(facts);
+    EngineConfig ce;
+    ce.install = "docker-ce";
+    const OsFamily family = os.starts_with("debian") || os.starts_with("ubuntu") ? OsFamily::Debian : OsFamily::Rhel;
+    Changes changes;
+    PackagesStep(family, ce, false).apply(*facts, changes);
+    return changes.install_script;
+}
+
+const std::string k_key_function =
+    "berth_docker_key() { h=$(mktemp -d) || return 1; f=$(gpg --homedir \"$h\" --batch --show-keys "
+    "--with-colons \"$1\" 2>/dev/null | awk -F: '$1==\"pub\"{getline; print $10}'); rm -rf \"$h\"; "
+    "[ \"$f\" = 9DC858229FC7DD38854AE2D88D81803C0EBFCD88 ]; }\n";
+
+}  // namespace
+
+TEST_CASE("docker-ce on Debian: Docker's key is checked against its fingerprint before apt trusts it",
+          "[provision][trust]") {
+    const std::string expected =
+        "export DEBIAN_FRONTEND=noninteractive\n"
+        ". /etc/os-release\n"
+        "install -m 0755 -d /etc/apt/keyrings\n"
+        "command -v curl >/dev/null && command -v gpg >/dev/null || { apt-get -o Acquire::Retries=5 update -q && "
+        "apt-get install -y -q --no-install-recommends ca-certificates curl gpg; } || exit 1\n" +
+        k_key_function +
+        "[ -s /etc/apt/keyrings/docker.asc ] || { curl -fsSL \"https://download.docker.com/linux/$ID/gpg\" -o "
+        "/etc/apt/keyrings/docker.asc.new && berth_docker_key /etc/apt/keyrings/docker.asc.new && mv "
+        "/etc/apt/keyrings/docker.asc.new /etc/apt/keyrings/docker.asc; } || { rm -f "
+        "/etc/apt/keyrings/docker.asc.new; echo \"berth: could not fetch Docker's repository key from "
+        "https://download.docker.com/linux/$ID/gpg or it is not the key 9DC858229FC7DD38854AE2D88D81803C0EBFCD88: "
+        "not trusting it\" >&2; exit 1; }\n"
+        "berth_docker_key /etc/apt/keyrings/docker.asc || { echo \"berth: /etc/apt/keyrings/docker.asc is not "
+        "Docker's repository key 9DC858229FC7DD38854AE2D88D81803C0EBFCD88: remove it, then provision again\" >&2; "
+        "exit 1; }\n"
+        "echo \"deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] "
+        "https://download.docker.com/linux/$ID $VERSION_CODENAME stable\" > /etc/apt/sources.list.d/docker.list\n"
+        "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update -q\n"
+        "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends docker-ce "
+        "docker-ce-cli containerd.io apparmor auditd nftables\n";
+    CHECK(docker_ce_install_script("debian-12") == expected);
+}
+
+TEST_CASE("docker-ce on the RHEL family: the checked key is imported before dnf, which can import no other",
+          "[provision][trust]") {
+    const std::string expected =
+        ". /etc/os-release\n"
+        "repo=centos; [ \"$ID\" = fedora ] && repo=fedora\n"
+        "install -m 0755 -d /etc/pki/rpm-gpg\n" +
+        k_key_function +
+        "[ -s /etc/pki/rpm-gpg/docker-ce.gpg ] || { curl -fsSL \"https://download.docker.com/linux/$repo/gpg\" -o "
+        "/etc/pki/rpm-gpg/docker-ce.gpg.new && berth_docker_key /etc/pki/rpm-gpg/docker-ce.gpg.new && mv "
+        "/etc/pki/rpm-gpg/docker-ce.gpg.new /etc/pki/rpm-gpg/docker-ce.gpg; } || { rm -f "
+        "/etc/pki/rpm-gpg/docker-ce.gpg.new; echo \"berth: could not fetch Docker's repository key from "
+        "https://download.docker.com/linux/$repo/gpg or it is not the key 9DC858229FC7DD38854AE2D88D81803C0EBFCD88: "
+        "not trusting it\" >&2; exit 1; }\n"
+        "berth_docker_key /etc/pki/rpm-gpg/docker-ce.gpg || { echo \"berth: /etc/pki/rpm-gpg/docker-ce.gpg is not "
+        "Docker's repository key 9DC858229FC7DD38854AE2D88D81803C0EBFCD88: remove it, then provision again\" >&2; "
+        "exit 1; }\n"
+        "rpm --import /etc/pki/rpm-gpg/docker-ce.gpg || exit 1\n"
+        "[ -f /etc/yum.repos.d/docker-ce.repo ] || { curl -fsSL \"https://download.docker.com/linux/$repo/docker-ce.repo\" "
+        "-o /etc/yum.repos.d/docker-ce.repo.new && mv /etc/yum.repos.d/docker-ce.repo.new "
+        "/etc/yum.repos.d/docker-ce.repo; } || exit 1\n"
+        "sed -i -e 's|^gpgkey=.*|gpgkey=file:///etc/pki/rpm-gpg/docker-ce.gpg|' -e 's|^gpgcheck=.*|gpgcheck=1|' "
+        "/etc/yum.repos.d/docker-ce.repo || exit 1\n"
+        "dnf -y -q install docker-ce docker-ce-cli containerd.io audit nftables container-selinux\n";
+    CHECK(docker_ce_install_script("rocky-9") == expected);
+}
+
+TEST_CASE("the docker-ce key check accepts only the one key with the expected fingerprint", "[provision][trust]") {
+    berth::test::TestGpg gpg;
+    berth::test::TempDir dir;
+    const std::string mine = gpg.make_key("berth test key <test@berth.invalid>");
+    const std::string other = gpg.make_key("berth other key <other@berth.invalid>");
+    gpg.export_keys(mine, dir / "mine.asc", true);
+    gpg.export_keys(mine + " " + other, dir / "both.asc", true);
+    berth::test::write_text(dir / "garbage.asc", "<html>not a key</html>\n");
+
+    auto check = [&](const std::string& fingerprint, const std::string& file) {
+        berth::ProcessRunner runner;
+        berth::Command c;
+        c.argv = {"sh", "-c", docker_key_check(fingerprint) + "berth_docker_key \"$1\"", "sh", (dir / file).string()};
+        auto r = runner.run(c);
+        REQUIRE(r);
+        return r->exit_status;
+    };
+    CHECK(check(mine, "mine.asc") == 0);
+    CHECK(check(k_docker_key_fingerprint, "mine.asc") == 1);  // what the install script asks for
+    CHECK(check(mine, "both.asc") == 1);                      // a second key would be trusted too
+    CHECK(check(mine, "garbage.asc") == 1);
+    CHECK(check(mine, "missing.asc") == 1);
+    CHECK(docker_key_check(k_docker_key_fingerprint) == k_key_function);
 }

@@ -6,6 +6,7 @@
 
 #include <berth/drivers/libvirt/libvirt_driver.h>
 
+#include <berth/core/digest.h>
 #include <berth/store/atomic_file.h>
 #include <berth/transport/ssh_key.h>
 
@@ -17,6 +18,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <atomic>
+#include <map>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -38,9 +40,19 @@ const std::string k_sha = "0123456789abcdef0123456789abcdef0123456789abcdef01234
 
 struct FakeUploader final : VolumeUploader {
     std::vector<std::pair<std::string, std::filesystem::path>> uploads;
+    /// What each volume holds (size, sha256), as the real uploader would read it back.
+    std::map<std::string, std::pair<std::uint64_t, std::string>> contents;
     Result<void> upload(StorageVolume& volume, const std::filesystem::path& file) override {
         uploads.emplace_back(volume.name(), file);
+        auto digest = file_digest(file);
+        if (!digest) return std::unexpected(digest.error());
+        contents[volume.name()] = *digest;
         return {};
+    }
+    Result<std::pair<std::uint64_t, std::string>> content_digest(StorageVolume& volume) override {
+        const auto it = contents.find(volume.name());
+        if (it == contents.end()) return std::pair<std::uint64_t, std::string>{0, sha256_hex("")};
+        return it->second;
     }
 };
 
@@ -507,6 +519,53 @@ TEST_CASE("libvirt: a create waits while another berth process uploads the same 
     REQUIRE(d->remove());
 }
 
+TEST_CASE("libvirt: a base volume is reused only when its content matches the image's digest",
+          "[libvirt][trust]") {
+    auto keeper = Connection::open(k_test_uri);
+    REQUIRE(keeper);
+    Harness h;
+    auto d = h.configured("web1");
+    REQUIRE(d->create());
+    REQUIRE(h.uploader->uploads.size() == 4);
+
+    // Someone puts other bytes of the same size under the base volume's name.
+    const std::string base = "base-0123456789abcdef.qcow2";
+    auto& held = h.uploader->contents.at(base);
+    held.second = sha256_hex("not the image");
+    auto d2 = h.configured("web2", {{"data-disk-size", {"0"}}});
+    REQUIRE(d2->create());
+    REQUIRE(h.uploader->uploads.size() == 6);
+    CHECK(h.uploader->uploads[4].first == base);  // refused and uploaded again
+    CHECK(h.uploader->uploads[4].second == h.dir / "base.qcow2");
+    CHECK(h.uploader->uploads[5].first == "web2-seed.iso");
+    CHECK(h.uploader->contents.at(base) == file_digest(h.dir / "base.qcow2").value());
+
+    // Intact: reused as it is.
+    auto d3 = h.configured("web3", {{"data-disk-size", {"0"}}});
+    REQUIRE(d3->create());
+    REQUIRE(h.uploader->uploads.size() == 7);
+    CHECK(h.uploader->uploads[6].first == "web3-seed.iso");
+    for (auto* m : {&d, &d2, &d3}) REQUIRE((*m)->remove());
+}
+
+TEST_CASE("libvirt: a qcow2 image with a backing file is refused before anything is uploaded",
+          "[libvirt][trust]") {
+    auto keeper = Connection::open(k_test_uri);
+    REQUIRE(keeper);
+    Harness h;
+    std::string header = read_all(h.dir / "base.qcow2");
+    header[15] = static_cast<char>(0xc0);  // backing_file_offset = 0xc0
+    header[19] = 10;                       // backing_file_size = 10
+    header.replace(0xc0, 10, "/etc/passw");
+    write_text(h.dir / "base.qcow2", header);
+    auto d = h.configured("web1");
+    auto created = d->create();
+    REQUIRE_FALSE(created);
+    CHECK(created.error().message.find("names a backing file") != std::string::npos);
+    CHECK(h.uploader->uploads.empty());
+    (void)d->remove();
+}
+
 TEST_CASE("libvirt: --templates-dir replaces the domain XML and cloud-init templates", "[libvirt]") {
     auto keeper = Connection::open(k_test_uri);
     REQUIRE(keeper);
@@ -656,6 +715,9 @@ TEST_CASE("libvirt: real libvirtd - makes the pool and uploads a volume", "[libv
     StreamUploader uploader;
     auto up = uploader.upload(*vol, dir / "payload.bin");
     CHECK(up);
+    auto held = uploader.content_digest(*vol);  // read back through the stream API
+    REQUIRE(held);
+    CHECK(*held == file_digest(dir / "payload.bin").value());
     auto path = vol->path();
     REQUIRE(path);
     if (std::filesystem::exists(*path)) CHECK(std::filesystem::file_size(*path) == 3 * 1024 * 1024 + 17);

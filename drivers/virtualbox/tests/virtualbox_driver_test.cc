@@ -312,6 +312,28 @@ TEST_CASE("virtualbox: create runs the full sequence - then start, stop, restart
     CHECK(gone.error().message.find("no longer exists") != std::string::npos);
 }
 
+TEST_CASE("virtualbox: a qcow2 image with a backing file is refused before qemu-img converts it",
+          "[virtualbox][trust]") {
+    Sim sim;
+    // The cached image becomes an overlay on a file of this host (what qemu-img would read).
+    const auto disk = sim.dir / "debian-12.qcow2";
+    std::filesystem::rename(disk, sim.dir / "host-file.qcow2");
+    Command overlay;
+    overlay.argv = {"qemu-img", "create", "-q", "-f", "qcow2", "-b", (sim.dir / "host-file.qcow2").string(), "-F",
+                    "qcow2", disk.string()};
+    auto made = sim.runner.run(overlay);
+    REQUIRE(made);
+    REQUIRE(made->exit_status == 0);
+
+    auto d = sim.configured("vb1");
+    auto created = d->create();
+    REQUIRE_FALSE(created);
+    CHECK(created.error().message.find("names a backing file") != std::string::npos);
+    CHECK(created.error().hint.find("qemu-img convert") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(sim.dir / "machines" / "vb1" / "disk.raw"));
+    for (const auto& call : sim.take_calls()) CHECK(call.front() != "convertfromraw");
+}
+
 TEST_CASE("virtualbox: options reach the VM - memory, CPUs, disk, NIC types, UI, shared folder", "[virtualbox]") {
     Sim sim;
     auto d = sim.configured("vb2", {{"memory", {"4096"}}, {"cpu-count", {"4"}}, {"disk-size", {"30000"}},

@@ -32,6 +32,8 @@ struct HttpOptions {
     std::chrono::seconds stall_time{60};
     long stall_bytes_per_second = 1024;
     ProgressFn progress;  ///< may be empty
+    /// A CA bundle to trust instead of the system's ("" = the system's): for tests only.
+    std::string ca_file;
 };
 
 struct DownloadResult {
@@ -44,7 +46,8 @@ struct DownloadResult {
 /// "<partial>.json" names the same URL, asks only for the missing bytes (Range, with If-Range
 /// when the server gave a validator): a 206 answer starting at the right offset is appended,
 /// a 200 answer starts the file over. On failure the partial file stays for the next attempt
-/// and the error says so. Follows redirects (http and https only).
+/// and the error says so. Follows redirects (http and https only); a download that starts on
+/// https follows redirects to https only: a redirect to plain http is refused.
 [[nodiscard]] Result<DownloadResult> download_file(const std::string& url,
                                                    const std::filesystem::path& partial,
                                                    const HttpOptions& options);
@@ -53,8 +56,15 @@ struct DownloadResult {
 void remove_partial(const std::filesystem::path& partial);
 
 /// GETs a small text file (a SHA256SUMS) into memory; fails if it is larger than max_bytes.
+/// Redirects as download_file. With `secure_only` the URL and every redirect must be
+/// is_secure_source_url (https, or http to this machine's loopback): a checksum file must not
+/// come over a network path that anyone on it can change.
 [[nodiscard]] Result<std::string> http_get_text(const std::string& url, std::size_t max_bytes,
-                                                const HttpOptions& options);
+                                                const HttpOptions& options, bool secure_only = false);
+
+/// True for https URLs and for http URLs to a loopback host (127.0.0.1, ::1, localhost): what a
+/// checksum file may be fetched from.
+[[nodiscard]] bool is_secure_source_url(std::string_view url);
 
 /// True for "http://..." and "https://..." (case-insensitive scheme).
 [[nodiscard]] bool is_http_url(std::string_view text);

@@ -22,6 +22,11 @@ struct KnownImage {
     std::string_view description;  ///< for docs and errors
     std::string_view url;
     std::string_view sums_url;     ///< SHA512SUMS / SHA256SUMS in the same directory
+    /// The detached OpenPGP signature of the sums file ("" where the distribution publishes
+    /// none), checked with gpgv against `keyring`, which `keyring_package` installs.
+    std::string_view signature_url;
+    std::string_view keyring;
+    std::string_view keyring_package;
 };
 
 /// The table of known images, in the order docs/images.md lists them.
@@ -39,6 +44,10 @@ struct PullOptions {
     std::string name;              ///< --name: the cache name of a URL or path image ("" = derived)
     std::string checksum;          ///< --checksum "sha256:HEX" | "sha512:HEX"
     std::string checksum_url;      ///< --checksum-url: a SHA256SUMS/SHA512SUMS listing the file
+    /// --checksum-signature-url and --keyring: the sums file's detached signature, checked with
+    /// gpgv against this keyring (an OpenPGP keyring file, binary or keybox).
+    std::string signature_url;
+    std::filesystem::path keyring;
     bool insecure_skip_checksum = false;
     bool force = false;            ///< download again even when the cached image is up to date
     /// For images that boot by direct kernel boot (local files only): copied beside the disk.
@@ -64,6 +73,9 @@ struct PullSource {
     std::string file_name;            ///< the name a sums file lists it under (URL's last segment)
     std::optional<Checksum> checksum; ///< given directly (--checksum)
     std::string sums_url;             ///< to fetch and look file_name up in (known, --checksum-url)
+    std::string signature_url;        ///< the sums file's detached signature ("" = none)
+    std::filesystem::path keyring;    ///< what the signature is checked against (absolute)
+    std::string keyring_package;      ///< the Debian/Ubuntu package that installs the keyring
     bool verify = true;               ///< false with --insecure-skip-checksum
 };
 

@@ -10,9 +10,18 @@
 #include <berth/provision/step.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace berth {
+
+/// Docker's repository signing key (docs.docker.com), the only key the docker-ce install trusts.
+inline constexpr const char* k_docker_key_fingerprint = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88";
+
+/// The shell function `berth_docker_key FILE` of the docker-ce install: it succeeds when FILE
+/// holds exactly one primary key and its fingerprint is `fingerprint` (read with gpg --show-keys
+/// in a throw-away GNUPGHOME, importing nothing). One line, ending in a newline.
+[[nodiscard]] std::string docker_key_check(std::string_view fingerprint);
 
 /// The packages `family` needs for `engine`, the Docker package first.
 [[nodiscard]] std::vector<std::string> package_names(OsFamily family, const EngineConfig& engine);

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 
@@ -29,12 +30,20 @@ class VolumeUploader {
 public:
     virtual ~VolumeUploader() = default;
     [[nodiscard]] virtual Result<void> upload(StorageVolume& volume, const std::filesystem::path& file) = 0;
+    /// What the volume holds, read back whole: its size in bytes and its sha256 (hex). A shared
+    /// volume is reused only when this matches the file it should hold.
+    [[nodiscard]] virtual Result<std::pair<std::uint64_t, std::string>> content_digest(StorageVolume& volume) = 0;
 };
 
 class StreamUploader final : public VolumeUploader {
 public:
     [[nodiscard]] Result<void> upload(StorageVolume& volume, const std::filesystem::path& file) override;
+    /// virStorageVolDownload of the whole volume, hashed as it streams.
+    [[nodiscard]] Result<std::pair<std::uint64_t, std::string>> content_digest(StorageVolume& volume) override;
 };
+
+/// The size and sha256 (hex) of a local file.
+[[nodiscard]] Result<std::pair<std::uint64_t, std::string>> file_digest(const std::filesystem::path& file);
 
 /// "kvm" or "qemu" for a requested virt-type ("auto", "kvm", "qemu"). auto picks kvm only where
 /// guests can run: a local URI, /dev/kvm present and vmx/svm in cpuinfo (a /dev/kvm without them,
