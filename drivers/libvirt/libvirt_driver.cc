@@ -545,7 +545,8 @@ private:
     }
 
     Result<std::string> chosen_virt_type() const {
-        const bool dev_kvm = m_hooks.dev_kvm_exists ? m_hooks.dev_kvm_exists() : std::filesystem::exists("/dev/kvm");
+        std::error_code kvm_ec;
+        const bool dev_kvm = m_hooks.dev_kvm_exists ? m_hooks.dev_kvm_exists() : std::filesystem::exists("/dev/kvm", kvm_ec);
         const std::string cpuinfo = m_hooks.cpuinfo ? m_hooks.cpuinfo() : read_file("/proc/cpuinfo").value_or("");
         return decide_virt_type(m_virt_type, m_uri, dev_kvm, cpuinfo);
     }

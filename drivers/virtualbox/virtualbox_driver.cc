@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -38,10 +39,11 @@ Result<HostOnlyCidr> parse_hostonly_cidr(std::string_view text) {
     const std::string prefix(text.substr(slash + 1));
     in_addr a{};
     if (::inet_pton(AF_INET, addr.c_str(), &a) != 1) return bad();
-    if (prefix.empty() || prefix.size() > 2 || !std::all_of(prefix.begin(), prefix.end(), ::isdigit)) return bad();
     HostOnlyCidr cidr;
     cidr.host = ntohl(a.s_addr);
-    cidr.prefix = std::stoi(prefix);
+    if (prefix.empty() || prefix.size() > 2 ||
+        std::from_chars(prefix.data(), prefix.data() + prefix.size(), cidr.prefix).ptr != prefix.data() + prefix.size())
+        return bad();
     if (cidr.prefix < 8 || cidr.prefix > 24) return bad();
     const std::uint32_t host_part = cidr.host & ~cidr.mask();
     if (host_part == 0 || host_part == ~cidr.mask()) return bad();  // the network or broadcast address
@@ -71,7 +73,10 @@ bool hostonly_range_allowed(const VBoxVersion& version, const HostOnlyCidr& cidr
             if (slash == std::string::npos) continue;
             in_addr a{};
             if (::inet_pton(AF_INET, range.substr(0, slash).c_str(), &a) != 1) continue;
-            if (inside(ntohl(a.s_addr), std::atoi(range.c_str() + slash + 1))) return true;
+            int prefix = -1;
+            const char* bits = range.c_str() + slash + 1;
+            if (std::from_chars(bits, range.c_str() + range.size(), prefix).ptr != range.c_str() + range.size()) continue;
+            if (inside(ntohl(a.s_addr), prefix)) return true;
         }
     }
     return false;
@@ -464,12 +469,16 @@ public:
             return r;
         // The host-only adapter create attached, written down as soon as it was chosen.
         const auto made_path = m_ctx.machine_dir / k_made_file;
-        if (std::filesystem::exists(made_path)) {
-            try {
-                m_hostonly_if = nlohmann::json::parse(read_file(made_path).value_or("{}")).value("hostonly_if", "");
-            } catch (const nlohmann::json::exception& e) {
-                return fail("cannot read " + made_path.string() + ": " + e.what());
-            }
+        std::error_code ec;
+        const bool made = std::filesystem::exists(made_path, ec);
+        if (ec) return fail("cannot read " + made_path.string() + ": " + ec.message());
+        if (made) {
+            const auto j = nlohmann::json::parse(read_file(made_path).value_or("{}"), nullptr, false);
+            const auto nic = j.is_object() ? j.find("hostonly_if") : j.end();
+            if (!j.is_object() || (nic != j.end() && !nic->is_string()))
+                return fail("cannot read " + made_path.string() + ": not the JSON object berth writes",
+                            "fix or remove the file");
+            m_hostonly_if = nic != j.end() ? nic->get<std::string>() : std::string();
         }
         return {};
     }
@@ -615,8 +624,10 @@ private:
         for (const auto& block : parse_blocks(ifs->out)) {
             auto ip = block.find("IPAddress");
             auto nm = block.find("NetworkMask");
-            if (ip != block.end() && ip->second == host_ip && nm != block.end() && nm->second == mask) {
-                name = block.at("Name");
+            auto nic = block.find("Name");
+            if (ip != block.end() && ip->second == host_ip && nm != block.end() && nm->second == mask &&
+                nic != block.end()) {
+                name = nic->second;
                 break;
             }
         }

@@ -80,7 +80,7 @@ void add_image_ls(CLI::App* verb, Context& ctx) {
                     j["disk_path"] = image.disk_path().string();
                     list.push_back(std::move(j));
                 }
-                std::cout << list.dump(4) << "\n";
+                std::cout << list.dump(4, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
                 return {};
             }
             if (opts->quiet) {

@@ -27,7 +27,7 @@ void add_inspect(CLI::App& app, Context& ctx) {
             nlohmann::json j = machine->record.to_json();
             j["store_path"] = services.store().machine_dir(machine->record.name).string();
             if (opts->format.empty()) {
-                std::cout << j.dump(4) << "\n";
+                std::cout << j.dump(4, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
                 return {};
             }
             auto tmpl = GoTemplate::parse(opts->format);

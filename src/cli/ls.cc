@@ -226,7 +226,7 @@ void add_ls(CLI::App& app, Context& ctx) {
                 return {};
             }
             if (opts->json) {
-                std::cout << items.dump(2) << "\n";
+                std::cout << items.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
                 return {};
             }
             auto out = render_list(*format, items);

@@ -7,6 +7,7 @@
 #include <berth/core/version.h>
 
 #include <cstdio>
+#include <exception>
 #include <iostream>
 
 namespace {
@@ -22,6 +23,30 @@ std::string version_line() {
     return "berth version " + std::string(berth::version()) + ", build " + std::string(berth::git_revision());
 }
 
+/// Runs the chosen verb. Whatever escapes it as an exception (a bug: every failure berth expects
+/// is an Error value) is reported as an internal error, exit 1, after the stack has unwound: every
+/// FileLock is released and a create in progress has rolled back (MachineService::create).
+int run_action(berth::cli::Context& ctx) {
+    std::string what;
+    try {
+        auto result = ctx.action();
+        if (!result) {
+            print_error(result.error(), ctx.debug);
+            return result.error().exit_code();
+        }
+        return *result;
+    } catch (const std::exception& e) {
+        what = e.what();
+    } catch (...) {
+        what = "an unknown exception";
+    }
+    print_error(berth::Error{berth::ErrorKind::Failed, "internal error: " + what,
+                             "this is a bug in berth; please report it with the output of the command run with --debug",
+                             {}},
+                ctx.debug);
+    return berth::k_exit_error;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -34,11 +59,12 @@ int main(int argc, char** argv) {
                  "berth"};
     app.set_version_flag("--version", version_line(), "Print berth's version and exit");
     app.add_option("-s,--storage-path", ctx.storage_path,
-                   "Where berth keeps machines, keys and certificates (default ~/.berth)")
+                   "Where berth keeps machines, keys and certificates (default ~/.berth): a new path, an "
+                   "empty directory or a berth store; any other directory is refused")
         ->envname("BERTH_STORAGE_PATH");
     app.add_flag("-D,--debug", ctx.debug, "Show debug output, every command berth runs");
     app.require_subcommand(1);
-    app.footer("Exit codes: 0 ok, 1 error, 2 usage error, 3 pre-create check failed.\n"
+    app.footer("Exit codes: 0 ok, 1 error (also an internal error), 2 usage error, 3 pre-create check failed.\n"
                "Run 'berth COMMAND --help' for a command's options.");
 
     cli::add_create(app, ctx);
@@ -96,10 +122,5 @@ int main(int argc, char** argv) {
 
     init_logging(ctx.debug);
     if (!ctx.action) return k_exit_usage;
-    auto result = ctx.action();
-    if (!result) {
-        print_error(result.error(), ctx.debug);
-        return result.error().exit_code();
-    }
-    return *result;
+    return run_action(ctx);
 }

@@ -44,6 +44,8 @@ void add_rm(CLI::App& app, Context& ctx) {
             for (const auto& name : opts->names) {
                 auto ok = services.machines().remove(name, opts->force);
                 if (!ok) {
+                    // One name: main prints the error, once. Several: each is told as it happens.
+                    if (opts->names.size() == 1) return std::unexpected(ok.error());
                     spdlog::error("{}", ok.error().line());
                     if (!first_error) first_error = ok.error();
                     continue;
@@ -51,10 +53,7 @@ void add_rm(CLI::App& app, Context& ctx) {
                 std::cout << "Successfully removed " << name << "\n";
                 if (!ok->empty()) spdlog::info("{}: {}", name, *ok);
             }
-            if (first_error) {
-                if (opts->names.size() == 1) return std::unexpected(*first_error);
-                return fail("some machines were not removed (see above)");
-            }
+            if (first_error) return fail("some machines were not removed (see above)");
             return {};
         });
     });

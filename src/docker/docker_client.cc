@@ -299,6 +299,24 @@ Result<nlohmann::json> DockerClient::info() { return get_json("/info"); }
 
 Result<nlohmann::json> DockerClient::version() { return get_json("/version"); }
 
+namespace {
+
+/// Failures that waiting cannot mend: the daemon's certificate does not verify against this
+/// machine's CA, berth's own certificate files are unusable or missing, the URL is malformed.
+/// A restarting dockerd refuses connections or times out; it never presents a foreign certificate.
+bool retry_cannot_help(const Error& error) {
+    if (error.kind == ErrorKind::Usage || error.kind == ErrorKind::NotFound) return true;
+    for (const auto& [key, value] : error.context) {
+        if (key != "curl_code") continue;
+        for (CURLcode fatal : {CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_CERTPROBLEM,
+                               CURLE_SSL_CACERT_BADFILE, CURLE_SSL_PINNEDPUBKEYNOTMATCH})
+            if (value == std::to_string(static_cast<int>(fatal))) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
 Result<void> DockerClient::wait_until_ready(std::chrono::seconds timeout) {
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
@@ -310,6 +328,11 @@ Result<void> DockerClient::wait_until_ready(std::chrono::seconds timeout) {
         ++attempts;
         auto ready = ping_within(std::min(m_request_timeout, std::max(remaining, k_min_poll_timeout)));
         if (ready) return {};
+        if (retry_cannot_help(ready.error())) {
+            Error error = std::move(ready.error());
+            error.with("attempts", std::to_string(attempts));
+            return std::unexpected(std::move(error));
+        }
         const auto now = Clock::now();
         if (now >= deadline) {
             const auto waited = std::chrono::duration_cast<milliseconds>(now - start);

@@ -314,8 +314,10 @@ std::optional<PartialMeta> read_meta(const fs::path& partial) {
     if (!j.is_object() || !j.contains("url") || !j["url"].is_string()) return std::nullopt;
     PartialMeta meta;
     meta.url = j["url"].get<std::string>();
-    meta.etag = j.value("etag", "");
-    meta.last_modified = j.value("last_modified", "");
+    for (auto [key, out] : {std::pair{"etag", &meta.etag}, std::pair{"last_modified", &meta.last_modified}}) {
+        const auto it = j.find(key);
+        if (it != j.end() && it->is_string()) *out = it->get<std::string>();
+    }
     return meta;
 }
 

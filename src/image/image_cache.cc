@@ -451,9 +451,11 @@ Result<std::vector<CachedImage>> ImageCache::list() const {
     if (!fs::exists(m_dir, ec)) return images;
     fs::directory_iterator it(m_dir, ec);
     if (ec) return fail("cannot list " + m_dir.string() + ": " + ec.message());
-    for (const auto& entry : it) {
+    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+        const auto& entry = *it;
         const std::string name = entry.path().filename().string();
-        if (name.starts_with(".") || !entry.is_directory(ec)) continue;
+        std::error_code type_ec;
+        if (name.starts_with(".") || !entry.is_directory(type_ec)) continue;
         auto image = read_record(entry.path());
         if (!image) {
             if (image.error().kind != ErrorKind::NotFound)
@@ -462,6 +464,7 @@ Result<std::vector<CachedImage>> ImageCache::list() const {
         }
         images.push_back(std::move(*image));
     }
+    if (ec) return fail("cannot list " + m_dir.string() + ": " + ec.message());
     std::sort(images.begin(), images.end(),
               [](const CachedImage& a, const CachedImage& b) { return natural_less(a.name, b.name); });
     return images;
@@ -558,7 +561,8 @@ Result<void> ImageCache::remove(std::string_view name) {
     const fs::path record = dir / k_image_record_file;
     if (::unlink(record.c_str()) != 0 && errno != ENOENT)
         return fail("cannot remove " + record.string() + ": " + errno_text(errno), "check the directory's permissions");
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const auto& entry = *it;
         if (entry.path().filename() == k_lock_file) continue;
         fs::remove_all(entry.path(), ec);
         if (ec)

@@ -9,10 +9,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <optional>
 #include <set>
+#include <utility>
 
 extern char** environ;
 
@@ -163,6 +167,26 @@ long long poll_budget(const std::optional<Clock::time_point>& deadline) {
     return std::min<long long>(left.count(), 1000);
 }
 
+/// Appends what fits under k_max_process_output_bytes to `text`; counts the rest in `dropped`.
+void append_capped(std::string& text, const char* data, std::size_t bytes, std::size_t& dropped) {
+    const std::size_t room = k_max_process_output_bytes - std::min(text.size(), k_max_process_output_bytes);
+    text.append(data, std::min(bytes, room));
+    dropped += bytes - std::min(bytes, room);
+}
+
+/// A line at the end of result.err, and a warning in the log, for each stream the cap cut.
+void report_cut(CommandResult& result, std::size_t out_dropped, std::size_t err_dropped) {
+    for (auto [name, dropped] : {std::pair{"stdout", out_dropped}, std::pair{"stderr", err_dropped}}) {
+        if (dropped == 0) continue;
+        const std::string note = std::string("berth: the command's ") + name + " was cut at " +
+                                 std::to_string(k_max_process_output_bytes / (1024 * 1024)) + " MiB: the last " +
+                                 std::to_string(dropped) + " bytes were dropped";
+        spdlog::warn("{}", note);
+        if (!result.err.empty() && result.err.back() != '\n') result.err += '\n';
+        result.err += note + "\n";
+    }
+}
+
 /// Writes `stdin_bytes` to the child and reads its stdout and stderr into `result` until both
 /// close, or until the deadline (then result.timed_out).
 void exchange(Pipes& pipes, const std::string& stdin_bytes, const std::optional<Clock::time_point>& deadline,
@@ -172,6 +196,7 @@ void exchange(Pipes& pipes, const std::string& stdin_bytes, const std::optional<
     else ::fcntl(pipes.in_w.fd, F_SETFL, O_NONBLOCK);
 
     std::array<char, 65536> buf{};
+    std::size_t out_dropped = 0, err_dropped = 0;
     while (pipes.out_r.fd >= 0 || pipes.err_r.fd >= 0) {
         std::vector<pollfd> fds;
         if (pipes.out_r.fd >= 0) fds.push_back({pipes.out_r.fd, POLLIN, 0});
@@ -198,7 +223,9 @@ void exchange(Pipes& pipes, const std::string& stdin_bytes, const std::optional<
             }
             ssize_t r = ::read(p.fd, buf.data(), buf.size());
             if (r > 0) {
-                (p.fd == pipes.out_r.fd ? result.out : result.err).append(buf.data(), static_cast<size_t>(r));
+                const bool out = p.fd == pipes.out_r.fd;
+                append_capped(out ? result.out : result.err, buf.data(), static_cast<size_t>(r),
+                              out ? out_dropped : err_dropped);
             } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
                 if (p.fd == pipes.out_r.fd) pipes.out_r.reset();
                 else pipes.err_r.reset();
@@ -206,6 +233,7 @@ void exchange(Pipes& pipes, const std::string& stdin_bytes, const std::optional<
         }
     }
     pipes.in_w.reset();
+    report_cut(result, out_dropped, err_dropped);
 }
 
 /// Waits for the child; its exit status, or 128+signal if a signal killed it.

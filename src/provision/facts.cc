@@ -2,9 +2,14 @@
 
 #include <berth/provision/host_paths.h>
 
+#include <berth/core/text.h>
+
 #include "join.h"
 
+#include <charconv>
+#include <optional>
 #include <sstream>
+#include <string_view>
 
 namespace berth {
 
@@ -55,6 +60,85 @@ std::string facts_script(const std::vector<std::string>& packages) {
     return s;
 }
 
+namespace {
+
+/// A line of the report, safe to show: control characters as '?', at most 120 characters.
+std::string shown_line(std::string_view line) {
+    std::string out(line.substr(0, 120));
+    for (char& c : out)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    return line.size() > 120 ? out + "..." : out;
+}
+
+Error malformed(std::string_view section, std::string_view line, std::string_view why) {
+    return Error{ErrorKind::Failed,
+                 "the host's report of its state has a malformed line in @" + std::string(section) + " (" +
+                     std::string(why) + "): \"" + shown_line(line) + "\"",
+                 "berth reads it from stat and sshd -T on the host; check those there (berth ssh NAME) "
+                 "and run the command again",
+                 {}};
+}
+
+/// A whole decimal or octal number in [0, max], without signs, spaces or exceptions.
+std::optional<unsigned> whole_number(std::string_view text, int base, unsigned max) {
+    unsigned value = 0;
+    const char* end = text.data() + text.size();
+    if (text.empty()) return std::nullopt;
+    auto [ptr, ec] = std::from_chars(text.data(), end, value, base);
+    if (ec != std::errc() || ptr != end || value > max) return std::nullopt;
+    return value;
+}
+
+/// "<path> <sha256> <mode> <user:group>", as the facts script prints each managed file.
+Result<void> parse_file_line(const std::string& line, Facts& f) {
+    std::istringstream words(line);
+    std::string path, digest, mode, owner;
+    words >> path >> digest >> mode >> owner;
+    if (path.empty()) return {};
+    auto value = whole_number(mode, 8, 07777);
+    if (!value) return std::unexpected(malformed("files", line, "the mode is not an octal number up to 7777"));
+    f.files[path] = {digest, *value, owner};
+    return {};
+}
+
+/// One port of `sshd -T`: 1 to 65535; anything else would end in the firewall's rules.
+Result<void> parse_port_line(std::string_view line, Facts& f) {
+    line = trim(line);
+    if (line.empty()) return {};
+    auto port = whole_number(line, 10, 65535);
+    if (!port || *port == 0) return std::unexpected(malformed("sshd-ports", line, "not a port from 1 to 65535"));
+    f.sshd_ports.push_back(static_cast<int>(*port));
+    return {};
+}
+
+Result<void> parse_line(const std::string& section, const std::string& line, Facts& f) {
+    std::istringstream words(line);
+    if (section == "os-release") f.os_release += line + "\n";
+    else if (section == "hostname") f.hostname = line;
+    else if (section == "packages") {
+        std::string name, version;
+        words >> name;
+        std::getline(words >> std::ws, version);
+        if (!name.empty()) f.packages[name] = version;
+    } else if (section == "files") return parse_file_line(line, f);
+    else if (section == "exists") {
+        if (!line.empty()) f.existing.insert(line);
+    } else if (section == "units") {
+        std::string unit, active, enabled;
+        words >> unit >> active >> enabled;
+        if (!unit.empty()) f.units[unit] = {active, enabled};
+    } else if (section == "sshd-ports") return parse_port_line(line, f);
+    else if (section == "subid") {
+        f.subuid = f.subuid || line == "subuid";
+        f.subgid = f.subgid || line == "subgid";
+    } else if (section == "dockerd") f.dockerd = line;
+    else if (section == "selinux") f.selinux = line;
+    else if (section == "nft") f.nft = line;
+    return {};
+}
+
+}  // namespace
+
 Result<Facts> parse_facts(const std::string& output) {
     Facts f;
     std::istringstream in(output);
@@ -66,32 +150,7 @@ Result<Facts> parse_facts(const std::string& output) {
             ended = ended || section == "end";
             continue;
         }
-        std::istringstream words(line);
-        if (section == "os-release") f.os_release += line + "\n";
-        else if (section == "hostname") f.hostname = line;
-        else if (section == "packages") {
-            std::string name, version;
-            words >> name;
-            std::getline(words >> std::ws, version);
-            if (!name.empty()) f.packages[name] = version;
-        } else if (section == "files") {
-            std::string path, digest, mode, owner;
-            words >> path >> digest >> mode >> owner;
-            f.files[path] = {digest, static_cast<unsigned>(std::stoul(mode.empty() ? "0" : mode, nullptr, 8)), owner};
-        } else if (section == "exists") {
-            if (!line.empty()) f.existing.insert(line);
-        } else if (section == "units") {
-            std::string unit, active, enabled;
-            words >> unit >> active >> enabled;
-            f.units[unit] = {active, enabled};
-        } else if (section == "sshd-ports") {
-            if (!line.empty()) f.sshd_ports.push_back(std::atoi(line.c_str()));
-        } else if (section == "subid") {
-            f.subuid = f.subuid || line == "subuid";
-            f.subgid = f.subgid || line == "subgid";
-        } else if (section == "dockerd") f.dockerd = line;
-        else if (section == "selinux") f.selinux = line;
-        else if (section == "nft") f.nft = line;
+        if (auto ok = parse_line(section, line, f); !ok) return std::unexpected(ok.error());
     }
     if (!ended) return fail("the host's report of its state was cut short", "run the command again");
     return f;

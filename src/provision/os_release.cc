@@ -1,5 +1,6 @@
 #include <berth/provision/os_release.h>
 
+#include <charconv>
 #include <sstream>
 
 namespace berth {
@@ -18,7 +19,12 @@ std::string unquote(std::string value) {
     return value;
 }
 
-int major_of(const std::string& version) { return std::atoi(version.c_str()); }
+/// The leading number of "12.4" (12); 0 when there is none or it does not fit an int.
+int major_of(const std::string& version) {
+    int major = 0;
+    auto [ptr, ec] = std::from_chars(version.data(), version.data() + version.size(), major);
+    return ec == std::errc() ? major : 0;
+}
 
 }  // namespace
 

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 
 namespace berth {
 namespace {
@@ -71,7 +72,10 @@ Error with_docker_journal(Session& session, Error e) {
 nlohmann::json parse_option_value(const std::string& v) {
     if (v == "true") return true;
     if (v == "false") return false;
-    if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos && v.size() < 10) return std::stoi(v);
+    int number = 0;
+    if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos && v.size() < 10 &&
+        std::from_chars(v.data(), v.data() + v.size(), number).ec == std::errc())
+        return number;
     return v;
 }
 

@@ -41,9 +41,11 @@ Result<TemplateSet> TemplateSet::load(const std::optional<std::filesystem::path>
         std::error_code ec;
         if (!std::filesystem::is_directory(*override_dir, ec))
             return fail_usage("--templates-dir " + override_dir->string() + " is not a directory");
-        for (const auto& entry : std::filesystem::directory_iterator(*override_dir, ec)) {
+        for (std::filesystem::directory_iterator it(*override_dir, ec), end; !ec && it != end; it.increment(ec)) {
+            const auto& entry = *it;
             const std::string file = entry.path().filename().string();
-            if (!entry.is_regular_file() || !file.ends_with(".mustache")) continue;
+            std::error_code type_ec;
+            if (!entry.is_regular_file(type_ec) || !file.ends_with(".mustache")) continue;
             const std::string name = file.substr(0, file.size() - std::string(".mustache").size());
             if (!set.m_text.contains(name)) {
                 std::string known;
@@ -56,6 +58,7 @@ Result<TemplateSet> TemplateSet::load(const std::optional<std::filesystem::path>
             set.m_text[name] = *text;
             set.m_origin[name] = entry.path().string();
         }
+        if (ec) return fail_usage("cannot list --templates-dir " + override_dir->string() + ": " + ec.message());
     }
     for (const auto& [name, text] : set.m_text) {
         mustache m{text};

@@ -38,7 +38,10 @@ Result<void> validate_tls(const CreateRequest& request) {
 /// anything is made.
 Result<std::optional<std::filesystem::path>> checked_templates_dir(const CreateRequest& request) {
     if (!request.provision.templates_dir) return std::optional<std::filesystem::path>{};
-    auto dir = std::filesystem::absolute(*request.provision.templates_dir);
+    std::error_code ec;
+    auto dir = std::filesystem::absolute(*request.provision.templates_dir, ec);
+    if (ec) return fail_usage("cannot resolve --templates-dir " + request.provision.templates_dir->string() + ": " +
+                              ec.message());
     if (auto loaded = TemplateSet::load(dir); !loaded) {
         Error e = loaded.error();
         e.kind = ErrorKind::Usage;
@@ -124,8 +127,13 @@ Result<void> MachineService::make_machine(const CreateRequest& request, Prepared
     if (auto ok = issue_certificates(record, *prepared.driver); !ok) return ok;
     if (!prepared.driver->ssh_endpoint()) return {};  // a host berth does not reach (none)
     Machine machine{record, std::move(prepared.driver)};
+    // The driver goes back to `prepared` however provision ends (an exception too): rollback needs it.
+    struct GiveBack {
+        Prepared& prepared;
+        Machine& machine;
+        ~GiveBack() { prepared.driver = std::move(machine.driver); }
+    } give_back{prepared, machine};
     auto provisioned = provision_locked(machine, request.provision, true, false);
-    prepared.driver = std::move(machine.driver);
     if (!provisioned) return std::unexpected(provisioned.error());
     record = machine.record;
     report.timings.insert(report.timings.end(), provisioned->timings.begin(), provisioned->timings.end());
@@ -133,10 +141,23 @@ Result<void> MachineService::make_machine(const CreateRequest& request, Prepared
     return {};
 }
 
+/// make_machine, with an exception that escapes it (a bug: failures are Error values) turned into
+/// an internal error, so that the create still rolls back and no record is left "creating".
+Result<void> MachineService::make_machine_guarded(const CreateRequest& request, Prepared& prepared,
+                                                  CreateReport& report) const {
+    try {
+        return make_machine(request, prepared, report);
+    } catch (const std::exception& e) {
+        return fail(std::string("internal error: ") + e.what());
+    } catch (...) {
+        return fail("internal error: an unknown exception");
+    }
+}
+
 Error MachineService::roll_back(const CreateRequest& request, Prepared& prepared, MachineRecord& record,
                                 Error e) const {
     spdlog::debug("{}create failed, rolling back: {}", log_prefix(request.name), e.message);
-    auto undone = prepared.driver->remove();
+    auto undone = prepared.driver ? prepared.driver->remove() : Result<void>(fail("the driver was lost"));
     const std::string cause = e.message;
     e.message = "cannot create machine \"" + request.name + "\": " + cause;
     if (undone && m_ports.store->remove_machine_dir(request.name)) {
@@ -161,7 +182,7 @@ Result<CreateReport> MachineService::create(const CreateRequest& request) const 
         (void)m_ports.store->remove_machine_dir(request.name);
         return std::unexpected(ok.error());
     }
-    if (auto made = make_machine(request, *prepared, report); !made)
+    if (auto made = make_machine_guarded(request, *prepared, report); !made)
         return std::unexpected(roll_back(request, *prepared, report.record, made.error()));
     report.record.status = MachineStatus::Ready;
     if (auto ok = m_ports.store->save(report.record); !ok) return std::unexpected(ok.error());

@@ -18,13 +18,15 @@ namespace {
 void sweep_stale_temps(const fs::path& target) {
     std::error_code ec;
     const std::string prefix = "." + target.filename().string() + ".tmp.";
-    for (const auto& entry : fs::directory_iterator(target.parent_path(), ec)) {
+    for (fs::directory_iterator it(target.parent_path(), ec), end; !ec && it != end; it.increment(ec)) {
+        const fs::directory_entry& entry = *it;
         const std::string name = entry.path().filename().string();
         if (!name.starts_with(prefix)) continue;
         const std::string pid_text = name.substr(prefix.size());
         pid_t pid = static_cast<pid_t>(std::strtol(pid_text.c_str(), nullptr, 10));
+        std::error_code remove_ec;  // a temp file that will not go stays; the next write tries again
         if (pid > 0 && pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH)
-            fs::remove(entry.path(), ec);
+            fs::remove(entry.path(), remove_ec);
     }
 }
 

@@ -1,5 +1,6 @@
 #include <berth/store/machine_record.h>
 
+#include <cstdint>
 #include <ctime>
 
 namespace berth {
@@ -71,7 +72,11 @@ Result<MachineRecord> MachineRecord::from_json(const nlohmann::json& j, const st
     if (!j.is_object()) return corrupt("not a JSON object");
     if (!j.contains("schema_version") || !j["schema_version"].is_number_integer())
         return corrupt("no schema_version");
-    const int version = j["schema_version"].get<int>();
+    // Read at full width, never narrowed: an int would take 4294967297 for 1.
+    const auto& schema = j["schema_version"];
+    const std::int64_t version = schema.is_number_unsigned() && schema.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)
+                                     ? INT64_MAX
+                                     : schema.get<std::int64_t>();
     if (version > k_schema_version)
         return fail("machine record " + origin + " was written by a newer berth (schema " +
                         std::to_string(version) + "; this berth reads up to " +
@@ -80,7 +85,7 @@ Result<MachineRecord> MachineRecord::from_json(const nlohmann::json& j, const st
     if (version < 1) return corrupt("schema_version " + std::to_string(version));
     try {
         MachineRecord r;
-        r.schema_version = version;
+        r.schema_version = static_cast<int>(version);
         r.name = j.at("name").get<std::string>();
         r.driver_name = j.at("driver_name").get<std::string>();
         const std::string status = j.at("status").get<std::string>();

@@ -1,6 +1,10 @@
 #include <berth/store/store.h>
 
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,9 +32,65 @@ fs::path Store::machine_file(std::string_view name, std::string_view file) const
     return machine_dir(name) / std::string(file);
 }
 
+namespace {
+
+/// Makes `dir` with mode 0700 if it is missing (then sets the mode exactly, whatever the umask).
+/// An existing directory is left as it is: berth never changes the mode of a directory it did not
+/// make. True if it was made.
+Result<bool> make_own_dir(const fs::path& dir) {
+    if (::mkdir(dir.c_str(), 0700) == 0) {
+        if (::chmod(dir.c_str(), 0700) != 0)
+            return fail("cannot set mode 0700 on " + dir.string() + ": " + errno_text(errno));
+        return true;
+    }
+    const int err = errno;
+    std::error_code ec;
+    if (err == EEXIST && fs::is_directory(dir, ec)) return false;
+    return fail("cannot create directory " + dir.string() + ": " +
+                    (err == EEXIST ? std::string("it exists and is not a directory") : errno_text(err)),
+                "check the path and its parent's permissions, or pass another --storage-path");
+}
+
+/// A directory berth may use as its store: empty, or holding berth's own layout (machines/,
+/// locks/ or cache/images/, as every berth so far made them).
+Result<void> check_store_dir(const fs::path& root) {
+    std::error_code ec;
+    for (const char* own : {"machines", "locks", "cache/images"}) {
+        std::error_code own_ec;
+        if (fs::is_directory(root / own, own_ec)) return {};
+    }
+    const bool empty = fs::is_empty(root, ec);
+    if (ec) return fail("cannot read the store directory " + root.string() + ": " + ec.message(),
+                        "check its permissions, or pass another --storage-path");
+    if (empty) return {};
+    return fail_usage("the store directory " + root.string() + " is not empty and is not a berth store "
+                      "(it has no machines/, locks/ or cache/ of berth's)",
+                      "berth keeps keys there and makes only its own layout: pass --storage-path (-s) a new "
+                      "or empty directory, or the store you used before");
+}
+
+}  // namespace
+
 Result<void> Store::ensure_layout() const {
+    std::error_code ec;
+    const auto root_status = fs::status(m_root, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory)
+        return fail("cannot use the store directory " + m_root.string() + ": " + ec.message(),
+                    "check the path and its permissions, or pass another --storage-path");
+    if (fs::exists(root_status)) {
+        if (!fs::is_directory(root_status))
+            return fail_usage("the store directory " + m_root.string() + " exists and is not a directory",
+                              "pass --storage-path (-s) a new or empty directory");
+        if (auto ok = check_store_dir(m_root); !ok) return ok;
+    } else {
+        // The parents are not berth's: made with the usual mode, as `mkdir -p` would.
+        const fs::path root = m_root.has_filename() ? m_root : m_root.parent_path();  // "dir/" is dir
+        if (root.has_parent_path()) fs::create_directories(root.parent_path(), ec);
+        if (ec) return fail("cannot create directory " + root.parent_path().string() + ": " + ec.message(),
+                            "check the path and its permissions, or pass another --storage-path");
+    }
     for (const auto& dir : {m_root, machines_dir(), m_root / "locks"}) {
-        if (auto ok = ensure_private_dir(dir); !ok) return ok;
+        if (auto made = make_own_dir(dir); !made) return std::unexpected(made.error());
     }
     return {};
 }
@@ -69,7 +129,9 @@ Result<MachineRecord> Store::load(std::string_view name) const {
 
 Result<void> Store::save(const MachineRecord& record, const AtomicWriteHooks& hooks) const {
     if (auto ok = ensure_private_dir(machine_dir(record.name)); !ok) return ok;
-    return write_file_atomic(machine_file(record.name, k_record_file), record.to_json().dump(2) + "\n",
+    // Bytes that are not UTF-8 (a host's stderr in last_error) become U+FFFD instead of throwing.
+    const std::string text = record.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    return write_file_atomic(machine_file(record.name, k_record_file), text + "\n",
                              0600, hooks);
 }
 
@@ -83,9 +145,15 @@ Result<std::vector<std::string>> Store::list_names() const {
     std::vector<std::string> names;
     std::error_code ec;
     if (!fs::exists(machines_dir(), ec)) return names;
-    for (const auto& entry : fs::directory_iterator(machines_dir(), ec)) {
-        if (!entry.is_directory() || is_temp_file(entry.path())) continue;
-        names.push_back(entry.path().filename().string());
+    // Every call with an error_code: an odd entry (a symlink loop, a file, an unreadable
+    // directory) is skipped or shown as damaged by its reader, and never ends the listing.
+    for (fs::directory_iterator it(machines_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+        const fs::path& path = it->path();
+        std::error_code type_ec;
+        const bool dir = it->is_directory(type_ec);
+        if (type_ec) spdlog::warn("skipping {}: {}", path.string(), type_ec.message());
+        if (!dir || is_temp_file(path)) continue;
+        names.push_back(path.filename().string());
     }
     if (ec) return fail("cannot list " + machines_dir().string() + ": " + ec.message());
     std::sort(names.begin(), names.end(),

@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -188,6 +189,33 @@ Result<void> authenticate(ssh_session s, const SshTarget& target, const std::str
     return {};
 }
 
+/// One output stream of a remote command, kept up to k_max_remote_output_bytes: the rest is still
+/// read (the command must not block on a full channel) but dropped, and counted.
+struct CappedOutput {
+    std::string& text;
+    std::size_t dropped = 0;
+
+    void add(const char* data, int n) {
+        const auto bytes = static_cast<std::size_t>(n);
+        const std::size_t room = k_max_remote_output_bytes - std::min(text.size(), k_max_remote_output_bytes);
+        text.append(data, std::min(bytes, room));
+        dropped += bytes - std::min(bytes, room);
+    }
+};
+
+/// Says in the result's stderr and in the log what the cap cut off.
+void report_cut(RemoteResult& result, const CappedOutput& out, const CappedOutput& err, const std::string& prefix) {
+    for (const auto* stream : {&out, &err}) {
+        if (stream->dropped == 0) continue;
+        const std::string note = std::string("berth: the command's ") + (stream == &out ? "stdout" : "stderr") +
+                                 " was cut at " + std::to_string(k_max_remote_output_bytes / (1024 * 1024)) +
+                                 " MiB: the last " + std::to_string(stream->dropped) + " bytes were dropped";
+        spdlog::warn("{}{}", prefix, note);
+        if (!result.err.empty() && result.err.back() != '\n') result.err += '\n';
+        result.err += note + "\n";
+    }
+}
+
 /// TCP keepalive notices a dead peer even while no command runs.
 void enable_tcp_keepalive(ssh_session s) {
     int fd = ssh_get_fd(s);
@@ -271,18 +299,19 @@ Result<RemoteResult> LibsshSession::exec(const std::string& command, std::string
     const auto deadline = Clock::now() + timeout;
     auto next_keepalive = Clock::now() + m_options.keepalive;
     RemoteResult result;
+    CappedOutput out{result.out}, err{result.err};
     char buf[16384];
     while (true) {
         int n = ssh_channel_read_timeout(ch, buf, sizeof buf, 0, 200);
         if (n == SSH_ERROR) return lost("while a command ran");
-        if (n > 0) result.out.append(buf, static_cast<size_t>(n));
+        if (n > 0) out.add(buf, n);
         int e;
-        while ((e = ssh_channel_read_nonblocking(ch, buf, sizeof buf, 1)) > 0) result.err.append(buf, static_cast<size_t>(e));
+        while ((e = ssh_channel_read_nonblocking(ch, buf, sizeof buf, 1)) > 0) err.add(buf, e);
         if (e == SSH_ERROR) return lost("while a command ran");
         if (ssh_channel_is_eof(ch) && n == 0) {
             // Drain what is left on both streams.
-            while ((n = ssh_channel_read_nonblocking(ch, buf, sizeof buf, 0)) > 0) result.out.append(buf, static_cast<size_t>(n));
-            while ((n = ssh_channel_read_nonblocking(ch, buf, sizeof buf, 1)) > 0) result.err.append(buf, static_cast<size_t>(n));
+            while ((n = ssh_channel_read_nonblocking(ch, buf, sizeof buf, 0)) > 0) out.add(buf, n);
+            while ((n = ssh_channel_read_nonblocking(ch, buf, sizeof buf, 1)) > 0) err.add(buf, n);
             break;
         }
         if (ssh_channel_is_closed(ch)) break;
@@ -309,6 +338,7 @@ Result<RemoteResult> LibsshSession::exec(const std::string& command, std::string
         // Killed by a signal: OpenSSH sends exit-signal instead of exit-status.
         result.exit_status = 255;
     }
+    report_cut(result, out, err, prefix);
     return result;
 }
 

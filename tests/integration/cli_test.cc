@@ -410,3 +410,82 @@ TEST_CASE("provision refuses a host whose SSH key changed - before it runs anyth
     CHECK(none.exit_status == 1);
     CHECK(none.err.find("cannot reach over SSH") != std::string::npos);
 }
+
+// --- hostile stores and -s (issue 10 items 12, 13, 15) -------------------------------------------
+
+#include <sys/stat.h>
+
+TEST_CASE("-s on a non-empty directory that is not a store is refused - its mode stays", "[cli]") {
+    Berth b;
+    const auto home = b.dir / "home";
+    berth::test::write_text(home / "notes.txt", "mine");
+    ::chmod(home.c_str(), 01777);  // as /tmp is
+    auto r = b.run({"-s", home.string(), "create", "-d", "none", "--url", "tcp://10.1.2.3:2376", "x1"});
+    CHECK(r.exit_status == 2);
+    CHECK(count_lines(r.err) == 1);
+    CHECK(r.err.find("is not empty and is not a berth store") != std::string::npos);
+    CHECK(berth::test::file_mode(home) == 01777);
+    CHECK_FALSE(std::filesystem::exists(home / "machines"));
+    CHECK_FALSE(std::filesystem::exists(home / "locks"));
+    // Readers leave it alone too.
+    CHECK(b.run({"-s", home.string(), "ls", "-q"}).exit_status == 0);
+    CHECK(berth::test::file_mode(home) == 01777);
+}
+
+TEST_CASE("-s on an empty directory or a new path makes a store - an old store keeps working", "[cli]") {
+    Berth b;
+    const auto empty = b.dir / "empty";
+    std::filesystem::create_directory(empty);
+    ::chmod(empty.c_str(), 0755);
+    auto in_empty = b.run({"-s", empty.string(), "create", "-d", "none", "--url", "tcp://10.1.2.3:2376", "x1"});
+    INFO(in_empty.err);
+    CHECK(in_empty.exit_status == 0);
+    CHECK(berth::test::file_mode(empty) == 0755);  // berth did not make it: not berth's to change
+    CHECK(berth::test::file_mode(empty / "machines") == 0700);
+    CHECK(b.run({"-s", empty.string(), "ls", "-q"}).out == "x1\n");
+
+    const auto fresh = b.dir / "new" / "store";
+    CHECK(b.run({"-s", fresh.string(), "create", "-d", "none", "--url", "tcp://10.1.2.3:2376", "x2"}).exit_status == 0);
+    CHECK(berth::test::file_mode(fresh) == 0700);
+
+    // A store as today's berth lays it out, with a stray file of its own at the top.
+    b.create_n1();
+    berth::test::write_text(b.store() / "scp-config.99999", "left over");
+    auto second = b.run({"create", "-d", "none", "--url", "tcp://10.1.2.4:2376", "n2"});
+    INFO(second.err);
+    CHECK(second.exit_status == 0);
+    CHECK(b.run({"ls", "-q"}).out == "n1\nn2\n");
+}
+
+TEST_CASE("ls lists past a symlink loop - a file and an unreadable directory in machines/", "[cli]") {
+    Berth b;
+    b.create_n1();
+    const auto machines = b.store() / "machines";
+    std::filesystem::create_directory_symlink(machines / "loop", machines / "loop");
+    berth::test::write_text(machines / "n2", "not a machine");
+    std::filesystem::create_directory(machines / "n3");
+    ::chmod((machines / "n3").c_str(), 0);
+    auto r = b.run({"ls", "-q"});
+    ::chmod((machines / "n3").c_str(), 0700);
+    INFO(r.err);
+    CHECK(r.exit_status == 0);
+    CHECK(r.out == "n1\nn3\n");
+    CHECK(r.err.find("terminate") == std::string::npos);
+    auto table = b.run({"ls"});
+    CHECK(table.exit_status == 0);
+    CHECK(table.out.find("n1") != std::string::npos);
+}
+
+TEST_CASE("rm of one name that fails prints its error once", "[cli]") {
+    Berth b;
+    auto r = b.run({"rm", "-y", "ghost"});
+    CHECK(r.exit_status == 1);
+    CHECK(r.err == "berth: error: no machine named \"ghost\" in " + b.store().string() +
+                       "; `berth ls` lists the machines\n");
+    b.create_n1();
+    auto two = b.run({"rm", "-y", "ghost", "n1"});
+    CHECK(two.exit_status == 1);
+    CHECK(two.out == "Successfully removed n1\n");
+    CHECK(two.err.find("no machine named \"ghost\"") != std::string::npos);
+    CHECK(two.err.find("some machines were not removed") != std::string::npos);
+}

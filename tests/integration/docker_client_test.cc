@@ -243,6 +243,39 @@ TEST_CASE("the client refuses a daemon whose certificate another machine's CA si
     check_no_key_material(ping.error());
 }
 
+TEST_CASE("wait_until_ready fails at once on a daemon whose certificate another CA signed", "[docker]") {
+    const Machine dev("dev");
+    const Machine other("other");
+    FakeDockerdSetup setup = server_of(dev);
+    setup.cert = other.file("server.pem");
+    setup.key = other.file("server-key.pem");
+    const FakeDockerd dockerd(setup);
+    DockerClient client(dockerd.url(), dev.client_tls(), 4s);
+
+    // Waiting cannot mend a certificate: one attempt, no back-off, whatever the timeout.
+    const auto start = Clock::now();
+    auto ready = client.wait_until_ready(60s);
+    REQUIRE_FALSE(ready.has_value());
+    INFO(describe(ready.error()));
+    CHECK(seconds_since(start) < 2.0);
+    CHECK(contains(describe(ready.error()), "attempts: 1"));
+    CHECK(contains(ready.error().message, "certificate is not valid for this machine"));
+    CHECK(contains(ready.error().hint, "berth regenerate-certs NAME"));
+}
+
+TEST_CASE("wait_until_ready fails at once when its own certificate files are missing", "[docker]") {
+    const Machine dev("dev");
+    DockerTls tls = dev.client_tls();
+    tls.ca = dev.file("missing-ca.pem");
+    const RefusingPort port;
+    DockerClient client(port.url(), tls);
+    const auto start = Clock::now();
+    auto ready = client.wait_until_ready(60s);
+    REQUIRE_FALSE(ready.has_value());
+    CHECK(seconds_since(start) < 2.0);
+    CHECK(contains(ready.error().message, "missing-ca.pem"));
+}
+
 TEST_CASE("a missing certificate file is named before anything is sent", "[docker]") {
     const Machine dev("dev");
     DockerTls tls = dev.client_tls();

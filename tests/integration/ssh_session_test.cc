@@ -243,3 +243,22 @@ TEST_CASE("berth's own ed25519 keys are private and work for login", "[ssh]") {
     auto s = LibsshSession::connect(t, options(HostKeyPolicy::PinOnFirstUse));
     REQUIRE(s);
 }
+
+TEST_CASE("a command's output is kept up to the cap - the rest drained - the cut said in err", "[ssh]") {
+    SshdFixture sshd;
+    TempDir dir;
+    auto s = connect_ok(target_for(sshd, dir), HostKeyPolicy::PinOnFirstUse);
+    const std::size_t more = k_max_remote_output_bytes + 4096;
+    auto r = s->run("head -c " + std::to_string(more) + " /dev/zero; head -c " + std::to_string(more) +
+                    " /dev/zero | tr '\\0' e >&2; exit 3");
+    INFO((r ? std::string() : r.error().line()));
+    REQUIRE(r);
+    CHECK(r->exit_status == 3);  // read to the end: the command finished and its status came back
+    CHECK(r->out.size() == k_max_remote_output_bytes);
+    CHECK(r->err.starts_with("eeee"));
+    CHECK(r->err.find("berth: the command's stdout was cut at 16 MiB: the last 4096 bytes were dropped") !=
+          std::string::npos);
+    CHECK(r->err.find("berth: the command's stderr was cut at 16 MiB: the last 4096 bytes were dropped") !=
+          std::string::npos);
+    CHECK(s->run("echo still-here").value().out == "still-here\n");
+}

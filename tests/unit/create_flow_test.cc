@@ -227,3 +227,60 @@ TEST_CASE("two creates run at once on one MachineService - each with its own rep
     // Each machine has a CA of its own: t1's client certificate does not open t2.
     CHECK(*read_file(f.store.machine_file("t1", k_ca_cert_file)) != *read_file(f.store.machine_file("t2", k_ca_cert_file)));
 }
+
+TEST_CASE("a malformed line in the host's facts fails the create - which rolls back - no abort", "[service]") {
+    Fixture f;
+    auto& session = f.session_for("web1");
+    std::string facts = installed_debian_facts();
+    facts.replace(facts.find("@files\n"), 7, "@files\n/etc/docker/daemon.json 0123abc zz9 root:root\n");
+    session.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, facts, ""});
+    MachineService service(f.ports());
+
+    auto report = service.create(f.request("web1"));
+    INFO(transcript_of(session));
+    REQUIRE(!report);
+    CHECK(report.error().message.find("cannot create machine \"web1\": the host's report of its state has a "
+                                      "malformed line in @files") != std::string::npos);
+    CHECK(f.script->calls == std::vector<std::string>{"precreate web1", "create web1", "remove web1"});
+    CHECK(!std::filesystem::exists(f.store.machine_dir("web1")));  // no record left "creating"
+    CHECK(!std::filesystem::exists(f.store.root() / "locks" / "web1.lock"));
+    CHECK(session.transcript().size() == 1);  // nothing was changed on the host
+}
+
+TEST_CASE("an exception escaping a create is an internal error - the create still rolls back", "[service]") {
+    Fixture f;
+    f.script->ssh = false;
+    f.script->on_create = [](const std::string&) { throw std::out_of_range("stoul"); };
+    MachineService service(f.ports());
+
+    auto report = service.create(f.request("web1"));
+    REQUIRE(!report);
+    CHECK(report.error().message == "cannot create machine \"web1\": internal error: stoul");
+    CHECK(f.script->calls == std::vector<std::string>{"precreate web1", "remove web1"});
+    CHECK(!std::filesystem::exists(f.store.machine_dir("web1")));
+    CHECK(!std::filesystem::exists(f.store.root() / "locks" / "web1.lock"));
+
+    // When the driver cannot undo it either, the record is left in "error" for `rm -f`, never "creating".
+    f.script->fail_remove = "the hypervisor is gone";
+    auto again = service.create(f.request("web1"));
+    REQUIRE(!again);
+    auto saved = f.store.load("web1");
+    REQUIRE(saved);
+    CHECK(saved->status == MachineStatus::Error);
+    CHECK(saved->last_error == "internal error: stoul");
+}
+
+TEST_CASE("an exception during the first provision rolls back with the driver it borrowed", "[service]") {
+    Fixture f;
+    Ports ports = f.ports();
+    ports.ssh = [](const SshTarget&, const SshOptions&) -> Result<std::unique_ptr<Session>> {
+        throw std::runtime_error("boom in provision");
+    };
+    MachineService throwing(ports);
+
+    auto report = throwing.create(f.request("web1"));
+    REQUIRE(!report);
+    CHECK(report.error().message == "cannot create machine \"web1\": internal error: boom in provision");
+    CHECK(f.script->calls == std::vector<std::string>{"precreate web1", "create web1", "remove web1"});
+    CHECK(!std::filesystem::exists(f.store.machine_dir("web1")));
+}

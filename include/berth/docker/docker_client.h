@@ -32,9 +32,12 @@ public:
     /// GET /version, parsed; a body that is not a JSON object is an Error.
     [[nodiscard]] Result<nlohmann::json> version() override;
 
-    /// Polls ping() until it answers or `timeout` passes (back-off 250 ms -> 2 s). Every failure
-    /// is retried (a restarting dockerd may briefly refuse, or still serve its old certificate);
-    /// the error names the URL, the last failure and how long it waited.
+    /// Polls ping() until it answers or `timeout` passes (back-off 250 ms -> 2 s). A refused or
+    /// timed-out connection, a dropped handshake or an HTTP error is retried (a restarting dockerd);
+    /// then the error names the URL, the last failure and how long it waited. A failure waiting
+    /// cannot mend ends it at once: the daemon's certificate does not verify against the machine's
+    /// CA (the hint names `berth regenerate-certs NAME`), berth's certificate files are missing or
+    /// unusable, the URL is malformed.
     [[nodiscard]] Result<void> wait_until_ready(std::chrono::seconds timeout) override;
 
     [[nodiscard]] const std::string& url() const { return m_url; }

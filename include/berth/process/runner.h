@@ -5,6 +5,7 @@
 #include <berth/core/error.h>
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,6 +26,11 @@ struct Command {
     /// Ctrl-C with berth; a timeout kills the child alone. berth's stdio is flushed first.
     bool interactive = false;
 };
+
+/// Each of a command's stdout and stderr is kept up to this size; the rest is read (the child never
+/// blocks on a full pipe) and dropped, and a line at the end of `err` (and a warning in the log)
+/// says how much was cut.
+inline constexpr std::size_t k_max_process_output_bytes = 16 * 1024 * 1024;
 
 struct CommandResult {
     int exit_status = -1;    ///< exit code, or 128+signal if killed by a signal

@@ -156,6 +156,9 @@ private:
     /// The driver's create, the certificates and the first provision, into `report`.
     [[nodiscard]] Result<void> make_machine(const CreateRequest& request, Prepared& prepared,
                                             CreateReport& report) const;
+    /// make_machine, with an escaping exception turned into an "internal error" Error.
+    [[nodiscard]] Result<void> make_machine_guarded(const CreateRequest& request, Prepared& prepared,
+                                                    CreateReport& report) const;
     /// After a failed make_machine: the driver removes what it made, then the local files go.
     [[nodiscard]] Error roll_back(const CreateRequest& request, Prepared& prepared, MachineRecord& record,
                                   Error error) const;

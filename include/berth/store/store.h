@@ -39,7 +39,9 @@ public:
     [[nodiscard]] std::filesystem::path machine_dir(std::string_view name) const;
     [[nodiscard]] std::filesystem::path machine_file(std::string_view name, std::string_view file) const;
 
-    /// Creates root, machines/ and locks/ (0700) if missing.
+    /// Creates root, machines/ and locks/ (0700) if missing. An existing root must be empty or a
+    /// berth store (machines/, locks/ or cache/images/ in it): any other directory is refused (a
+    /// Usage error), and no directory berth did not make has its mode changed.
     [[nodiscard]] Result<void> ensure_layout() const;
 
     /// True if machines/<name>/ exists (with or without a readable record).
@@ -57,7 +59,8 @@ public:
                                           std::string_view content, unsigned mode) const;
 
     /// Names of all machine directories, in natural order ("n2" before "n10"). Temp files and
-    /// other non-directories are skipped.
+    /// other non-directories are skipped; so is an entry whose type cannot be read (a symlink
+    /// loop), with a warning. Never throws.
     [[nodiscard]] Result<std::vector<std::string>> list_names() const;
 
     /// Exclusive lock on one machine, without waiting (Conflict if held).

@@ -7,10 +7,15 @@
 #include <berth/core/error.h>
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace berth {
+
+/// Each of a remote command's stdout and stderr is kept up to this size; the rest is read and
+/// dropped, and a line at the end of `err` (and a warning in the log) says how much was cut.
+inline constexpr std::size_t k_max_remote_output_bytes = 16 * 1024 * 1024;
 
 struct RemoteResult {
     int exit_status = -1;
