@@ -609,15 +609,7 @@ private:
         const std::string mask = ipv4_text(cidr->mask());
         auto ifs = vbox({"list", "hostonlyifs"});
         if (!ifs) return std::unexpected(ifs.error());
-        std::string name;
-        for (const auto& block : parse_blocks(ifs->out)) {
-            auto ip = block.find("IPAddress");
-            auto nm = block.find("NetworkMask");
-            if (ip != block.end() && ip->second == host_ip && nm != block.end() && nm->second == mask) {
-                name = block.at("Name");
-                break;
-            }
-        }
+        std::string name = find_hostonly_if(ifs->out, host_ip, mask);
         if (!name.empty()) {
             m_hostonly_if = name;  // written down before anything is attached to it, for rm
             if (auto r = write_made(); !r) return r;
