@@ -10,7 +10,7 @@
 #     --runs N           executions per target (default 1000000)
 #     --max-time S       stop a target after S seconds even if it has not done N (default: no cap)
 #     --build-dir DIR    default build-fuzz; CXX chooses the compiler (default clang++-16)
-#   CI (scripts/run-tests) runs: bench/fuzz.sh --runs 20000 --max-time 30
+#   CI (scripts/run-tests) runs: bench/fuzz.sh --runs 20000 --max-time 15
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
