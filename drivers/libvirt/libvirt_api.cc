@@ -31,7 +31,8 @@ bool is_not_found(int code) {
            code == VIR_ERR_NO_NETWORK;
 }
 
-/// Text between <tag> and </tag> of the first such element after `after` (simple documents only).
+}  // namespace
+
 std::string element_text(const std::string& xml, const std::string& after, const std::string& tag) {
     std::size_t from = after.empty() ? 0 : xml.find(after);
     if (from == std::string::npos) return {};
@@ -42,8 +43,6 @@ std::string element_text(const std::string& xml, const std::string& after, const
     if (close == std::string::npos) return {};
     return xml.substr(open, close - open);
 }
-
-}  // namespace
 
 bool uri_is_local(std::string_view uri) {
     auto sep = uri.find("://");

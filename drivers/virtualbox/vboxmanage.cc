@@ -121,6 +121,18 @@ std::vector<std::map<std::string, std::string>> parse_blocks(std::string_view ou
     return blocks;
 }
 
+std::string find_hostonly_if(std::string_view list_output, const std::string& ip, const std::string& mask) {
+    for (const auto& block : parse_blocks(list_output)) {
+        auto found_ip = block.find("IPAddress");
+        auto found_mask = block.find("NetworkMask");
+        auto name = block.find("Name");  // a block without one names no adapter
+        if (found_ip != block.end() && found_ip->second == ip && found_mask != block.end() &&
+            found_mask->second == mask && name != block.end() && !name->second.empty())
+            return name->second;
+    }
+    return {};
+}
+
 Result<CommandResult> VBoxManage::run(const std::vector<std::string>& args,
                                       std::optional<std::chrono::milliseconds> timeout) const {
     Command command;

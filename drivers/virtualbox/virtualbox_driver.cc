@@ -620,17 +620,7 @@ private:
         const std::string mask = ipv4_text(cidr->mask());
         auto ifs = vbox({"list", "hostonlyifs"});
         if (!ifs) return std::unexpected(ifs.error());
-        std::string name;
-        for (const auto& block : parse_blocks(ifs->out)) {
-            auto ip = block.find("IPAddress");
-            auto nm = block.find("NetworkMask");
-            auto nic = block.find("Name");
-            if (ip != block.end() && ip->second == host_ip && nm != block.end() && nm->second == mask &&
-                nic != block.end()) {
-                name = nic->second;
-                break;
-            }
-        }
+        std::string name = find_hostonly_if(ifs->out, host_ip, mask);
         if (!name.empty()) {
             m_hostonly_if = name;  // written down before anything is attached to it, for rm
             if (auto r = write_made(); !r) return r;

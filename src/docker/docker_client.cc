@@ -283,16 +283,20 @@ Result<void> DockerClient::ping_within(milliseconds timeout) {
 
 Result<void> DockerClient::ping() { return ping_within(m_request_timeout); }
 
-Result<nlohmann::json> DockerClient::get_json(std::string_view path) {
-    auto body = get(path, m_request_timeout);
-    if (!body) return std::unexpected(std::move(body.error()));
-    auto json = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
+Result<nlohmann::json> parse_api_answer(std::string_view body, std::string_view path, std::string_view url) {
+    auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (json.is_discarded() || !json.is_object())
-        return fail("GET " + std::string(path) + " on Docker at " + m_url +
-                        " did not answer a JSON object: " + excerpt(*body),
+        return fail("GET " + std::string(path) + " on Docker at " + std::string(url) +
+                        " did not answer a JSON object: " + excerpt(body),
                     "something other than dockerd may be listening there; check `journalctl -u "
                     "docker` on the machine");
     return json;
+}
+
+Result<nlohmann::json> DockerClient::get_json(std::string_view path) {
+    auto body = get(path, m_request_timeout);
+    if (!body) return std::unexpected(std::move(body.error()));
+    return parse_api_answer(*body, path, m_url);
 }
 
 Result<nlohmann::json> DockerClient::info() { return get_json("/info"); }

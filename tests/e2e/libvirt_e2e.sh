@@ -40,21 +40,9 @@ cleanup() {
   "$berth" rm -y -f "$name-crash" >/dev/null 2>&1 || true
   "$berth" rm -y -f "$name-ssh" >/dev/null 2>&1 || true
   if [ -f "$work/ssh/sshd.pid" ]; then kill "$(cat "$work/ssh/sshd.pid")" 2>/dev/null || true; fi
-  # Stop only the daemons this test started, and the NAT rules libvirt leaves behind.
-  if [ "${#started_daemons[@]}" -gt 0 ]; then
-    virsh -c "$uri" net-destroy default >/dev/null 2>&1 || true
-    for pidfile in /run/libvirtd.pid /run/virtlogd.pid; do
-      [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
-    done
-    for table in filter nat mangle; do
-      for chain in $(iptables -t $table -S 2>/dev/null | awk '/^-N LIBVIRT_/{print $2}'); do
-        iptables -t $table -S 2>/dev/null | grep -- "-j $chain\$" | sed 's/^-A/-D/' |
-          while read -r rule; do eval "iptables -t $table $rule" 2>/dev/null || true; done
-        iptables -t $table -F "$chain" 2>/dev/null || true
-        iptables -t $table -X "$chain" 2>/dev/null || true
-      done
-    done
-  fi
+  # Stop only the daemons this test started (none when libvirtd already ran, e.g. started by
+  # scripts/run-tests), and the NAT rules libvirt leaves behind.
+  "$here/../../scripts/start-libvirtd" --stop "${started_daemons[@]}" || true
   rm -rf "$work"
   exit $rc
 }
@@ -71,13 +59,9 @@ check_removed() {
 . "$here/checks.sh"
 
 step "libvirtd (by hand where there is no systemd)"
-if ! virsh -c "$uri" version >/dev/null 2>&1; then
-  # pgrep would also match a killed virtlogd that is still a zombie: look for its socket.
-  [ -S /run/libvirt/virtlogd-sock ] && pgrep -x virtlogd >/dev/null || { virtlogd -d; started_daemons+=(virtlogd); }
-  libvirtd -d
-  started_daemons+=(libvirtd)
-  for _ in $(seq 1 50); do virsh -c "$uri" version >/dev/null 2>&1 && break; sleep 0.2; done
-fi
+# scripts/start-libvirtd prints the daemons it started (nothing if libvirtd already answers).
+daemons=$("$here/../../scripts/start-libvirtd" "$uri") || true
+for daemon in $daemons; do started_daemons+=("$daemon"); done
 virsh -c "$uri" version >/dev/null || fail "libvirtd does not answer at $uri"
 ok "libvirtd answers at $uri"
 

@@ -221,6 +221,16 @@ TEST_CASE("virtualbox: VBoxManage outputs parse as recorded from the real tool",
     CHECK(dhcp[0].at("LowerIPAddress") == "192.168.56.101");
 }
 
+TEST_CASE("virtualbox: the host-only adapter for an address - a block without a Name is no adapter", "[virtualbox]") {
+    const std::string ifs = fixture("list-hostonlyifs.txt");
+    CHECK(find_hostonly_if(ifs, "192.168.42.1", "255.255.255.0") == "vboxnet0");
+    CHECK(find_hostonly_if(ifs, "192.168.56.1", "255.255.255.0").empty());
+    // Found by fuzz_vboxmanage: a matching block without "Name:" threw std::out_of_range out of create.
+    const std::string nameless = "GUID:  x\nIPAddress:   192.168.56.1\nNetworkMask: 255.255.255.0\n\n" + ifs;
+    CHECK(find_hostonly_if(nameless, "192.168.56.1", "255.255.255.0").empty());
+    CHECK(find_hostonly_if(nameless, "192.168.42.1", "255.255.255.0") == "vboxnet0");
+}
+
 TEST_CASE("virtualbox: host-only CIDRs and VirtualBox's allowed ranges", "[virtualbox]") {
     auto cidr = parse_hostonly_cidr("192.168.56.1/24");
     REQUIRE(cidr);

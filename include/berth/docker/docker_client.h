@@ -53,6 +53,11 @@ private:
     std::chrono::milliseconds m_request_timeout;
 };
 
+/// The body of a Docker API answer to GET `path` from `url`, parsed: a JSON object, or an Error
+/// that quotes the start of the body (what DockerClient::info() and version() return).
+[[nodiscard]] Result<nlohmann::json> parse_api_answer(std::string_view body, std::string_view path,
+                                                      std::string_view url);
+
 /// Checks /info's SecurityOptions: every one of `required` (e.g. {"userns","seccomp","apparmor"})
 /// must appear as "name=<x>" (possibly with ",key=value" after). An entry may list alternatives
 /// separated by '|' ("apparmor|selinux": either will do). The error lists what is missing and

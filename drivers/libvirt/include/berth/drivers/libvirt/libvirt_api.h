@@ -191,6 +191,10 @@ private:
 /// for a remote one ("qemu+ssh://host/system", "qemu://host/system").
 [[nodiscard]] bool uri_is_local(std::string_view uri);
 
+/// Text between <tag> and </tag> of the first such element after `after` in XML that libvirt
+/// wrote ("" when there is none; simple documents only). Reads a storage pool's target path.
+[[nodiscard]] std::string element_text(const std::string& xml, const std::string& after, const std::string& tag);
+
 /// "&amp;"-escaping for text and attribute values put into XML.
 [[nodiscard]] std::string xml_escape(std::string_view text);
 

@@ -42,6 +42,11 @@ struct VmListing {
 /// `list hostonlyifs` / `list dhcpservers`: blocks of "Key:   value" lines between blank lines.
 [[nodiscard]] std::vector<std::map<std::string, std::string>> parse_blocks(std::string_view out);
 
+/// The name of the adapter in `list hostonlyifs` output that has address `ip` and mask `mask`;
+/// "" if none does.
+[[nodiscard]] std::string find_hostonly_if(std::string_view list_output, const std::string& ip,
+                                           const std::string& mask);
+
 class VBoxManage {
 public:
     struct Options {
