@@ -3,6 +3,7 @@
 #include <berth/driver/option_defaults.h>
 #include <berth/driver/ports.h>
 #include <berth/driver/settings.h>
+#include <berth/driver/user_name.h>
 #include <berth/store/atomic_file.h>
 #include <berth/transport/ssh_key.h>
 
@@ -92,6 +93,8 @@ public:
         if (m_ip.empty()) return fail_usage("driver generic needs --generic-ip-address", "pass the host's address");
         m_user = value_of(values, "ssh-user");
         if (m_user.empty()) m_user = option_default(generic_options(), "ssh-user");
+        if (auto ok = validate_ssh_host(m_ip, "--generic-ip-address"); !ok) return ok;
+        if (auto ok = validate_ssh_user(m_user, "--generic-ssh-user"); !ok) return ok;
         auto ssh_port = port_option(values, "ssh-port");
         auto engine_port = port_option(values, "engine-port");
         if (!engine_port) return std::unexpected(engine_port.error());  // as before: the last bad one

@@ -218,7 +218,7 @@ public:
         }
         m_image = option_or_default(values, options, "image");
         m_user = option_or_default(values, options, "ssh-user");
-        if (m_user == "root" || !user_name_chars_valid(m_user))
+        if (m_user == "root" || !is_user_name(m_user))
             return fail_usage("--virtualbox-ssh-user must be a Linux user name other than root, not \"" + m_user + "\"");
         // Chosen now so that the record names the VM before it exists: rm finds a half-made one.
         m_uuid = random_uuid();

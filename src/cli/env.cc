@@ -38,7 +38,9 @@ void add_env(CLI::App& app, Context& ctx) {
             req.command_line = ctx.argv;
             if (opts->unset) {
                 if (opts->no_proxy) req.no_proxy_var = env("no_proxy").value_or("").empty() ? "NO_PROXY" : "no_proxy";
-                std::cout << render_env_script(req);
+                auto script = write_env_script(req);
+                if (!script) return std::unexpected(script.error());
+                std::cout << *script;
                 return {};
             }
 
@@ -59,7 +61,9 @@ void add_env(CLI::App& app, Context& ctx) {
                 req.no_proxy_var = np.var;
                 req.no_proxy_value = np.value;
             }
-            std::cout << render_env_script(req);
+            auto script = write_env_script(req);
+            if (!script) return std::unexpected(script.error());
+            std::cout << *script;
             return {};
         });
     });

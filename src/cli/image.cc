@@ -172,12 +172,14 @@ void add_image_build(CLI::App* verb, Context& ctx) {
     auto opts = std::make_shared<BuildOptions>();
     auto* sub = verb->add_subcommand("build", "Build a cloud-ready Debian image locally with debootstrap (as root)");
     sub->add_option("name", opts->name, "debian-12 or debian-11")->capture_default_str();
-    sub->add_option("--mirror", opts->mirror, "Debian mirror for debootstrap and the image's sources")
+    sub->add_option("--mirror", opts->mirror,
+                    "Debian mirror for debootstrap and the image's sources (an http:// or https:// URL)")
         ->capture_default_str();
     sub->add_option("--security-mirror", opts->security_mirror,
                     "Mirror of debian-security (default: the mirror's URL with -security)");
     sub->callback([&ctx, opts] {
         set_action(ctx, [&ctx, opts]() -> Result<void> {
+            if (auto ok = check_build_options(*opts); !ok) return ok;  // before anything is made
             auto templates = TemplateSet::load();
             if (!templates) return std::unexpected(templates.error());
             auto cache = image_cache(ctx);

@@ -1,5 +1,7 @@
 #include <berth/service/connect.h>
 
+#include <berth/driver/user_name.h>
+
 #include <spdlog/spdlog.h>
 
 namespace berth {
@@ -31,6 +33,7 @@ SshTarget ssh_target_for(const Store& store, std::string_view machine, const Ssh
 Result<Connection> connect(const Ports& ports, std::string_view machine, Driver& driver, const SshOptions& ssh) {
     auto endpoint = driver.ssh_endpoint();
     if (!endpoint) return std::unexpected(endpoint.error());
+    if (auto ok = validate_ssh_endpoint(*endpoint, machine); !ok) return std::unexpected(ok.error());
     const std::string name(machine);
     auto start = ports.clock->now();
     spdlog::info("[{}] Connecting over SSH to {}@{}:{}...", name, endpoint->user, endpoint->host, endpoint->port);
@@ -54,6 +57,7 @@ Result<std::unique_ptr<DockerProbe>> docker_probe(const Ports& ports, std::strin
 
 SessionFactory pinned_sessions(const Ports& ports, std::string machine) {
     return [ports, machine = std::move(machine)](const SshEndpoint& endpoint) -> Result<std::unique_ptr<Session>> {
+        if (auto ok = validate_ssh_endpoint(endpoint, machine); !ok) return std::unexpected(ok.error());
         if (!host_key_pinned(*ports.store, machine))
             return fail("the SSH host key of machine \"" + machine + "\" is not pinned yet",
                         "it is pinned by the first provision (create, or `berth provision " + machine + "`)");
@@ -66,6 +70,7 @@ SessionFactory pinned_sessions(const Ports& ports, std::string machine) {
 Result<SshTarget> pinned_ssh_target(const Store& store, std::string_view machine, Driver& driver) {
     auto endpoint = driver.ssh_endpoint();
     if (!endpoint) return std::unexpected(endpoint.error());
+    if (auto ok = validate_ssh_endpoint(*endpoint, machine); !ok) return std::unexpected(ok.error());
     if (!host_key_pinned(store, machine))
         return fail("no SSH host key is pinned for \"" + std::string(machine) + "\"",
                     "berth pins it when it provisions; run `berth provision --replace-host-key " +

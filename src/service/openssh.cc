@@ -3,6 +3,7 @@
 
 #include <berth/service/machine_service.h>
 
+#include <berth/driver/user_name.h>
 #include <berth/store/atomic_file.h>
 
 #include <unistd.h>
@@ -21,10 +22,34 @@ std::vector<std::string> ssh_base_options(const SshTarget& t) {
             "-F", "/dev/null"};
 }
 
-/// The ssh_config block that names a machine "berth-NAME" for scp.
-std::string scp_host_block(const std::string& alias, const SshTarget& t) {
+/// A path as one ssh_config argument: in double quotes with \\ and " escaped (OpenSSH's argv_split),
+/// % doubled (IdentityFile and UserKnownHostsFile expand %-tokens). A control character would end
+/// the line: refused.
+Result<std::string> ssh_config_path(const std::filesystem::path& path) {
+    std::string out = "\"";
+    for (char c : path.string()) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            return fail("the path " + path.string() + " holds a control character; berth cannot write it in an ssh_config",
+                        "use a store directory (-s) without control characters");
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '%') out += '%';
+        out += c;
+    }
+    return out + "\"";
+}
+
+/// The ssh_config block that names a machine "berth-NAME" for scp. The host and user were
+/// validated (validate_ssh_endpoint: no space, quote, '%' or control character), the alias is a
+/// machine name; the paths are quoted.
+Result<std::string> scp_host_block(const std::string& alias, const SshTarget& t) {
+    if (auto ok = validate_ssh_endpoint(SshEndpoint{t.host, t.port, t.user, t.key}, t.machine); !ok)
+        return std::unexpected(ok.error());
+    auto key = ssh_config_path(t.key);
+    if (!key) return std::unexpected(key.error());
+    auto known_hosts = ssh_config_path(t.known_hosts);
+    if (!known_hosts) return std::unexpected(known_hosts.error());
     return "Host " + alias + "\n  HostName " + t.host + "\n  Port " + std::to_string(t.port) + "\n  User " + t.user +
-           "\n  IdentityFile " + t.key.string() + "\n  UserKnownHostsFile " + t.known_hosts.string() +
+           "\n  IdentityFile " + *key + "\n  UserKnownHostsFile " + *known_hosts +
            "\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n"
            "  IdentitiesOnly yes\n  PasswordAuthentication no\n  LogLevel ERROR\n";
 }
@@ -35,14 +60,14 @@ Result<std::vector<std::string>> MachineService::ssh_argv(std::string_view name,
                                                           const std::vector<std::string>& command) const {
     auto t = ssh_target(name);
     if (!t) return std::unexpected(t.error());
+    if (auto ok = validate_ssh_endpoint(SshEndpoint{t->host, t->port, t->user, t->key}, t->machine); !ok)
+        return std::unexpected(ok.error());
     std::vector<std::string> args = {"ssh"};
     auto base = ssh_base_options(*t);
     args.insert(args.end(), base.begin(), base.end());
-    args.insert(args.end(), {"-i", t->key.string(), "-p", std::to_string(t->port), t->user + "@" + t->host});
-    if (!command.empty()) {
-        args.push_back("--");
-        args.insert(args.end(), command.begin(), command.end());
-    }
+    // The user as -l's argument and "--" before the host: neither can become an option of ssh.
+    args.insert(args.end(), {"-i", t->key.string(), "-l", t->user, "-p", std::to_string(t->port), "--", t->host});
+    args.insert(args.end(), command.begin(), command.end());
     return args;
 }
 
@@ -63,7 +88,11 @@ Result<void> MachineService::copy(const std::vector<std::string>& paths, bool re
         auto t = ssh_target(name);
         if (!t) return std::unexpected(t.error());
         const std::string alias = "berth-" + name;
-        if (config.find("Host " + alias + "\n") == std::string::npos) config += scp_host_block(alias, *t);
+        if (config.find("Host " + alias + "\n") == std::string::npos) {
+            auto block = scp_host_block(alias, *t);
+            if (!block) return std::unexpected(block.error());
+            config += *block;
+        }
         rewritten.push_back(alias + ":" + p.substr(colon + 1));
         ++remotes;
     }

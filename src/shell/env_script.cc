@@ -1,5 +1,9 @@
 #include <berth/shell/env_script.h>
 
+#include <berth/shell/shell_quote.h>
+
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 
 namespace berth {
@@ -11,18 +15,34 @@ struct Syntax {
     std::string suffix;
 };
 
+// The quotes are the quoting function's (quote_for): docker-machine's double quotes for ordinary values.
 Syntax set_syntax(Shell shell) {
     switch (shell) {
-        case Shell::Fish: return {"set -gx ", " \"", "\";\n"};
-        case Shell::PowerShell: return {"$Env:", " = \"", "\"\n"};
+        case Shell::Fish: return {"set -gx ", " ", ";\n"};
+        case Shell::PowerShell: return {"$Env:", " = ", "\n"};
         case Shell::Cmd: return {"SET ", "=", "\n"};
-        case Shell::Tcsh: return {"setenv ", " \"", "\";\n"};
-        case Shell::Emacs: return {"(setenv \"", "\" \"", "\")\n"};
+        case Shell::Tcsh: return {"setenv ", " ", ";\n"};
+        case Shell::Emacs: return {"(setenv \"", "\" ", ")\n"};
         case Shell::Bash:
         case Shell::Zsh:
         case Shell::Sh: break;
     }
-    return {"export ", "=\"", "\"\n"};
+    return {"export ", "=", "\n"};
+}
+
+/// One value as a literal word of the shell, or why the shell cannot carry it.
+Result<std::string> quote_for(Shell shell, std::string_view value) {
+    switch (shell) {
+        case Shell::Fish: return quote_fish(value);
+        case Shell::PowerShell: return quote_powershell(value);
+        case Shell::Cmd: return quote_cmd(value);
+        case Shell::Tcsh: return quote_tcsh(value);
+        case Shell::Emacs: return quote_emacs(value);
+        case Shell::Bash:
+        case Shell::Zsh:
+        case Shell::Sh: break;
+    }
+    return quote_sh(value);
 }
 
 Syntax unset_syntax(Shell shell) {
@@ -39,15 +59,29 @@ Syntax unset_syntax(Shell shell) {
     return {"unset ", "", "\n"};
 }
 
+bool hint_plain(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view(" -_./:=,+@~").find(c) != std::string_view::npos;
+}
+
 // docker-machine quotes argv[0] when it holds a space or a backslash; berth also quotes any other
-// argument with a space so that the hint still works when pasted.
-std::string command_line(const std::vector<std::string>& argv) {
+// argument with a space so that the hint still works when pasted. Any other argument (a store path
+// with `$(...)`) is quoted for the shell, since tcsh's hint runs it inside backquotes; one with a
+// control character is shown as "..." (a newline would end the comment the hint is in).
+std::string command_line(Shell shell, const std::vector<std::string>& argv) {
     std::string out;
     for (const auto& arg : argv) {
         if (!out.empty()) out += ' ';
-        const bool quote = arg.find(' ') != std::string::npos ||
-                           (&arg == &argv.front() && arg.find('\\') != std::string::npos);
-        out += quote ? "\"" + arg + "\"" : arg;
+        const bool first = &arg == &argv.front();
+        if (std::all_of(arg.begin(), arg.end(), [&](char c) { return hint_plain(c) || (first && c == '\\'); })) {
+            const bool quote = arg.find(' ') != std::string::npos || (first && arg.find('\\') != std::string::npos);
+            out += quote ? "\"" + arg + "\"" : arg;
+            continue;
+        }
+        auto quoted = quote_for(shell == Shell::Emacs ? Shell::Sh : shell, arg);
+        const bool control = std::any_of(arg.begin(), arg.end(), [](char c) {
+            return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+        });
+        out += quoted && !control ? *quoted : "...";
     }
     return out;
 }
@@ -55,7 +89,7 @@ std::string command_line(const std::vector<std::string>& argv) {
 // docker-machine prints "shell: " with a trailing space; berth prints the line as the issue's
 // golden output has it, without one.
 std::string usage_hint(Shell shell, const std::vector<std::string>& argv) {
-    const std::string cl = command_line(argv);
+    std::string cl = command_line(shell, argv);
     std::string comment = "#";
     std::string cmd;
     switch (shell) {
@@ -66,7 +100,7 @@ std::string usage_hint(Shell shell, const std::vector<std::string>& argv) {
             comment = "REM";
             break;
         case Shell::Emacs:
-            cmd = "(with-temp-buffer (shell-command \"" + cl + "\" (current-buffer)) (eval-buffer))";
+            cmd = "(with-temp-buffer (shell-command " + quote_emacs(cl) + " (current-buffer)) (eval-buffer))";
             comment = ";;";
             break;
         case Shell::Tcsh:
@@ -110,20 +144,35 @@ Result<Shell> detect_shell(std::string_view shell_env) {
     return shell;
 }
 
-std::string render_env_script(const EnvRequest& r) {
+Result<std::string> write_env_script(const EnvRequest& r) {
     const Syntax s = r.unset ? unset_syntax(r.shell) : set_syntax(r.shell);
     std::string out;
-    auto line = [&](const std::string& name, const std::string& value) {
-        out += s.prefix + name + s.delimiter + (r.unset ? "" : value) + s.suffix;
+    auto line = [&](const std::string& name, const std::string& value) -> Result<void> {
+        if (r.unset) {
+            out += s.prefix + name + s.delimiter + s.suffix;
+            return {};
+        }
+        auto quoted = quote_for(r.shell, value);
+        if (!quoted) {
+            Error e = quoted.error();
+            e.message = "cannot print " + name + ": " + e.message;
+            return std::unexpected(e);
+        }
+        out += s.prefix + name + s.delimiter + *quoted + s.suffix;
+        return {};
     };
-    line("DOCKER_TLS_VERIFY", "1");
-    line("DOCKER_HOST", r.docker_host);
-    line("DOCKER_CERT_PATH", r.cert_path);
-    line("DOCKER_MACHINE_NAME", r.machine_name);
-    if (r.no_proxy_var) line(*r.no_proxy_var, r.no_proxy_value);
+    for (const auto& [name, value] : {std::pair<std::string, std::string>{"DOCKER_TLS_VERIFY", "1"},
+                                      {"DOCKER_HOST", r.docker_host},
+                                      {"DOCKER_CERT_PATH", r.cert_path},
+                                      {"DOCKER_MACHINE_NAME", r.machine_name}})
+        if (auto ok = line(name, value); !ok) return std::unexpected(ok.error());
+    if (r.no_proxy_var)
+        if (auto ok = line(*r.no_proxy_var, r.no_proxy_value); !ok) return std::unexpected(ok.error());
     out += usage_hint(r.shell, r.command_line);
     return out;
 }
+
+std::string render_env_script(const EnvRequest& r) { return write_env_script(r).value_or(std::string{}); }
 
 NoProxy no_proxy_with(std::string_view lower, std::string_view upper, std::string_view host) {
     NoProxy np{"no_proxy", std::string(lower)};

@@ -10,6 +10,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <tuple>
+
 using namespace berth;
 using berth::test::ScriptedSession;
 using berth::test::SshdFixture;
@@ -147,4 +149,24 @@ TEST_CASE("generic: ls asks many hosts in parallel", "[generic]") {
     REQUIRE(states.size() == 6);
     for (size_t i = 0; i < states.size(); ++i)
         CHECK(states[i].value() == (i % 2 == 0 ? MachineState::Running : MachineState::Stopped));
+}
+
+TEST_CASE("generic: a hostile address or user is refused at configure - before anything is made", "[generic][security]") {
+    for (const auto& [ip, user, flag] :
+         {std::tuple<std::string, std::string, std::string>{"10.0.0.5\n  ProxyCommand touch /tmp/x", "root",
+                                                            "--generic-ip-address"},
+          {"-oProxyCommand=touch /tmp/x", "root", "--generic-ip-address"},
+          {"host name", "root", "--generic-ip-address"},
+          {"10.0.0.5", "-oProxyCommand=touch /tmp/x", "--generic-ssh-user"},
+          {"10.0.0.5", "ad min", "--generic-ssh-user"},
+          {"10.0.0.5", "root\nx", "--generic-ssh-user"}}) {
+        CAPTURE(ip, user);
+        Harness h;
+        auto r = h.driver->configure({{"ip-address", {ip}}, {"ssh-user", {user}}, {"ssh-key", {"/k"}}});
+        REQUIRE_FALSE(r);
+        CHECK(r.error().kind == ErrorKind::Usage);
+        CHECK(r.error().message.starts_with(flag + " must be"));
+    }
+    Harness ok;
+    CHECK(ok.driver->configure({{"ip-address", {"host.example.com"}}, {"ssh-user", {"Admin.x"}}, {"ssh-key", {"/k"}}}));
 }

@@ -368,7 +368,8 @@ TEST_CASE("virtualbox: options reach the VM - memory, CPUs, disk, NIC types, UI,
     for (const auto& [option, value] : std::vector<std::pair<std::string, std::string>>{
              {"memory", "lots"}, {"cpu-count", "0"}, {"disk-size", "10"}, {"nat-nictype", "e1000"},
              {"hostonly-nictype", "rtl"}, {"ui-type", "vnc"}, {"share-folder", "relative/path"},
-             {"hostonly-cidr", "192.168.56.0/24"}}) {
+             {"hostonly-cidr", "192.168.56.0/24"}, {"ssh-user", "-oProxyCommand=x"}, {"ssh-user", "1docker"},
+             {"ssh-user", "root"}}) {
         INFO(option << "=" << value);
         auto r = bad->configure({{option, {value}}});
         REQUIRE_FALSE(r);

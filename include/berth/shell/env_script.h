@@ -33,6 +33,13 @@ struct EnvRequest {
     std::vector<std::string> command_line;  ///< argv as typed, echoed in the usage hint
 };
 
+/// The script: every value quoted for the shell by its quoting function (include/berth/shell/
+/// shell_quote.h), so evaluating it sets each variable to the value's exact bytes and runs nothing;
+/// ordinary values print exactly as docker-machine prints them. A Usage error when a value cannot
+/// be carried safely by the shell (a newline for cmd, PowerShell or tcsh ...): nothing is printed.
+[[nodiscard]] Result<std::string> write_env_script(const EnvRequest& request);
+
+/// write_env_script's text, or "" when it refuses.
 [[nodiscard]] std::string render_env_script(const EnvRequest& request);
 
 /// Which NO_PROXY variable to use and its value with `host` added once (exact entries, not
