@@ -152,6 +152,7 @@ public:
     std::string removal_note() const override {
         return "the host " + m_ip + " was left running, hardened; berth only forgot it";
     }
+    bool owns_host() const override { return false; }
 
     Result<MachineState> state() override {
         return tcp_reachable(m_ip, m_ssh_port, std::chrono::seconds(2)) ? MachineState::Running : MachineState::Stopped;

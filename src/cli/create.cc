@@ -30,15 +30,15 @@ void add_tls_and_engine_flags(CLI::App* sub, CreateOptions& opts) {
     one_each(sub->add_option("--engine-label", opts.request.engine.labels,
                              "Label for the Docker engine, key=value (repeatable)"));
     one_each(sub->add_option("--tls-san", opts.request.tls_sans,
-                             "Extra IP or DNS name for the server certificate (repeatable)"));
+                             "Extra IP address or DNS name for the server certificate, no wildcard (repeatable)"));
     sub->add_option("--tls-key-type", opts.request.tls_key_type,
                     "Key type of the machine's CA and certificates")
         ->check(CLI::IsMember({"ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096"}))
         ->capture_default_str();
-    sub->add_option("--tls-ca-days", opts.request.tls_ca_days, "Validity of the machine's CA, in days")
+    sub->add_option("--tls-ca-days", opts.request.tls_ca_days, "Validity of the machine's CA, in days (at most 3650)")
         ->capture_default_str();
     sub->add_option("--tls-cert-days", opts.request.tls_cert_days,
-                    "Validity of the server and client certificates, in days")
+                    "Validity of the server and client certificates, in days (at most 825)")
         ->capture_default_str();
     auto& engine = opts.request.engine;
     sub->add_option("--engine-install", engine.install,
@@ -46,7 +46,12 @@ void add_tls_and_engine_flags(CLI::App* sub, CreateOptions& opts) {
         ->check(CLI::IsMember({"docker.io", "docker-ce"}))
         ->capture_default_str();
     sub->add_option("--engine-version", engine.version, "Pin the Docker package to this version");
-    one_each(sub->add_option("--engine-opt", engine.opts, "daemon.json setting KEY=VALUE (repeatable)"));
+    one_each(sub->add_option("--engine-opt", engine.opts,
+                             "daemon.json setting KEY=VALUE (repeatable; hosts and tls* are refused, settings "
+                             "that weaken the hardening need --insecure-engine-opt)"));
+    one_each(sub->add_option("--insecure-engine-opt", engine.insecure_opts,
+                             "daemon.json setting KEY=VALUE that weakens the hardening, e.g. icc=true (repeatable; "
+                             "kept in the record, shown by ls and inspect; see docs/hardening.md)"));
     one_each(sub->add_option("--engine-insecure-registry", engine.insecure_registries,
                              "Registry reached without TLS (repeatable; weakens the hardening)"));
     one_each(sub->add_option("--engine-registry-mirror", engine.registry_mirrors, "Registry mirror URL (repeatable)"));

@@ -4,6 +4,7 @@
 #include "app.h"
 
 #include <berth/core/go_template.h>
+#include <berth/provision/engine_options.h>
 
 #include <iostream>
 
@@ -26,6 +27,12 @@ void add_inspect(CLI::App& app, Context& ctx) {
             if (!machine) return std::unexpected(machine.error());
             nlohmann::json j = machine->record.to_json();
             j["store_path"] = services.store().machine_dir(machine->record.name).string();
+            // What gives up part of the hardening, with why (only when something does).
+            for (const auto& w : weakened_hardening(machine->record.engine)) {
+                const std::string key = w.substr(0, w.find('='));
+                const std::string why = weakening_reason(key == "insecure-registry" ? "insecure-registries" : key);
+                j["weakened"].push_back(w + ": " + (why.empty() ? "the Docker API's own TLS settings" : why));
+            }
             if (opts->format.empty()) {
                 std::cout << j.dump(4, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
                 return {};

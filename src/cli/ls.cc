@@ -4,6 +4,7 @@
 #include "app.h"
 
 #include <berth/core/go_template.h>
+#include <berth/provision/engine_options.h>
 
 #include <iostream>
 #include <regex>
@@ -13,7 +14,7 @@ namespace berth::cli {
 namespace {
 
 constexpr const char* k_default_format =
-    "table {{ .Name }}\t{{ .Active }}\t{{ .DriverName }}\t{{ .State }}\t{{ .URL }}\t{{ .DockerVersion }}\t{{ .Error }}";
+    "table {{ .Name }}\t{{ .Active }}\t{{ .DriverName }}\t{{ .State }}\t{{ .URL }}\t{{ .DockerVersion }}\t{{ .Errors }}";
 
 struct Filters {
     std::vector<std::string> driver, state, label;
@@ -129,7 +130,8 @@ nlohmann::json listing_item(MachineListing& entry, const std::string& docker_hos
                            {"ActiveHost", false},       {"DriverName", "not found"},
                            {"State", std::string(to_string(entry.state))},
                            {"URL", ""},                 {"DockerVersion", "Unknown"},
-                           {"Error", ""},               {"Labels", ""}};
+                           {"Error", ""},               {"Labels", ""},
+                           {"Weakened", ""},            {"Errors", ""}};
     if (entry.machine) {
         const auto& r = entry.machine->record;
         labels = r.engine.labels;
@@ -151,6 +153,17 @@ nlohmann::json listing_item(MachineListing& entry, const std::string& docker_hos
         }
     }
     if (entry.error) item["Error"] = entry.error->message;
+    // The ERRORS column of the default table also names what weakens the hardening, where
+    // docker-machine users look for trouble.
+    std::string errors = item["Error"];
+    if (entry.machine) {
+        std::string weakened;
+        for (const auto& w : weakened_hardening(entry.machine->record.engine))
+            weakened += (weakened.empty() ? "" : ", ") + w;
+        item["Weakened"] = weakened;
+        if (!weakened.empty()) errors += (errors.empty() ? "" : "; ") + std::string("weakened: ") + weakened;
+    }
+    item["Errors"] = errors;
     return item;
 }
 
@@ -162,7 +175,8 @@ Result<std::string> render_list(const ListFormat& format, const nlohmann::json& 
                                   {"ActiveHost", "ACTIVE_HOST"}, {"DriverName", "DRIVER"},
                                   {"State", "STATE"},        {"URL", "URL"},
                                   {"DockerVersion", "DOCKER"}, {"Error", "ERRORS"},
-                                  {"Labels", "LABELS"}};
+                                  {"Labels", "LABELS"},      {"Weakened", "WEAKENED"},
+                                  {"Errors", "ERRORS"}};
         auto line = format.tmpl.render(headers);
         if (!line) return std::unexpected(line.error());
         out += *line;
@@ -196,7 +210,8 @@ void add_ls(CLI::App& app, Context& ctx) {
     sub->add_option("-f,--format", opts->format,
                     "Go-style template per machine, e.g. '{{.Name}}: {{.URL}}'; prefix 'table ' for "
                     "aligned columns with headers. Fields: Name, Active, ActiveHost, DriverName, "
-                    "State, URL, DockerVersion, Error, Labels");
+                    "State, URL, DockerVersion, Error, Labels, Weakened (what weakens the hardening), Errors (Error "
+                    "and Weakened, the default table's ERRORS column)");
     sub->add_flag("--json", opts->json, "Print a JSON array of the machines");
 
     sub->callback([&ctx, opts] {

@@ -198,12 +198,12 @@ Error status_error(long status, std::string_view body, const std::string& docker
 DockerClient::DockerClient(std::string url, DockerTls tls, milliseconds request_timeout)
     : m_url(std::move(url)), m_tls(std::move(tls)), m_request_timeout(request_timeout) {}
 
-Result<std::string> DockerClient::get(std::string_view path, milliseconds timeout) {
+Result<std::string> DockerClient::get(std::string_view path, milliseconds timeout, bool client_cert) {
     auto parsed = parse_docker_url(m_url);
     if (!parsed) return std::unexpected(std::move(parsed.error()));
     if (auto ok = check_readable(m_tls.ca, "CA certificate"); !ok) return std::unexpected(ok.error());
-    if (auto ok = check_readable(m_tls.cert, "client certificate"); !ok) return std::unexpected(ok.error());
-    if (auto ok = check_readable(m_tls.key, "client key"); !ok) return std::unexpected(ok.error());
+    if (auto ok = check_readable(m_tls.cert, "client certificate"); client_cert && !ok) return std::unexpected(ok.error());
+    if (auto ok = check_readable(m_tls.key, "client key"); client_cert && !ok) return std::unexpected(ok.error());
     if (auto ok = init_curl_once(); !ok) return std::unexpected(ok.error());
 
     CurlPtr handle(curl_easy_init());
@@ -239,10 +239,12 @@ Result<std::string> DockerClient::get(std::string_view path, milliseconds timeou
     set(CURLOPT_CAINFO, ca.c_str());
     // Debian's libcurl also trusts /etc/ssl/certs by default; only the machine's CA may vouch.
     set(CURLOPT_CAPATH, static_cast<const char*>(nullptr));
-    set(CURLOPT_SSLCERTTYPE, "PEM");
-    set(CURLOPT_SSLCERT, cert.c_str());
-    set(CURLOPT_SSLKEYTYPE, "PEM");
-    set(CURLOPT_SSLKEY, key.c_str());
+    if (client_cert) {
+        set(CURLOPT_SSLCERTTYPE, "PEM");
+        set(CURLOPT_SSLCERT, cert.c_str());
+        set(CURLOPT_SSLKEYTYPE, "PEM");
+        set(CURLOPT_SSLKEY, key.c_str());
+    }
     set(CURLOPT_WRITEFUNCTION, &append_body);
     set(CURLOPT_WRITEDATA, static_cast<void*>(&body));
     if (rc != CURLE_OK)
@@ -351,6 +353,39 @@ Result<void> DockerClient::wait_until_ready(std::chrono::seconds timeout) {
             std::min<milliseconds>(backoff, std::chrono::duration_cast<milliseconds>(deadline - now)));
         backoff = std::min(backoff * 2, k_max_backoff);
     }
+}
+
+Result<void> DockerClient::refuses_anonymous_client() {
+    auto answer = get("/_ping", m_request_timeout, /*client_cert=*/false);
+    const auto parsed = parse_docker_url(m_url);
+    const std::string port = parsed ? std::to_string(parsed->port) : "2376";
+    const std::string open_hint =
+        "anyone who reaches port " + port + " can use the Docker API, which is root on the machine: "
+        "dockerd must run with tlsverify and the machine's CA (/etc/docker/daemon.json); run `berth provision "
+        "NAME` to restore berth's settings and check `journalctl -u docker`";
+    if (answer)
+        return fail("Docker at " + m_url + " answers a client without a certificate (GET /_ping: " +
+                        excerpt(*answer) + ")",
+                    open_hint);
+    const Error& e = answer.error();
+    auto context = [&e](std::string_view key) {
+        for (const auto& [k, v] : e.context)
+            if (k == key) return v;
+        return std::string();
+    };
+    if (const std::string status = context("http_status"); !status.empty())
+        return fail("Docker at " + m_url + " answers a client without a certificate (HTTP " + status + ")", open_hint);
+    const std::string code = context("curl_code");
+    const bool handshake_refused = code == std::to_string(CURLE_SSL_CONNECT_ERROR) &&
+                                   (contains(e.message, "alert") || contains(e.message, "certificate"));
+    // With TLS 1.3 the refusal comes after the client's side of the handshake: an alert or a reset
+    // while sending or reading, or a close before any answer.
+    const bool dropped = code == std::to_string(CURLE_RECV_ERROR) || code == std::to_string(CURLE_SEND_ERROR) ||
+                         code == std::to_string(CURLE_GOT_NOTHING) || code == std::to_string(CURLE_SSL_CLIENTCERT);
+    if (handshake_refused || dropped) return {};
+    Error error = e;
+    error.message = "cannot check that Docker at " + m_url + " refuses clients without a certificate: " + e.message;
+    return std::unexpected(std::move(error));
 }
 
 Result<void> check_security_options(const nlohmann::json& info,

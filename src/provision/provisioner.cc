@@ -2,6 +2,7 @@
 
 #include <berth/core/log.h>
 #include <berth/docker/docker_client.h>
+#include <berth/provision/engine_options.h>
 #include <berth/provision/facts.h>
 #include <berth/provision/host_paths.h>
 #include <berth/provision/packages_step.h>
@@ -79,22 +80,6 @@ nlohmann::json parse_option_value(const std::string& v) {
     return v;
 }
 
-// The hardening a daemon.json key carries, and whether `value` gives it up.
-std::string weakening(const std::string& key, const nlohmann::json& value) {
-    if (key == "icc" && value == true) return "containers on the default bridge can reach each other";
-    if (key == "userns-remap" && (value == "" || value == false))
-        return "root in a container is root on the host (userns-remap off)";
-    if (key == "no-new-privileges" && value == false) return "setuid binaries in containers can gain privileges";
-    if (key == "live-restore" && value == false) return "containers stop whenever dockerd restarts";
-    if (key == "userland-proxy" && value == true) return "the userland proxy is back on";
-    if ((key == "tls" || key == "tlsverify") && value == false) return "the Docker API no longer requires client certificates";
-    if (key == "hosts") return "the daemon listens where berth did not put it";
-    if (key == "selinux-enabled" && value == false) return "SELinux no longer confines containers";
-    if (key == "seccomp-profile" && value == "unconfined") return "containers run without a seccomp filter";
-    if (key == "insecure-registries") return "images can be pulled without TLS from " + value.dump();
-    return "";
-}
-
 }  // namespace
 
 Provisioner::Provisioner(Session& session, const TemplateSet& templates, DockerProbe& docker)
@@ -106,7 +91,7 @@ Result<std::string> Provisioner::daemon_json(const std::string& rendered, const 
     if (j.is_discarded() || !j.is_object())
         return fail("the daemon.json template does not render to a JSON object", "check --templates-dir");
     auto set = [&](const std::string& key, const nlohmann::json& value, const std::string& flag) {
-        if (auto why = weakening(key, value); !why.empty())
+        if (auto why = weakening_reason(key); !why.empty())
             warnings.push_back(flag + " weakens the hardening: " + why);
         j[key] = value;
     };
@@ -116,20 +101,22 @@ Result<std::string> Provisioner::daemon_json(const std::string& rendered, const 
     if (!engine.registry_mirrors.empty()) set("registry-mirrors", engine.registry_mirrors, "--engine-registry-mirror");
     if (!engine.storage_driver.empty()) set("storage-driver", engine.storage_driver, "--engine-storage-driver");
     std::map<std::string, std::vector<nlohmann::json>> opts;
-    std::vector<std::string> order;
-    for (const auto& opt : engine.opts) {
-        auto eq = opt.find('=');
-        if (eq == std::string::npos || eq == 0)
-            return fail_usage("invalid --engine-opt \"" + opt + "\"", "write it as key=value, e.g. max-concurrent-downloads=6");
-        std::string key = opt.substr(0, eq);
-        if (key.starts_with("--")) key = key.substr(2);
-        if (!opts.contains(key)) order.push_back(key);
-        opts[key].push_back(parse_option_value(opt.substr(eq + 1)));
+    std::vector<std::pair<std::string, std::string>> order;  // key, the flag that gave it first
+    // Validated at create; checked again here for records made before the policy (an owned key
+    // is refused, a weakening one in --engine-opt is applied with a warning, as it was then).
+    for (const auto* list : {&engine.opts, &engine.insecure_opts}) {
+        for (const auto& text : *list) {
+            const std::string flag = list == &engine.opts ? "--engine-opt" : "--insecure-engine-opt";
+            auto opt = parse_engine_opt(text, flag);
+            if (!opt) return std::unexpected(opt.error());
+            if (!opts.contains(opt->key)) order.emplace_back(opt->key, flag);
+            opts[opt->key].push_back(parse_option_value(opt->value));
+        }
     }
-    for (const auto& key : order) {
+    for (const auto& [key, flag] : order) {
         const auto& values = opts[key];
         const bool list = values.size() > 1 || (j.contains(key) && j[key].is_array());
-        set(key, list ? nlohmann::json(values) : values.front(), "--engine-opt " + key);
+        set(key, list ? nlohmann::json(values) : values.front(), flag + " " + key);
     }
     // One key per line keeps diffs readable and "hosts" on one line.
     std::string out = "{\n";
@@ -141,7 +128,12 @@ Result<std::string> Provisioner::daemon_json(const std::string& rendered, const 
 }
 
 Result<ProvisionReport> Provisioner::run(const ProvisionRequest& req) {
-    ProvisionReport report;
+    m_progress = {};
+    if (auto ok = run_steps(req, m_progress); !ok) return std::unexpected(ok.error());
+    return m_progress;
+}
+
+Result<void> Provisioner::run_steps(const ProvisionRequest& req, ProvisionReport& report) {
     auto phase_start = std::chrono::steady_clock::now();
     auto lap = [&](const std::string& phase) {
         auto now = std::chrono::steady_clock::now();
@@ -160,8 +152,8 @@ Result<ProvisionReport> Provisioner::run(const ProvisionRequest& req) {
     Changes changes;
     PackagesStep(os->family, req.engine, req.upgrade).apply(*facts, changes);
     if (!changes.install_script.empty()) {
+        report.installed = changes.installed;  // before: a failed install may have done part of it
         if (auto ok = install_packages(req, changes); !ok) return std::unexpected(ok.error());
-        report.installed = changes.installed;
         lap("packages");
         // Paths and versions changed: read the state again (one more command, only after an install).
         facts = read_facts(req);
@@ -181,13 +173,14 @@ Result<ProvisionReport> Provisioner::run(const ProvisionRequest& req) {
     if (auto ok = write_files(req, changes); !ok) return std::unexpected(ok.error());
     report.changed = changes.changed;
     lap("hardening");
+    report.restarted = changes.restarted();  // before: a failed apply may have done part of it
     auto restarted = apply_changes(req, changes);
     if (!restarted) return std::unexpected(restarted.error());
     report.restarted = *restarted;
     lap("restarts");
     if (auto ok = verify(req, os->family != OsFamily::Debian, report); !ok) return std::unexpected(ok.error());
     lap("verify");
-    return report;
+    return {};
 }
 
 Result<CheckReport> Provisioner::check(const ProvisionRequest& req) {
@@ -238,11 +231,17 @@ Result<void> Provisioner::write_files(const ProvisionRequest& req, const Changes
     if (!prepare.empty()) {
         auto ok = remote_step(m_session, m, "preparing the host", prepare);
         if (!ok) return std::unexpected(ok.error());
+        // What the preparing command changed (host name, subordinate ids), for a failure report.
+        for (const auto& c : changes.changed)
+            if (std::none_of(changes.uploads.begin(), changes.uploads.end(),
+                             [&](const ManagedFile& f) { return f.path == c; }))
+                m_progress.changed.push_back(c);
     }
     if (!changes.uploads.empty()) spdlog::info("[{}] Hardening Docker, sshd, auditd and the firewall...", m);
     for (const auto& f : changes.uploads) {
         spdlog::debug("{}writing {} ({})", log_prefix(m), f.path, mode_text(f.mode));
         if (auto ok = m_session.upload(f.content, f.path, f.mode, f.owner); !ok) return std::unexpected(ok.error());
+        m_progress.changed.push_back(f.path);
     }
     return {};
 }

@@ -105,7 +105,10 @@ Result<ProvisionReport> MachineService::regenerate_certs(std::string_view name, 
         return none;  // a host berth does not reach: the user installs server.pem themselves
     }
     auto report = provision_locked(*machine, options, false, false);
-    if (!report) return std::unexpected(report.error());
+    if (!report) {
+        if (record.status == MachineStatus::Error) (void)m_ports.store->save(record);  // an open API
+        return std::unexpected(report.error());
+    }
     if (auto ok = m_ports.store->save(machine->record); !ok) return std::unexpected(ok.error());
     return report;
 }

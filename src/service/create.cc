@@ -7,10 +7,14 @@
 #include <berth/core/log.h>
 #include <berth/core/machine_name.h>
 #include <berth/pki/pki.h>
+#include <berth/provision/engine_options.h>
 #include <berth/provision/templates.h>
 #include <berth/service/driver_table.h>
 
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
 
 namespace berth {
 namespace {
@@ -24,6 +28,40 @@ Result<void> validate_labels(const std::vector<std::string>& labels) {
     return {};
 }
 
+// Upper bounds of --tls-ca-days and --tls-cert-days (docs/cli.md): ten years for a machine's CA;
+// 825 days for a certificate, as browsers allow (`berth regenerate-certs` makes new ones).
+constexpr int k_max_ca_days = 3650;
+constexpr int k_max_cert_days = 825;
+
+/// A DNS name as a certificate carries it: dot-separated labels of letters, digits and inner
+/// '-', up to 63 characters each and 253 in all, the last not all digits. No wildcard.
+bool is_dns_name(std::string_view name) {
+    if (name.empty() || name.size() > 253) return false;
+    std::string_view last;
+    for (std::string_view rest = name;;) {
+        const auto dot = rest.find('.');
+        last = rest.substr(0, dot);
+        if (last.empty() || last.size() > 63 || last.front() == '-' || last.back() == '-') return false;
+        for (char c : last)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+        if (dot == std::string_view::npos) break;
+        rest.remove_prefix(dot + 1);
+    }
+    return last.find_first_not_of("0123456789") != std::string_view::npos;
+}
+
+Result<void> validate_tls_sans(const std::vector<std::string>& sans) {
+    for (const auto& san : sans) {
+        if (san.starts_with("*."))
+            return fail_usage("--tls-san " + san + " is a wildcard, which berth does not put in a certificate",
+                              "name each host or address the machine is reached by with its own --tls-san");
+        if (!is_ip_address(san) && !is_dns_name(san))
+            return fail_usage("--tls-san \"" + san + "\" is neither an IP address nor a DNS name",
+                              "give an address (10.0.0.5, fd00::5) or a host name (docker.example.com)");
+    }
+    return {};
+}
+
 Result<void> validate_tls(const CreateRequest& request) {
     if (request.tls_ca_days < 1 || request.tls_cert_days < 1)
         return fail_usage("certificate validity must be at least one day");
@@ -31,6 +69,15 @@ Result<void> validate_tls(const CreateRequest& request) {
         return fail_usage("--tls-cert-days (" + std::to_string(request.tls_cert_days) +
                               ") is longer than --tls-ca-days (" + std::to_string(request.tls_ca_days) + ")",
                           "a certificate cannot outlive its CA");
+    if (request.tls_ca_days > k_max_ca_days)
+        return fail_usage("--tls-ca-days " + std::to_string(request.tls_ca_days) + " is more than " +
+                              std::to_string(k_max_ca_days) + " days (ten years)",
+                          "a machine's CA lives at most " + std::to_string(k_max_ca_days) + " days");
+    if (request.tls_cert_days > k_max_cert_days)
+        return fail_usage("--tls-cert-days " + std::to_string(request.tls_cert_days) + " is more than " +
+                              std::to_string(k_max_cert_days) + " days",
+                          "certificates live at most " + std::to_string(k_max_cert_days) +
+                              " days; renew them with `berth regenerate-certs NAME`");
     return {};
 }
 
@@ -69,6 +116,8 @@ Result<MachineService::Prepared> MachineService::prepare_create(const CreateRequ
     if (!key_type) return std::unexpected(key_type.error());
     if (auto ok = validate_tls(request); !ok) return std::unexpected(ok.error());
     if (auto ok = validate_labels(request.engine.labels); !ok) return std::unexpected(ok.error());
+    if (auto ok = validate_tls_sans(request.tls_sans); !ok) return std::unexpected(ok.error());
+    if (auto ok = validate_engine_options(request.engine); !ok) return std::unexpected(ok.error());
     auto templates_dir = checked_templates_dir(request);
     if (!templates_dir) return std::unexpected(templates_dir.error());
     auto driver = make_driver(**info, request.name, *templates_dir);
@@ -156,10 +205,24 @@ Result<void> MachineService::make_machine_guarded(const CreateRequest& request, 
 
 Error MachineService::roll_back(const CreateRequest& request, Prepared& prepared, MachineRecord& record,
                                 Error e) const {
-    spdlog::debug("{}create failed, rolling back: {}", log_prefix(request.name), e.message);
-    auto undone = prepared.driver ? prepared.driver->remove() : Result<void>(fail("the driver was lost"));
     const std::string cause = e.message;
     e.message = "cannot create machine \"" + request.name + "\": " + cause;
+    const auto changed = std::find_if(e.context.begin(), e.context.end(),
+                                      [](const auto& kv) { return kv.first == "host_changed"; });
+    if (prepared.driver && !prepared.driver->owns_host() && changed != e.context.end()) {
+        // A host berth did not make and cannot undo: keep the record, its certificates and the
+        // pinned host key, and say what changed there.
+        record.status = MachineStatus::Error;
+        record.last_error = cause;
+        (void)m_ports.store->save(record);
+        e.message += ". berth changed " + request.name + " before it failed: " + changed->second;
+        e.hint = "the machine is kept (status error) with the host key it pinned: run `berth provision " +
+                 request.name + "` to finish, or `berth rm " + request.name +
+                 "` to forget it (the host keeps these changes)";
+        return e;
+    }
+    spdlog::debug("{}create failed, rolling back: {}", log_prefix(request.name), cause);
+    auto undone = prepared.driver ? prepared.driver->remove() : Result<void>(fail("the driver was lost"));
     if (undone && m_ports.store->remove_machine_dir(request.name)) {
         prepared.lock->release_and_remove();
         if (e.hint.empty()) e.hint = "nothing was left behind";

@@ -42,6 +42,34 @@ Result<ProvisionRequest> provision_request(const Store& store, const Machine& ma
     return req;
 }
 
+/// What a provision did to the host, one line ("" when nothing): packages, files, services.
+std::string host_changes(const ProvisionReport& done) {
+    std::string out;
+    auto add = [&out](const std::string& what, const std::vector<std::string>& items) {
+        if (items.empty()) return;
+        std::string list;
+        for (const auto& item : items) list += (list.empty() ? "" : ", ") + item;
+        out += (out.empty() ? "" : "; ") + what + ": " + list;
+    };
+    add("packages installed", done.installed);
+    add("files written and settings changed", done.changed);
+    add("services reloaded or restarted", done.restarted);
+    return out;
+}
+
+/// After every provision and start: the Docker API must refuse a client without a certificate,
+/// checked from here. When it does not, the machine is in error, never "ready".
+Result<void> check_refuses_anonymous(MachineRecord& record, DockerProbe& docker) {
+    spdlog::info("[{}] Checking that Docker refuses clients without a certificate...", record.name);
+    auto refused = docker.refuses_anonymous_client();
+    if (refused) return {};
+    Error e = refused.error();
+    e.message = "Docker on " + record.name + " is open: " + e.message;
+    record.status = MachineStatus::Error;
+    record.last_error = e.message;
+    return std::unexpected(e);
+}
+
 }  // namespace
 
 Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const ProvisionOptions& options,
@@ -62,7 +90,16 @@ Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const
 
     Provisioner provisioner(*connection->session, *templates, *connection->docker);
     auto report = provisioner.run(*req);
-    if (!report) return std::unexpected(report.error());
+    if (!report) {
+        Error e = report.error();
+        if (auto changed = host_changes(provisioner.progress()); !changed.empty()) e.with("host_changed", changed);
+        return std::unexpected(e);
+    }
+    if (auto ok = check_refuses_anonymous(machine.record, *connection->docker); !ok) {
+        Error e = ok.error();
+        if (auto changed = host_changes(*report); !changed.empty()) e.with("host_changed", changed);
+        return std::unexpected(e);
+    }
     report->timings.insert(report->timings.begin(), {"ssh", connection->connect_seconds});
     report->remote_commands = connection->session->channels_opened();
 
@@ -85,7 +122,10 @@ Result<ProvisionReport> MachineService::provision(std::string_view name, const P
         return fail("machine \"" + std::string(name) + "\" uses the " + machine->record.driver_name +
                     " driver, which berth cannot reach over SSH to provision");
     auto report = provision_locked(*machine, options, false, upgrade);
-    if (!report) return std::unexpected(report.error());
+    if (!report) {
+        if (machine->record.status == MachineStatus::Error) (void)m_ports.store->save(machine->record);
+        return std::unexpected(report.error());
+    }
     machine->record.status = MachineStatus::Ready;
     machine->record.last_error.clear();
     if (auto ok = m_ports.store->save(machine->record); !ok) return std::unexpected(ok.error());
@@ -117,7 +157,10 @@ Result<void> MachineService::power(std::string_view name, Power action, const Pr
     // The driver's save() may have learned a new address; keep it.
     machine->record.driver = driver.save();
     if (!driver.ssh_endpoint()) return m_ports.store->save(machine->record);
-    if (auto ok = after_start(*machine, options); !ok) return ok;
+    if (auto ok = after_start(*machine, options); !ok) {
+        if (machine->record.status == MachineStatus::Error) (void)m_ports.store->save(machine->record);
+        return ok;
+    }
     return m_ports.store->save(machine->record);
 }
 
@@ -142,7 +185,8 @@ Result<void> MachineService::after_start(Machine& machine, const ProvisionOption
     spdlog::info("[{}] Waiting for Docker at {}...", name, *url);
     auto probe = docker_probe(m_ports, name, driver);
     if (!probe) return std::unexpected(probe.error());
-    return (*probe)->wait_until_ready(options.ssh_timeout + std::chrono::seconds(60));
+    if (auto ok = (*probe)->wait_until_ready(options.ssh_timeout + std::chrono::seconds(60)); !ok) return ok;
+    return check_refuses_anonymous(machine.record, **probe);
 }
 
 }  // namespace berth

@@ -26,7 +26,7 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
 std::string now_rfc3339() { return rfc3339(std::chrono::system_clock::now()); }
 
 nlohmann::json MachineRecord::to_json() const {
-    return {
+    nlohmann::json j = {
         {"schema_version", schema_version},
         {"name", name},
         {"driver_name", driver_name},
@@ -62,6 +62,9 @@ nlohmann::json MachineRecord::to_json() const {
           {"server_not_after", tls.server_not_after},
           {"client_not_after", tls.client_not_after}}},
     };
+    // Only when given, so that records without it are written as before.
+    if (!engine.insecure_opts.empty()) j["engine"]["insecure_opts"] = engine.insecure_opts;
+    return j;
 }
 
 Result<MachineRecord> MachineRecord::from_json(const nlohmann::json& j, const std::string& origin) {
@@ -104,6 +107,7 @@ Result<MachineRecord> MachineRecord::from_json(const nlohmann::json& j, const st
             r.engine.install = e.value("install", "docker.io");
             r.engine.version = e.value("version_pin", "");
             r.engine.opts = e.value("opts", std::vector<std::string>{});
+            r.engine.insecure_opts = e.value("insecure_opts", std::vector<std::string>{});
             r.engine.insecure_registries = e.value("insecure_registries", std::vector<std::string>{});
             r.engine.registry_mirrors = e.value("registry_mirrors", std::vector<std::string>{});
             r.engine.storage_driver = e.value("storage_driver", "");

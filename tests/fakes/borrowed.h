@@ -32,6 +32,7 @@ public:
     Result<void> wait_until_ready(std::chrono::seconds timeout) override { return m_target.wait_until_ready(timeout); }
     Result<nlohmann::json> info() override { return m_target.info(); }
     Result<nlohmann::json> version() override { return m_target.version(); }
+    Result<void> refuses_anonymous_client() override { return m_target.refuses_anonymous_client(); }
 
 private:
     DockerProbe& m_target;

@@ -22,6 +22,8 @@ public:
     std::atomic<int> waits = 0;     ///< wait_until_ready calls
     std::atomic<int> infos = 0;     ///< info calls
     std::atomic<int> versions = 0;  ///< version calls
+    bool anonymous_accepted = false;         ///< true: the daemon answers a client without a certificate
+    std::atomic<int> anonymous_checks = 0;   ///< refuses_anonymous_client calls
 
     Result<void> wait_until_ready(std::chrono::seconds) override {
         ++waits;
@@ -35,6 +37,12 @@ public:
     Result<nlohmann::json> version() override {
         ++versions;
         return version_json;
+    }
+    Result<void> refuses_anonymous_client() override {
+        ++anonymous_checks;
+        if (anonymous_accepted)
+            return fail("Docker at tcp://10.0.0.5:2376 answers a client without a certificate (HTTP 200)");
+        return {};
     }
 };
 

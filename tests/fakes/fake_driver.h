@@ -23,6 +23,7 @@ struct FakeDriverScript {
     int url_port = 2376;                 ///< the port of docker_url()
     bool forwarded = false;              ///< reached through forwards: guest_ports() = 22, 2376
     bool ssh = false;                    ///< reachable over SSH (root@address:22): create provisions it
+    bool owns_host = true;               ///< false: a host berth did not make (as generic)
     std::function<void(const std::string&)> on_create;  ///< called with the machine's name in create()
 
     void record(std::string call) {
@@ -55,6 +56,7 @@ public:
     Result<void> restart() override { return step("restart", ""); }
     Result<void> kill() override { return step("kill", ""); }
     Result<void> remove() override { return step("remove", m_script->fail_remove); }
+    bool owns_host() const override { return m_script->owns_host; }
     Result<MachineState> state() override {
         m_script->record("state " + m_machine);
         return m_script->state;

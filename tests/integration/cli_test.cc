@@ -489,3 +489,56 @@ TEST_CASE("rm of one name that fails prints its error once", "[cli]") {
     CHECK(two.err.find("no machine named \"ghost\"") != std::string::npos);
     CHECK(two.err.find("some machines were not removed") != std::string::npos);
 }
+
+TEST_CASE("engine options berth owns and bad TLS flags are usage errors - nothing is made", "[cli][engine-opt]") {
+    Berth b;
+    auto refused = [&](std::vector<std::string> flags, const std::string& needle) {
+        std::vector<std::string> args = {"create", "-d", "none", "--url", "tcp://10.1.2.3:2376"};
+        args.insert(args.end(), flags.begin(), flags.end());
+        args.push_back("n1");
+        auto r = b.run(args);
+        CAPTURE(flags, r.err);
+        CHECK(r.exit_status == 2);
+        CHECK(count_lines(r.err) == 1);
+        CHECK(r.err.find(needle) != std::string::npos);
+        CHECK_FALSE(std::filesystem::exists(b.store() / "machines" / "n1"));
+    };
+    refused({"--engine-opt", "tlsverify=false"}, "berth sets the Docker API's listeners and TLS itself");
+    refused({"--engine-opt", "tlscacert=/etc/ssl/certs/ca-certificates.crt"}, "is refused");
+    refused({"--engine-opt", "hosts=tcp://0.0.0.0:2375"}, "is refused");
+    refused({"--insecure-engine-opt", "tls=false"}, "is refused");
+    refused({"--engine-opt", "icc=true"}, "--insecure-engine-opt icc=true");
+    refused({"--insecure-engine-opt", "debug=true"}, "does not weaken the hardening");
+    refused({"--engine-opt", "debug"}, "key=value");
+    refused({"--engine-label", "team"}, "key=value");
+    refused({"--tls-san", "*.example.com"}, "wildcard");
+    refused({"--tls-san", "bad host"}, "neither an IP address nor a DNS name");
+    refused({"--tls-ca-days", "3651"}, "more than 3650 days");
+    refused({"--tls-cert-days", "826"}, "more than 825 days");
+}
+
+TEST_CASE("an --insecure-engine-opt machine is named as weakened by ls and inspect", "[cli][engine-opt]") {
+    Berth b;
+    b.create_n1();
+    auto made = b.run({"create", "-d", "none", "--url", "tcp://10.1.2.4:2376", "--insecure-engine-opt", "icc=true",
+                       "--engine-insecure-registry", "10.0.0.9:5000", "n2"});
+    INFO(made.err);
+    REQUIRE(made.exit_status == 0);
+
+    auto table = b.run({"ls"});
+    CHECK(table.out ==
+          "NAME   ACTIVE   DRIVER   STATE     URL                   DOCKER    ERRORS\n"
+          "n1     -        none     Running   tcp://10.1.2.3:2376   Unknown   \n"
+          "n2     -        none     Running   tcp://10.1.2.4:2376   Unknown   weakened: icc=true, "
+          "insecure-registry=10.0.0.9:5000\n");
+    CHECK(b.run({"ls", "--format", "{{.Name}}:{{.Error}}:{{.Weakened}}"}).out ==
+          "n1::\nn2::icc=true, insecure-registry=10.0.0.9:5000\n");
+
+    auto inspect = b.run({"inspect", "n2"});
+    REQUIRE(inspect.exit_status == 0);
+    auto j = nlohmann::json::parse(inspect.out);
+    CHECK(j["engine"]["insecure_opts"] == nlohmann::json{"icc=true"});
+    REQUIRE(j["weakened"].size() == 2);
+    CHECK(j["weakened"][0].get<std::string>().starts_with("icc=true: containers on the default bridge"));
+    CHECK_FALSE(nlohmann::json::parse(b.run({"inspect", "n1"}).out).contains("weakened"));
+}

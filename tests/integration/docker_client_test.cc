@@ -76,6 +76,7 @@ struct FakeDockerdSetup {
     fs::path info = fixture("info-debian12-hardened.json");
     double delay_seconds = 0;
     int info_status = 200;
+    std::string client_cert = "required";  ///< "optional": serves clients without a certificate
 };
 
 FakeDockerdSetup server_of(const Machine& machine) {
@@ -91,7 +92,7 @@ public:
             "--ca", setup.ca.string(), "--cert", setup.cert.string(), "--key", setup.key.string(),
             "--info", setup.info.string(), "--version", fixture("version-20.10.24.json").string(),
             "--delay", std::to_string(setup.delay_seconds),
-            "--info-status", std::to_string(setup.info_status)};
+            "--info-status", std::to_string(setup.info_status), "--client-cert", setup.client_cert};
         m_server.emplace(std::move(args), m_dir / "fake_dockerd.log");
     }
 
@@ -220,6 +221,45 @@ TEST_CASE("the daemon refuses a client certificate from another machine's CA", "
     CHECK(contains(info.error().hint, "client certificate"));
     CHECK(contains(info.error().hint, "berth regenerate-certs"));
     check_no_key_material(info.error());
+}
+
+TEST_CASE("a daemon that requires a client certificate passes the anonymous-client check", "[docker][anonymous]") {
+    const Machine dev("dev");
+    const FakeDockerd dockerd(server_of(dev));
+    DockerClient client(dockerd.url(), dev.client_tls(), 4s);
+    REQUIRE(client.ping().has_value());  // the machine's own client is served
+
+    const auto start = Clock::now();
+    auto refused = client.refuses_anonymous_client();
+    INFO((refused ? std::string() : describe(refused.error())));
+    CHECK(refused.has_value());
+    CHECK(seconds_since(start) < 2.0);
+}
+
+TEST_CASE("a daemon that serves clients without a certificate fails the anonymous-client check", "[docker][anonymous]") {
+    const Machine dev("dev");
+    FakeDockerdSetup setup = server_of(dev);
+    setup.client_cert = "optional";  // dockerd with tls but without tlsverify
+    const FakeDockerd dockerd(setup);
+    DockerClient client(dockerd.url(), dev.client_tls(), 4s);
+    REQUIRE(client.ping().has_value());  // mutual TLS still works: only the anonymous check tells
+
+    auto refused = client.refuses_anonymous_client();
+    REQUIRE_FALSE(refused.has_value());
+    INFO(describe(refused.error()));
+    CHECK(contains(refused.error().message, "answers a client without a certificate"));
+    CHECK(contains(refused.error().message, dockerd.url()));
+    CHECK(contains(refused.error().hint, "tlsverify"));
+}
+
+TEST_CASE("the anonymous-client check fails when it cannot reach the daemon", "[docker][anonymous]") {
+    const Machine dev("dev");
+    const RefusingPort port;
+    DockerClient client(port.url(), dev.client_tls(), 2s);
+    auto refused = client.refuses_anonymous_client();
+    REQUIRE_FALSE(refused.has_value());
+    INFO(describe(refused.error()));
+    CHECK(contains(refused.error().message, "cannot check that Docker"));
 }
 
 TEST_CASE("the client refuses a daemon whose certificate another machine's CA signed", "[docker]") {

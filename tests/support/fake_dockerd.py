@@ -28,6 +28,8 @@ def parse_args():
     parser.add_argument("--version", required=True, help="body of GET /version")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before listening")
     parser.add_argument("--info-status", type=int, default=200, help="HTTP status of GET /info")
+    parser.add_argument("--client-cert", choices=["required", "optional"], default="required",
+                        help="optional: a client without a certificate is served too (tlsverify off)")
     return parser.parse_args()
 
 
@@ -85,7 +87,7 @@ def main():
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(opts.cert, opts.key)
     context.load_verify_locations(cafile=opts.ca)
-    context.verify_mode = ssl.CERT_REQUIRED
+    context.verify_mode = ssl.CERT_REQUIRED if opts.client_cert == "required" else ssl.CERT_OPTIONAL
 
     server = Server(("127.0.0.1", 0), Handler, bind_and_activate=False)
     server.opts = opts

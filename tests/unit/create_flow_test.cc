@@ -284,3 +284,102 @@ TEST_CASE("an exception during the first provision rolls back with the driver it
     CHECK(f.script->calls == std::vector<std::string>{"precreate web1", "create web1", "remove web1"});
     CHECK(!std::filesystem::exists(f.store.machine_dir("web1")));
 }
+
+// --- the anonymous-client check (issue 10, item 7) and a failed create on a host berth did not
+// make (item 14) ---
+
+TEST_CASE("a create whose Docker answers clients without a certificate fails - the machine is not ready", "[service][anonymous]") {
+    Fixture f;
+    f.docker.anonymous_accepted = true;
+    auto& session = f.session_for("web1");
+    expect_first_provision(session, "web1");
+    MachineService service(f.ports());
+
+    auto report = service.create(f.request("web1"));
+    INFO(transcript_of(session));
+    REQUIRE(!report);
+    INFO(report.error().line());
+    CHECK(f.docker.anonymous_checks == 1);
+    CHECK(report.error().message.find("cannot create machine \"web1\"") != std::string::npos);
+    CHECK(report.error().message.find("answers a client without a certificate") != std::string::npos);
+    // A VM berth made is removed, as after any failed create.
+    CHECK(f.script->calls.back() == "remove web1");
+    CHECK(!std::filesystem::exists(f.store.machine_dir("web1")));
+}
+
+TEST_CASE("a provision whose Docker answers clients without a certificate leaves the machine in error", "[service][anonymous]") {
+    Fixture f;
+    auto& session = f.session_for("web1");
+    expect_first_provision(session, "web1");
+    MachineService service(f.ports());
+    REQUIRE(service.create(f.request("web1")));
+    CHECK(f.docker.anonymous_checks == 1);
+    REQUIRE(f.store.load("web1")->status == MachineStatus::Ready);
+
+    // Someone turned tlsverify off on the host; the next provision sees the facts as they are.
+    expect_first_provision(session, "web1");
+    f.docker.anonymous_accepted = true;
+    auto again = service.provision("web1", ProvisionOptions{}, false);
+    INFO(transcript_of(session));
+    REQUIRE(!again);
+    CHECK(f.docker.anonymous_checks == 2);
+    CHECK(again.error().message.find("Docker on web1 is open") != std::string::npos);
+    auto saved = f.store.load("web1");
+    REQUIRE(saved);
+    CHECK(saved->status == MachineStatus::Error);
+    CHECK(saved->last_error.find("without a certificate") != std::string::npos);
+}
+
+TEST_CASE("a create on a host berth did not make that fails after changing it says what changed and keeps the host key", "[service][generic]") {
+    Fixture f;
+    f.script->owns_host = false;  // as the generic driver
+    // The pinned host key, as the real SSH connection leaves it in the machine's directory.
+    f.script->on_create = [&](const std::string& name) {
+        std::ofstream(f.store.machine_file(name, k_known_hosts_file)) << "192.168.122.10 ssh-ed25519 AAAA\n";
+    };
+    auto& session = f.session_for("web1");
+    session.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, installed_debian_facts(), ""})
+        .expect_run({"hostnamectl set-hostname 'web1'", "install -d -m 0755 /etc/docker"});
+    const unsigned modes[] = {0444, 0444, 0400, 0644, 0644, 0640, 0644, 0644, 0644};
+    for (size_t i = 0; i < std::size(k_managed); ++i) session.expect_upload(k_managed[i], modes[i]);
+    session.expect_run({"systemctl restart docker"}, {1, "", "Job for docker.service failed"})
+        .expect_run({"journalctl -u docker"}, {0, "dockerd: bad daemon.json\n", ""});
+    MachineService service(f.ports());
+
+    auto report = service.create(f.request("web1"));
+    INFO(transcript_of(session));
+    REQUIRE(!report);
+    const Error& e = report.error();
+    INFO(e.line());
+    CHECK(session.unused().empty());
+    CHECK(e.message.find("applying the configuration on web1 failed") != std::string::npos);
+    CHECK(e.message.find("berth changed web1 before it failed") != std::string::npos);
+    CHECK(e.message.find("hostname web1") != std::string::npos);
+    for (const char* path : k_managed) CHECK(e.message.find(path) != std::string::npos);
+    CHECK(e.message.find("services reloaded or restarted: ") != std::string::npos);
+    CHECK(e.message.find("docker") != std::string::npos);
+    CHECK(e.hint.find("berth provision web1") != std::string::npos);
+    CHECK(e.hint.find("berth rm web1") != std::string::npos);
+    // Nothing of the host is "removed" and the record, its certificates and host key stay.
+    CHECK(f.script->calls == std::vector<std::string>{"precreate web1", "create web1"});
+    auto saved = f.store.load("web1");
+    REQUIRE(saved);
+    CHECK(saved->status == MachineStatus::Error);
+    CHECK(saved->last_error.find("applying the configuration") != std::string::npos);
+    CHECK(std::filesystem::exists(f.store.machine_file("web1", k_known_hosts_file)));
+    CHECK(std::filesystem::exists(f.store.machine_file("web1", k_ca_cert_file)));
+}
+
+TEST_CASE("a create on a host berth did not make that fails before changing it leaves nothing", "[service][generic]") {
+    Fixture f;
+    f.script->owns_host = false;
+    auto& session = f.session_for("web1");
+    session.expect_run_error({"@os-release"}, "the connection to 192.168.122.10:22 was lost");
+    MachineService service(f.ports());
+
+    auto report = service.create(f.request("web1"));
+    REQUIRE(!report);
+    CHECK(report.error().message.find("berth changed") == std::string::npos);
+    CHECK(report.error().hint == "nothing was left behind");
+    CHECK(!std::filesystem::exists(f.store.machine_dir("web1")));
+}

@@ -2,6 +2,7 @@
 #include <berth/service/driver_table.h>
 #include <berth/service/real_ports.h>
 #include <berth/pki/pki.h>
+#include <berth/provision/engine_options.h>
 
 #include "../fakes/fake_driver.h"
 #include "temp_dir.h"
@@ -280,4 +281,106 @@ TEST_CASE("power verbs call the driver under the machine's lock", "[service]") {
     REQUIRE_FALSE(missing);
     CHECK(missing.error().kind == ErrorKind::NotFound);
     CHECK_FALSE(std::filesystem::exists(f.store.root() / "locks" / "ghost.lock"));
+}
+
+TEST_CASE("engine options berth owns are refused - weakening ones need --insecure-engine-opt", "[service][engine-opt]") {
+    Fixture f;
+    auto refused = [&](EngineConfig engine, const std::string& needle) {
+        CAPTURE(needle);
+        auto req = f.request("n1");
+        req.engine = std::move(engine);
+        auto r = f.service.create(req);
+        REQUIRE_FALSE(r);
+        INFO(r.error().line());
+        CHECK(r.error().kind == ErrorKind::Usage);
+        CHECK(r.error().line().find(needle) != std::string::npos);
+        CHECK(f.script->calls.empty());
+        CHECK(f.nothing_on_disk("n1"));
+    };
+    auto opts = [](std::vector<std::string> o, std::vector<std::string> insecure = {}) {
+        EngineConfig e;
+        e.opts = std::move(o);
+        e.insecure_opts = std::move(insecure);
+        return e;
+    };
+    // Owned: refused always, in every spelling, whichever flag.
+    for (const char* o : {"tlsverify=false", "tls=false", "--tlscacert=/etc/ssl/certs/ca-certificates.crt",
+                          "tlscert=/tmp/c.pem", "tlskey=/tmp/k.pem", "TLS_VERIFY=false", "tls-verify=false",
+                          "hosts=tcp://0.0.0.0:2375", "host=unix:///tmp/d.sock", "-H=tcp://0.0.0.0:2375"}) {
+        refused(opts({o}), "berth sets the Docker API's listeners and TLS itself");
+        refused(opts({}, {o}), "berth sets the Docker API's listeners and TLS itself");
+    }
+    // Weakening: only through --insecure-engine-opt.
+    for (const char* o : {"icc=true", "userns-remap=", "no-new-privileges=false", "live-restore=false",
+                          "userland-proxy=true", "selinux-enabled=false", "authorization-plugins=x",
+                          "insecure-registries=10.0.0.9:5000", "seccomp-profile=unconfined", "default-runtime=crun",
+                          "iptables=false", "--icc=true"})
+        refused(opts({o}), "--insecure-engine-opt");
+    refused(opts({}, {"max-concurrent-downloads=3"}), "does not weaken the hardening");
+    // Syntax.
+    refused(opts({"novalue"}), "key=value");
+    refused(opts({"=1"}), "key=value");
+    refused(opts({"Max Downloads=1"}), "invalid --engine-opt key");
+    refused(opts({"debug=true\nExecStartPre=/bin/sh"}), "control character");
+    EngineConfig labels;
+    labels.labels = {"team=a\nb"};
+    refused(labels, "control character");
+    labels.labels = {"te am=a"};
+    refused(labels, "invalid --engine-label");
+    EngineConfig registry;
+    registry.insecure_registries = {"10.0.0.9:5000\n"};
+    refused(registry, "invalid registry");
+}
+
+TEST_CASE("an --insecure-engine-opt is kept in the record and named as weakened", "[service][engine-opt]") {
+    Fixture f;
+    auto req = f.request("n1");
+    req.engine.opts = {"max-concurrent-downloads=6"};
+    req.engine.insecure_opts = {"icc=true"};
+    req.engine.insecure_registries = {"10.0.0.9:5000"};
+    auto r = f.service.create(req);
+    INFO((r ? std::string() : r.error().line()));
+    REQUIRE(r);
+    auto saved = f.store.load("n1");
+    REQUIRE(saved);
+    CHECK(saved->engine.insecure_opts == std::vector<std::string>{"icc=true"});
+    CHECK(weakened_hardening(saved->engine) == std::vector<std::string>{"icc=true", "insecure-registry=10.0.0.9:5000"});
+}
+
+TEST_CASE("--tls-san takes an IP address or a DNS name - the validity days have upper bounds", "[service][tls]") {
+    Fixture f;
+    auto refused = [&](CreateRequest req, const std::string& needle) {
+        CAPTURE(needle);
+        auto r = f.service.create(req);
+        REQUIRE_FALSE(r);
+        INFO(r.error().line());
+        CHECK(r.error().kind == ErrorKind::Usage);
+        CHECK(r.error().line().find(needle) != std::string::npos);
+        CHECK(f.script->calls.empty());
+        CHECK(f.nothing_on_disk(req.name));
+    };
+    for (const char* san : {"a b", "-x.example.com", "x-.example.com", "example..com", "host_name", "1.2.3.999",
+                            "10.0.0.5/24", "x.example.com.", "$(id)", "a\nb", ""}) {
+        auto req = f.request("n1");
+        req.tls_sans = {san};
+        refused(req, "is neither an IP address nor a DNS name");
+    }
+    auto req = f.request("n1");
+    req.tls_sans = {"*.example.com"};
+    refused(req, "wildcard");
+    req = f.request("n1");
+    req.tls_ca_days = 3651;
+    refused(req, "more than 3650 days");
+    req = f.request("n1");
+    req.tls_ca_days = 3650;
+    req.tls_cert_days = 826;
+    refused(req, "more than 825 days");
+
+    req = f.request("n1");
+    req.tls_sans = {"docker.example.com", "10.0.0.5", "fd00::5", "a-1.b2"};
+    req.tls_ca_days = 3650;
+    req.tls_cert_days = 825;
+    auto r = f.service.create(req);
+    INFO((r ? std::string() : r.error().line()));
+    CHECK(r);
 }

@@ -377,6 +377,30 @@ TEST_CASE("engine options land in daemon.json and the unit - weakening ones warn
     CHECK(bad.error().kind == ErrorKind::Usage);
 }
 
+TEST_CASE("daemon.json takes --insecure-engine-opt with a warning - never an owned key, even from an old record", "[provision][engine-opt]") {
+    EngineConfig e;
+    e.insecure_opts = {"icc=true", "userns-remap="};
+    std::vector<std::string> warnings;
+    auto out = Provisioner::daemon_json("{\"icc\": false, \"tlsverify\": true}", e, warnings);
+    REQUIRE(out);
+    auto j = nlohmann::json::parse(*out);
+    CHECK(j["icc"] == true);
+    CHECK(j["userns-remap"] == "");
+    CHECK(j["tlsverify"] == true);
+    REQUIRE(warnings.size() == 2);
+    CHECK(warnings[0].find("--insecure-engine-opt icc weakens the hardening") != std::string::npos);
+
+    for (const char* owned : {"tlsverify=false", "--tlscacert=/etc/ssl/certs/ca-certificates.crt", "hosts=tcp://0.0.0.0:2375"}) {
+        CAPTURE(owned);
+        EngineConfig old_record;
+        old_record.opts = {owned};
+        std::vector<std::string> w;
+        auto refused = Provisioner::daemon_json("{\"tlsverify\": true}", old_record, w);
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().message.find("berth sets the Docker API's listeners and TLS itself") != std::string::npos);
+    }
+}
+
 TEST_CASE("engine env and version pin reach the host", "[provision]") {
     auto templates = TemplateSet::load();
     REQUIRE(templates);

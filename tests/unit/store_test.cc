@@ -159,3 +159,15 @@ TEST_CASE("the default store is BERTH_STORAGE_PATH - else ~/.berth", "[store]") 
     if (home != nullptr) CHECK(Store::default_root() == std::filesystem::path(home) / ".berth");
     if (old) ::setenv("BERTH_STORAGE_PATH", saved.c_str(), 1);
 }
+
+TEST_CASE("--insecure-engine-opt round-trips - a record without it is written as before", "[store][engine-opt]") {
+    MachineRecord r = sample("n1");
+    CHECK_FALSE(r.to_json()["engine"].contains("insecure_opts"));  // old records stay byte-for-byte
+    r.engine.insecure_opts = {"icc=true"};
+    auto j = r.to_json();
+    CHECK(j["engine"]["insecure_opts"] == nlohmann::json{"icc=true"});
+    auto back = MachineRecord::from_json(j, "test");
+    REQUIRE(back);
+    CHECK(back->engine.insecure_opts == std::vector<std::string>{"icc=true"});
+    CHECK(back->to_json() == j);
+}

@@ -40,11 +40,15 @@ public:
     /// unusable, the URL is malformed.
     [[nodiscard]] Result<void> wait_until_ready(std::chrono::seconds timeout) override;
 
+    /// GET /_ping without the client certificate: succeeds only when the daemon refuses it.
+    [[nodiscard]] Result<void> refuses_anonymous_client() override;
+
     [[nodiscard]] const std::string& url() const { return m_url; }
 
 private:
     /// GET `path`; the body of a 2xx answer, or an Error that says what to do.
-    Result<std::string> get(std::string_view path, std::chrono::milliseconds timeout);
+    /// `client_cert` false leaves the client certificate out (refuses_anonymous_client).
+    Result<std::string> get(std::string_view path, std::chrono::milliseconds timeout, bool client_cert = true);
     Result<void> ping_within(std::chrono::milliseconds timeout);
     Result<nlohmann::json> get_json(std::string_view path);
 

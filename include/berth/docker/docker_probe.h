@@ -20,6 +20,12 @@ public:
     [[nodiscard]] virtual Result<nlohmann::json> info() = 0;
     /// GET /version, parsed.
     [[nodiscard]] virtual Result<nlohmann::json> version() = 0;
+    /// Connects over TLS WITHOUT a client certificate (still verifying the daemon against the
+    /// machine's CA) and asks GET /_ping. Succeeds when the daemon refuses that client (the TLS
+    /// handshake fails or the connection is dropped before any HTTP answer); fails when it
+    /// answers HTTP at all (anyone who reaches the port can use the API: root on the host), and
+    /// when the check cannot be made (no connection, a certificate that does not verify).
+    [[nodiscard]] virtual Result<void> refuses_anonymous_client() = 0;
 };
 
 }  // namespace berth

@@ -117,6 +117,10 @@ public:
     [[nodiscard]] virtual Result<void> remove() = 0;
     /// What `rm` leaves behind on purpose, for the user to read ("" when it removes everything).
     [[nodiscard]] virtual std::string removal_note() const { return ""; }
+    /// False for a host that existed before berth (generic): a create that fails after changing
+    /// it keeps the record and the pinned host key, and says what it changed, instead of
+    /// forgetting a host it cannot undo.
+    [[nodiscard]] virtual bool owns_host() const { return true; }
 
     [[nodiscard]] virtual Result<MachineState> state() = 0;
     /// The address the machine is reached at (IP or DNS name).

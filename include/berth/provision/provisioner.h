@@ -80,6 +80,11 @@ public:
 
     [[nodiscard]] Result<ProvisionReport> run(const ProvisionRequest& request);
 
+    /// What the last run() did to the host, also when it failed: packages installed (or being
+    /// installed when it failed), files written, services restarted (or being restarted). Empty
+    /// lists: it changed nothing.
+    [[nodiscard]] const ProvisionReport& progress() const { return m_progress; }
+
     /// The check-only run: the facts command and nothing else (no upload, no install, no
     /// restart, no Docker API call); the desired files are still rendered to compare their
     /// digests, modes and owners. Missing packages are reported, and the files compared with the
@@ -92,6 +97,7 @@ public:
                                                          std::vector<std::string>& warnings);
 
 private:
+    [[nodiscard]] Result<void> run_steps(const ProvisionRequest& request, ProvisionReport& report);
     [[nodiscard]] Result<Facts> read_facts(const ProvisionRequest& request);
     [[nodiscard]] Result<void> install_packages(const ProvisionRequest& request, const Changes& changes);
     [[nodiscard]] Result<void> write_files(const ProvisionRequest& request, const Changes& changes);
@@ -102,6 +108,7 @@ private:
     Session& m_session;
     const TemplateSet& m_templates;
     DockerProbe& m_docker;
+    ProvisionReport m_progress;
 };
 
 }  // namespace berth

@@ -12,6 +12,7 @@ struct EngineConfig {
     std::string version;                           ///< package version pin; "" = the repository's
     int port = 2376;                               ///< the port dockerd listens on in the machine
     std::vector<std::string> opts;                 ///< --engine-opt key=value -> daemon.json
+    std::vector<std::string> insecure_opts;        ///< --insecure-engine-opt key=value: weakens the hardening
     std::vector<std::string> labels;               ///< --engine-label key=value
     std::vector<std::string> insecure_registries;  ///< --engine-insecure-registry
     std::vector<std::string> registry_mirrors;     ///< --engine-registry-mirror
