@@ -415,7 +415,7 @@ TEST_CASE("provision refuses a host whose SSH key changed - before it runs anyth
 
 #include <sys/stat.h>
 
-TEST_CASE("-s on a non-empty directory that is not a store is refused - its mode stays", "[cli]") {
+TEST_CASE("storage path: -s on a non-empty directory that is not a store is refused - its mode stays", "[cli]") {
     Berth b;
     const auto home = b.dir / "home";
     berth::test::write_text(home / "notes.txt", "mine");
@@ -432,7 +432,7 @@ TEST_CASE("-s on a non-empty directory that is not a store is refused - its mode
     CHECK(berth::test::file_mode(home) == 01777);
 }
 
-TEST_CASE("-s on an empty directory or a new path makes a store - an old store keeps working", "[cli]") {
+TEST_CASE("storage path: -s on an empty directory or a new path makes a store - an old store keeps working", "[cli]") {
     Berth b;
     const auto empty = b.dir / "empty";
     std::filesystem::create_directory(empty);

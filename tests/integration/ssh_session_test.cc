@@ -168,6 +168,7 @@ TEST_CASE("a command that outlives its timeout is an error and the session goes 
     auto s = connect_ok(target_for(sshd, dir), HostKeyPolicy::PinOnFirstUse);
     auto slow = s->run("echo started; sleep 20", 1s);
     REQUIRE_FALSE(slow);
+    INFO(slow.error().line());
     CHECK(slow.error().message.find("did not finish within 1 s") != std::string::npos);
     CHECK(slow.error().hint.find("started") != std::string::npos);
     auto next = s->run("echo still-here");
