@@ -64,7 +64,9 @@ void PackagesStep::apply(const Facts& facts, Changes& changes) const {
     changes.restart_docker = true;
 }
 
-std::string PackagesStep::install_script(const std::vector<std::string>& args) const {
+std::string PackagesStep::install_script(const std::vector<std::string>& packages) const {
+    // Each argument one quoted word: a version pin comes from a flag and a saved record.
+    const std::string args = join_shell_words(packages);
     std::string script;
     if (m_family == OsFamily::Debian) {
         script = "export DEBIAN_FRONTEND=noninteractive\n";
@@ -79,13 +81,13 @@ std::string PackagesStep::install_script(const std::vector<std::string>& args) c
         script += "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update -q\n"
                   "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends " +
                   std::string(m_engine.version.empty() ? "" : "--allow-downgrades ") +
-                  (m_upgrade ? "--only-upgrade " : "") + join(args, " ") + "\n";
+                  (m_upgrade ? "--only-upgrade " : "") + args + "\n";
         if (m_upgrade) {
             // --only-upgrade skips what is not installed yet; install the rest normally.
             script = "export DEBIAN_FRONTEND=noninteractive\n"
                      "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update -q\n"
                      "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends " +
-                     join(args, " ") + "\n";
+                     args + "\n";
         }
     } else {
         if (m_engine.install == "docker-ce")
@@ -93,7 +95,7 @@ std::string PackagesStep::install_script(const std::vector<std::string>& args) c
                      "repo=centos; [ \"$ID\" = fedora ] && repo=fedora\n"
                      "[ -f /etc/yum.repos.d/docker-ce.repo ] || curl -fsSL "
                      "\"https://download.docker.com/linux/$repo/docker-ce.repo\" -o /etc/yum.repos.d/docker-ce.repo\n";
-        script += "dnf -y -q " + std::string(m_upgrade ? "upgrade " : "install ") + join(args, " ") + "\n";
+        script += "dnf -y -q " + std::string(m_upgrade ? "upgrade " : "install ") + args + "\n";
     }
     return script;
 }

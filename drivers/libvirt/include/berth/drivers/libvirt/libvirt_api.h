@@ -191,7 +191,7 @@ private:
 /// for a remote one ("qemu+ssh://host/system", "qemu://host/system").
 [[nodiscard]] bool uri_is_local(std::string_view uri);
 
-/// "&amp;"-escaping for text and attribute values put into XML.
+/// XML escaping good for both text and attribute values (core/escape.h's xml_attr).
 [[nodiscard]] std::string xml_escape(std::string_view text);
 
 }  // namespace berth::libvirt
