@@ -75,7 +75,7 @@ TEST_CASE("package versions follow deb-version(7) and RPM's grammar", "[injectio
     CHECK(bad.error().hint.find("deb-version(7)") != std::string::npos);
 }
 
-TEST_CASE("--engine-env takes NAME=VALUE with an environment name and no control character", "[injection]") {
+TEST_CASE("engine env: --engine-env takes NAME=VALUE with an environment name and no control character", "[injection]") {
     CHECK(check_engine_env({"HTTP_PROXY=http://u:p%40ss@proxy:3128", "_X=", "A1=\"q\" $(x) `y` \\ %"}));
     for (const char* e : {"NOVALUE", "=v", "1X=v", "A-B=v", "A B=v", "$(id)=v"}) {
         CAPTURE(e);
@@ -142,7 +142,7 @@ TEST_CASE("the version pin and every package reach apt-get and dnf as single quo
     }
 }
 
-TEST_CASE("--engine-env reaches dockerd through a 0600 EnvironmentFile - the unit holds no value", "[injection]") {
+TEST_CASE("engine env: --engine-env reaches dockerd through a 0600 EnvironmentFile - the unit holds no value", "[injection]") {
     auto templates = TemplateSet::load();
     REQUIRE(templates);
     FakeDocker docker;
