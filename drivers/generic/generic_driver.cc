@@ -1,5 +1,6 @@
 #include <berth/drivers/generic/generic_driver.h>
 
+#include <berth/core/escape.h>
 #include <berth/driver/option_defaults.h>
 #include <berth/driver/ports.h>
 #include <berth/driver/settings.h>
@@ -194,7 +195,8 @@ private:
         auto session = m_ctx.ssh(*endpoint);
         if (!session) return std::unexpected(session.error());
         // The connection may drop before the command reports back: that is the command working.
-        auto r = (*session)->run("nohup sh -c 'sleep 1; shutdown " + flag + " now' >/dev/null 2>&1 &", std::chrono::seconds(30));
+        auto r = (*session)->run("nohup sh -c " + shell_quote("sleep 1; shutdown " + flag + " now") + " >/dev/null 2>&1 &",
+                                 std::chrono::seconds(30));
         if (!r) return std::unexpected(r.error());
         if (r->exit_status != 0)
             return fail(doing + " " + m_ctx.machine + " failed: " + tail_lines(r->err, 3));

@@ -1,5 +1,7 @@
 #include <berth/drivers/libvirt/libvirt_api.h>
 
+#include <berth/core/escape.h>
+
 #include <libvirt/virterror.h>
 
 #include <cstdlib>
@@ -72,19 +74,7 @@ Error last_error(const std::string& what, const std::string& hint) {
 }
 
 std::string xml_escape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '\'': out += "&apos;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
-        }
-    }
-    return out;
+    return xml_attr(text);
 }
 
 // --- Domain -----------------------------------------------------------------------------------

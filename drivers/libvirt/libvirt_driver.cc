@@ -1,6 +1,7 @@
 #include <berth/drivers/libvirt/libvirt_driver.h>
 
 #include <berth/core/digest.h>
+#include <berth/core/escape.h>
 #include <berth/driver/option_defaults.h>
 #include <berth/driver/qcow2.h>
 #include <berth/driver/settings.h>
@@ -136,21 +137,28 @@ Result<std::string> decide_virt_type(std::string_view requested, std::string_vie
 }
 
 Result<std::string> render_domain_xml(const TemplateSet& templates, const DomainSpec& spec) {
+    // XML cannot carry most control characters, even as references: such a value is refused.
+    for (const auto* value : {&spec.virt_type, &spec.name, &spec.kernel_path, &spec.initrd_path, &spec.kernel_cmdline,
+                              &spec.disk_path, &spec.data_disk_path, &spec.seed_path, &spec.network})
+        if (!xml_can_carry(*value))
+            return fail_usage("a control character in \"" + *value + "\" cannot go into the libvirt domain XML",
+                              "use a path, name or network without control characters");
+    // Each value escaped for where it lands in the template: element text or a quoted attribute.
     nlohmann::json ctx = {
-        {"virt_type", xml_escape(spec.virt_type)},
-        {"name", xml_escape(spec.name)},
+        {"virt_type", xml_attr(spec.virt_type)},
+        {"name", xml_text(spec.name)},
         {"memory_mib", spec.memory_mib},
         {"cpus", spec.cpus},
         {"has_kernel", !spec.kernel_path.empty()},
-        {"kernel", xml_escape(spec.kernel_path)},
-        {"initrd", xml_escape(spec.initrd_path)},
-        {"cmdline", xml_escape(spec.kernel_cmdline)},
+        {"kernel", xml_text(spec.kernel_path)},
+        {"initrd", xml_text(spec.initrd_path)},
+        {"cmdline", xml_text(spec.kernel_cmdline)},
         {"tcg", spec.virt_type != "kvm"},
-        {"disk_path", xml_escape(spec.disk_path)},
+        {"disk_path", xml_attr(spec.disk_path)},
         {"has_data_disk", !spec.data_disk_path.empty()},
-        {"data_disk_path", xml_escape(spec.data_disk_path)},
-        {"seed_path", xml_escape(spec.seed_path)},
-        {"network", xml_escape(spec.network)},
+        {"data_disk_path", xml_attr(spec.data_disk_path)},
+        {"seed_path", xml_attr(spec.seed_path)},
+        {"network", xml_attr(spec.network)},
     };
     auto xml = templates.render("libvirt-domain.xml", ctx);
     if (!xml) return xml;

@@ -45,7 +45,7 @@ void add_tls_and_engine_flags(CLI::App* sub, CreateOptions& opts) {
                     "Docker package: docker.io (the distribution's) or docker-ce (Docker's repository)")
         ->check(CLI::IsMember({"docker.io", "docker-ce"}))
         ->capture_default_str();
-    sub->add_option("--engine-version", engine.version, "Pin the Docker package to this version");
+    sub->add_option("--engine-version", engine.version, "Pin the Docker package to this version (a Debian or RPM package version, e.g. 20.10.24+dfsg1-1)");
     one_each(sub->add_option("--engine-opt", engine.opts,
                              "daemon.json setting KEY=VALUE (repeatable; hosts and tls* are refused, settings "
                              "that weaken the hardening need --insecure-engine-opt)"));
@@ -56,7 +56,7 @@ void add_tls_and_engine_flags(CLI::App* sub, CreateOptions& opts) {
                              "Registry reached without TLS (repeatable; weakens the hardening)"));
     one_each(sub->add_option("--engine-registry-mirror", engine.registry_mirrors, "Registry mirror URL (repeatable)"));
     sub->add_option("--engine-storage-driver", engine.storage_driver, "Docker storage driver (default: Docker's)");
-    one_each(sub->add_option("--engine-env", engine.env, "Environment variable KEY=VALUE for dockerd (repeatable)"));
+    one_each(sub->add_option("--engine-env", engine.env, "Environment variable KEY=VALUE for dockerd, kept in a root-only file (repeatable; no control characters)"));
     sub->add_option("--templates-dir", opts.templates_dir,
                     "Directory of templates that replace berth's own (see templates/README.md)");
     sub->add_option("--ssh-timeout", opts.ssh_timeout, "Seconds to keep trying to reach the machine over SSH")

@@ -1,5 +1,7 @@
 #include <berth/provision/cloud_init.h>
 
+#include <berth/core/escape.h>
+
 #include <berth/store/atomic_file.h>
 #include <berth/transport/ssh_key.h>
 
@@ -9,8 +11,8 @@ namespace berth {
 
 namespace {
 
-/// Values go into YAML as JSON strings, which YAML reads as double-quoted scalars.
-std::string json_quote(const std::string& s) { return nlohmann::json(s).dump(); }
+/// Every value goes into the YAML files as a double-quoted scalar (core/escape.h).
+std::string json_quote(const std::string& s) { return yaml_string(s); }
 
 /// Writes the files (0600) into `dir` and makes `iso` from them.
 Result<void> make_iso(Runner& runner, const std::string& genisoimage, const CloudInitFiles& files,

@@ -1,5 +1,6 @@
 #include <berth/provision/config_steps.h>
 
+#include <berth/core/escape.h>
 #include <berth/provision/host_paths.h>
 
 #include <algorithm>
@@ -36,7 +37,7 @@ void SshdStep::activate(const Facts&, const std::vector<std::string>& written, C
     if (written.empty()) return;
     // A drop-in sshd refuses is taken back at once: berth must never lock itself out.
     changes.activate(Stage::Sshd,
-                     "if ! sshd -t; then rm -f " + std::string(k_sshd_dropin) +
+                     "if ! sshd -t; then rm -f " + shell_quote(k_sshd_dropin) +
                          "; echo 'sshd rejected the hardening drop-in; it was removed' >&2; exit 1; fi\n"
                          "systemctl try-reload-or-restart " +
                          std::string(m_debian ? "ssh" : "sshd") + "\n",
@@ -63,7 +64,7 @@ void FirewallStep::activate(const Facts& facts, const std::vector<std::string>& 
         // The unit loads the table (so it reads active, and loads it again at boot); nft checks
         // the file first, so a bad table never replaces a good one.
         changes.activate(Stage::Firewall,
-                         "nft -c -f " + std::string(k_firewall) + "\nsystemctl restart berth-firewall\n",
+                         "nft -c -f " + shell_quote(k_firewall) + "\nsystemctl restart berth-firewall\n",
                          "berth-firewall");
     }
 }

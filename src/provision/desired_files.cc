@@ -1,5 +1,7 @@
 #include <berth/provision/desired_files.h>
 
+#include <berth/core/escape.h>
+#include <berth/provision/engine_checks.h>
 #include <berth/provision/host_paths.h>
 
 #include <nlohmann/json.hpp>
@@ -10,25 +12,32 @@
 namespace berth {
 namespace {
 
-// What the templates are rendered with.
+// What the templates are rendered with. Every string that a user or the host can influence is
+// escaped here for the format it lands in; the numbers are numbers.
 Result<nlohmann::json> template_context(const Facts& facts, const ProvisionRequest& req, OsFamily family) {
+    if (auto ok = check_engine_env(req.engine.env); !ok) return std::unexpected(ok.error());
+    const std::string nft = facts.nft.empty() ? "/usr/sbin/nft" : facts.nft;
+    for (const auto& [program, path] : {std::pair{"dockerd", facts.dockerd}, std::pair{"nft", nft}})
+        if (!path.empty() && !systemd_can_exec(path))
+            return fail("the host reports " + std::string(program) + " at " + json_string(path) +
+                            ", a path systemd cannot run (quotes, backslashes and control characters are refused)",
+                        "install " + std::string(program) + " at its distribution's path, then run `berth provision " +
+                            req.machine + "`");
     const bool debian = family == OsFamily::Debian;
+    const bool containerd = facts.existing.contains("/usr/bin/containerd");
     nlohmann::json ctx = {
         {"engine_port", std::to_string(req.engine.port)},
         {"tls_dir", k_tls_dir},
         {"selinux", !debian},
-        {"dockerd", facts.dockerd},
-        {"containerd_socket",
-         facts.existing.contains("/usr/bin/containerd") ? "/run/containerd/containerd.sock" : ""},
+        {"dockerd", facts.dockerd.empty() ? "" : systemd_exec_path(facts.dockerd)},
+        {"containerd_socket", containerd ? systemd_exec_word("/run/containerd/containerd.sock") : ""},
         {"debian", debian},
-        {"nft", facts.nft.empty() ? "/usr/sbin/nft" : facts.nft},
+        {"nft", systemd_exec_path(nft)},
     };
     nlohmann::json env = nlohmann::json::array();
     for (const auto& e : req.engine.env) {
-        auto eq = e.find('=');
-        if (eq == std::string::npos || eq == 0)
-            return fail_usage("invalid --engine-env \"" + e + "\"", "write it as KEY=VALUE");
-        env.push_back({{"name", e.substr(0, eq)}, {"value", e.substr(eq + 1)}});
+        const auto eq = e.find('=');
+        env.push_back({{"name", e.substr(0, eq)}, {"value", systemd_env_file_value(e.substr(eq + 1))}});
     }
     ctx["env"] = env;
     std::set<int> ports(req.ssh_ports.begin(), req.ssh_ports.end());
@@ -62,7 +71,8 @@ Result<std::vector<ManagedFile>> render_desired_files(const TemplateSet& templat
         {k_server_key_path, request.server_key_pem, 0400},
         {k_daemon_json, *daemon, 0644},
     };
-    for (auto [name, path, mode] : {std::tuple{"docker-service-override.conf", k_dropin, 0644u},
+    for (auto [name, path, mode] : {std::tuple{"docker-engine.env", k_engine_env, 0600u},
+                                    std::tuple{"docker-service-override.conf", k_dropin, 0644u},
                                     std::tuple{"audit-docker.rules", k_audit_rules, 0640u},
                                     std::tuple{"sshd-hardening.conf", k_sshd_dropin, 0644u},
                                     std::tuple{"firewall.nft", k_firewall, 0644u},

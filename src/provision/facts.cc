@@ -33,7 +33,7 @@ std::string facts_script(const std::vector<std::string>& packages) {
     s += "echo @os-release; cat /etc/os-release 2>/dev/null\n";
     s += "echo @hostname; hostname\n";
     s += "echo @packages\n";
-    s += "for p in " + join(packages, " ") + "; do\n"
+    s += "for p in " + join_shell_words(packages) + "; do\n"
          "  if command -v dpkg-query >/dev/null 2>&1; then\n"
          "    v=$(dpkg-query -W -f='${db:Status-Status} ${Version}' \"$p\" 2>/dev/null)\n"
          "    case \"$v\" in installed*) echo \"$p ${v#installed }\";; *) echo \"$p\";; esac\n"
@@ -42,11 +42,11 @@ std::string facts_script(const std::vector<std::string>& packages) {
          "  fi\n"
          "done\n";
     s += "echo @files\n";
-    s += "for f in " + join(managed_paths(), " ") + "; do\n"
+    s += "for f in " + join_shell_words(managed_paths()) + "; do\n"
          "  [ -f \"$f\" ] && echo \"$f $(sha256sum < \"$f\" | cut -d' ' -f1) $(stat -c '%a %U:%G' \"$f\")\"\n"
          "done\n";
     s += "echo @exists\n";
-    s += "for f in " + join(k_audit_candidates, " ") + "; do [ -e \"$f\" ] && echo \"$f\"; done\n";
+    s += "for f in " + join_shell_words(k_audit_candidates) + "; do [ -e \"$f\" ] && echo \"$f\"; done\n";
     s += "echo @units\n";
     s += "for u in docker auditd apparmor berth-firewall; do\n"
          "  echo \"$u $(systemctl is-active $u 2>/dev/null) $(systemctl is-enabled $u 2>/dev/null)\"\n"

@@ -14,10 +14,13 @@ Drift HostnameStep::check(const Facts& facts) const {
 void HostnameStep::apply(const Facts& facts, Changes& changes) const {
     if (check(facts).empty()) return;
     const std::string& h = m_hostname;
-    changes.prepare += "hostnamectl set-hostname " + shell_quote(h) + " 2>/dev/null || { echo " +
-                       shell_quote(h) + " > /etc/hostname; hostname " + shell_quote(h) + "; }\n" +
-                       "grep -q '^127.0.1.1' /etc/hosts && sed -i 's/^127\\.0\\.1\\.1.*/127.0.1.1 " + h +
-                       "/' /etc/hosts || echo '127.0.1.1 " + h + "' >> /etc/hosts\n";
+    // The name is quoted once into a shell variable and reaches every command as "$h" (awk reads
+    // it from its environment: a value is never part of a sed or awk program).
+    changes.prepare += "h=" + shell_quote(h) + "\n"
+                       "hostnamectl set-hostname \"$h\" 2>/dev/null || { printf '%s\\n' \"$h\" > /etc/hostname; hostname \"$h\"; }\n"
+                       "h=\"$h\" awk '/^127\\.0\\.1\\.1[ \\t]/ { if (!done) print \"127.0.1.1 \" ENVIRON[\"h\"]; done = 1; next } "
+                       "{ print } END { if (!done) print \"127.0.1.1 \" ENVIRON[\"h\"] }' /etc/hosts > /etc/hosts.berth && "
+                       "cat /etc/hosts.berth > /etc/hosts && rm -f /etc/hosts.berth\n";
     changes.changed.push_back("hostname " + h);
 }
 

@@ -113,7 +113,9 @@ void PackagesStep::apply(const Facts& facts, Changes& changes) const {
     changes.restart_docker = true;
 }
 
-std::string PackagesStep::install_script(const std::vector<std::string>& args) const {
+std::string PackagesStep::install_script(const std::vector<std::string>& packages) const {
+    // Each argument one quoted word: a version pin comes from a flag and a saved record.
+    const std::string args = join_shell_words(packages);
     std::string script;
     if (m_family == OsFamily::Debian) {
         script = "export DEBIAN_FRONTEND=noninteractive\n";
@@ -121,17 +123,17 @@ std::string PackagesStep::install_script(const std::vector<std::string>& args) c
         script += "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update -q\n"
                   "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends " +
                   std::string(m_engine.version.empty() ? "" : "--allow-downgrades ") +
-                  (m_upgrade ? "--only-upgrade " : "") + join(args, " ") + "\n";
+                  (m_upgrade ? "--only-upgrade " : "") + args + "\n";
         if (m_upgrade) {
             // --only-upgrade skips what is not installed yet; install the rest normally.
             script = "export DEBIAN_FRONTEND=noninteractive\n"
                      "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update -q\n"
                      "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends " +
-                     join(args, " ") + "\n";
+                     args + "\n";
         }
     } else {
         if (m_engine.install == "docker-ce") script = docker_dnf_repo();
-        script += "dnf -y -q " + std::string(m_upgrade ? "upgrade " : "install ") + join(args, " ") + "\n";
+        script += "dnf -y -q " + std::string(m_upgrade ? "upgrade " : "install ") + args + "\n";
     }
     return script;
 }

@@ -28,7 +28,7 @@ Result<Plan> make_plan(const TemplateSet& templates, const Facts& facts, const P
         "TLS files", std::vector{file(k_ca_path), file(k_server_cert_path), file(k_server_key_path)}));
     plan.steps.push_back(std::make_unique<DockerFilesStep>("daemon.json", std::vector{file(k_daemon_json)}));
     plan.steps.push_back(
-        std::make_unique<DockerFilesStep>("docker drop-in", std::vector{file(k_dropin)}, true));
+        std::make_unique<DockerFilesStep>("docker drop-in", std::vector{file(k_engine_env), file(k_dropin)}, true));
     plan.steps.push_back(std::make_unique<AuditRulesStep>(file(k_audit_rules)));
     plan.steps.push_back(std::make_unique<SshdStep>(file(k_sshd_dropin), debian));
     plan.steps.push_back(std::make_unique<FirewallStep>(file(k_firewall), file(k_firewall_unit)));

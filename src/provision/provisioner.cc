@@ -3,6 +3,7 @@
 #include <berth/core/log.h>
 #include <berth/docker/docker_client.h>
 #include <berth/provision/engine_options.h>
+#include <berth/provision/engine_checks.h>
 #include <berth/provision/facts.h>
 #include <berth/provision/host_paths.h>
 #include <berth/provision/packages_step.h>
@@ -54,6 +55,18 @@ Result<void> check_install(const EngineConfig& engine) {
     if (engine.install != "docker.io" && engine.install != "docker-ce")
         return fail_usage("--engine-install takes docker.io or docker-ce, not \"" + engine.install + "\"");
     return {};
+}
+
+// The --engine-* values of a request (from the record, which an older berth may have written with
+// a value that reaches a root shell unquoted), checked before any remote command.
+Result<void> check_saved_engine(const std::string& machine, const EngineConfig& engine,
+                                std::optional<OsFamily> family = std::nullopt) {
+    auto ok = family ? check_engine_version(engine.version, family) : check_engine_config(engine);
+    if (ok) return ok;
+    Error e = ok.error();
+    e.message = "the engine settings saved for " + machine + " are refused, nothing was run: " + e.message;
+    e.hint += "; remove the machine (`berth rm " + machine + "`) and create it again with valid --engine-* values";
+    return std::unexpected(e);
 }
 
 Result<OsInfo> supported_os(const Facts& facts) {
@@ -142,11 +155,13 @@ Result<void> Provisioner::run_steps(const ProvisionRequest& req, ProvisionReport
     };
     const std::string& m = req.machine;
     if (auto ok = check_install(req.engine); !ok) return std::unexpected(ok.error());
+    if (auto ok = check_saved_engine(m, req.engine); !ok) return std::unexpected(ok.error());
     spdlog::info("[{}] Reading the host's state...", m);
     auto facts = read_facts(req);
     if (!facts) return std::unexpected(facts.error());
     auto os = supported_os(*facts);
     if (!os) return std::unexpected(os.error());
+    if (auto ok = check_saved_engine(m, req.engine, os->family); !ok) return std::unexpected(ok.error());
     report.os = *os;
 
     Changes changes;
@@ -185,6 +200,7 @@ Result<void> Provisioner::run_steps(const ProvisionRequest& req, ProvisionReport
 
 Result<CheckReport> Provisioner::check(const ProvisionRequest& req) {
     if (auto ok = check_install(req.engine); !ok) return std::unexpected(ok.error());
+    if (auto ok = check_saved_engine(req.machine, req.engine); !ok) return std::unexpected(ok.error());
     spdlog::info("[{}] Reading the host's state...", req.machine);
     auto facts = read_facts(req);
     if (!facts) return std::unexpected(facts.error());
@@ -227,7 +243,7 @@ Result<void> Provisioner::write_files(const ProvisionRequest& req, const Changes
     std::string prepare = changes.prepare;
     if (!changes.uploads.empty())
         prepare += "install -d -m 0755 /etc/docker /etc/systemd/system/docker.service.d /etc/audit/rules.d "
-                   "/etc/ssh/sshd_config.d /etc/berth && install -d -m 0700 " + std::string(k_tls_dir) + "\n";
+                   "/etc/ssh/sshd_config.d /etc/berth && install -d -m 0700 " + shell_quote(k_tls_dir) + "\n";
     if (!prepare.empty()) {
         auto ok = remote_step(m_session, m, "preparing the host", prepare);
         if (!ok) return std::unexpected(ok.error());

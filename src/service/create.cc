@@ -8,6 +8,7 @@
 #include <berth/core/machine_name.h>
 #include <berth/pki/pki.h>
 #include <berth/provision/engine_options.h>
+#include <berth/provision/engine_checks.h>
 #include <berth/provision/templates.h>
 #include <berth/service/driver_table.h>
 
@@ -118,6 +119,7 @@ Result<MachineService::Prepared> MachineService::prepare_create(const CreateRequ
     if (auto ok = validate_labels(request.engine.labels); !ok) return std::unexpected(ok.error());
     if (auto ok = validate_tls_sans(request.tls_sans); !ok) return std::unexpected(ok.error());
     if (auto ok = validate_engine_options(request.engine); !ok) return std::unexpected(ok.error());
+    if (auto ok = check_engine_config(request.engine); !ok) return std::unexpected(ok.error());
     auto templates_dir = checked_templates_dir(request);
     if (!templates_dir) return std::unexpected(templates_dir.error());
     auto driver = make_driver(**info, request.name, *templates_dir);

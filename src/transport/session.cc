@@ -12,13 +12,4 @@ std::string tail_lines(std::string_view text, int lines) {
     return std::string(text.substr(pos == 0 && text.front() != '\n' ? 0 : pos + 1));
 }
 
-std::string shell_quote(std::string_view text) {
-    std::string out = "'";
-    for (char c : text) {
-        if (c == '\'') out += "'\\''";
-        else out += c;
-    }
-    return out + "'";
-}
-
 }  // namespace berth

@@ -51,7 +51,7 @@ std::string installed_debian_facts() {
 
 const char* const k_managed[] = {
     "/etc/docker/tls/ca.pem", "/etc/docker/tls/server-cert.pem", "/etc/docker/tls/server-key.pem",
-    "/etc/docker/daemon.json", "/etc/systemd/system/docker.service.d/10-berth.conf",
+    "/etc/docker/daemon.json", "/etc/docker/berth-engine.env", "/etc/systemd/system/docker.service.d/10-berth.conf",
     "/etc/audit/rules.d/berth-docker.rules", "/etc/ssh/sshd_config.d/00-berth.conf", "/etc/berth/firewall.nft",
     "/etc/systemd/system/berth-firewall.service",
 };
@@ -59,11 +59,11 @@ const char* const k_managed[] = {
 /// The plan berth runs on that host on first contact: facts, host name, every file, one apply.
 void expect_first_provision(ScriptedSession& s, const std::string& name) {
     s.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, installed_debian_facts(), ""})
-        .expect_run({"hostnamectl set-hostname '" + name + "'", "install -d -m 0755 /etc/docker",
-                     "install -d -m 0700 /etc/docker/tls"});
-    const unsigned modes[] = {0444, 0444, 0400, 0644, 0644, 0640, 0644, 0644, 0644};
+        .expect_run({"h='" + name + "'\nhostnamectl set-hostname \"$h\"", "install -d -m 0755 /etc/docker",
+                     "install -d -m 0700 '/etc/docker/tls'"});
+    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644};
     for (size_t i = 0; i < std::size(k_managed); ++i) s.expect_upload(k_managed[i], modes[i]);
-    s.expect_run({"systemctl daemon-reload", "sshd -t", "nft -c -f /etc/berth/firewall.nft",
+    s.expect_run({"systemctl daemon-reload", "sshd -t", "nft -c -f '/etc/berth/firewall.nft'",
                   "augenrules --load", "systemctl restart docker"});
 }
 
@@ -153,7 +153,7 @@ TEST_CASE("create provisions over one scripted session and verifies through the 
     std::vector<std::string> phases;
     for (const auto& [phase, secs] : report->timings) phases.push_back(phase);
     CHECK(phases == std::vector<std::string>{"machine", "ssh", "hardening", "restarts", "verify"});
-    CHECK(report->remote_commands() == 12);  // facts, prepare, 9 uploads, apply
+    CHECK(report->remote_commands() == 13);  // facts, prepare, 10 uploads, apply
     REQUIRE(report->provision);
     CHECK(report->provision->restarted.back() == "docker");
 
@@ -216,7 +216,7 @@ TEST_CASE("two creates run at once on one MachineService - each with its own rep
         INFO((result ? std::string() : result.error().line()));
         REQUIRE(result);
         CHECK(result->record.name == name);
-        CHECK(result->remote_commands() == 12);
+        CHECK(result->remote_commands() == 13);
         int machine_phases = 0;
         for (const auto& [phase, secs] : result->timings) machine_phases += phase == "machine";
         CHECK(machine_phases == 1);

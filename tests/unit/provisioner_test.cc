@@ -106,6 +106,7 @@ const std::vector<std::tuple<std::string, unsigned>> k_uploads = {
     {"/etc/docker/tls/server-cert.pem", 0444},
     {"/etc/docker/tls/server-key.pem", 0400},
     {"/etc/docker/daemon.json", 0644},
+    {"/etc/docker/berth-engine.env", 0600},
     {"/etc/systemd/system/docker.service.d/10-berth.conf", 0644},
     {"/etc/audit/rules.d/berth-docker.rules", 0640},
     {"/etc/ssh/sshd_config.d/00-berth.conf", 0644},
@@ -175,12 +176,12 @@ TEST_CASE("Debian 12 from scratch: install - write every file - restart - verify
     auto after = installed_debian(before, "/usr/sbin/dockerd");
     s.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, before.render(), ""})
         .expect_run({"apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update",
-                     "install -y -q --no-install-recommends docker.io apparmor auditd nftables"})
+                     "install -y -q --no-install-recommends 'docker.io' 'apparmor' 'auditd' 'nftables'"})
         .expect_run({"@os-release"}, {0, after.render(), ""})
-        .expect_run({"hostnamectl set-hostname 'n1'", "install -d -m 0755 /etc/docker", "install -d -m 0700 /etc/docker/tls"});
+        .expect_run({"h='n1'\nhostnamectl set-hostname \"$h\"", "install -d -m 0755 /etc/docker", "install -d -m 0700 '/etc/docker/tls'"});
     expect_all_uploads(s);
     s.expect_run({"systemctl daemon-reload", "sshd -t", "systemctl try-reload-or-restart ssh\n",
-                  "systemctl enable berth-firewall", "nft -c -f /etc/berth/firewall.nft\nsystemctl restart berth-firewall",
+                  "systemctl enable berth-firewall", "nft -c -f '/etc/berth/firewall.nft'\nsystemctl restart berth-firewall",
                   "augenrules --load",
                   "systemctl restart docker"});
 
@@ -275,9 +276,9 @@ TEST_CASE("Ubuntu 24.04: same plan - dockerd in /usr/bin - ssh reloaded", "[prov
     auto before = fresh("ubuntu-24.04");
     auto after = installed_debian(before, "/usr/bin/dockerd");
     s.expect_run({"@os-release"}, {0, before.render(), ""})
-        .expect_run({"install -y -q --no-install-recommends docker.io apparmor auditd nftables"})
+        .expect_run({"install -y -q --no-install-recommends 'docker.io' 'apparmor' 'auditd' 'nftables'"})
         .expect_run({"@os-release"}, {0, after.render(), ""})
-        .expect_run({"hostnamectl set-hostname 'n1'"});
+        .expect_run({"h='n1'\nhostnamectl set-hostname \"$h\""});
     expect_all_uploads(s);
     s.expect_run({"systemctl try-reload-or-restart ssh\n", "systemctl restart docker"});
     auto report = Provisioner(s, *templates, docker).run(request());
@@ -309,9 +310,9 @@ TEST_CASE("Fedora 40: dnf - SELinux instead of AppArmor", "[provision]") {
     after.subid = true;
     after.selinux = "Enforcing";
     s.expect_run({"@os-release", "rpm -q"}, {0, before.render(), ""})
-        .expect_run({"dnf -y -q install moby-engine audit nftables container-selinux"})
+        .expect_run({"dnf -y -q install 'moby-engine' 'audit' 'nftables' 'container-selinux'"})
         .expect_run({"@os-release"}, {0, after.render(), ""})
-        .expect_run({"hostnamectl set-hostname 'n1'"});
+        .expect_run({"h='n1'\nhostnamectl set-hostname \"$h\""});
     expect_all_uploads(s);
     s.expect_run({"systemctl try-reload-or-restart sshd\n", "systemctl enable --now auditd", "systemctl enable docker",
                   "systemctl restart docker"});
@@ -412,7 +413,7 @@ TEST_CASE("engine env and version pin reach the host", "[provision]") {
     req.engine.env = {"HTTP_PROXY=http://proxy:3128"};
     req.engine.version = "20.10.24+dfsg1-1+deb12u1+b6";
     s.expect_run({"@os-release"}, {0, host.render(), ""})
-        .expect_run({"--allow-downgrades", "docker.io=20.10.24+dfsg1-1+deb12u1+b6"})
+        .expect_run({"--allow-downgrades", "'docker.io=20.10.24+dfsg1-1+deb12u1+b6'"})
         .expect_run({"@os-release"}, {0, host.render(), ""})
         .expect_run({"hostnamectl"});
     expect_all_uploads(s);
@@ -420,8 +421,12 @@ TEST_CASE("engine env and version pin reach the host", "[provision]") {
     auto report = Provisioner(s, *templates, docker).run(req);
     REQUIRE(report);
     require_clean(s);
-    CHECK(s.uploaded().at("/etc/systemd/system/docker.service.d/10-berth.conf").find("Environment=\"HTTP_PROXY=http://proxy:3128\"") !=
-          std::string::npos);
+    // The variable is in the root-only environment file; the unit only names the file.
+    CHECK(s.uploaded().at("/etc/docker/berth-engine.env").find("\nHTTP_PROXY=\"http://proxy:3128\"\n") != std::string::npos);
+    CHECK(s.uploaded_modes().at("/etc/docker/berth-engine.env") == 0600);
+    const std::string dropin = s.uploaded().at("/etc/systemd/system/docker.service.d/10-berth.conf");
+    CHECK(dropin.find("\nEnvironmentFile=/etc/docker/berth-engine.env\n") != std::string::npos);
+    CHECK(dropin.find("HTTP_PROXY") == std::string::npos);
 }
 
 TEST_CASE("a daemon that fails to restart is reported with the journal's tail", "[provision]") {
@@ -652,7 +657,7 @@ TEST_CASE("applying steps batches their changes: units reload first - docker res
 
     CHECK(changes.uploads.size() == 3);
     CHECK(changes.changed == std::vector<std::string>{key.path, dropin.path, sshd.path, "hostname n1"});
-    CHECK(changes.prepare.find("hostnamectl set-hostname 'n1'") == 0);
+    CHECK(changes.prepare.find("h='n1'\nhostnamectl set-hostname \"$h\"") == 0);
     CHECK(changes.prepare.find("/etc/subuid") == std::string::npos);
     const std::string script = changes.apply_script();
     CHECK(script.find("systemctl daemon-reload\n") == 0);

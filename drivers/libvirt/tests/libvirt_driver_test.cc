@@ -7,6 +7,7 @@
 #include <berth/drivers/libvirt/libvirt_driver.h>
 
 #include <berth/core/digest.h>
+#include <berth/core/escape.h>
 #include <berth/store/atomic_file.h>
 #include <berth/transport/ssh_key.h>
 
@@ -15,6 +16,8 @@
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
 #include <yaml-cpp/yaml.h>
 
 #include <atomic>
@@ -790,4 +793,78 @@ TEST_CASE("libvirt: real libvirtd - create and remove a machine on an isolated n
     CHECK(base->remove());
     CHECK(virNetworkDestroy(net->get()) == 0);
     CHECK(virNetworkUndefine(net->get()) == 0);
+}
+
+// --- escaping (issue 10 item 4): the domain XML read back by libxml2 ---------------------------
+
+namespace {
+
+/// The string value of `xpath` in `xml`, parsed by libxml2 (no network, no entities loaded).
+std::optional<std::string> xpath_string(const std::string& xml, const std::string& xpath) {
+    xmlDocPtr doc = xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr,
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (doc == nullptr) return std::nullopt;
+    std::optional<std::string> out;
+    xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+    xmlXPathObjectPtr value = ctx ? xmlXPathEvalExpression(reinterpret_cast<const xmlChar*>(("string(" + xpath + ")").c_str()), ctx) : nullptr;
+    if (value != nullptr && value->type == XPATH_STRING) out = reinterpret_cast<const char*>(value->stringval);
+    xmlXPathFreeObject(value);
+    xmlXPathFreeContext(ctx);
+    xmlFreeDoc(doc);
+    return out;
+}
+
+const std::vector<std::string> k_hostile_xml = {
+    "it's", "a\nb\r\nc\td", "$(touch /tmp/x)", "`id`", "100%", "<b>&amp;</b>]]>", "say \"hi\"", "back\\slash",
+    "'/><disk type='file'><source file='/etc/shadow'/></disk><x a='", "\n\n  \n",
+};
+
+}  // namespace
+
+TEST_CASE("libvirt: xml_text and xml_attr are read back exactly by libxml2", "[libvirt][escape]") {
+    for (const auto& v : k_hostile_xml) {
+        CAPTURE(v);
+        const std::string doc = "<r a='" + xml_attr(v) + "' b=\"" + xml_attr(v) + "\">" + xml_text(v) + "</r>";
+        CHECK(xpath_string(doc, "/r/@a") == v);
+        CHECK(xpath_string(doc, "/r/@b") == v);
+        CHECK(xpath_string(doc, "/r") == v);
+    }
+    CHECK(xml_can_carry("tab\tnl\ncr\r del\x7f"));
+    CHECK_FALSE(xml_can_carry(std::string("nul\0", 4)));
+    CHECK_FALSE(xml_can_carry("esc\x1b"));
+}
+
+TEST_CASE("libvirt: domain XML with hostile values parses and carries each literally", "[libvirt][escape]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    for (const auto& v : k_hostile_xml) {
+        CAPTURE(v);
+        DomainSpec spec = golden_spec();
+        spec.name = "n" + v;
+        spec.virt_type = "qemu";  // chosen from a fixed list
+        spec.disk_path = "/d/" + v;
+        spec.data_disk_path = "/dd/" + v;
+        spec.seed_path = "/s/" + v;
+        spec.kernel_path = "/k/" + v;
+        spec.initrd_path = "/i/" + v;
+        spec.kernel_cmdline = "root=/dev/vda " + v;
+        spec.network = "net" + v;
+        auto xml = render_domain_xml(*templates, spec);
+        REQUIRE(xml);
+        CHECK(xpath_string(*xml, "/domain/name") == spec.name);
+        CHECK(xpath_string(*xml, "/domain/os/kernel") == spec.kernel_path);
+        CHECK(xpath_string(*xml, "/domain/os/initrd") == spec.initrd_path);
+        CHECK(xpath_string(*xml, "/domain/os/cmdline") == spec.kernel_cmdline);
+        CHECK(xpath_string(*xml, "/domain/devices/disk[target/@dev='vda']/source/@file") == spec.disk_path);
+        CHECK(xpath_string(*xml, "/domain/devices/disk[target/@dev='vdb']/source/@file") == spec.data_disk_path);
+        CHECK(xpath_string(*xml, "/domain/devices/disk[target/@dev='sda']/source/@file") == spec.seed_path);
+        CHECK(xpath_string(*xml, "/domain/devices/interface/source/@network") == spec.network);
+        CHECK(xpath_string(*xml, "count(/domain/devices/disk)") == "3");
+    }
+    // What XML cannot carry at all is refused, not rendered.
+    DomainSpec bad = golden_spec();
+    bad.disk_path = std::string("/d/\x01", 4);
+    auto refused = render_domain_xml(*templates, bad);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.find("control character") != std::string::npos);
 }

@@ -12,6 +12,9 @@ inline const std::string k_ca_path = std::string(k_tls_dir) + "/ca.pem";
 inline const std::string k_server_cert_path = std::string(k_tls_dir) + "/server-cert.pem";
 inline const std::string k_server_key_path = std::string(k_tls_dir) + "/server-key.pem";
 inline constexpr const char* k_daemon_json = "/etc/docker/daemon.json";
+/// dockerd's environment (--engine-env), root-only: it may hold a proxy password. The drop-in
+/// reads it with EnvironmentFile=, so no value is in a unit that `systemctl show` prints.
+inline constexpr const char* k_engine_env = "/etc/docker/berth-engine.env";
 inline constexpr const char* k_dropin = "/etc/systemd/system/docker.service.d/10-berth.conf";
 inline constexpr const char* k_audit_rules = "/etc/audit/rules.d/berth-docker.rules";
 inline constexpr const char* k_sshd_dropin = "/etc/ssh/sshd_config.d/00-berth.conf";
@@ -20,7 +23,7 @@ inline constexpr const char* k_firewall_unit = "/etc/systemd/system/berth-firewa
 
 /// Every file berth manages, in the order they are written.
 [[nodiscard]] inline std::vector<std::string> managed_paths() {
-    return {k_ca_path, k_server_cert_path, k_server_key_path, k_daemon_json, k_dropin, k_audit_rules,
+    return {k_ca_path, k_server_cert_path, k_server_key_path, k_daemon_json, k_engine_env, k_dropin, k_audit_rules,
             k_sshd_dropin, k_firewall, k_firewall_unit};
 }
 

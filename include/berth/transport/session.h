@@ -5,6 +5,7 @@
 /// tests use ScriptedSession (tests/fakes), which replays an expected transcript.
 
 #include <berth/core/error.h>
+#include <berth/core/escape.h>  // shell_quote, which every remote script uses
 
 #include <chrono>
 #include <cstddef>
@@ -50,9 +51,4 @@ public:
 /// For messages: the last `lines` lines of `text`.
 [[nodiscard]] std::string tail_lines(std::string_view text, int lines);
 
-}  // namespace berth
-
-namespace berth {
-/// `text` as one single-quoted word for a POSIX shell.
-[[nodiscard]] std::string shell_quote(std::string_view text);
 }  // namespace berth

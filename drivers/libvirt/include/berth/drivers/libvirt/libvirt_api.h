@@ -195,7 +195,7 @@ private:
 /// wrote ("" when there is none; simple documents only). Reads a storage pool's target path.
 [[nodiscard]] std::string element_text(const std::string& xml, const std::string& after, const std::string& tag);
 
-/// "&amp;"-escaping for text and attribute values put into XML.
+/// XML escaping good for both text and attribute values (core/escape.h's xml_attr).
 [[nodiscard]] std::string xml_escape(std::string_view text);
 
 }  // namespace berth::libvirt

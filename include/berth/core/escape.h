@@ -1,0 +1,55 @@
+#pragma once
+/// Every value berth puts into another format goes through the function named for that format:
+/// a shell word, a JSON or YAML string, XML text or attribute, a systemd command-line word or an
+/// EnvironmentFile value. Each returns text that the format's parser reads back as exactly the
+/// input. What a format cannot carry at all (XML has no way to write most control characters,
+/// nft strings have no escapes) is refused by the caller's validation before rendering; the
+/// `*_can_carry` helpers say which values those are.
+
+#include <string>
+#include <string_view>
+
+namespace berth {
+
+/// A POSIX shell: `text` as one single-quoted word ('it'\''s').
+[[nodiscard]] std::string shell_quote(std::string_view text);
+
+/// JSON: a string literal with its double quotes; `"`, `\` and every control character (and DEL)
+/// are escaped, other bytes (UTF-8) pass as they are.
+[[nodiscard]] std::string json_string(std::string_view text);
+
+/// YAML: a double-quoted scalar. Written as a JSON string, which YAML 1.2 reads as the same value.
+[[nodiscard]] std::string yaml_string(std::string_view text);
+
+/// XML character data (between tags): & < > escaped, newline and carriage return as character
+/// references (so no line of the document is blank or changed by end-of-line handling).
+[[nodiscard]] std::string xml_text(std::string_view text);
+/// An XML attribute value, for either quote character: & < > ' " escaped, and tab, newline and
+/// carriage return as character references (a parser would turn them into spaces otherwise).
+[[nodiscard]] std::string xml_attr(std::string_view text);
+/// Whether XML 1.0 can carry `text` at all: no control characters but tab, newline and CR.
+[[nodiscard]] bool xml_can_carry(std::string_view text);
+
+/// systemd unit files (systemd.syntax(7), systemd.service(5) "Command lines"): one word of an
+/// ExecStart= line (or part of one, after "--flag="). A plain word (letters, digits, / . _ + = , : @ -,
+/// not starting with a prefix character like `-`) is written as it is; any other is double-quoted
+/// with C escapes, `%` written `%%` (specifiers) and `$` `$$` (environment substitution), so it is
+/// taken literally and never as a prefix.
+[[nodiscard]] std::string systemd_exec_word(std::string_view text);
+
+/// systemd: the program of an ExecStart= line (its first word). Quoted like systemd_exec_word, but
+/// `$` stays as it is: systemd substitutes variables in the arguments, not in the program's path.
+[[nodiscard]] std::string systemd_exec_path(std::string_view path);
+/// Whether systemd runs `path` as a program at all: an absolute path with no control character,
+/// quote or backslash (systemd refuses those: "Executable name contains special characters").
+[[nodiscard]] bool systemd_can_exec(std::string_view path);
+
+/// systemd EnvironmentFile= (systemd.exec(5)): a value, double-quoted, with `"`, `\`, `` ` `` and
+/// `$` backslash-escaped. systemd and a POSIX shell read it back as exactly `text` (which must
+/// hold no control characters: validate first).
+[[nodiscard]] std::string systemd_env_file_value(std::string_view text);
+
+/// Whether `text` has a control character (below 0x20, or DEL).
+[[nodiscard]] bool has_control_character(std::string_view text);
+
+}  // namespace berth

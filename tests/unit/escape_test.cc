@@ -1,0 +1,240 @@
+// Escaping for every format berth writes (core/escape.h), and every template rendered with hostile
+// values in every value a user or a host can influence: the result parses in its format (JSON with
+// nlohmann, YAML with yaml-cpp, shell with /bin/sh, systemd with a reader of systemd.syntax(7)
+// and `systemd-analyze verify`) and carries each value literally. The libvirt domain XML is
+// checked the same way with libxml2 in drivers/libvirt/tests; image-build-debian.sh takes its
+// values from the environment (src/image).
+
+#include <berth/core/escape.h>
+#include <berth/core/machine_name.h>
+#include <berth/provision/cloud_init.h>
+#include <berth/provision/desired_files.h>
+#include <berth/provision/host_paths.h>
+
+#include "format_readers.h"
+#include "temp_dir.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+using namespace berth;
+using berth::test::run_sh;
+using berth::test::systemd_exec_argv;
+using berth::test::unit_setting;
+
+namespace {
+
+/// Values that break a format written without escaping: quotes, a newline, command substitution,
+/// a backtick, a specifier, markup, a backslash.
+const std::vector<std::string> k_hostile = {
+    "it's",           "a\nb\"\nExecStartPre=/bin/touch /tmp/pwned", "$(touch /tmp/pwned)", "`id`",
+    "100%n %%",       "<b>&amp;</b>",                               "say \"hi\"",          "back\\slash\\n",
+    "$HOME ${HOME} $$", "all: ' \" $(x) `y` % < > & \\ ; | # {{x}} \t end",
+};
+
+/// The same without control characters: what a value that refuses them may hold.
+std::vector<std::string> one_line(std::vector<std::string> values) {
+    for (auto& v : values) std::replace_if(v.begin(), v.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');
+    return values;
+}
+
+/// What `sh` reads a value of an EnvironmentFile as: the file sourced, then NAME printed.
+std::string sourced(const std::string& file_text, const std::string& name) {
+    auto r = run_sh(file_text + "\nprintf '%s' \"$" + name + "\"\n");
+    INFO(r.err);
+    REQUIRE(r.exit_status == 0);
+    return r.out;
+}
+
+}  // namespace
+
+TEST_CASE("shell_quote: sh reads the word back exactly", "[escape]") {
+    for (const auto& v : k_hostile) {
+        CAPTURE(v);
+        auto r = run_sh("printf '%s' " + shell_quote(v) + "\n");
+        CHECK(r.exit_status == 0);
+        CHECK(r.out == v);
+        CHECK(run_sh("set -- " + shell_quote(v) + "\n[ $# -eq 1 ]\n").exit_status == 0);  // one word
+    }
+}
+
+TEST_CASE("json_string and yaml_string: parsers read the value back exactly", "[escape]") {
+    std::vector<std::string> values = k_hostile;
+    values.push_back(std::string("nul\x01 del\x7f esc\x1b utf8 \xc3\xa9", 23));
+    for (const auto& v : values) {
+        CAPTURE(v);
+        CHECK(nlohmann::json::parse(json_string(v)).get<std::string>() == v);
+        CHECK(YAML::Load("key: " + yaml_string(v))["key"].as<std::string>() == v);
+        CHECK(YAML::Load("- " + yaml_string(v))[0].as<std::string>() == v);
+    }
+}
+
+TEST_CASE("systemd_exec_word and _path: systemd reads one literal word - plain paths stay plain", "[escape]") {
+    CHECK(systemd_exec_path("/usr/sbin/dockerd") == "/usr/sbin/dockerd");
+    CHECK(systemd_exec_word("-/bin/true") == "\"-/bin/true\"");  // never the "-" prefix
+    for (const auto& v : k_hostile) {
+        CAPTURE(v);
+        auto argv = systemd_exec_argv(systemd_exec_path("/p/" + v) + " " + systemd_exec_word(v) + " --flag=" +
+                                      systemd_exec_word(v) + " $DOCKER_OPTS");
+        REQUIRE(argv);
+        CHECK(*argv == std::vector<std::string>{"/p/" + v, v, "--flag=" + v, "$DOCKER_OPTS"});
+    }
+    CHECK(systemd_can_exec("/opt/a b/$(x) `y` 100%/dockerd"));
+    for (const char* bad : {"dockerd", "/opt/it's", "/opt/\"q\"", "/opt/back\\slash", "/opt/a\nb"}) CHECK_FALSE(systemd_can_exec(bad));
+}
+
+TEST_CASE("systemd_env_file_value: sourced back exactly - control characters are refused before", "[escape]") {
+    for (const auto& v : one_line(k_hostile)) {
+        CAPTURE(v);
+        CHECK(sourced("NAME=" + systemd_env_file_value(v) + "\n", "NAME") == v);
+    }
+    CHECK(has_control_character("a\nb"));
+    CHECK(has_control_character("a\x7f"));
+    CHECK_FALSE(has_control_character("http://user:p%40ss@proxy:3128 \xc3\xa9"));
+}
+
+TEST_CASE("every template is rendered with hostile values by a test", "[escape]") {
+    const std::set<std::string> here = {"daemon.json", "docker-engine.env", "docker-service-override.conf",
+                                        "audit-docker.rules", "sshd-hardening.conf", "firewall.nft",
+                                        "berth-firewall.service", "cloud-init-user-data", "cloud-init-meta-data",
+                                        "cloud-init-network-config"};
+    const std::set<std::string> elsewhere = {"libvirt-domain.xml",      // drivers/libvirt/tests (libxml2)
+                                             "image-build-debian.sh"};  // values in the environment
+    for (const auto& t : embedded_templates()) {
+        CAPTURE(t.name);
+        CHECK((here.contains(std::string(t.name)) || elsewhere.contains(std::string(t.name))));
+    }
+}
+
+TEST_CASE("host files rendered with hostile values parse and carry them literally", "[escape]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    berth::test::TempDir dir;
+    for (const auto& v : one_line(k_hostile)) {
+        CAPTURE(v);
+        Facts facts;  // what a hostile host could answer for the paths of its programs
+        std::string program_dir = v;  // systemd runs no program whose path has a quote or backslash
+        std::erase_if(program_dir, [](char c) { return c == '\'' || c == '"' || c == '\\'; });
+        facts.dockerd = "/opt/" + program_dir + "/dockerd";
+        facts.nft = "/opt/" + program_dir + "/nft";
+        facts.existing = {"/usr/bin/containerd", "/var/lib/docker"};
+        facts.sshd_ports = {22, 2222};
+        ProvisionRequest req;
+        const std::string secret = "secret:" + v;
+        req.engine.env = {"HTTPS_PROXY=" + secret, "NO_PROXY=" + v + "," + v};
+        req.engine.labels = {"owner=" + v};
+        req.engine.storage_driver = v;
+        std::vector<std::string> warnings;
+        auto files = render_desired_files(*templates, facts, req, OsFamily::Debian, warnings);
+        REQUIRE(files);
+        std::map<std::string, ManagedFile> by_path;
+        for (const auto& f : *files) by_path[f.path] = f;
+
+        const auto daemon = nlohmann::json::parse(by_path.at(k_daemon_json).content);
+        CHECK(daemon["labels"] == nlohmann::json::array({"owner=" + v}));
+        CHECK(daemon["storage-driver"] == v);
+
+        const ManagedFile& env = by_path.at(k_engine_env);
+        CHECK(env.mode == 0600);
+        CHECK(sourced(env.content, "HTTPS_PROXY") == secret);
+        CHECK(sourced(env.content, "NO_PROXY") == v + "," + v);
+
+        const std::string dropin = by_path.at(k_dropin).content;
+        CHECK(dropin.find("secret:") == std::string::npos);  // no value in the world-readable unit
+        CHECK(dropin.find("Environment=") == std::string::npos);
+        CHECK(unit_setting(dropin, "EnvironmentFile") == k_engine_env);
+        auto exec = systemd_exec_argv(unit_setting(dropin, "ExecStart"));
+        REQUIRE(exec);
+        CHECK(*exec == std::vector<std::string>{facts.dockerd, "--containerd=/run/containerd/containerd.sock",
+                                                "$DOCKER_OPTS"});
+
+        const std::string unit = by_path.at(k_firewall_unit).content;
+        auto start = systemd_exec_argv(unit_setting(unit, "ExecStart"));
+        auto stop = systemd_exec_argv(unit_setting(unit, "ExecStop"));
+        REQUIRE(start);
+        REQUIRE(stop);
+        CHECK(*start == std::vector<std::string>{facts.nft, "-f", k_firewall});
+        CHECK(*stop == std::vector<std::string>{facts.nft, "delete", "table", "inet", "berth"});
+
+        // systemd itself parses both units (its verifier wants the programs to exist).
+        for (const auto& program : {facts.dockerd, facts.nft}) {
+            const auto local = dir.path() / program.substr(1);
+            std::filesystem::create_directories(local.parent_path());
+            berth::test::write_text(local, "#!/bin/sh\n");
+            std::filesystem::permissions(local, std::filesystem::perms::owner_all);
+        }
+        auto rooted = [&](std::string text) {
+            for (std::size_t at = 0; (at = text.find("=/opt/", at)) != std::string::npos; at += 6)
+                text.insert(at + 1, dir.path().string());
+            for (std::size_t at = 0; (at = text.find("=\"/opt/", at)) != std::string::npos; at += 7)
+                text.insert(at + 2, dir.path().string());
+            return text;
+        };
+        berth::test::write_text(dir / "docker.service", "[Service]\nType=notify\n" + rooted(dropin));
+        berth::test::write_text(dir / "berth-firewall.service", rooted(unit));
+        auto verified = run_sh("cd " + shell_quote(dir.path().string()) +
+                               " && systemd-analyze verify --man=no ./docker.service ./berth-firewall.service 2>&1"
+                               " | grep -v 'EnvironmentFile\\|berth-engine.env\\|network-pre\\|multi-user'\n"
+                               "exit 0\n");
+        INFO("systemd-analyze verify:\n" << verified.out);
+        CHECK(verified.out.empty());
+
+        // The numbers: nft gets ports only, and the audit rules constant paths only.
+        const std::string fw = by_path.at(k_firewall).content;
+        CHECK(fw.find("tcp dport { 22, 2222 } accept") != std::string::npos);
+        CHECK(fw.find("tcp dport 2376 accept") != std::string::npos);
+        for (const auto& f : *files) CHECK(f.path.find(v) == std::string::npos);
+    }
+}
+
+TEST_CASE("a program path systemd cannot run is refused before anything is rendered", "[escape]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    for (const char* path : {"/opt/it's/dockerd", "/opt/\"/dockerd", "/opt/a\\b/dockerd", "dockerd"}) {
+        CAPTURE(path);
+        Facts facts;
+        facts.dockerd = path;
+        std::vector<std::string> warnings;
+        ProvisionRequest req;
+        req.machine = "n1";
+        auto files = render_desired_files(*templates, facts, req, OsFamily::Debian, warnings);
+        REQUIRE_FALSE(files);
+        CHECK(files.error().message.find("a path systemd cannot run") != std::string::npos);
+    }
+}
+
+TEST_CASE("the cloud-init seed carries hostile values as YAML strings", "[escape]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    for (const auto& v : k_hostile) {
+        CAPTURE(v);
+        CloudInitSpec spec;
+        spec.hostname = v;
+        spec.user = v;
+        spec.ssh_public_key = "ssh-ed25519 AAAA " + v;
+        spec.instance_id = v;
+        spec.dhcp_macs = {v};
+        auto files = render_cloud_init(*templates, spec);
+        REQUIRE(files);
+        const YAML::Node user = YAML::Load(files->user_data);
+        CHECK(user["hostname"].as<std::string>() == v);
+        CHECK(user["users"][0]["name"].as<std::string>() == v);
+        CHECK(user["users"][0]["ssh_authorized_keys"][0].as<std::string>() == spec.ssh_public_key);
+        CHECK(user["users"][0]["sudo"].as<std::string>() == "ALL=(ALL) NOPASSWD:ALL");
+        const YAML::Node meta = YAML::Load(files->meta_data);
+        CHECK(meta["instance-id"].as<std::string>() == v);
+        CHECK(meta["local-hostname"].as<std::string>() == v);
+        const YAML::Node net = YAML::Load(files->network_config);
+        CHECK(net["config"][0]["mac_address"].as<std::string>() == v);
+        CHECK(net["config"][0]["name"].as<std::string>() == "eth0");
+    }
+    // What cloud-init could not use as a host name is refused before: machine names are DNS labels.
+    CHECK_FALSE(validate_machine_name("web\nruncmd"));
+    CHECK_FALSE(validate_machine_name("a'b"));
+}
