@@ -24,6 +24,7 @@ struct FakeDriverScript {
     bool forwarded = false;              ///< reached through forwards: guest_ports() = 22, 2376
     bool ssh = false;                    ///< reachable over SSH (root@address:22): create provisions it
     std::function<void(const std::string&)> on_create;  ///< called with the machine's name in create()
+    bool seeded = false;                 ///< like a VM driver: discard_seed() is recorded ("discard-seed n1")
 
     void record(std::string call) {
         std::lock_guard lock(mutex);
@@ -55,6 +56,7 @@ public:
     Result<void> restart() override { return step("restart", ""); }
     Result<void> kill() override { return step("kill", ""); }
     Result<void> remove() override { return step("remove", m_script->fail_remove); }
+    Result<void> discard_seed() override { return m_script->seeded ? step("discard-seed", "") : Result<void>{}; }
     Result<MachineState> state() override {
         m_script->record("state " + m_machine);
         return m_script->state;
