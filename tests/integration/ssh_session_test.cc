@@ -154,7 +154,7 @@ TEST_CASE("a known_hosts file pinned by address (older berth) is moved to the ma
     connect_ok(moved, HostKeyPolicy::RequirePinned);
 }
 
-TEST_CASE("--replace-host-key with the right fingerprint pins a host with no key pinned; nothing else does", "[ssh]") {
+TEST_CASE("a fingerprint given with --replace-host-key pins a host with no key pinned - nothing else does", "[ssh]") {
     SshdFixture sshd;
     TempDir dir;
     auto t = target_for(sshd, dir);

@@ -481,7 +481,7 @@ TEST_CASE("libvirt: create, lifecycle and remove against the test driver", "[lib
                                                             "base-0123456789abcdef.qcow2"});
 }
 
-TEST_CASE("libvirt: the seed carries a host key berth pinned; discard_seed ejects and deletes it", "[libvirt]") {
+TEST_CASE("libvirt: the seed carries a host key berth pinned - discard_seed ejects and deletes it", "[libvirt]") {
     auto keeper = Connection::open(k_test_uri);
     REQUIRE(keeper);
     Harness h;

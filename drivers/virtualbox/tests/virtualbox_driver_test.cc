@@ -313,7 +313,7 @@ TEST_CASE("virtualbox: create runs the full sequence - then start, stop, restart
     CHECK(gone.error().message.find("no longer exists") != std::string::npos);
 }
 
-TEST_CASE("virtualbox: the seed's host key is pinned; discard_seed empties the drive and deletes the seed", "[virtualbox]") {
+TEST_CASE("virtualbox: the seed's host key is pinned - discard_seed empties the drive and deletes the seed", "[virtualbox]") {
     Sim sim;
     auto d = sim.configured("vb2");
     REQUIRE(d->create());
