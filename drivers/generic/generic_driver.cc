@@ -6,6 +6,8 @@
 #include <berth/driver/settings.h>
 #include <berth/driver/user_name.h>
 #include <berth/store/atomic_file.h>
+#include <berth/store/store.h>
+#include <berth/transport/known_hosts.h>
 #include <berth/transport/ssh_key.h>
 
 #include <netdb.h>
@@ -17,6 +19,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <future>
+#include <optional>
 
 namespace berth {
 
@@ -66,7 +69,12 @@ const std::vector<DriverOption>& generic_options() {
             opt("ssh-user", "SSH user (root, or a user with passwordless sudo)", "root", OptionType::String, false),
             opt("ssh-key", "SSH private key (default: ~/.ssh/id_ed25519, id_ecdsa or id_rsa)", "", OptionType::String, false),
             opt("ssh-port", "SSH port", "22", OptionType::Int, false),
-            opt("engine-port", "Port the Docker daemon listens on (TLS)", "2376", OptionType::Int, false)};
+            opt("engine-port", "Port the Docker daemon listens on (TLS)", "2376", OptionType::Int, false),
+            opt("host-key",
+                "The host's SSH public key line (\"ssh-ed25519 AAAA...\", from its /etc/ssh/ssh_host_*_key.pub): "
+                "pinned before the first connection, which is then verified (default: trust on first use and "
+                "print the fingerprint)",
+                "", OptionType::String, false)};
     }();
     return options;
 }
@@ -118,6 +126,13 @@ public:
                 return fail_usage("driver generic needs an SSH key", "pass --generic-ssh-key PATH (no key was found in ~/.ssh)");
         }
         m_source_key = key;
+        m_host_key.reset();
+        if (const std::string line = value_of(values, "host-key"); !line.empty()) {
+            auto parsed = parse_public_key_line(line);
+            if (!parsed)
+                return fail_usage("--generic-host-key: " + parsed.error().message, parsed.error().hint);
+            m_host_key = *parsed;
+        }
         return {};
     }
 
@@ -135,6 +150,13 @@ public:
     Result<void> create() override {
         auto key = read_file(m_source_key);
         if (!key) return std::unexpected(key.error());
+        if (m_host_key) {
+            // Pinned before the first connection: that connection is verified, not trusted.
+            if (auto ok = pin_host_key(m_ctx.machine_dir / k_known_hosts_file, host_key_alias(m_ctx.machine),
+                                       *m_host_key, true);
+                !ok)
+                return ok;
+        }
         return write_file_atomic(m_ctx.machine_dir / k_key_file, *key, 0600);
     }
 
@@ -210,6 +232,7 @@ private:
     int m_ssh_port = 0;
     int m_engine_port = 0;
     std::filesystem::path m_source_key;
+    std::optional<PinnedKey> m_host_key;  ///< --generic-host-key (create only; the pin is in known_hosts)
 };
 
 }  // namespace

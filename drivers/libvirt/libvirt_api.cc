@@ -140,6 +140,44 @@ Result<void> Domain::undefine(bool nvram) {
     return {};
 }
 
+namespace {
+
+/// The domain XML without the <disk> whose target is `dev` ("" when there is none).
+std::string without_disk(const std::string& xml, const std::string& dev) {
+    for (auto at = xml.find("<disk "); at != std::string::npos; at = xml.find("<disk ", at + 1)) {
+        const auto end = xml.find("</disk>", at);
+        if (end == std::string::npos) break;
+        const std::string block = xml.substr(at, end - at);
+        if (block.find("<target dev='" + dev + "'") == std::string::npos) continue;
+        auto line_start = xml.rfind('\n', at);
+        line_start = line_start == std::string::npos ? at : line_start;
+        return xml.substr(0, line_start) + xml.substr(end + std::string("</disk>").size());
+    }
+    return "";
+}
+
+}  // namespace
+
+Result<void> Domain::remove_cdrom(const std::string& dev) {
+    const std::string eject = "<disk type='file' device='cdrom'>\n  <driver name='qemu' type='raw'/>\n  <target dev='" +
+                              dev + "' bus='sata'/>\n  <readonly/>\n</disk>\n";
+    auto active = is_active();
+    if (!active) return std::unexpected(active.error());
+    unsigned flags = static_cast<unsigned>(VIR_DOMAIN_AFFECT_CONFIG) | static_cast<unsigned>(VIR_DOMAIN_DEVICE_MODIFY_FORCE);
+    if (*active) flags |= static_cast<unsigned>(VIR_DOMAIN_AFFECT_LIVE);
+    if (virDomainUpdateDeviceFlags(get(), eject.c_str(), flags) == 0) return {};
+    if (last_error_code() != VIR_ERR_NO_SUPPORT)
+        return std::unexpected(last_error("cannot eject the CD-ROM " + dev + " of domain " + name()));
+    char* x = virDomainGetXMLDesc(get(), VIR_DOMAIN_XML_INACTIVE);
+    if (x == nullptr) return std::unexpected(last_error("cannot read the XML of domain " + name()));
+    const std::string rewritten = without_disk(take_string(x), dev);
+    if (rewritten.empty()) return {};  // no such disk: gone already
+    virDomainPtr d = virDomainDefineXML(virDomainGetConnect(get()), rewritten.c_str());
+    if (d == nullptr) return std::unexpected(last_error("cannot redefine domain " + name() + " without its CD-ROM"));
+    virDomainFree(d);
+    return {};
+}
+
 Result<std::vector<InterfaceAddress>> Domain::addresses(AddressSource source) const {
     unsigned int src = VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE;
     if (source == AddressSource::Agent) src = VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT;

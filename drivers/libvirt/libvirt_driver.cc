@@ -456,6 +456,25 @@ public:
         return {};
     }
 
+    Result<void> discard_seed() override {
+        auto domain = require_domain();
+        if (!domain) return std::unexpected(domain.error());
+        spdlog::debug("[{}] ejecting and deleting the cloud-init seed {}", m_ctx.machine, m_names.seed);
+        if (auto r = domain->remove_cdrom("sda"); !r) return r;
+        auto conn = connection();
+        if (!conn) return std::unexpected(conn.error());
+        auto pool = (*conn)->pool(k_pool);
+        if (!pool) return std::unexpected(pool.error());
+        if (*pool) {
+            auto vol = (*pool)->volume(m_names.seed);
+            if (!vol) return std::unexpected(vol.error());
+            if (*vol) {
+                if (auto r = (*vol)->remove(); !r) return r;
+            }
+        }
+        return remove_vm_seed_files(m_ctx.machine_dir);
+    }
+
     Result<MachineState> state() override {
         auto domain = require_domain();
         if (!domain) return std::unexpected(domain.error());
@@ -664,10 +683,13 @@ private:
         return SharedPieces{base->first, *virtual_size};
     }
 
-    static std::string plain_volume_xml(const std::string& name, std::uint64_t bytes, const std::string& format) {
+    /// With `owner_only`, the file is 0600 in the pool (the seed: it holds the VM's private host key).
+    static std::string plain_volume_xml(const std::string& name, std::uint64_t bytes, const std::string& format,
+                                        bool owner_only = false) {
         return "<volume>\n  <name>" + xml_escape(name) + "</name>\n  <capacity unit='bytes'>" + std::to_string(bytes) +
                "</capacity>\n  <allocation unit='bytes'>0</allocation>\n  <target>\n    <format type='" + format +
-               "'/>\n  </target>\n</volume>\n";
+               "'/>\n" + (owner_only ? "    <permissions>\n      <mode>0600</mode>\n    </permissions>\n" : "") +
+               "  </target>\n</volume>\n";
     }
 
     static std::string overlay_xml(const std::string& name, std::uint64_t bytes, const std::string& backing) {
@@ -722,7 +744,8 @@ private:
             if (auto r = (*found)->remove(); !r) return std::unexpected(r.error());
         }
         spdlog::info("Uploading {} to libvirt volume {} ({} MiB)...", file.string(), vol_name, size >> 20);
-        auto made = pool.create_volume(plain_volume_xml(vol_name, std::max<std::uint64_t>(capacity, size), format));
+        auto made = pool.create_volume(
+            plain_volume_xml(vol_name, std::max<std::uint64_t>(capacity, size), format, vol_name == m_names.seed));
         if (!made) return std::unexpected(made.error());
         if (auto r = m_hooks.uploader->upload(*made, file); !r) {
             (void)made->remove();
@@ -749,6 +772,7 @@ private:
         // image names its interfaces; a v2 name match is lost on Debian's ifupdown renderer.
         auto iso = make_vm_seed(*m_ctx.runner, m_hooks.genisoimage, m_ctx.machine_dir, m_ctx.templates_dir,
                                 {.hostname = m_ctx.machine, .user = m_user, .ssh_public_key = {},
+                                 .host_key_private = {}, .host_key_public = {},
                                  .instance_id = m_instance_id, .data_disk = m_data_gb > 0, .dhcp_macs = {}});
         if (!iso) return std::unexpected(iso.error());
         // A new seed each create (a new instance-id): replace any earlier one.

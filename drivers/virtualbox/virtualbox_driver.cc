@@ -411,6 +411,18 @@ public:
         return remove_hostonly_if_unused();
     }
 
+    Result<void> discard_seed() override {
+        // An empty drive in the seed's place (a DVD can change while the VM runs), then the image
+        // leaves VirtualBox's media registry and the disk.
+        const std::string iso = (m_ctx.machine_dir / "seed.iso").string();
+        if (auto r = vbox({"storageattach", m_uuid, "--storagectl", "SATA", "--port", "1", "--device", "0", "--type",
+                           "dvddrive", "--medium", "emptydrive"});
+            !r)
+            return std::unexpected(r.error());
+        if (auto r = vbox({"closemedium", "dvd", iso}); !r) return std::unexpected(r.error());
+        return remove_vm_seed_files(m_ctx.machine_dir);
+    }
+
     std::string removal_note() const override {
         return m_kept_note;
     }
@@ -573,6 +585,7 @@ private:
 
     Result<void> make_seed() {
         CloudInitSpec spec{.hostname = m_ctx.machine, .user = m_user, .ssh_public_key = {},
+                           .host_key_private = {}, .host_key_public = {},
                            .instance_id = "berth-" + m_ctx.machine + "-" + random_hex(8), .data_disk = false,
                            .dhcp_macs = {}};
         // With two NICs, both by MAC (cloud-init's fallback would only bring up the first).

@@ -79,7 +79,7 @@ void add_image(CLI::App& app, Context& ctx);    // image ls, pull, rm
 
 /// Flags shared by the verbs that provision over SSH.
 struct ProvisionFlags {
-    bool replace_host_key = false;
+    std::string replace_host_key;  ///< "SHA256:..." (validated)
     std::string templates_dir;
     int ssh_timeout = 120;
 };

@@ -4,6 +4,8 @@
 
 #include "app.h"
 
+#include <berth/transport/known_hosts.h>
+
 #include <iostream>
 
 namespace berth::cli {
@@ -30,8 +32,18 @@ std::string describe_report(const std::string& name, const ProvisionReport& r) {
 }
 
 void add_provision_options(CLI::App* sub, std::shared_ptr<ProvisionFlags> flags) {
-    sub->add_flag("--replace-host-key", flags->replace_host_key,
-                  "Accept a changed SSH host key and pin it (only when you rebuilt the host on purpose)");
+    sub->add_option("--replace-host-key", flags->replace_host_key,
+                    "Pin the SSH host key whose fingerprint is SHA256:... (read it on the host's console with "
+                    "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub); any other key is still refused")
+        ->type_name("SHA256:FP")
+        ->check(CLI::Validator(
+            [](const std::string& fp) {
+                return is_sha256_fingerprint(fp) ? std::string()
+                                                 : "\"" + fp.substr(0, 60) +
+                                                       "\" is not a host key fingerprint: give SHA256: and 43 "
+                                                       "base64 characters, as ssh-keygen -l prints it";
+            },
+            "", "fingerprint"));
     sub->add_option("--templates-dir", flags->templates_dir, "Directory of templates that replace berth's own");
     sub->add_option("--ssh-timeout", flags->ssh_timeout, "Seconds to keep trying to reach the machine over SSH")
         ->capture_default_str();

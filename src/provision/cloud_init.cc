@@ -3,6 +3,8 @@
 #include <berth/core/escape.h>
 
 #include <berth/store/atomic_file.h>
+#include <berth/store/store.h>
+#include <berth/transport/known_hosts.h>
 #include <berth/transport/ssh_key.h>
 
 #include <nlohmann/json.hpp>
@@ -35,6 +37,9 @@ Result<void> make_iso(Runner& runner, const std::string& genisoimage, const Clou
     if (made->exit_status != 0)
         return fail("genisoimage could not make the cloud-init seed: " + made->err,
                     "check that genisoimage is installed and " + iso.parent_path().string() + " is writable");
+    // It carries the VM's private host key.
+    std::filesystem::permissions(iso, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+    if (ec) return fail("cannot make " + iso.string() + " private: " + ec.message());
     return {};
 }
 
@@ -50,6 +55,9 @@ Result<CloudInitFiles> render_cloud_init(const TemplateSet& templates, const Clo
         {"ssh_public_key", json_quote(spec.ssh_public_key)},
         {"instance_id", json_quote(spec.instance_id)},
         {"data_disk", spec.data_disk},
+        {"has_host_key", !spec.host_key_private.empty()},
+        {"host_key_private", json_quote(spec.host_key_private)},
+        {"host_key_public", json_quote(spec.host_key_public)},
         {"nics", nics},
     };
     CloudInitFiles out;
@@ -79,6 +87,16 @@ Result<std::filesystem::path> make_vm_seed(Runner& runner, const std::string& ge
     auto pub = public_key_line(key);
     if (!pub) return std::unexpected(pub.error());
     spec.ssh_public_key = *pub;
+    // The VM's host key: made here, pinned before the VM first boots, so the first connection is
+    // verified like every later one.
+    auto host_key = generate_ssh_key_pair("berth-" + spec.hostname + "-host");
+    if (!host_key) return std::unexpected(host_key.error());
+    auto pinned = parse_public_key_line(host_key->public_line);
+    if (!pinned) return std::unexpected(pinned.error());
+    if (auto r = pin_host_key(machine_dir / k_known_hosts_file, host_key_alias(spec.hostname), *pinned, true); !r)
+        return std::unexpected(r.error());
+    spec.host_key_private = std::move(host_key->private_openssh);
+    spec.host_key_public = std::move(host_key->public_line);
     auto templates = TemplateSet::load(templates_dir);
     if (!templates) return std::unexpected(templates.error());
     auto files = render_cloud_init(*templates, spec);
@@ -87,6 +105,16 @@ Result<std::filesystem::path> make_vm_seed(Runner& runner, const std::string& ge
     if (auto r = make_iso(runner, genisoimage, *files, machine_dir / "cloud-init", iso); !r)
         return std::unexpected(r.error());
     return iso;
+}
+
+Result<void> remove_vm_seed_files(const std::filesystem::path& machine_dir) {
+    std::error_code ec;
+    std::filesystem::remove(machine_dir / "seed.iso", ec);
+    if (!ec) std::filesystem::remove_all(machine_dir / "cloud-init", ec);
+    if (ec)
+        return fail("cannot delete the cloud-init seed in " + machine_dir.string() + ": " + ec.message(),
+                    "delete seed.iso and cloud-init/ there by hand: they hold the VM's private host key");
+    return {};
 }
 
 }  // namespace berth

@@ -1,6 +1,7 @@
 #include <berth/service/connect.h>
 
 #include <berth/driver/user_name.h>
+#include <berth/transport/known_hosts.h>
 
 #include <spdlog/spdlog.h>
 
@@ -8,8 +9,7 @@ namespace berth {
 namespace {
 
 bool host_key_pinned(const Store& store, std::string_view machine) {
-    std::error_code ec;
-    return std::filesystem::exists(store.machine_file(machine, k_known_hosts_file), ec);
+    return has_pinned_keys(store.machine_file(machine, k_known_hosts_file));
 }
 
 }  // namespace
@@ -73,9 +73,15 @@ Result<SshTarget> pinned_ssh_target(const Store& store, std::string_view machine
     if (auto ok = validate_ssh_endpoint(*endpoint, machine); !ok) return std::unexpected(ok.error());
     if (!host_key_pinned(store, machine))
         return fail("no SSH host key is pinned for \"" + std::string(machine) + "\"",
-                    "berth pins it when it provisions; run `berth provision --replace-host-key " +
-                        std::string(machine) + "`");
-    return ssh_target_for(store, machine, *endpoint);
+                    "berth pins it when it provisions; run `berth provision --replace-host-key SHA256:... " +
+                        std::string(machine) + "` with the fingerprint of the host's key");
+    auto target = ssh_target_for(store, machine, *endpoint);
+    // OpenSSH looks the key up by the machine's alias: a file pinned by address moves to it.
+    if (auto moved = migrate_known_hosts(target.known_hosts, known_hosts_address(target.host, target.port),
+                                         host_key_alias(machine));
+        !moved)
+        return std::unexpected(moved.error());
+    return target;
 }
 
 }  // namespace berth

@@ -152,10 +152,10 @@ Result<DockerEndpoint> MachineService::docker_endpoint(Machine& machine) const {
     for (const char* file : {k_ca_cert_file, k_client_cert_file, k_client_key_file}) {
         std::error_code ec;
         if (!std::filesystem::exists(store.machine_file(name, file), ec))
-            return fail("machine \"" + name + "\" has no " + file + " in " + store.machine_dir(name).string(),
+            return fail("machine \"" + name + "\" has no " + file + " in " + store.cert_dir(name).string(),
                         "make new certificates with `berth regenerate-certs " + name + "`");
     }
-    return DockerEndpoint{*url, store.machine_dir(name), machine_tls(store, name)};
+    return DockerEndpoint{*url, store.cert_dir(name), machine_tls(store, name)};
 }
 
 Result<SshTarget> MachineService::ssh_target(std::string_view name) const {

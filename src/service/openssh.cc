@@ -1,10 +1,12 @@
 // berth ssh and berth scp go through OpenSSH's own client, each machine reached with its own key
-// and pinned host key (StrictHostKeyChecking=yes: a changed key is refused).
+// and pinned host key (StrictHostKeyChecking=yes: a changed key is refused), looked up by the
+// machine's alias (HostKeyAlias=berth-NAME), not by its address.
 
 #include <berth/service/machine_service.h>
 
 #include <berth/driver/user_name.h>
 #include <berth/store/atomic_file.h>
+#include <berth/transport/known_hosts.h>
 
 #include <unistd.h>
 
@@ -13,6 +15,7 @@ namespace {
 
 std::vector<std::string> ssh_base_options(const SshTarget& t) {
     return {"-o", "UserKnownHostsFile=" + t.known_hosts.string(),
+            "-o", "HostKeyAlias=" + host_key_alias(t.machine),
             "-o", "GlobalKnownHostsFile=/dev/null",
             "-o", "StrictHostKeyChecking=yes",
             "-o", "IdentitiesOnly=yes",
@@ -50,6 +53,7 @@ Result<std::string> scp_host_block(const std::string& alias, const SshTarget& t)
     if (!known_hosts) return std::unexpected(known_hosts.error());
     return "Host " + alias + "\n  HostName " + t.host + "\n  Port " + std::to_string(t.port) + "\n  User " + t.user +
            "\n  IdentityFile " + *key + "\n  UserKnownHostsFile " + *known_hosts +
+           "\n  HostKeyAlias " + host_key_alias(t.machine) +
            "\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n"
            "  IdentitiesOnly yes\n  PasswordAuthentication no\n  LogLevel ERROR\n";
 }

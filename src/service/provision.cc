@@ -7,6 +7,7 @@
 #include <berth/core/machine_name.h>
 #include <berth/provision/templates.h>
 #include <berth/service/connect.h>
+#include <berth/transport/known_hosts.h>
 
 #include <spdlog/spdlog.h>
 
@@ -15,9 +16,12 @@
 namespace berth {
 namespace {
 
-HostKeyPolicy host_key_policy(bool first_contact, const ProvisionOptions& options) {
-    if (first_contact) return HostKeyPolicy::PinOnFirstUse;
-    return options.replace_host_key ? HostKeyPolicy::ReplacePinned : HostKeyPolicy::RequirePinned;
+/// First contact trusts the offered key only when none is pinned yet (the generic driver without
+/// --generic-host-key); VMs berth seeds have their keys pinned before they boot.
+HostKeyPolicy host_key_policy(bool first_contact, bool pinned, const ProvisionOptions& options) {
+    if (!options.replace_host_key.empty()) return HostKeyPolicy::ReplacePinned;
+    if (first_contact && !pinned) return HostKeyPolicy::PinOnFirstUse;
+    return HostKeyPolicy::RequirePinned;
 }
 
 /// The provisioner's request for a machine: its engine settings, ports and TLS files.
@@ -77,9 +81,15 @@ Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const
     const std::string name = machine.record.name;
     SshOptions ssh;
     ssh.connect_timeout = options.ssh_timeout;
-    ssh.host_key = host_key_policy(first_contact, options);
+    ssh.host_key = host_key_policy(
+        first_contact, has_pinned_keys(m_ports.store->machine_file(name, k_known_hosts_file)), options);
+    ssh.expected_fingerprint = options.replace_host_key;
     auto connection = connect(m_ports, name, *machine.driver, ssh);
     if (!connection) return std::unexpected(connection.error());
+    if (first_contact) {
+        // The VM has booted and its pinned host key is verified: its seed has done its work.
+        if (auto gone = machine.driver->discard_seed(); !gone) return std::unexpected(gone.error());
+    }
 
     std::optional<std::filesystem::path> dir = options.templates_dir;
     if (!dir && !machine.record.provision.templates_dir.empty()) dir = machine.record.provision.templates_dir;

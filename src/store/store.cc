@@ -28,11 +28,11 @@ fs::path Store::default_root() {
 
 fs::path Store::machine_dir(std::string_view name) const { return machines_dir() / std::string(name); }
 
-fs::path Store::machine_file(std::string_view name, std::string_view file) const {
-    return machine_dir(name) / std::string(file);
-}
-
 namespace {
+
+bool for_docker_cli(std::string_view file) {
+    return file == k_ca_cert_file || file == k_client_cert_file || file == k_client_key_file;
+}
 
 /// Makes `dir` with mode 0700 if it is missing (then sets the mode exactly, whatever the umask).
 /// An existing directory is left as it is: berth never changes the mode of a directory it did not
@@ -69,7 +69,35 @@ Result<void> check_store_dir(const fs::path& root) {
                       "or empty directory, or the store you used before");
 }
 
+/// Schema 1 -> 2: the docker CLI's three files move from the machine's directory into certs/.
+Result<void> move_client_files(const fs::path& machine_dir) {
+    const fs::path certs = machine_dir / k_cert_dir;
+    bool made = false;
+    for (const char* file : {k_ca_cert_file, k_client_cert_file, k_client_key_file}) {
+        std::error_code ec;
+        if (!fs::exists(machine_dir / file, ec)) continue;
+        if (!made) {
+            if (auto ok = ensure_private_dir(certs); !ok) return ok;
+            made = true;
+        }
+        fs::rename(machine_dir / file, certs / file, ec);
+        if (ec) return fail("cannot move " + (machine_dir / file).string() + " into " + certs.string() + ": " + ec.message());
+    }
+    return {};
+}
+
 }  // namespace
+
+fs::path Store::machine_file(std::string_view name, std::string_view file) const {
+    if (!for_docker_cli(file)) return machine_dir(name) / std::string(file);
+    const fs::path moved = machine_dir(name) / k_cert_dir / std::string(file);
+    const fs::path legacy = machine_dir(name) / std::string(file);
+    std::error_code ec;
+    if (!fs::exists(moved, ec) && fs::exists(legacy, ec)) return legacy;  // schema 1, not moved yet
+    return moved;
+}
+
+fs::path Store::cert_dir(std::string_view name) const { return machine_file(name, k_ca_cert_file).parent_path(); }
 
 Result<void> Store::ensure_layout() const {
     std::error_code ec;
@@ -124,13 +152,23 @@ Result<MachineRecord> Store::load(std::string_view name) const {
     if (record && record->name != name)
         return fail("machine record " + file.string() + " names machine \"" + record->name + "\"",
                     "the directory was renamed by hand; rename it back");
+    if (record && record->schema_version < MachineRecord::k_schema_version) {
+        // An older layout: migrated now if no other berth holds the machine, else read in place.
+        if (auto held = lock(name); held) {
+            if (auto ok = save(*record); !ok) return std::unexpected(ok.error());
+            record->schema_version = MachineRecord::k_schema_version;
+        }
+    }
     return record;
 }
 
 Result<void> Store::save(const MachineRecord& record, const AtomicWriteHooks& hooks) const {
     if (auto ok = ensure_private_dir(machine_dir(record.name)); !ok) return ok;
+    if (auto ok = move_client_files(machine_dir(record.name)); !ok) return ok;
+    MachineRecord current = record;
+    current.schema_version = MachineRecord::k_schema_version;  // its files are where this schema says
     // Bytes that are not UTF-8 (a host's stderr in last_error) become U+FFFD instead of throwing.
-    const std::string text = record.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    const std::string text = current.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     return write_file_atomic(machine_file(record.name, k_record_file), text + "\n",
                              0600, hooks);
 }
@@ -138,6 +176,9 @@ Result<void> Store::save(const MachineRecord& record, const AtomicWriteHooks& ho
 Result<void> Store::write_file(std::string_view name, std::string_view file, std::string_view content,
                                unsigned mode) const {
     if (auto ok = ensure_private_dir(machine_dir(name)); !ok) return ok;
+    if (for_docker_cli(file)) {
+        if (auto ok = ensure_private_dir(machine_file(name, file).parent_path()); !ok) return ok;
+    }
     return write_file_atomic(machine_file(name, file), content, mode);
 }
 

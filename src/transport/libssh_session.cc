@@ -1,6 +1,7 @@
 #include <berth/transport/libssh_session.h>
 
 #include <berth/core/log.h>
+#include <berth/transport/known_hosts.h>
 
 #include <libssh/libssh.h>
 #include <libssh/sftp.h>
@@ -28,59 +29,49 @@ struct KeyFree {
 };
 using KeyPtr = std::unique_ptr<std::remove_pointer_t<ssh_key>, KeyFree>;
 
-std::string fingerprint(ssh_key key) {
-    unsigned char* hash = nullptr;
-    size_t len = 0;
-    if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &len) != SSH_OK) return "?";
-    char* text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, len);
-    std::string out = text != nullptr ? text : "?";
-    ssh_string_free_char(text);
-    ssh_clean_pubkey_hash(&hash);
+/// The server's key as a known_hosts entry.
+Result<PinnedKey> offered_key(ssh_key key) {
+    char* b64 = nullptr;
+    if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK) return fail("cannot encode the host key");
+    PinnedKey out{ssh_key_type_to_char(ssh_key_type(key)), b64};
+    ssh_string_free_char(b64);
     return out;
 }
 
-// The known_hosts name libssh and OpenSSH use: "host" on port 22, "[host]:port" otherwise.
-std::string known_hosts_name(const SshTarget& t) {
-    return t.port == 22 ? t.host : "[" + t.host + "]:" + std::to_string(t.port);
+bool matches(ssh_key server, const PinnedKey& pin) {
+    ssh_key raw = nullptr;
+    if (ssh_pki_import_pubkey_base64(pin.base64.c_str(), ssh_key_type_from_name(pin.type.c_str()), &raw) != SSH_OK)
+        return false;
+    KeyPtr owned(raw);
+    return ssh_key_cmp(server, raw, SSH_KEY_CMP_PUBLIC) == 0;
 }
 
-// Removes the lines for `name` from a known_hosts file (to pin a replacement key).
-Result<void> forget_host(const std::filesystem::path& file, const std::string& name) {
-    std::ifstream in(file);
-    std::string line, kept;
-    while (std::getline(in, line)) {
-        std::istringstream words(line);
-        std::string hosts;
-        words >> hosts;
-        bool match = false;
-        std::istringstream list(hosts);
-        for (std::string h; std::getline(list, h, ',');) match = match || h == name;
-        if (!match) kept += line + "\n";
-    }
-    std::ofstream out(file, std::ios::trunc);
-    out << kept;
-    if (!out) return fail("cannot rewrite " + file.string());
-    return {};
+std::string fingerprints(const std::vector<PinnedKey>& pins) {
+    std::string out;
+    for (const auto& p : pins) out += (out.empty() ? "" : ", ") + fingerprint_of(p);
+    return out;
 }
 
-// The fingerprint of the key pinned for `name` in a known_hosts file ("?" if none is readable).
-std::string pinned_fingerprint(const std::filesystem::path& file, const std::string& name) {
-    std::ifstream in(file);
-    for (std::string line; std::getline(in, line);) {
-        std::istringstream words(line);
-        std::string hosts, type, b64;
-        words >> hosts >> type >> b64;
-        std::istringstream list(hosts);
-        bool match = false;
-        for (std::string h; std::getline(list, h, ',');) match = match || h == name;
-        if (!match) continue;
-        ssh_key key = nullptr;
-        if (ssh_pki_import_pubkey_base64(b64.c_str(), ssh_key_type_from_name(type.c_str()), &key) != SSH_OK)
-            continue;
-        KeyPtr owned(key);
-        return fingerprint(key);
+/// Host key algorithms with the types pinned for the machine first, so a host with several keys
+/// offers the one berth knows (what libssh's known_hosts lookup by address did before).
+std::string host_key_algorithms(const SshTarget& target) {
+    std::vector<std::string> order;
+    auto add = [&](const std::string& algo) {
+        if (std::find(order.begin(), order.end(), algo) == order.end()) order.push_back(algo);
+    };
+    for (const auto& pin : pinned_keys(target.known_hosts, host_key_alias(target.machine))) {
+        if (pin.type == "ssh-rsa") {
+            add("rsa-sha2-512");
+            add("rsa-sha2-256");
+        }
+        add(pin.type);
     }
-    return "?";
+    for (const char* algo : {"ssh-ed25519", "ecdsa-sha2-nistp521", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp256",
+                             "rsa-sha2-512", "rsa-sha2-256"})
+        add(algo);
+    std::string out;
+    for (const auto& a : order) out += (out.empty() ? "" : ",") + a;
+    return out;
 }
 
 struct SessionFree {
@@ -101,7 +92,9 @@ void set_session_options(ssh_session s, const SshTarget& target) {
     ssh_options_set(s, SSH_OPTIONS_PORT, &port);
     ssh_options_set(s, SSH_OPTIONS_USER, target.user.c_str());
     ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &connect_timeout);
-    ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, target.known_hosts.c_str());
+    // berth checks the host key itself (check_host_key), by the machine's alias.
+    ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, "/dev/null");
+    ssh_options_set(s, SSH_OPTIONS_HOSTKEYS, host_key_algorithms(target).c_str());
     ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
     ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no_config);
     ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
@@ -132,48 +125,61 @@ Result<SessionPtr> connect_with_retries(const SshTarget& target, const SshOption
     }
 }
 
-/// The host key: pinned on first contact, checked on every connection after that (by
-/// options.host_key). Its fingerprint, or an Error that says why berth refuses the host.
+/// What to tell a user whose host offers a key berth does not have pinned.
+std::string replace_hint(const SshTarget& target) {
+    return "if " + target.machine + " was rebuilt on purpose, read its key's fingerprint on its console "
+           "(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and pass it: --replace-host-key SHA256:...";
+}
+
+/// A key not pinned for the machine, under `options.host_key`: pinned (first use, or the
+/// fingerprint the user gave), else an Error that says why berth refuses the host.
+Result<void> unpinned_key(const SshTarget& target, const SshOptions& options, const PinnedKey& offered,
+                          const std::vector<PinnedKey>& pins, const std::string& alias, const std::string& prefix) {
+    const std::string new_fp = fingerprint_of(offered);
+    const std::string at = " (" + known_hosts_address(target.host, target.port) + ")";
+    if (options.host_key == HostKeyPolicy::ReplacePinned) {
+        if (new_fp != options.expected_fingerprint)
+            return fail("the SSH host key of " + target.machine + at + " is " + new_fp + ", not " +
+                            (options.expected_fingerprint.empty() ? "a fingerprint you gave" : options.expected_fingerprint) +
+                            " as --replace-host-key expects; berth refuses to connect",
+                        "check the fingerprint on the host's console; a mismatch may be a man-in-the-middle");
+        spdlog::warn("{}: pinning the host key {} (its fingerprint matches --replace-host-key){}", target.machine,
+                     new_fp, pins.empty() ? "" : ", replacing " + fingerprints(pins));
+        return pin_host_key(target.known_hosts, alias, offered, true);
+    }
+    if (!pins.empty())
+        return fail("the SSH host key of " + target.machine + at + " has CHANGED: pinned " + fingerprints(pins) +
+                        ", now offered " + new_fp +
+                        "; this is what a man-in-the-middle looks like, so berth refuses to connect",
+                    replace_hint(target));
+    if (options.host_key == HostKeyPolicy::RequirePinned)
+        return fail("no SSH host key is pinned for " + target.machine + at + ", which offers " + new_fp,
+                    replace_hint(target));
+    if (auto ok = pin_host_key(target.known_hosts, alias, offered, false); !ok) return ok;
+    spdlog::info("{}Trusting the SSH host key {} of {} on first use (pinned as {})", prefix, new_fp, target.machine,
+                 alias);
+    return {};
+}
+
+/// The host key, checked against the keys pinned for the machine's alias (its address does not
+/// matter): its fingerprint, or an Error that says why berth refuses the host.
 Result<std::string> check_host_key(ssh_session s, const SshTarget& target, const SshOptions& options,
                                    const std::string& where, const std::string& prefix) {
     ssh_key server_key = nullptr;
     if (ssh_get_server_publickey(s, &server_key) != SSH_OK)
         return fail("cannot read the host key of " + where + ": " + ssh_get_error(s));
     KeyPtr server(server_key);
-    const std::string new_fp = fingerprint(server.get());
-    const std::string name = known_hosts_name(target);
-    switch (ssh_session_is_known_server(s)) {
-        case SSH_KNOWN_HOSTS_OK: break;
-        case SSH_KNOWN_HOSTS_CHANGED:
-        case SSH_KNOWN_HOSTS_OTHER: {
-            const std::string old_fp = pinned_fingerprint(target.known_hosts, name);
-            if (options.host_key != HostKeyPolicy::ReplacePinned)
-                return fail("the SSH host key of " + target.machine + " (" + name + ") has CHANGED: pinned " +
-                                old_fp + ", now offered " + new_fp +
-                                "; this is what a man-in-the-middle looks like, so berth refuses to connect",
-                            "if " + target.machine +
-                                " was rebuilt on purpose, accept the new key with --replace-host-key");
-            spdlog::warn("{}: replacing the pinned host key {} with {} as asked", target.machine, old_fp, new_fp);
-            if (auto ok = forget_host(target.known_hosts, name); !ok) return std::unexpected(ok.error());
-            if (ssh_session_update_known_hosts(s) != SSH_OK)
-                return fail("cannot pin the host key in " + target.known_hosts.string() + ": " + ssh_get_error(s));
-            break;
-        }
-        case SSH_KNOWN_HOSTS_UNKNOWN:
-        case SSH_KNOWN_HOSTS_NOT_FOUND:
-            if (options.host_key == HostKeyPolicy::RequirePinned)
-                return fail("no SSH host key is pinned for " + target.machine + " (" + name + " offers " + new_fp +
-                                ")",
-                            "berth pins the key when it creates a machine; if you trust this host, connect "
-                            "once with --replace-host-key");
-            if (ssh_session_update_known_hosts(s) != SSH_OK)
-                return fail("cannot pin the host key in " + target.known_hosts.string() + ": " + ssh_get_error(s));
-            ::chmod(target.known_hosts.c_str(), 0600);
-            spdlog::debug("{}pinned host key {} for {}", prefix, new_fp, name);
-            break;
-        case SSH_KNOWN_HOSTS_ERROR:
-            return fail("cannot check the host key of " + where + ": " + ssh_get_error(s));
+    auto offered = offered_key(server.get());
+    if (!offered) return std::unexpected(offered.error());
+    const std::string new_fp = fingerprint_of(*offered);
+    const std::string alias = host_key_alias(target.machine);
+    const auto pins = pinned_keys(target.known_hosts, alias);
+    for (const auto& pin : pins) {
+        if (!matches(server.get(), pin)) continue;
+        spdlog::debug("{}host key {} of {} matches the key pinned for {}", prefix, new_fp, where, alias);
+        return new_fp;
     }
+    if (auto ok = unpinned_key(target, options, *offered, pins, alias, prefix); !ok) return std::unexpected(ok.error());
     return new_fp;
 }
 
@@ -250,6 +256,10 @@ LibsshSession::~LibsshSession() {
 Result<std::unique_ptr<LibsshSession>> LibsshSession::connect(const SshTarget& target, const SshOptions& options) {
     const std::string where = target.user + "@" + target.host + ":" + std::to_string(target.port);
     const std::string prefix = log_prefix(target.machine);
+    if (auto moved = migrate_known_hosts(target.known_hosts, known_hosts_address(target.host, target.port),
+                                         host_key_alias(target.machine));
+        moved && *moved)
+        spdlog::debug("{}known_hosts pinned by address: now pinned as {}", prefix, host_key_alias(target.machine));
     auto connected = connect_with_retries(target, options, where, prefix);
     if (!connected) return std::unexpected(connected.error());
     auto impl = std::make_unique<Impl>();

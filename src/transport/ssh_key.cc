@@ -25,10 +25,7 @@ Result<std::string> pub_line(ssh_key key, const std::string& comment) {
 
 }  // namespace
 
-Result<void> generate_ssh_key(const std::filesystem::path& path, const std::string& comment) {
-    std::error_code ec;
-    if (std::filesystem::exists(path, ec))
-        return fail_kind(ErrorKind::Conflict, "SSH key " + path.string() + " exists already");
+Result<SshKeyPair> generate_ssh_key_pair(const std::string& comment) {
     ssh_key raw = nullptr;
     if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &raw) != SSH_OK) return fail("cannot generate an ed25519 key");
     KeyPtr key(raw);
@@ -40,8 +37,17 @@ Result<void> generate_ssh_key(const std::filesystem::path& path, const std::stri
     if (!private_pem.ends_with("\n")) private_pem += "\n";
     auto line = pub_line(key.get(), comment);
     if (!line) return std::unexpected(line.error());
-    if (auto ok = write_file_atomic(path, private_pem, 0600); !ok) return ok;
-    return write_file_atomic(path.string() + ".pub", *line + "\n", 0644);
+    return SshKeyPair{std::move(private_pem), std::move(*line)};
+}
+
+Result<void> generate_ssh_key(const std::filesystem::path& path, const std::string& comment) {
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec))
+        return fail_kind(ErrorKind::Conflict, "SSH key " + path.string() + " exists already");
+    auto pair = generate_ssh_key_pair(comment);
+    if (!pair) return std::unexpected(pair.error());
+    if (auto ok = write_file_atomic(path, pair->private_openssh, 0600); !ok) return ok;
+    return write_file_atomic(path.string() + ".pub", pair->public_line + "\n", 0644);
 }
 
 Result<std::string> public_key_line(const std::filesystem::path& private_key) {

@@ -3,11 +3,12 @@
 # built with debootstrap, hardens it, and the host's docker CLI uses it over mutual TLS. Run by
 # ctest (label e2e) as   libvirt_e2e.sh /path/to/berth
 # Steps: libvirtd (started by hand where there is no systemd) -> berth image build (cached) ->
-# create -d libvirt --libvirt-virt-type qemu -> TLS only, security options, the SUID exploit fails
-# -> /var/lib/docker on its own disk -> stop/start with TLS still valid -> ssh -> rm leaves no
-# domain and no volume but the cached base image -> the same through qemu+ssh:// (libvirt's ssh
-# transport to an sshd on loopback, host key checked) -> a create killed with SIGKILL half-way
-# leaves a machine that rm removes completely.
+# create -d libvirt --libvirt-virt-type qemu -> its first SSH connection verified against the host
+# key berth put in the seed, the seed gone; DOCKER_CERT_PATH holds only the client files -> TLS
+# only, security options, the SUID exploit fails -> /var/lib/docker on its own disk -> stop/start
+# with TLS still valid -> ssh -> rm leaves no domain and no volume but the cached base image -> the
+# same through qemu+ssh:// (libvirt's ssh transport to an sshd on loopback, host key checked) -> a
+# create killed with SIGKILL half-way leaves a machine that rm removes completely.
 set -euo pipefail
 
 berth=$(readlink -f "${1:?usage: libvirt_e2e.sh BERTH_BINARY}")
@@ -75,12 +76,40 @@ ok "image ready"
 
 step "berth create -d libvirt --libvirt-virt-type qemu"
 "$berth" rm -y -f "$name" >/dev/null 2>&1 || true
-"$berth" create -d libvirt --libvirt-uri "$uri" --libvirt-virt-type qemu --libvirt-memory 1536 \
-  --libvirt-cpu-count 2 --libvirt-disk-size 8 --libvirt-data-disk-size 4 "$name"
+"$berth" --debug create -d libvirt --libvirt-uri "$uri" --libvirt-virt-type qemu --libvirt-memory 1536 \
+  --libvirt-cpu-count 2 --libvirt-disk-size 8 --libvirt-data-disk-size 4 "$name" 2>&1 | tee "$work/create.log"
 "$berth" ls
 [ "$("$berth" status "$name")" = Running ] || fail "status is not Running"
 ip=$("$berth" ip "$name")
 ok "VM $name runs at $ip"
+
+step "no trust on first use: the host key berth put in the seed was pinned and verified; the seed is gone"
+mdir="$BERTH_STORAGE_PATH/machines/$name"
+grep -F "matches the key pinned for berth-$name" "$work/create.log" >/dev/null ||
+  fail "create's debug log does not say the first connection matched the pre-pinned host key"
+if grep -F "Trusting the SSH host key" "$work/create.log" >/dev/null; then fail "create trusted the host key on first use"; fi
+pinned=$(awk -v a="berth-$name" '$1 == a {print $2 " " $3}' "$mdir/known_hosts")
+guest_key=$("$berth" ssh "$name" -- cat /etc/ssh/ssh_host_ed25519_key.pub | awk '{print $1 " " $2}')
+[ -n "$pinned" ] && [ "$pinned" = "$guest_key" ] || fail "the pinned key ($pinned) is not the guest's ($guest_key)"
+others=$("$berth" ssh "$name" -- sh -c "'ls /etc/ssh/ssh_host_*_key | grep -v ed25519 || true'")
+[ -z "$others" ] || fail "the guest made other host keys: $others"
+if virsh -c "$uri" vol-list berth | awk 'NR>2 {print $1}' | grep -x "$name-seed.iso" >/dev/null; then
+  fail "the seed volume $name-seed.iso is still in the pool"
+fi
+if virsh -c "$uri" dumpxml "berth-$name" | grep -F "seed.iso" >/dev/null; then fail "the domain still has the seed"; fi
+if virsh -c "$uri" dumpxml --inactive "berth-$name" | grep -F "seed.iso" >/dev/null; then
+  fail "the domain's definition still has the seed"
+fi
+[ ! -e "$mdir/seed.iso" ] && [ ! -e "$mdir/cloud-init" ] || fail "the local seed files are still in $mdir"
+ok "first SSH connection verified against the pre-pinned key $pinned; seed volume and files deleted"
+
+step "DOCKER_CERT_PATH holds only what the docker CLI reads"
+certs=$(ls "$mdir/certs" | tr '\n' ' ')
+[ "$certs" = "ca.pem cert.pem key.pem " ] || fail "$mdir/certs holds: $certs"
+[ "$(stat -c %a "$mdir/certs")" = 700 ] || fail "$mdir/certs is not 0700"
+"$berth" env --shell bash "$name" | grep -F "DOCKER_CERT_PATH=\"$mdir/certs\"" >/dev/null ||
+  fail "berth env does not point DOCKER_CERT_PATH at $mdir/certs"
+ok "certs/ (0700) holds ca.pem cert.pem key.pem; ca-key.pem and id_ed25519 stay outside"
 
 step "docker through berth env: security options, a container, TLS only, the SUID exploit"
 eval "$("$berth" env --shell bash "$name")"

@@ -25,6 +25,7 @@ struct FakeDriverScript {
     bool ssh = false;                    ///< reachable over SSH (root@address:22): create provisions it
     bool owns_host = true;               ///< false: a host berth did not make (as generic)
     std::function<void(const std::string&)> on_create;  ///< called with the machine's name in create()
+    bool seeded = false;                 ///< like a VM driver: discard_seed() is recorded ("discard-seed n1")
 
     void record(std::string call) {
         std::lock_guard lock(mutex);
@@ -57,6 +58,7 @@ public:
     Result<void> kill() override { return step("kill", ""); }
     Result<void> remove() override { return step("remove", m_script->fail_remove); }
     bool owns_host() const override { return m_script->owns_host; }
+    Result<void> discard_seed() override { return m_script->seeded ? step("discard-seed", "") : Result<void>{}; }
     Result<MachineState> state() override {
         m_script->record("state " + m_machine);
         return m_script->state;

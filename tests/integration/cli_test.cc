@@ -1,12 +1,14 @@
 // The real berth binary, run as a user runs it: outputs, files and exit codes.
 
 #include <berth/process/runner.h>
+#include <berth/store/atomic_file.h>
 
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -69,11 +71,54 @@ TEST_CASE("create -d none then env prints exactly the documented block", "[cli]"
     CHECK(r.exit_status == 0);
     CHECK(r.out == "export DOCKER_TLS_VERIFY=\"1\"\n"
                    "export DOCKER_HOST=\"tcp://10.1.2.3:2376\"\n"
-                   "export DOCKER_CERT_PATH=\"" + (b.store() / "machines" / "n1").string() + "\"\n"
+                   "export DOCKER_CERT_PATH=\"" + (b.store() / "machines" / "n1" / "certs").string() + "\"\n"
                    "export DOCKER_MACHINE_NAME=\"n1\"\n"
                    "# Run this command to configure your shell:\n"
                    "# eval $(berth env --shell bash n1)\n");
     CHECK(r.err.empty());
+    // DOCKER_CERT_PATH holds what the docker CLI needs and nothing else: no CA key, no SSH key.
+    std::vector<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(b.store() / "machines" / "n1" / "certs"))
+        files.push_back(e.path().filename().string());
+    std::sort(files.begin(), files.end());
+    CHECK(files == std::vector<std::string>{"ca.pem", "cert.pem", "key.pem"});
+    CHECK(berth::test::file_mode(b.store() / "machines" / "n1" / "certs") == 0700);
+    CHECK(berth::test::file_mode(b.store() / "machines" / "n1" / "certs" / "key.pem") == 0600);
+    CHECK(std::filesystem::exists(b.store() / "machines" / "n1" / "ca-key.pem"));
+}
+
+TEST_CASE("a schema 1 store (client files beside the CA key) loads, migrates and env names certs/", "[cli]") {
+    Berth b;
+    b.create_n1();
+    // Turn it into what berth with schema 1 left: every file in the machine's directory.
+    const auto mdir = b.store() / "machines" / "n1";
+    for (const char* f : {"ca.pem", "cert.pem", "key.pem"}) std::filesystem::rename(mdir / "certs" / f, mdir / f);
+    std::filesystem::remove(mdir / "certs");
+    auto record = nlohmann::json::parse(berth::read_file(mdir / "machine.json").value());
+    record["schema_version"] = 1;
+    berth::test::write_text(mdir / "machine.json", record.dump(2));
+
+    auto r = b.run({"env", "--shell", "bash", "n1"});
+    INFO(r.err);
+    CHECK(r.exit_status == 0);
+    CHECK(r.out.find("DOCKER_CERT_PATH=\"" + (mdir / "certs").string() + "\"") != std::string::npos);
+    CHECK(nlohmann::json::parse(berth::read_file(mdir / "machine.json").value())["schema_version"] == 2);
+    std::vector<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(mdir / "certs")) files.push_back(e.path().filename().string());
+    std::sort(files.begin(), files.end());
+    CHECK(files == std::vector<std::string>{"ca.pem", "cert.pem", "key.pem"});
+    CHECK(berth::test::file_mode(mdir / "certs") == 0700);
+    CHECK(berth::test::file_mode(mdir / "certs" / "key.pem") == 0600);
+    CHECK(std::filesystem::exists(mdir / "ca-key.pem"));
+    CHECK_FALSE(std::filesystem::exists(mdir / "key.pem"));
+    CHECK(b.run({"config", "n1"}).out.find((mdir / "certs" / "ca.pem").string()) != std::string::npos);
+
+    // A record of a newer schema is still refused.
+    record["schema_version"] = 3;
+    berth::test::write_text(mdir / "machine.json", record.dump(2));
+    auto newer = b.run({"env", "n1"});
+    CHECK(newer.exit_status == 1);
+    CHECK(newer.err.find("newer berth") != std::string::npos);
 }
 
 TEST_CASE("env through the binary matches the golden output of every shell", "[cli]") {
@@ -178,7 +223,7 @@ TEST_CASE("inspect - ip - url - config and status read the record", "[cli]") {
     auto j = nlohmann::json::parse(inspect.out);
     CHECK(j["name"] == "n1");
     CHECK(j["driver_name"] == "none");
-    CHECK(j["schema_version"] == 1);
+    CHECK(j["schema_version"] == 2);
     CHECK(inspect.out.find("PRIVATE KEY") == std::string::npos);
     CHECK(inspect.out.find("BEGIN") == std::string::npos);
     CHECK(b.run({"inspect", "--format", "{{.Driver.URL}}", "n1"}).out == "tcp://10.1.2.3:2376\n");
@@ -186,7 +231,7 @@ TEST_CASE("inspect - ip - url - config and status read the record", "[cli]") {
     CHECK(b.run({"ip", "n1"}).out == "10.1.2.3\n");
     CHECK(b.run({"url", "n1"}).out == "tcp://10.1.2.3:2376\n");
     CHECK(b.run({"status", "n1"}).out == "Running\n");
-    const std::string dir = (b.store() / "machines" / "n1").string();
+    const std::string dir = (b.store() / "machines" / "n1" / "certs").string();
     CHECK(b.run({"config", "n1"}).out == "--tlsverify\n--tlscacert=\"" + dir + "/ca.pem\"\n--tlscert=\"" + dir +
                                              "/cert.pem\"\n--tlskey=\"" + dir + "/key.pem\"\n-H=tcp://10.1.2.3:2376\n");
 }
@@ -362,6 +407,58 @@ TEST_CASE("ssh runs a command with the pinned host key and passes its exit statu
     auto none = b.run({"ssh", "ghost", "--", "true"});
     CHECK(none.exit_status == 1);
     CHECK(none.err.find("no machine named \"ghost\"") != std::string::npos);
+}
+
+TEST_CASE("ssh finds the machine's key at a new address: OpenSSH looks it up by HostKeyAlias", "[cli][ssh]") {
+    berth::test::SshdFixture sshd;
+    Berth b;
+    make_generic_machine(b, sshd, "g1");
+    Store store(b.store());
+    auto record = store.load("g1").value();
+    record.driver["ip_address"] = "127.0.0.2";
+    REQUIRE(store.save(record));
+    auto moved = b.run({"ssh", "g1", "--", "echo", "moved"});
+    INFO(moved.err);
+    CHECK(moved.exit_status == 0);
+    CHECK(moved.out == "moved\n");
+
+    // A file pinned by address (older berth) is moved to the alias, and still works.
+    std::istringstream words(sshd.host_key_line());
+    std::string type, blob;
+    words >> type >> blob;
+    berth::test::write_text(store.machine_file("g1", "known_hosts"),
+                            "[127.0.0.2]:" + std::to_string(sshd.port()) + " " + type + " " + blob + "\n");
+    CHECK(b.run({"ssh", "g1", "--", "true"}).exit_status == 0);
+    CHECK(berth::read_file(store.machine_file("g1", "known_hosts")).value() == "berth-g1 " + type + " " + blob + "\n");
+}
+
+TEST_CASE("provision --replace-host-key takes the fingerprint and pins only a key that has it", "[cli][ssh]") {
+    berth::test::SshdFixture sshd;
+    Berth b;
+    make_generic_machine(b, sshd, "g1");
+    const std::string old_fp = sshd.host_key_fingerprint();
+    sshd.restart_with_new_host_key();
+    const std::string new_fp = sshd.host_key_fingerprint();
+
+    auto malformed = b.run({"provision", "--replace-host-key", "yes", "g1"});
+    CHECK(malformed.exit_status == 2);
+    CHECK(malformed.err.find("is not a host key fingerprint") != std::string::npos);
+    auto bare = b.run({"provision", "--replace-host-key", "g1"});
+    CHECK(bare.exit_status == 2);  // the flag takes a value; it no longer accepts any key
+
+    auto wrong = b.run({"provision", "--ssh-timeout", "5", "--replace-host-key", old_fp, "g1"});
+    CHECK(wrong.exit_status == 1);
+    CHECK(wrong.err.find(new_fp + ", not " + old_fp) != std::string::npos);
+    CHECK(b.run({"ssh", "g1", "--", "true"}).exit_status != 0);
+
+    // The right one pins the key; the plan then stops at the missing templates directory, so this
+    // host is not provisioned.
+    auto right = b.run({"provision", "--ssh-timeout", "5", "--replace-host-key", new_fp, "--templates-dir",
+                        (b.dir / "no-such-dir").string(), "g1"});
+    INFO(right.err);
+    CHECK(right.exit_status == 2);
+    CHECK(right.err.find("is not a directory") != std::string::npos);
+    CHECK(b.run({"ssh", "g1", "--", "true"}).exit_status == 0);
 }
 
 TEST_CASE("scp copies to - from - and recursively with the machine's key", "[cli][ssh]") {

@@ -1,6 +1,7 @@
 // LibsshSession against a real OpenSSH server on loopback.
 
 #include <berth/transport/libssh_session.h>
+#include <berth/transport/known_hosts.h>
 #include <berth/transport/ssh_key.h>
 
 #include "sshd_fixture.h"
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 using namespace berth;
@@ -66,7 +68,7 @@ TEST_CASE("the host key is pinned on first contact and checked after", "[ssh]") 
     std::ifstream in(t.known_hosts);
     std::string line;
     std::getline(in, line);
-    CHECK(line.starts_with("[127.0.0.1]:" + std::to_string(sshd.port()) + " ssh-ed25519 "));
+    CHECK(line.starts_with("berth-t1 ssh-ed25519 "));  // pinned by machine, not by address
 
     auto again = connect_ok(t, HostKeyPolicy::RequirePinned);
     CHECK(again->run("true").value().exit_status == 0);
@@ -91,14 +93,81 @@ TEST_CASE("a swapped host key is refused with both fingerprints and accepted onl
         CHECK(refused.error().hint.find("--replace-host-key") != std::string::npos);
     }
 
-    auto replaced = connect_ok(t, HostKeyPolicy::ReplacePinned);
-    CHECK(replaced->host_key_fingerprint() == new_fp);
+    // --replace-host-key takes the expected fingerprint: none, or another one, is refused.
+    for (const std::string& wrong : {std::string(), old_fp}) {
+        auto o = options(HostKeyPolicy::ReplacePinned);
+        o.expected_fingerprint = wrong;
+        auto refused = LibsshSession::connect(t, o);
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().message.find(new_fp) != std::string::npos);
+        CHECK(refused.error().message.find("as --replace-host-key expects") != std::string::npos);
+    }
+    auto o = options(HostKeyPolicy::ReplacePinned);
+    o.expected_fingerprint = new_fp;
+    auto replaced = LibsshSession::connect(t, o);
+    REQUIRE(replaced);
+    CHECK((*replaced)->host_key_fingerprint() == new_fp);
     auto after = connect_ok(t, HostKeyPolicy::RequirePinned);
     CHECK(after->host_key_fingerprint() == new_fp);
     std::ifstream in(t.known_hosts);
     int lines = 0;
     for (std::string l; std::getline(in, l);) lines += l.empty() ? 0 : 1;
     CHECK(lines == 1);
+}
+
+TEST_CASE("the same host key at another address or port passes: keys are pinned by machine", "[ssh]") {
+    SshdFixture sshd;
+    TempDir dir;
+    auto t = target_for(sshd, dir);
+    connect_ok(t, HostKeyPolicy::PinOnFirstUse);
+    auto moved = t;
+    moved.host = "127.0.0.2";  // a new DHCP lease
+    auto s = connect_ok(moved, HostKeyPolicy::RequirePinned);
+    CHECK(s->host_key_fingerprint() == sshd.host_key_fingerprint());
+    moved.machine = "other";  // another machine's pins do not vouch for this one
+    auto refused = LibsshSession::connect(moved, options(HostKeyPolicy::RequirePinned));
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.find("no SSH host key is pinned for other") != std::string::npos);
+    CHECK(refused.error().message.find(sshd.host_key_fingerprint()) != std::string::npos);
+}
+
+TEST_CASE("a known_hosts file pinned by address (older berth) is moved to the machine's alias on use", "[ssh]") {
+    SshdFixture sshd;
+    TempDir dir;
+    auto t = target_for(sshd, dir);
+    std::istringstream words(sshd.host_key_line());
+    std::string type, blob;
+    words >> type >> blob;
+    {
+        std::ofstream out(t.known_hosts);
+        out << "[127.0.0.1]:" << sshd.port() << " " << type << " " << blob << "\n";
+    }
+    auto s = connect_ok(t, HostKeyPolicy::RequirePinned);
+    CHECK(s->host_key_fingerprint() == sshd.host_key_fingerprint());
+    std::ifstream in(t.known_hosts);
+    std::string line;
+    std::getline(in, line);
+    CHECK(line == "berth-t1 " + type + " " + blob);
+    CHECK(file_mode(t.known_hosts) == 0600);
+    auto moved = t;
+    moved.host = "127.0.0.2";
+    connect_ok(moved, HostKeyPolicy::RequirePinned);
+}
+
+TEST_CASE("a fingerprint given with --replace-host-key pins a host with no key pinned - nothing else does", "[ssh]") {
+    SshdFixture sshd;
+    TempDir dir;
+    auto t = target_for(sshd, dir);
+    auto o = options(HostKeyPolicy::ReplacePinned);
+    o.expected_fingerprint = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    auto wrong = LibsshSession::connect(t, o);
+    REQUIRE_FALSE(wrong);
+    CHECK(wrong.error().message.find(sshd.host_key_fingerprint()) != std::string::npos);
+    CHECK(wrong.error().message.find(o.expected_fingerprint) != std::string::npos);
+    CHECK_FALSE(has_pinned_keys(t.known_hosts));
+    o.expected_fingerprint = sshd.host_key_fingerprint();
+    REQUIRE(LibsshSession::connect(t, o));
+    connect_ok(t, HostKeyPolicy::RequirePinned);
 }
 
 TEST_CASE("run returns output and exit status and reads the whole script first", "[ssh]") {

@@ -71,6 +71,7 @@ SshdFixture::SshdFixture(bool start_now) {
     std::ofstream cfg(m_dir / "sshd_config");
     cfg << "Port " << m_port << "\n"
         << "ListenAddress 127.0.0.1\n"
+        << "ListenAddress 127.0.0.2\n"  // a second address of the same host (host keys pinned by machine)
         << "HostKey " << (m_dir / "host_key").string() << "\n"
         << "PidFile " << (m_dir / "sshd.pid").string() << "\n"
         << "AuthorizedKeysFile " << (m_dir / "authorized_keys").string() << "\n"
@@ -124,6 +125,13 @@ void SshdFixture::restart_with_new_host_key() {
     stop();
     make_host_key();
     start();
+}
+
+std::string SshdFixture::host_key_line() const {
+    std::ifstream in(m_dir / "host_key.pub");
+    std::string line;
+    std::getline(in, line);
+    return line;
 }
 
 std::string SshdFixture::host_key_fingerprint() const {

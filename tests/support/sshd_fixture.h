@@ -1,5 +1,5 @@
 #pragma once
-// A real OpenSSH server on 127.0.0.1 for integration tests: its own host key, config and
+// A real OpenSSH server on 127.0.0.1 (and 127.0.0.2) for integration tests: its own host key, config and
 // authorized_keys in a temp dir, started with `sshd -D` on a free port, stopped with the fixture.
 // Tests run as root, so the server's root is the test's root and remote paths are local paths.
 
@@ -30,6 +30,8 @@ public:
     [[nodiscard]] std::filesystem::path dir() const { return m_dir.path(); }
     /// "SHA256:..." of the current host key, from ssh-keygen.
     [[nodiscard]] std::string host_key_fingerprint() const;
+    /// "ssh-ed25519 AAAA... comment" of the current host key.
+    [[nodiscard]] std::string host_key_line() const;
     /// Adds a public key line to authorized_keys.
     void authorize(const std::string& public_key_line);
 

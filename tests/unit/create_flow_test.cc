@@ -129,6 +129,27 @@ struct Fixture {
 
 }  // namespace
 
+TEST_CASE("a VM whose host key berth pinned before its first boot is verified on first contact", "[service]") {
+    Fixture f;
+    f.script->seeded = true;
+    // What a VM driver's seed does: the machine's known_hosts pins the key it put in the seed.
+    f.script->on_create = [&](const std::string& name) {
+        REQUIRE(f.store.write_file(name, k_known_hosts_file,
+                                   "berth-" + name + " ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n",
+                                   0600));
+    };
+    auto& session = f.session_for("web1");
+    expect_first_provision(session, "web1");
+    MachineService service(f.ports());
+    auto report = service.create(f.request("web1"));
+    INFO(transcript_of(session));
+    REQUIRE(report);
+    REQUIRE(f.opened.size() == 1);
+    CHECK(f.opened[0].second == HostKeyPolicy::RequirePinned);  // no trust on first use
+    // The seed (with the private host key) goes once that verified connection is open.
+    CHECK(f.script->calls == std::vector<std::string>{"precreate web1", "create web1", "discard-seed web1"});
+}
+
 TEST_CASE("create provisions over one scripted session and verifies through the Docker API", "[service]") {
     Fixture f;
     f.script->on_create = [&](const std::string&) { f.clock.advance(std::chrono::seconds(7)); };

@@ -38,7 +38,7 @@ TEST_CASE("env script matches docker-machines format for every shell - set and u
                 if (!unset) {
                     req.command_line.push_back("n1");
                     req.docker_host = "tcp://10.1.2.3:2376";
-                    req.cert_path = "<store>/machines/n1";
+                    req.cert_path = "<store>/machines/n1/certs";
                     req.machine_name = "n1";
                 }
                 if (no_proxy) {

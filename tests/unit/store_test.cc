@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +49,43 @@ TEST_CASE("a record round-trips through the store - private on disk", "[store]")
 
     REQUIRE(store.write_file("n1", k_client_key_file, "secret", 0600));
     CHECK(file_mode(store.machine_file("n1", k_client_key_file)) == 0600);
+}
+
+TEST_CASE("a schema 1 layout loads and moves the docker CLI's files into certs/ under the lock", "[store]") {
+    TempDir dir;
+    Store store(dir / "berth");
+    REQUIRE(store.ensure_layout());
+    const auto mdir = store.machine_dir("n1");
+    std::filesystem::create_directories(mdir);
+    auto old = sample("n1").to_json();
+    old["schema_version"] = 1;
+    write_text(mdir / k_record_file, old.dump(2));
+    for (const char* f : {k_ca_cert_file, k_client_cert_file, k_client_key_file, k_ca_key_file, "id_ed25519", "known_hosts"})
+        write_text(mdir / f, f);
+    {
+        // Another berth holds the machine: read in place, nothing moves.
+        auto held = store.lock("n1");
+        REQUIRE(held);
+        auto in_place = store.load("n1");
+        REQUIRE(in_place);
+        CHECK(in_place->schema_version == 1);
+        CHECK(store.cert_dir("n1") == mdir);
+        CHECK(store.machine_file("n1", k_client_key_file) == mdir / k_client_key_file);
+    }
+    auto loaded = store.load("n1");
+    REQUIRE(loaded);
+    CHECK(loaded->schema_version == 2);
+    CHECK(store.cert_dir("n1") == mdir / "certs");
+    CHECK(store.machine_file("n1", k_ca_cert_file) == mdir / "certs" / k_ca_cert_file);
+    CHECK(store.machine_file("n1", k_ca_key_file) == mdir / k_ca_key_file);
+    std::vector<std::string> in_certs;
+    for (const auto& e : std::filesystem::directory_iterator(mdir / "certs")) in_certs.push_back(e.path().filename().string());
+    std::sort(in_certs.begin(), in_certs.end());
+    CHECK(in_certs == std::vector<std::string>{"ca.pem", "cert.pem", "key.pem"});
+    CHECK(file_mode(mdir / "certs") == 0700);
+    CHECK(read_file(mdir / "certs" / k_client_key_file).value() == k_client_key_file);
+    for (const char* f : {k_ca_key_file, "id_ed25519", "known_hosts"}) CHECK(std::filesystem::exists(mdir / f));
+    CHECK(nlohmann::json::parse(read_file(mdir / k_record_file).value())["schema_version"] == 2);
 }
 
 TEST_CASE("a crash between write and rename leaves the old record whole", "[store]") {

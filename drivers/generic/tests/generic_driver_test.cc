@@ -2,6 +2,7 @@
 // scripted session (a real `shutdown` would take the test machine down).
 
 #include <berth/drivers/generic/generic_driver.h>
+#include <berth/transport/libssh_session.h>
 
 #include "../../../tests/fakes/borrowed.h"
 #include "../../../tests/fakes/scripted_session.h"
@@ -45,7 +46,7 @@ TEST_CASE("generic: docker-machine's flags with their defaults", "[generic]") {
     std::vector<std::string> flags;
     for (const auto& o : info.options) flags.push_back(option_flag(info.name, o));
     CHECK(flags == std::vector<std::string>{"--generic-ip-address", "--generic-ssh-user", "--generic-ssh-key",
-                                            "--generic-ssh-port", "--generic-engine-port"});
+                                            "--generic-ssh-port", "--generic-engine-port", "--generic-host-key"});
     auto values = resolve_options(info, {{"ip-address", {"10.0.0.5"}}}, [](const std::string&) { return std::nullopt; });
     REQUIRE(values);
     CHECK(values->at("ssh-user") == std::vector<std::string>{"root"});
@@ -92,6 +93,37 @@ TEST_CASE("generic: pre-create check reaches the host and reads the key", "[gene
     auto no_key = bad_key.driver->precreate_check();
     REQUIRE_FALSE(no_key);
     CHECK(no_key.error().message.find("cannot use the SSH key") != std::string::npos);
+}
+
+TEST_CASE("generic: --generic-host-key pins the host's key before the first connection", "[generic]") {
+    SshdFixture sshd;
+    Harness h;
+    OptionValues values = {{"ip-address", {"127.0.0.1"}},
+                           {"ssh-port", {std::to_string(sshd.port())}},
+                           {"ssh-key", {sshd.client_key().string()}},
+                           {"host-key", {"ssh-ed25519 not-base64"}}};
+    auto bad = h.driver->configure(values);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().kind == ErrorKind::Usage);
+    CHECK(bad.error().message.find("--generic-host-key") != std::string::npos);
+
+    values["host-key"] = {sshd.host_key_line()};
+    REQUIRE(h.driver->configure(values));
+    REQUIRE(h.driver->create());
+    CHECK(berth::test::file_mode(h.dir / "known_hosts") == 0600);
+    SshTarget t{"127.0.0.1", sshd.port(), "root", sshd.client_key(), h.dir / "known_hosts", "g1"};
+    SshOptions verified;
+    verified.host_key = HostKeyPolicy::RequirePinned;  // what create's first contact uses once a key is pinned
+    verified.connect_timeout = std::chrono::seconds(20);
+    auto s = LibsshSession::connect(t, verified);
+    INFO((s ? std::string() : s.error().line()));
+    CHECK(s);
+
+    // Another host's key pinned up front: the first connection is refused, not trusted.
+    sshd.restart_with_new_host_key();
+    auto refused = LibsshSession::connect(t, verified);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.find("has CHANGED") != std::string::npos);
 }
 
 TEST_CASE("generic: stop and restart shut the host down over SSH - start and kill are refused", "[generic]") {

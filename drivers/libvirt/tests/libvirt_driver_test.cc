@@ -9,6 +9,7 @@
 #include <berth/core/digest.h>
 #include <berth/core/escape.h>
 #include <berth/store/atomic_file.h>
+#include <berth/transport/known_hosts.h>
 #include <berth/transport/ssh_key.h>
 
 #include "../../../tests/fakes/fake_clock.h"
@@ -358,6 +359,8 @@ TEST_CASE("libvirt: cloud-init user-data is YAML with the key and no password", 
     CloudInitSpec spec{.hostname = "web1",
                        .user = "docker",
                        .ssh_public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG berth-web1",
+                       .host_key_private = {},
+                       .host_key_public = {},
                        .instance_id = "berth-web1-00112233",
                        .data_disk = true,
                        .dhcp_macs = {}};
@@ -491,6 +494,48 @@ TEST_CASE("libvirt: create, lifecycle and remove against the test driver", "[lib
     CHECK(volume_names(*keeper) == std::vector<std::string>{"base-0123456789abcdef-initrd",
                                                             "base-0123456789abcdef-kernel",
                                                             "base-0123456789abcdef.qcow2"});
+}
+
+TEST_CASE("libvirt: the seed carries a host key berth pinned - discard_seed ejects and deletes it", "[libvirt]") {
+    auto keeper = Connection::open(k_test_uri);
+    REQUIRE(keeper);
+    Harness h;
+    auto d = h.configured("hk1");
+    REQUIRE(d->create());
+    const auto mdir = h.dir / "hk1";
+    // The VM's host key is in the seed, and its public half is pinned before the first boot.
+    YAML::Node doc = YAML::Load(read_all(mdir / "cloud-init" / "user-data"));
+    CHECK(doc["ssh_deletekeys"].as<bool>());
+    CHECK(doc["ssh_genkeytypes"].size() == 0);  // no other key types
+    const std::string priv = doc["ssh_keys"]["ed25519_private"].as<std::string>();
+    const std::string pub = doc["ssh_keys"]["ed25519_public"].as<std::string>();
+    CHECK(priv.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----\n"));
+    write_text(h.dir / "host_key", priv);
+    std::filesystem::permissions(h.dir / "host_key", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    const std::string derived = public_key_line(h.dir / "host_key").value();
+    CHECK(pub.starts_with(derived + " "));  // the pair matches
+    const auto pins = pinned_keys(mdir / "known_hosts", "berth-hk1");
+    REQUIRE(pins.size() == 1);
+    CHECK(pins[0].type + " " + pins[0].base64 == derived);
+    // Root-only until it is gone.
+    CHECK(berth::test::file_mode(mdir / "seed.iso") == 0600);
+    CHECK(berth::test::file_mode(mdir / "cloud-init" / "user-data") == 0600);
+    CHECK(berth::test::file_mode(mdir / "known_hosts") == 0600);
+    auto pool = keeper->pool("berth").value();
+    REQUIRE(pool);
+    REQUIRE(pool->volume("hk1-seed.iso").value());
+
+    REQUIRE(d->discard_seed());
+    REQUIRE(d->kill());  // the test driver cannot eject live: its definition has no CD-ROM any more
+    auto dom = keeper->domain("berth-hk1").value();
+    REQUIRE(dom);
+    CHECK(dom->xml().value().find("device='cdrom'") == std::string::npos);
+    CHECK_FALSE(pool->volume("hk1-seed.iso").value());
+    CHECK_FALSE(std::filesystem::exists(mdir / "seed.iso"));
+    CHECK_FALSE(std::filesystem::exists(mdir / "cloud-init"));
+    CHECK(pinned_keys(mdir / "known_hosts", "berth-hk1").size() == 1);  // the pin stays
+    REQUIRE(d->discard_seed());  // gone already: fine
+    REQUIRE(d->remove());
 }
 
 TEST_CASE("libvirt: a create waits while another berth process uploads the same base image", "[libvirt]") {

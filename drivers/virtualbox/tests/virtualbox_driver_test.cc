@@ -6,6 +6,7 @@
 #include <berth/drivers/virtualbox/virtualbox_driver.h>
 
 #include <berth/store/atomic_file.h>
+#include <berth/transport/known_hosts.h>
 
 #include "call_log.h"
 #include "../../../tests/fakes/fake_clock.h"
@@ -342,6 +343,29 @@ TEST_CASE("virtualbox: a qcow2 image with a backing file is refused before qemu-
     CHECK(created.error().hint.find("qemu-img convert") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(sim.dir / "machines" / "vb1" / "disk.raw"));
     for (const auto& call : sim.take_calls()) CHECK(call.front() != "convertfromraw");
+}
+
+TEST_CASE("virtualbox: the seed's host key is pinned - discard_seed empties the drive and deletes the seed", "[virtualbox]") {
+    Sim sim;
+    auto d = sim.configured("vb2");
+    REQUIRE(d->create());
+    const std::string uuid = sv(d->save(), "uuid");
+    const auto mdir = sim.dir / "machines" / "vb2";
+    const std::string user_data = read_all(mdir / "cloud-init" / "user-data");
+    CHECK(user_data.find("ed25519_private: \"-----BEGIN OPENSSH PRIVATE KEY-----\\n") != std::string::npos);
+    REQUIRE(pinned_keys(mdir / "known_hosts", "berth-vb2").size() == 1);
+    CHECK(user_data.find(pinned_keys(mdir / "known_hosts", "berth-vb2")[0].base64) != std::string::npos);
+    CHECK(berth::test::file_mode(mdir / "seed.iso") == 0600);
+    sim.take_calls();
+
+    REQUIRE(d->discard_seed());
+    CHECK(sim.take_calls() ==
+          std::vector<Call>{{"storageattach", uuid, "--storagectl", "SATA", "--port", "1", "--device", "0", "--type",
+                             "dvddrive", "--medium", "emptydrive"},
+                            {"closemedium", "dvd", (mdir / "seed.iso").string()}});
+    CHECK_FALSE(std::filesystem::exists(mdir / "seed.iso"));
+    CHECK_FALSE(std::filesystem::exists(mdir / "cloud-init"));
+    REQUIRE(d->remove());
 }
 
 TEST_CASE("virtualbox: options reach the VM - memory, CPUs, disk, NIC types, UI, shared folder", "[virtualbox]") {

@@ -115,6 +115,10 @@ public:
     [[nodiscard]] virtual Result<void> kill() = 0;
     /// Removes what the driver made. Idempotent: removing a half-made or gone machine succeeds.
     [[nodiscard]] virtual Result<void> remove() = 0;
+    /// Called once after create, when berth's first SSH connection to the machine was verified
+    /// against the host key pinned before its first boot: detaches and deletes what only that boot
+    /// needed (the cloud-init seed, which holds the VM's private host key). Default: nothing.
+    [[nodiscard]] virtual Result<void> discard_seed() { return {}; }
     /// What `rm` leaves behind on purpose, for the user to read ("" when it removes everything).
     [[nodiscard]] virtual std::string removal_note() const { return ""; }
     /// False for a host that existed before berth (generic): a create that fails after changing

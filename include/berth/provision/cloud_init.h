@@ -19,6 +19,10 @@ struct CloudInitSpec {
     std::string hostname;
     std::string user = "docker";
     std::string ssh_public_key;  ///< "ssh-ed25519 AAAA... comment"
+    /// The VM's own SSH host key, made by berth and pinned before the first boot (no trust on
+    /// first use): OpenSSH private key text and its public line. Empty: cloud-init makes keys.
+    std::string host_key_private;
+    std::string host_key_public;
     std::string instance_id;
     bool data_disk = true;       ///< a second virtio disk (/dev/vdb) for /var/lib/docker
     /// MACs ("08:00:27:aa:bb:cc") of NICs to configure with DHCP, in order. Empty: no
@@ -37,13 +41,20 @@ struct CloudInitFiles {
 /// The SSH key a VM driver's machine is reached with, in the machine's directory.
 inline constexpr const char* k_vm_ssh_key_file = "id_ed25519";
 
-/// Makes <machine_dir>/seed.iso for a new VM and returns its path: the machine's SSH key
-/// (<machine_dir>/id_ed25519, made if missing) goes into spec.ssh_public_key, the files are
+/// Makes <machine_dir>/seed.iso (0600) for a new VM and returns its path: the machine's SSH key
+/// (<machine_dir>/id_ed25519, made if missing) goes into spec.ssh_public_key; a new ed25519 host
+/// key for the VM goes into the seed and its public half is pinned in <machine_dir>/known_hosts
+/// as host_key_alias(spec.hostname) (spec.hostname is the machine's name), replacing any key
+/// pinned before; the files are
 /// rendered from the templates (with `templates_dir`'s overrides) into <machine_dir>/cloud-init/
 /// (0600), and `genisoimage` (argv[0]) makes the ISO.
 [[nodiscard]] Result<std::filesystem::path> make_vm_seed(Runner& runner, const std::string& genisoimage,
                                                          const std::filesystem::path& machine_dir,
                                                          const std::optional<std::filesystem::path>& templates_dir,
                                                          CloudInitSpec spec);
+
+/// Deletes the local seed (<machine_dir>/seed.iso and <machine_dir>/cloud-init/), which holds the
+/// VM's private host key; for the drivers' discard_seed() once the VM is reached.
+[[nodiscard]] Result<void> remove_vm_seed_files(const std::filesystem::path& machine_dir);
 
 }  // namespace berth

@@ -21,7 +21,7 @@ namespace berth {
 
 /// How to reach and provision a machine over SSH.
 struct ProvisionOptions {
-    bool replace_host_key = false;              ///< accept a changed SSH host key and pin it
+    std::string replace_host_key;  ///< "SHA256:...": pin the host key with this fingerprint ("" = only pinned keys)
     std::optional<std::filesystem::path> templates_dir;  ///< override the machine's recorded one
     std::chrono::seconds ssh_timeout{120};      ///< how long to keep trying to connect
 };
@@ -93,7 +93,7 @@ public:
     [[nodiscard]] Result<std::string> remove(std::string_view name, bool force) const;
 
     /// Runs the provisioning plan again over one SSH connection (host key must match the pinned
-    /// one unless options.replace_host_key), verifies through the Docker API and records the result.
+    /// one unless options.replace_host_key names its fingerprint), verifies through the Docker API and records the result.
     [[nodiscard]] Result<ProvisionReport> provision(std::string_view name, const ProvisionOptions& options,
                                                     bool upgrade = false) const;
 

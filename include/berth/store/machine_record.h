@@ -47,7 +47,8 @@ struct TlsSettings {
 };
 
 struct MachineRecord {
-    static constexpr int k_schema_version = 1;
+    /// 2: the docker CLI's files moved into the machine's certs/ (store.h); schema 1 still loads.
+    static constexpr int k_schema_version = 2;
 
     int schema_version = k_schema_version;
     std::string name;

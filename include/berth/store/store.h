@@ -15,8 +15,11 @@
 
 namespace berth {
 
-/// File names inside a machine's directory (DOCKER_CERT_PATH points there; the docker CLI reads
-/// ca.pem, cert.pem and key.pem).
+/// File names inside a machine's directory. The three the docker CLI reads (ca.pem, cert.pem,
+/// key.pem) live in its certs/ subdirectory, where DOCKER_CERT_PATH points, and nothing else does:
+/// the CA's key, the server's key, the SSH key and known_hosts stay beside machine.json, so a copy
+/// of DOCKER_CERT_PATH (for CI) cannot mint certificates or log in. Schema 1 stores kept all of
+/// them in the machine's directory; they move on the first save (or locked load) of the machine.
 inline constexpr const char* k_record_file = "machine.json";
 inline constexpr const char* k_ca_cert_file = "ca.pem";
 inline constexpr const char* k_ca_key_file = "ca-key.pem";
@@ -25,6 +28,7 @@ inline constexpr const char* k_client_key_file = "key.pem";
 inline constexpr const char* k_server_cert_file = "server.pem";
 inline constexpr const char* k_server_key_file = "server-key.pem";
 inline constexpr const char* k_known_hosts_file = "known_hosts";  ///< the pinned SSH host key
+inline constexpr const char* k_cert_dir = "certs";                ///< DOCKER_CERT_PATH (0700)
 
 class Store {
 public:
@@ -37,7 +41,12 @@ public:
     [[nodiscard]] const std::filesystem::path& root() const { return m_root; }
     [[nodiscard]] std::filesystem::path machines_dir() const { return m_root / "machines"; }
     [[nodiscard]] std::filesystem::path machine_dir(std::string_view name) const;
+    /// A machine's file: ca.pem, cert.pem and key.pem in its cert_dir() (or where a schema 1 store
+    /// still has them), every other one in its directory.
     [[nodiscard]] std::filesystem::path machine_file(std::string_view name, std::string_view file) const;
+    /// The directory DOCKER_CERT_PATH names: <machine>/certs, or <machine> itself while a schema 1
+    /// store still has its client files there.
+    [[nodiscard]] std::filesystem::path cert_dir(std::string_view name) const;
 
     /// Creates root, machines/ and locks/ (0700) if missing. An existing root must be empty or a
     /// berth store (machines/, locks/ or cache/images/ in it): any other directory is refused (a
@@ -47,10 +56,14 @@ public:
     /// True if machines/<name>/ exists (with or without a readable record).
     [[nodiscard]] bool exists(std::string_view name) const;
 
-    /// NotFound (with a hint to `berth ls`) when there is no such machine.
+    /// NotFound (with a hint to `berth ls`) when there is no such machine. A record of an older
+    /// schema is migrated (files moved, record rewritten) when the machine's lock is free; else it
+    /// is read in place and the lock's holder migrates it when it saves.
     [[nodiscard]] Result<MachineRecord> load(std::string_view name) const;
 
-    /// Writes machine.json atomically, creating the machine's directory (0700) if needed.
+    /// Writes machine.json atomically (always the current schema), creating the machine's
+    /// directory (0700) if needed; first moves a schema 1 layout's client files into certs/.
+    /// Callers hold the machine's lock.
     [[nodiscard]] Result<void> save(const MachineRecord& record,
                                     const AtomicWriteHooks& hooks = {}) const;
 

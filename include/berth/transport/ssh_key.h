@@ -13,6 +13,14 @@ namespace berth {
 /// ("ssh-ed25519 AAAA... comment", 0644). Refuses to overwrite an existing key.
 [[nodiscard]] Result<void> generate_ssh_key(const std::filesystem::path& path, const std::string& comment);
 
+/// A new ed25519 key pair in memory: the private key in OpenSSH's format (ends in a newline) and
+/// its public key line ("ssh-ed25519 AAAA... comment").
+struct SshKeyPair {
+    std::string private_openssh;
+    std::string public_line;
+};
+[[nodiscard]] Result<SshKeyPair> generate_ssh_key_pair(const std::string& comment);
+
 /// "ssh-ed25519 AAAA..." of the private key at `path` (any type libssh reads).
 [[nodiscard]] Result<std::string> public_key_line(const std::filesystem::path& private_key);
 

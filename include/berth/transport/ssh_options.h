@@ -13,14 +13,14 @@ struct SshTarget {
     int port = 22;
     std::string user = "root";
     std::filesystem::path key;          ///< private key file
-    std::filesystem::path known_hosts;  ///< the machine's own pinned host key(s)
-    std::string machine;                ///< for messages and log prefixes
+    std::filesystem::path known_hosts;  ///< the machine's own host key(s), pinned as "berth-<machine>"
+    std::string machine;                ///< names its pinned keys (known_hosts.h), messages, log prefixes
 };
 
 enum class HostKeyPolicy {
-    PinOnFirstUse,  ///< an empty known_hosts accepts and pins the key (create); a pinned key must match
-    RequirePinned,  ///< a key must be pinned already and match (every later connection)
-    ReplacePinned,  ///< accept a changed key and pin it (the user asked for it explicitly)
+    PinOnFirstUse,  ///< no key pinned: accept and pin the offered one (generic create); a pinned key must match
+    RequirePinned,  ///< a key must be pinned already and match (every later connection; VMs berth seeds)
+    ReplacePinned,  ///< a pinned key matches, else pin the offered key if its fingerprint is expected_fingerprint
 };
 
 struct SshOptions {
@@ -28,6 +28,7 @@ struct SshOptions {
     std::chrono::seconds command_timeout{900};  ///< default per-command timeout
     std::chrono::seconds keepalive{30};         ///< an SSH ignore message this often while waiting
     HostKeyPolicy host_key = HostKeyPolicy::RequirePinned;
+    std::string expected_fingerprint;  ///< "SHA256:..." the user gave with --replace-host-key (ReplacePinned)
 };
 
 }  // namespace berth

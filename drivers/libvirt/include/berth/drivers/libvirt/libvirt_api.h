@@ -82,6 +82,10 @@ public:
     /// Undefines; with `nvram`, the UEFI variables file goes too.
     [[nodiscard]] Result<void> undefine(bool nvram);
     [[nodiscard]] Result<std::vector<InterfaceAddress>> addresses(AddressSource source) const;
+    /// Takes the CD-ROM at target `dev` (a SATA one) out of the domain: ejected from the running
+    /// guest and from its definition (virDomainUpdateDeviceFlags, forced). Where the driver cannot
+    /// update devices (the test driver), the definition is rewritten without the disk instead.
+    [[nodiscard]] Result<void> remove_cdrom(const std::string& dev);
 
 private:
     Handle<virDomainPtr, virDomainFree> m_h;
