@@ -99,7 +99,7 @@ TEST_CASE("env with a store path and NO_PROXY full of shell code: bash gets them
     INFO(out.err);
     REQUIRE(out.exit_status == 0);
     auto vars = env_after_eval(b.dir.path().string(), out.out);
-    CHECK(vars["DOCKER_CERT_PATH"] == (b.store_path / "machines" / "n1").string());
+    CHECK(vars["DOCKER_CERT_PATH"] == (b.store_path / "machines" / "n1" / "certs").string());
     CHECK(vars["NO_PROXY"] == no_proxy + ",10.1.2.3");
     CHECK(vars["DOCKER_HOST"] == "tcp://10.1.2.3:2376");
     CHECK(b.nothing_ran());

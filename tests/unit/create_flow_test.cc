@@ -360,8 +360,8 @@ TEST_CASE("a create on a host berth did not make that fails after changing it sa
     };
     auto& session = f.session_for("web1");
     session.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, installed_debian_facts(), ""})
-        .expect_run({"hostnamectl set-hostname 'web1'", "install -d -m 0755 /etc/docker"});
-    const unsigned modes[] = {0444, 0444, 0400, 0644, 0644, 0640, 0644, 0644, 0644};
+        .expect_run({"h='web1'\nhostnamectl set-hostname \"$h\"", "install -d -m 0755 /etc/docker"});
+    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644};
     for (size_t i = 0; i < std::size(k_managed); ++i) session.expect_upload(k_managed[i], modes[i]);
     session.expect_run({"systemctl restart docker"}, {1, "", "Job for docker.service failed"})
         .expect_run({"journalctl -u docker"}, {0, "dockerd: bad daemon.json\n", ""});

@@ -347,7 +347,7 @@ TEST_CASE("an --insecure-engine-opt is kept in the record and named as weakened"
     CHECK(weakened_hardening(saved->engine) == std::vector<std::string>{"icc=true", "insecure-registry=10.0.0.9:5000"});
 }
 
-TEST_CASE("--tls-san takes an IP address or a DNS name - the validity days have upper bounds", "[service][tls]") {
+TEST_CASE("create: --tls-san takes an IP address or a DNS name - the validity days have upper bounds", "[service][tls]") {
     Fixture f;
     auto refused = [&](CreateRequest req, const std::string& needle) {
         CAPTURE(needle);

@@ -719,8 +719,8 @@ TEST_CASE("docker-ce on Debian: Docker's key is checked against its fingerprint 
         "echo \"deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] "
         "https://download.docker.com/linux/$ID $VERSION_CODENAME stable\" > /etc/apt/sources.list.d/docker.list\n"
         "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update -q\n"
-        "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends docker-ce "
-        "docker-ce-cli containerd.io apparmor auditd nftables\n";
+        "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends 'docker-ce' "
+        "'docker-ce-cli' 'containerd.io' 'apparmor' 'auditd' 'nftables'\n";
     CHECK(docker_ce_install_script("debian-12") == expected);
 }
 
@@ -746,7 +746,7 @@ TEST_CASE("docker-ce on the RHEL family: the checked key is imported before dnf,
         "/etc/yum.repos.d/docker-ce.repo; } || exit 1\n"
         "sed -i -e 's|^gpgkey=.*|gpgkey=file:///etc/pki/rpm-gpg/docker-ce.gpg|' -e 's|^gpgcheck=.*|gpgcheck=1|' "
         "/etc/yum.repos.d/docker-ce.repo || exit 1\n"
-        "dnf -y -q install docker-ce docker-ce-cli containerd.io audit nftables container-selinux\n";
+        "dnf -y -q install 'docker-ce' 'docker-ce-cli' 'containerd.io' 'audit' 'nftables' 'container-selinux'\n";
     CHECK(docker_ce_install_script("rocky-9") == expected);
 }
 

@@ -110,7 +110,7 @@ TEST_CASE("scp's ssh_config holds validated values and quoted paths", "[ssh][sec
     REQUIRE(key.find(' ') != std::string::npos);  // the store path has a space: it must be quoted
     CHECK(f.runner.configs[0] == "Host berth-g1\n  HostName 10.1.2.3\n  Port 2222\n  User docker\n"
                                  "  IdentityFile \"" + key + "\"\n  UserKnownHostsFile \"" + known + "\"\n"
-                                 "  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n"
+                                 "  HostKeyAlias berth-g1\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n"
                                  "  IdentitiesOnly yes\n  PasswordAuthentication no\n  LogLevel ERROR\n");
 }
 

@@ -198,7 +198,7 @@ TEST_CASE("the default store is BERTH_STORAGE_PATH - else ~/.berth", "[store]") 
     if (old) ::setenv("BERTH_STORAGE_PATH", saved.c_str(), 1);
 }
 
-TEST_CASE("--insecure-engine-opt round-trips - a record without it is written as before", "[store][engine-opt]") {
+TEST_CASE("record: --insecure-engine-opt round-trips - a record without it is written as before", "[store][engine-opt]") {
     MachineRecord r = sample("n1");
     CHECK_FALSE(r.to_json()["engine"].contains("insecure_opts"));  // old records stay byte-for-byte
     r.engine.insecure_opts = {"icc=true"};
