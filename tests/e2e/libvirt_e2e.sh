@@ -89,7 +89,7 @@ grep -F "matches the key pinned for berth-$name" "$work/create.log" >/dev/null |
   fail "create's debug log does not say the first connection matched the pre-pinned host key"
 if grep -F "Trusting the SSH host key" "$work/create.log" >/dev/null; then fail "create trusted the host key on first use"; fi
 pinned=$(awk -v a="berth-$name" '$1 == a {print $2 " " $3}' "$mdir/known_hosts")
-guest_key=$("$berth" ssh "$name" -- cat /etc/ssh/ssh_host_ed25519_key.pub | awk '{print $1 " " $2}')
+guest_key=$("$berth" ssh "$name" -- sudo -n cat /etc/ssh/ssh_host_ed25519_key.pub | awk '{print $1 " " $2}')
 [ -n "$pinned" ] && [ "$pinned" = "$guest_key" ] || fail "the pinned key ($pinned) is not the guest's ($guest_key)"
 others=$("$berth" ssh "$name" -- sh -c "'ls /etc/ssh/ssh_host_*_key | grep -v ed25519 || true'")
 [ -z "$others" ] || fail "the guest made other host keys: $others"
