@@ -184,6 +184,13 @@ void serve_connection(int fd, const PolicyHolder* holder) {
     } catch (...) {
         log_line(3, "a connection failed");
     }
+    // A lingering close: what the client still sends after an error answer is read away for a
+    // moment, so the kernel does not reset the connection before the client reads the answer.
+    ::shutdown(fd, SHUT_WR);
+    std::string rest;
+    const auto until = Clock::now() + std::chrono::milliseconds(500);
+    while (rest.size() < (1u << 20) && read_more(fd, rest, until)) {
+    }
     ::close(fd);
     --g_connections;
 }

@@ -65,7 +65,7 @@ void allowed(const Decision& d) {
 
 }  // namespace
 
-TEST_CASE("authz: an ordinary docker run is allowed; the refusal message names the flag and the rule", "[authz]") {
+TEST_CASE("authz: an ordinary docker run is allowed, and the refusal message names the flag and the rule", "[authz]") {
     Host h;
     allowed(h.create(R"({"NetworkMode":"default","PortBindings":{"80/tcp":[{"HostPort":"8080"}]},"CapDrop":["ALL"],)"
                      R"("CapAdd":["NET_BIND_SERVICE","cap_chown","CAP_KILL"],"SecurityOpt":["no-new-privileges","apparmor=docker-default"],)"
@@ -283,7 +283,7 @@ TEST_CASE("authz: fields spelled as Go's decoder still matches them are read", "
     CHECK(go_fold("\xE2\x84\xAA" "ey") == "key");
 }
 
-TEST_CASE("authz: roles waive rules; an unknown CN gets the default role; nothing waives malformed", "[authz]") {
+TEST_CASE("authz: roles waive rules, an unknown CN gets the default role, nothing waives malformed", "[authz]") {
     Host h;
     allowed(h.create(R"({"Privileged":true,"UsernsMode":"host","PidMode":"host","CapAdd":["ALL"]})", "admin cn"));
     refused(h.create(R"({"Privileged":true})", "nobody we know"), Rule::privileged, "--privileged");

@@ -5,6 +5,7 @@
 // checked the same way with libxml2 in drivers/libvirt/tests; image-build-debian.sh takes its
 // values from the environment (src/image).
 
+#include <berth/authz/policy.h>
 #include <berth/core/escape.h>
 #include <berth/core/machine_name.h>
 #include <berth/provision/cloud_init.h>
@@ -103,7 +104,8 @@ TEST_CASE("every template is rendered with hostile values by a test", "[escape]"
     const std::set<std::string> here = {"daemon.json", "docker-engine.env", "docker-service-override.conf",
                                         "audit-docker.rules", "sshd-hardening.conf", "firewall.nft",
                                         "berth-firewall.service", "cloud-init-user-data", "cloud-init-meta-data",
-                                        "cloud-init-network-config"};
+                                        "cloud-init-network-config", "authz-policy.yaml", "berth-authz.socket",
+                                        "berth-authz.service"};
     const std::set<std::string> elsewhere = {"libvirt-domain.xml",      // drivers/libvirt/tests (libxml2)
                                              "image-build-debian.sh"};  // values in the environment
     for (const auto& t : embedded_templates()) {
@@ -237,4 +239,49 @@ TEST_CASE("the cloud-init seed carries hostile values as YAML strings", "[escape
     // What cloud-init could not use as a host name is refused before: machine names are DNS labels.
     CHECK_FALSE(validate_machine_name("web\nruncmd"));
     CHECK_FALSE(validate_machine_name("a'b"));
+}
+
+TEST_CASE("the berth-authz policy and units carry hostile values", "[escape][authz]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    berth::test::TempDir dir;
+    for (const auto& v : k_hostile) {
+        CAPTURE(v);
+        for (const char* role : {"restricted", "admin"}) {
+            auto policy_text = templates->render("authz-policy.yaml", {{"owner_cn", yaml_string(v)}, {"owner_role", role}});
+            REQUIRE(policy_text);
+            auto policy = berth::authz::parse_policy(*policy_text, "authz.yaml");
+            INFO(*policy_text);
+            REQUIRE(policy);
+            CHECK(policy->role_for(v).name == role);
+            CHECK(policy->role_for("").name == "restricted");
+            CHECK(policy->role_for(v + "x").name == "restricted");
+        }
+        std::string program_dir = v;  // systemd runs no program whose path has a quote or backslash
+        std::erase_if(program_dir, [](char c) { return c == '\'' || c == '"' || c == '\\' || c == '\n' || c == '\t'; });
+        const std::string binary = "/opt/" + program_dir + "/berth-authz";
+        auto service = templates->render("berth-authz.service", {{"authz_binary", systemd_exec_path(binary)}});
+        REQUIRE(service);
+        auto exec = systemd_exec_argv(unit_setting(*service, "ExecStart"));
+        REQUIRE(exec);
+        CHECK(*exec == std::vector<std::string>{binary, "--policy", "/etc/berth/authz.yaml"});
+    }
+    // systemd itself reads both units (its verifier wants the program to exist).
+    const std::string program = (dir.path() / "berth-authz").string();
+    berth::test::write_text(program, "#!/bin/sh\n");
+    std::filesystem::permissions(program, std::filesystem::perms::owner_all);
+    auto service = templates->render("berth-authz.service", {{"authz_binary", systemd_exec_path(program)}});
+    auto socket = templates->render("berth-authz.socket", nlohmann::json::object());
+    REQUIRE(service);
+    REQUIRE(socket);
+    CHECK(unit_setting(*socket, "ListenStream") == "/run/docker/plugins/berth-authz.sock");
+    CHECK(unit_setting(*socket, "SocketMode") == "0600");
+    berth::test::write_text(dir / "berth-authz.service", *service);
+    berth::test::write_text(dir / "berth-authz.socket", *socket);
+    auto verified = run_sh("cd " + shell_quote(dir.path().string()) +
+                           " && systemd-analyze verify --man=no ./berth-authz.socket ./berth-authz.service 2>&1"
+                           " | grep -v 'docker.service\\|multi-user\\|sockets.target'\n"
+                           "exit 0\n");
+    INFO("systemd-analyze verify:\n" << verified.out);
+    CHECK(verified.out.empty());
 }
