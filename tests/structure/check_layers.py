@@ -5,7 +5,7 @@ graph of areas has no cycle.
 An area is include/berth/<area>/ + src/<area>/ (src/cli is the cli area), or one driver folder
 drivers/<name>/ (area drivers/<name>). Layers, bottom to top (docs/ARCHITECTURE.md):
 
-  0 core   1 store pki process shell net   2 docker transport   3 driver   4 provision
+  0 core authz   1 store pki process shell net   2 docker transport   3 driver   4 provision
   5 drivers/*   6 image   7 service   8 cli
 
 An area may include itself and areas of a lower layer only. Usage:
@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 RANKS = {
-    "core": 0,
+    "core": 0, "authz": 0,
     "store": 1, "pki": 1, "process": 1, "shell": 1, "net": 1,
     "docker": 2, "transport": 2,
     "driver": 3,
