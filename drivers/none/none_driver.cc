@@ -78,6 +78,7 @@ DriverInfo none_driver_info() {
             return std::make_unique<NoneDriver>(ctx.machine);
         },
         .states = {},
+        .provisions = false,
     };
 }
 

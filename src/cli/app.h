@@ -82,7 +82,11 @@ struct ProvisionFlags {
     std::string replace_host_key;  ///< "SHA256:..." (validated)
     std::string templates_dir;
     int ssh_timeout = 120;
+    std::string authz_policy;      ///< --authz-policy FILE ("" = keep the machine's)
+    std::string authz_owner_role;  ///< --authz-owner-role ("" = keep the machine's)
 };
+/// --authz-policy and --authz-owner-role (create, provision, upgrade).
+void add_authz_options(CLI::App* sub, std::string& policy, std::string& owner_role);
 void add_provision_options(CLI::App* sub, std::shared_ptr<ProvisionFlags> flags);
 [[nodiscard]] ProvisionOptions to_options(const ProvisionFlags& flags);
 /// "n1: no changes; nothing uploaded, nothing restarted (1 remote commands...)" and the like.

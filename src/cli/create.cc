@@ -19,6 +19,7 @@ struct CreateOptions {
     std::vector<std::pair<const DriverInfo*, CLI::Option*>> flag_options;
     std::string templates_dir;
     int ssh_timeout = 120;
+    std::string authz_policy;
 };
 
 /// One value per use of a repeatable flag, as in docker-machine.
@@ -61,6 +62,7 @@ void add_tls_and_engine_flags(CLI::App* sub, CreateOptions& opts) {
                     "Directory of templates that replace berth's own (see templates/README.md)");
     sub->add_option("--ssh-timeout", opts.ssh_timeout, "Seconds to keep trying to reach the machine over SSH")
         ->capture_default_str();
+    add_authz_options(sub, opts.authz_policy, opts.request.provision.authz_owner_role);
 }
 
 /// Every driver's options as --<driver>-<option> flags, grouped by driver.
@@ -120,6 +122,7 @@ void add_create(CLI::App& app, Context& ctx) {
         set_action(ctx, [&ctx, opts]() -> Result<void> {
             if (!opts->templates_dir.empty()) opts->request.provision.templates_dir = opts->templates_dir;
             opts->request.provision.ssh_timeout = std::chrono::seconds(opts->ssh_timeout);
+            if (!opts->authz_policy.empty()) opts->request.provision.authz_policy = opts->authz_policy;
             // A flag of another driver is a mistake worth saying, not something to ignore.
             for (const auto& [info, option] : opts->flag_options) {
                 if (option->count() > 0 && info->name != opts->request.driver)

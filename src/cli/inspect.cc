@@ -28,7 +28,7 @@ void add_inspect(CLI::App& app, Context& ctx) {
             nlohmann::json j = machine->record.to_json();
             j["store_path"] = services.store().machine_dir(machine->record.name).string();
             // What gives up part of the hardening, with why (only when something does).
-            for (const auto& w : weakened_hardening(machine->record.engine)) {
+            for (const auto& w : weakened_hardening(machine->record.engine, machine->record.authz)) {
                 const std::string key = w.substr(0, w.find('='));
                 const std::string why = weakening_reason(key == "insecure-registry" ? "insecure-registries" : key);
                 j["weakened"].push_back(w + ": " + (why.empty() ? "the Docker API's own TLS settings" : why));

@@ -158,7 +158,7 @@ nlohmann::json listing_item(MachineListing& entry, const std::string& docker_hos
     std::string errors = item["Error"];
     if (entry.machine) {
         std::string weakened;
-        for (const auto& w : weakened_hardening(entry.machine->record.engine))
+        for (const auto& w : weakened_hardening(entry.machine->record.engine, entry.machine->record.authz))
             weakened += (weakened.empty() ? "" : ", ") + w;
         item["Weakened"] = weakened;
         if (!weakened.empty()) errors += (errors.empty() ? "" : "; ") + std::string("weakened: ") + weakened;

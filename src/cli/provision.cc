@@ -31,6 +31,17 @@ std::string describe_report(const std::string& name, const ProvisionReport& r) {
     return out;
 }
 
+void add_authz_options(CLI::App* sub, std::string& policy, std::string& owner_role) {
+    sub->add_option("--authz-policy", policy,
+                    "berth-authz policy FILE replacing the default (checked, kept in the store, replayed by every "
+                    "provision; \"default\" goes back to berth's own; see docs/hardening.md)")
+        ->type_name("FILE");
+    sub->add_option("--authz-owner-role", owner_role,
+                    "Role of the machine's own client certificate in the default policy: restricted (default) or "
+                    "admin, which weakens the hardening (it may then do what berth-authz refuses)")
+        ->check(CLI::IsMember({"restricted", "admin"}));
+}
+
 void add_provision_options(CLI::App* sub, std::shared_ptr<ProvisionFlags> flags) {
     sub->add_option("--replace-host-key", flags->replace_host_key,
                     "Pin the SSH host key whose fingerprint is SHA256:... (read it on the host's console with "
@@ -54,6 +65,8 @@ ProvisionOptions to_options(const ProvisionFlags& flags) {
     o.replace_host_key = flags.replace_host_key;
     if (!flags.templates_dir.empty()) o.templates_dir = flags.templates_dir;
     o.ssh_timeout = std::chrono::seconds(flags.ssh_timeout);
+    if (!flags.authz_policy.empty()) o.authz_policy = flags.authz_policy;
+    o.authz_owner_role = flags.authz_owner_role;
     return o;
 }
 
@@ -63,6 +76,7 @@ void add_plan_verb(CLI::App& app, Context& ctx, const char* verb, const char* he
     auto names = std::make_shared<std::vector<std::string>>();
     auto* sub = app.add_subcommand(verb, help);
     add_provision_options(sub, flags);
+    add_authz_options(sub, flags->authz_policy, flags->authz_owner_role);
     sub->add_option("names", *names, "Machines (default: \"default\")");
     sub->callback([&ctx, flags, names, upgrade] {
         set_action(ctx, [&ctx, flags, names, upgrade]() -> Result<void> {

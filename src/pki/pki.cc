@@ -312,12 +312,18 @@ Result<Signer> load_ca(const CertAndKey& ca) {
 
 enum class LeafKind { Server, Client };
 
+}  // namespace
+
+std::string client_common_name(std::string_view machine) { return "berth client for " + std::string(machine); }
+
+namespace {
+
 Result<CertAndKey> issue_leaf(const Signer& ca, const MachineCertRequest& request, LeafKind kind) {
     if (auto r = check_machine(request); !r) return std::unexpected(r.error());
     auto key = generate_key(request.key_type);
     if (!key) return std::unexpected(key.error());
     const bool server = kind == LeafKind::Server;
-    auto cert = new_cert(key->get(), server ? request.machine : "berth client for " + request.machine,
+    auto cert = new_cert(key->get(), server ? request.machine : client_common_name(request.machine),
                          false, X509_get_subject_name(ca.cert.get()), request.validity.leaf_days,
                          request.validity.backdate);
     if (!cert) return std::unexpected(cert.error());

@@ -69,4 +69,34 @@ void FirewallStep::activate(const Facts& facts, const std::vector<std::string>& 
     }
 }
 
+AuthzStep::AuthzStep(ManagedFile binary, ManagedFile policy, ManagedFile socket_unit, ManagedFile service_unit)
+    : FileStep("berth-authz",
+               {std::move(binary), std::move(policy), std::move(socket_unit), std::move(service_unit)}) {}
+
+Drift AuthzStep::unit_drift(const Facts& facts) const {
+    Drift drift;
+    if (!facts.unit_enabled("berth-authz.socket")) drift.push_back("unit berth-authz.socket is not enabled");
+    if (!facts.unit_active("berth-authz.socket")) drift.push_back("unit berth-authz.socket is not active");
+    return drift;
+}
+
+void AuthzStep::activate(const Facts& facts, const std::vector<std::string>& written, Changes& changes) const {
+    auto wrote = [&](const char* path) { return std::find(written.begin(), written.end(), path) != written.end(); };
+    const bool socket_unit = wrote(k_authz_socket_unit);
+    if (socket_unit || wrote(k_authz_service_unit)) changes.reload_units = true;
+    // A socket that is not listening yet starts here, before docker restarts with the plugin
+    // (Stage::Authz runs before it): the service then starts on dockerd's first request, with
+    // whatever program and policy were just written.
+    const bool active = facts.unit_active("berth-authz.socket");
+    if (active && socket_unit)
+        changes.activate(Stage::Authz, "systemctl stop berth-authz.service\nsystemctl restart berth-authz.socket\n",
+                         "berth-authz.socket");
+    else if (active && (wrote(k_authz_binary) || wrote(k_authz_service_unit)))
+        changes.activate(Stage::Authz, "systemctl try-restart berth-authz.service\n", "berth-authz");
+    else if (active && wrote(k_authz_policy))
+        changes.activate(Stage::Authz, "systemctl try-reload-or-restart berth-authz.service\n", "berth-authz (reload)");
+    if (!active || !facts.unit_enabled("berth-authz.socket"))
+        changes.activate(Stage::Authz, "systemctl enable --now berth-authz.socket\n", "berth-authz.socket");
+}
+
 }  // namespace berth

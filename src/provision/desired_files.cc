@@ -2,6 +2,7 @@
 
 #include <berth/core/escape.h>
 #include <berth/provision/engine_checks.h>
+#include <berth/provision/engine_options.h>
 #include <berth/provision/host_paths.h>
 
 #include <nlohmann/json.hpp>
@@ -50,7 +51,38 @@ Result<nlohmann::json> template_context(const Facts& facts, const ProvisionReque
     for (const auto& path : k_audit_candidates)
         if (facts.existing.contains(path) || path == k_daemon_json) watches.push_back({{"path", path}});
     ctx["watches"] = watches;
+    // berth-authz: the default policy gives the machine's own client certificate its role.
+    if (req.authz.owner_role != "restricted" && req.authz.owner_role != "admin")
+        return fail_usage("the berth-authz owner role of " + req.machine + " is \"" + req.authz.owner_role +
+                              "\", not restricted or admin",
+                          "run `berth provision --authz-owner-role restricted " + req.machine + "`");
+    ctx["owner_cn"] = yaml_string(req.authz_owner_cn);
+    ctx["owner_role"] = req.authz.owner_role;
+    ctx["authz_binary"] = systemd_exec_path(k_authz_binary);
+    ctx["authz_socket"] = systemd_exec_word(k_authz_socket);
+    ctx["bind_allow_dir"] = yaml_string(k_bind_allow_dir);
     return ctx;
+}
+
+/// berth-authz's program, its policy (the custom one as given, else the default from its
+/// template) and its two units.
+Result<void> add_authz_files(const TemplateSet& templates, const nlohmann::json& ctx, const ProvisionRequest& req,
+                             std::vector<ManagedFile>& files) {
+    files.push_back({k_authz_binary, req.authz_binary, 0755});
+    std::string policy = req.authz_policy;
+    if (policy.empty()) {
+        auto rendered = templates.render("authz-policy.yaml", ctx);
+        if (!rendered) return std::unexpected(rendered.error());
+        policy = *rendered;
+    }
+    files.push_back({k_authz_policy, policy, 0644});
+    for (auto [name, path] : {std::pair{"berth-authz.socket", k_authz_socket_unit},
+                              std::pair{"berth-authz.service", k_authz_service_unit}}) {
+        auto text = templates.render(name, ctx);
+        if (!text) return std::unexpected(text.error());
+        files.push_back({path, *text, 0644});
+    }
+    return {};
 }
 
 }  // namespace
@@ -81,6 +113,9 @@ Result<std::vector<ManagedFile>> render_desired_files(const TemplateSet& templat
         if (!text) return std::unexpected(text.error());
         files.push_back({path, *text, mode});
     }
+    if (auto ok = add_authz_files(templates, *ctx, request, files); !ok) return std::unexpected(ok.error());
+    if (request.authz.owner_role == "admin")
+        warnings.push_back("--authz-owner-role admin weakens the hardening: " + weakening_reason("authz-owner-role"));
     return files;
 }
 

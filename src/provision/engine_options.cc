@@ -8,14 +8,13 @@ namespace berth {
 namespace {
 
 /// The keys that weaken the hardening (daemon.json spelling) and what each gives up.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 21> k_weakening = {{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 20> k_weakening = {{
     {"userns-remap", "root in a container may be root on the host (user namespaces)"},
     {"icc", "containers on the default bridge may reach each other"},
     {"no-new-privileges", "setuid binaries in containers may gain privileges"},
     {"live-restore", "containers may stop whenever dockerd restarts"},
     {"userland-proxy", "published ports may go through the userland proxy (a root process per port)"},
     {"selinux-enabled", "SELinux may no longer confine containers"},
-    {"authorization-plugins", "a plugin sees and decides every API request"},
     {"insecure-registries", "images may be pulled without TLS"},
     {"seccomp-profile", "containers may run with another seccomp filter or none"},
     {"default-runtime", "containers may run under a runtime berth does not check"},
@@ -90,7 +89,9 @@ Result<void> check_label(const std::string& label) {
 
 EngineOptKind engine_opt_kind(std::string_view key) {
     const std::string k = normalized(key);
-    if (k == "hosts" || k == "host" || k == "h" || k.starts_with("tls")) return EngineOptKind::Owned;
+    if (k == "hosts" || k == "host" || k == "h" || k.starts_with("tls") || k == "authorizationplugins" ||
+        k == "authorizationplugin")
+        return EngineOptKind::Owned;
     for (const auto& [name, why] : k_weakening)
         if (normalized(name) == k) return EngineOptKind::Weakening;
     return EngineOptKind::Plain;
@@ -98,6 +99,9 @@ EngineOptKind engine_opt_kind(std::string_view key) {
 
 std::string weakening_reason(std::string_view key) {
     const std::string k = normalized(key);
+    if (k == "authzownerrole")
+        return "the machine's own client certificate may do what berth-authz refuses (privileged containers, "
+               "host namespaces, bind mounts of any host path): root on the host";
     for (const auto& [name, why] : k_weakening)
         if (normalized(name) == k) return std::string(why);
     return "";
@@ -110,6 +114,10 @@ Result<EngineOpt> parse_engine_opt(std::string_view text, std::string_view flag)
         return fail_usage("invalid " + f + " \"" + std::string(text) + "\"",
                           "write it as key=value, e.g. max-concurrent-downloads=6");
     std::string_view key = text.substr(0, eq);
+    if (normalized(key).starts_with("authorizationplugin"))
+        return fail_usage(f + " " + std::string(key) + " is refused: berth sets daemon.json's authorization-plugins "
+                              "to its own berth-authz",
+                          "give berth-authz another policy with --authz-policy FILE (docs/hardening.md)");
     if (engine_opt_kind(key) == EngineOptKind::Owned)
         return fail_usage(f + " " + std::string(key) + " is refused: berth sets the Docker API's listeners and TLS "
                               "itself (hosts, tls, tlsverify, tlscacert, tlscert, tlskey)",
@@ -152,6 +160,12 @@ std::vector<std::string> weakened_hardening(const EngineConfig& engine) {
             out.push_back(std::string(key) + (eq == std::string::npos ? "" : opt.substr(eq)));
         }
     for (const auto& registry : engine.insecure_registries) out.push_back("insecure-registry=" + registry);
+    return out;
+}
+
+std::vector<std::string> weakened_hardening(const EngineConfig& engine, const AuthzConfig& authz) {
+    auto out = weakened_hardening(engine);
+    if (authz.owner_role == "admin") out.push_back("authz-owner-role=admin");
     return out;
 }
 

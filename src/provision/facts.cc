@@ -48,7 +48,7 @@ std::string facts_script(const std::vector<std::string>& packages) {
     s += "echo @exists\n";
     s += "for f in " + join_shell_words(k_audit_candidates) + "; do [ -e \"$f\" ] && echo \"$f\"; done\n";
     s += "echo @units\n";
-    s += "for u in docker auditd apparmor berth-firewall; do\n"
+    s += "for u in docker auditd apparmor berth-firewall berth-authz.socket; do\n"
          "  echo \"$u $(systemctl is-active $u 2>/dev/null) $(systemctl is-enabled $u 2>/dev/null)\"\n"
          "done\n";
     s += "echo @sshd-ports; sshd -T 2>/dev/null | awk '$1==\"port\"{print $2}'\n";
@@ -56,6 +56,11 @@ std::string facts_script(const std::vector<std::string>& packages) {
     s += "echo @dockerd; command -v dockerd\n";
     s += "echo @selinux; command -v getenforce >/dev/null 2>&1 && getenforce\n";
     s += "echo @nft; command -v nft\n";
+    s += "echo @arch; uname -m\n";
+    s += "echo @dirs\n";
+    s += "for d in " + join_shell_words(managed_dirs()) + "; do\n"
+         "  [ -d \"$d\" ] && [ ! -L \"$d\" ] && echo \"$d 0 $(stat -c '%a %U:%G' \"$d\")\"\n"
+         "done\n";
     s += "echo @end\n";
     return s;
 }
@@ -90,14 +95,16 @@ std::optional<unsigned> whole_number(std::string_view text, int base, unsigned m
 }
 
 /// "<path> <sha256> <mode> <user:group>", as the facts script prints each managed file.
-Result<void> parse_file_line(const std::string& line, Facts& f) {
+/// "<path> 0 <mode> <user:group>" for a directory (@dirs), whose digest is "".
+Result<void> parse_file_line(const std::string& line, Facts& f, bool dir = false) {
     std::istringstream words(line);
     std::string path, digest, mode, owner;
     words >> path >> digest >> mode >> owner;
     if (path.empty()) return {};
     auto value = whole_number(mode, 8, 07777);
-    if (!value) return std::unexpected(malformed("files", line, "the mode is not an octal number up to 7777"));
-    f.files[path] = {digest, *value, owner};
+    if (!value)
+        return std::unexpected(malformed(dir ? "dirs" : "files", line, "the mode is not an octal number up to 7777"));
+    (dir ? f.dirs : f.files)[path] = {dir ? "" : digest, *value, owner};
     return {};
 }
 
@@ -134,6 +141,8 @@ Result<void> parse_line(const std::string& section, const std::string& line, Fac
     } else if (section == "dockerd") f.dockerd = line;
     else if (section == "selinux") f.selinux = line;
     else if (section == "nft") f.nft = line;
+    else if (section == "arch") f.arch = std::string(trim(line));
+    else if (section == "dirs") return parse_file_line(line, f, true);
     return {};
 }
 

@@ -1,5 +1,6 @@
 #include <berth/provision/host_steps.h>
 
+#include <berth/provision/host_paths.h>
 #include <berth/transport/session.h>
 
 namespace berth {
@@ -35,6 +36,17 @@ void SubidsStep::apply(const Facts& facts, Changes& changes) const {
     if (check(facts).empty()) return;
     changes.prepare += "touch /etc/subuid /etc/subgid && chmod 0644 /etc/subuid /etc/subgid\n";
     changes.changed.push_back("/etc/subuid, /etc/subgid");
+}
+
+Drift AllowListDirStep::check(const Facts& facts) const {
+    if (facts.dirs.contains(k_bind_allow_dir)) return {};
+    return {std::string(k_bind_allow_dir) + " is missing"};
+}
+
+void AllowListDirStep::apply(const Facts& facts, Changes& changes) const {
+    if (check(facts).empty()) return;
+    changes.prepare += "install -d -m 0755 -o root -g root " + shell_quote(k_bind_allow_dir) + "\n";
+    changes.changed.push_back(k_bind_allow_dir);
 }
 
 DockerServiceStep::DockerServiceStep(bool debian) : m_debian(debian) {}

@@ -3,6 +3,7 @@
 #include <berth/core/digest.h>
 #include <berth/provision/config_steps.h>
 #include <berth/provision/desired_files.h>
+#include <berth/provision/elf_arch.h>
 #include <berth/provision/host_paths.h>
 #include <berth/provision/host_steps.h>
 
@@ -13,6 +14,8 @@ namespace berth {
 Result<Plan> make_plan(const TemplateSet& templates, const Facts& facts, const ProvisionRequest& request,
                        OsFamily family) {
     Plan plan;
+    if (auto ok = check_program_arch(request.authz_binary, facts.arch, request.machine); !ok)
+        return std::unexpected(ok.error());
     auto files = render_desired_files(templates, facts, request, family, plan.warnings);
     if (!files) return std::unexpected(files.error());
     for (const auto& f : *files) plan.digests[f.path] = sha256_hex(f.content);
@@ -24,6 +27,7 @@ Result<Plan> make_plan(const TemplateSet& templates, const Facts& facts, const P
     const bool debian = family == OsFamily::Debian;
     plan.steps.push_back(std::make_unique<HostnameStep>(request.hostname));
     plan.steps.push_back(std::make_unique<SubidsStep>());
+    plan.steps.push_back(std::make_unique<AllowListDirStep>());
     plan.steps.push_back(std::make_unique<DockerFilesStep>(
         "TLS files", std::vector{file(k_ca_path), file(k_server_cert_path), file(k_server_key_path)}));
     plan.steps.push_back(std::make_unique<DockerFilesStep>("daemon.json", std::vector{file(k_daemon_json)}));
@@ -32,6 +36,8 @@ Result<Plan> make_plan(const TemplateSet& templates, const Facts& facts, const P
     plan.steps.push_back(std::make_unique<AuditRulesStep>(file(k_audit_rules)));
     plan.steps.push_back(std::make_unique<SshdStep>(file(k_sshd_dropin), debian));
     plan.steps.push_back(std::make_unique<FirewallStep>(file(k_firewall), file(k_firewall_unit)));
+    plan.steps.push_back(std::make_unique<AuthzStep>(file(k_authz_binary), file(k_authz_policy),
+                                                     file(k_authz_socket_unit), file(k_authz_service_unit)));
     plan.steps.push_back(std::make_unique<DockerServiceStep>(debian));
     return plan;
 }

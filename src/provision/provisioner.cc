@@ -131,6 +131,11 @@ Result<std::string> Provisioner::daemon_json(const std::string& rendered, const 
         const bool list = values.size() > 1 || (j.contains(key) && j[key].is_array());
         set(key, list ? nlohmann::json(values) : values.front(), flag + " " + key);
     }
+    // journald bounds its own size; a file log driver chosen with --engine-opt gets berth's
+    // rotation unless log-opts were given too.
+    if (j.contains("log-driver") && (j["log-driver"] == "json-file" || j["log-driver"] == "local") &&
+        !opts.contains("log-opts"))
+        j["log-opts"] = {{"max-size", "10m"}, {"max-file", "3"}};
     // One key per line keeps diffs readable and "hosts" on one line.
     std::string out = "{\n";
     size_t i = 0;
@@ -243,7 +248,8 @@ Result<void> Provisioner::write_files(const ProvisionRequest& req, const Changes
     std::string prepare = changes.prepare;
     if (!changes.uploads.empty())
         prepare += "install -d -m 0755 /etc/docker /etc/systemd/system/docker.service.d /etc/audit/rules.d "
-                   "/etc/ssh/sshd_config.d /etc/berth && install -d -m 0700 " + shell_quote(k_tls_dir) + "\n";
+                   "/etc/ssh/sshd_config.d /etc/berth /usr/local/sbin && install -d -m 0700 " +
+                   shell_quote(k_tls_dir) + "\n";
     if (!prepare.empty()) {
         auto ok = remote_step(m_session, m, "preparing the host", prepare);
         if (!ok) return std::unexpected(ok.error());

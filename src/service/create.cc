@@ -10,6 +10,7 @@
 #include <berth/provision/engine_options.h>
 #include <berth/provision/engine_checks.h>
 #include <berth/provision/templates.h>
+#include <berth/service/authz_files.h>
 #include <berth/service/driver_table.h>
 
 #include <spdlog/spdlog.h>
@@ -98,6 +99,30 @@ Result<std::optional<std::filesystem::path>> checked_templates_dir(const CreateR
     return std::optional<std::filesystem::path>{dir};
 }
 
+/// --authz-policy (its text, checked) and --authz-owner-role, and berth-authz itself when the driver
+/// provisions: all before anything is made.
+Result<std::optional<std::string>> checked_authz(const CreateRequest& request, const DriverInfo& info,
+                                                 const Ports& ports) {
+    const auto& o = request.provision;
+    if (!o.authz_owner_role.empty())
+        if (auto ok = check_authz_owner_role(o.authz_owner_role); !ok) return std::unexpected(ok.error());
+    std::optional<std::string> policy;
+    if (o.authz_policy && *o.authz_policy != "default") {
+        if (!o.authz_owner_role.empty())
+            return fail_usage("--authz-owner-role applies to berth's default policy, not to --authz-policy " +
+                                  o.authz_policy->string(),
+                              "give \"" + pki::client_common_name(request.name) + "\" its role under users: in that file");
+        auto text = read_authz_policy(*o.authz_policy);
+        if (!text) return std::unexpected(text.error());
+        policy = std::move(*text);
+    }
+    if (info.provisions) {
+        if (!ports.authz_binary) return fail("internal error: no berth-authz source in the service's ports");
+        if (auto binary = ports.authz_binary(); !binary) return std::unexpected(binary.error());
+    }
+    return policy;
+}
+
 }  // namespace
 
 struct MachineService::Prepared {
@@ -105,6 +130,7 @@ struct MachineService::Prepared {
     pki::KeyType key_type{};
     std::optional<std::filesystem::path> templates_dir;
     std::optional<FileLock> lock;
+    std::optional<std::string> authz_policy;  ///< --authz-policy's text, checked
 };
 
 Result<MachineService::Prepared> MachineService::prepare_create(const CreateRequest& request) const {
@@ -122,6 +148,8 @@ Result<MachineService::Prepared> MachineService::prepare_create(const CreateRequ
     if (auto ok = check_engine_config(request.engine); !ok) return std::unexpected(ok.error());
     auto templates_dir = checked_templates_dir(request);
     if (!templates_dir) return std::unexpected(templates_dir.error());
+    auto authz_policy = checked_authz(request, **info, m_ports);
+    if (!authz_policy) return std::unexpected(authz_policy.error());
     auto driver = make_driver(**info, request.name, *templates_dir);
     if (!driver) return std::unexpected(driver.error());
     if (auto ok = (*driver)->configure(*values); !ok) return std::unexpected(ok.error());
@@ -141,7 +169,7 @@ Result<MachineService::Prepared> MachineService::prepare_create(const CreateRequ
         e.message = "pre-create check failed: " + e.message;
         return std::unexpected(e);
     }
-    return Prepared{std::move(*driver), *key_type, *templates_dir, std::move(*lock)};
+    return Prepared{std::move(*driver), *key_type, *templates_dir, std::move(*lock), std::move(*authz_policy)};
 }
 
 MachineRecord MachineService::new_record(const CreateRequest& request, const Prepared& prepared) const {
@@ -243,9 +271,13 @@ Result<CreateReport> MachineService::create(const CreateRequest& request) const 
     if (!prepared) return std::unexpected(prepared.error());
     CreateReport report;
     report.record = new_record(request, *prepared);
-    if (auto ok = m_ports.store->save(report.record); !ok) {
+    auto saved = m_ports.store->save(report.record);
+    // The policy's copy goes into the machine's directory, which the first save made.
+    if (saved) saved = apply_authz_options(report.record, request.provision, prepared->authz_policy);
+    if (saved) saved = m_ports.store->save(report.record);
+    if (!saved) {
         (void)m_ports.store->remove_machine_dir(request.name);
-        return std::unexpected(ok.error());
+        return std::unexpected(saved.error());
     }
     if (auto made = make_machine_guarded(request, *prepared, report); !made)
         return std::unexpected(roll_back(request, *prepared, report.record, made.error()));

@@ -5,7 +5,9 @@
 
 #include <berth/core/log.h>
 #include <berth/core/machine_name.h>
+#include <berth/pki/pki.h>
 #include <berth/provision/templates.h>
+#include <berth/service/authz_files.h>
 #include <berth/service/connect.h>
 #include <berth/transport/known_hosts.h>
 
@@ -24,7 +26,22 @@ HostKeyPolicy host_key_policy(bool first_contact, bool pinned, const ProvisionOp
     return HostKeyPolicy::RequirePinned;
 }
 
-/// The provisioner's request for a machine: its engine settings, ports and TLS files.
+/// The policy a machine's record says berth-authz gets: "" for the default (rendered from its
+/// template), else the copy --authz-policy left in the store, checked again as it is replayed.
+Result<std::string> recorded_policy(const Store& store, const MachineRecord& record) {
+    if (!record.authz.custom_policy) return std::string();
+    const auto file = store.machine_file(record.name, k_authz_policy_file);
+    if (!std::filesystem::exists(file))
+        return fail("machine \"" + record.name + "\" has a custom berth-authz policy, but its copy " + file.string() +
+                        " is missing",
+                    "give the policy again with `berth provision --authz-policy FILE " + record.name +
+                        "` (or --authz-policy default)");
+    auto text = read_authz_policy(file);
+    if (!text) return std::unexpected(Error{ErrorKind::Failed, text.error().message, text.error().hint, {}});
+    return text;
+}
+
+/// The provisioner's request for a machine: its engine settings, ports, TLS files and berth-authz.
 Result<ProvisionRequest> provision_request(const Store& store, const Machine& machine, const SshEndpoint& endpoint,
                                            bool upgrade) {
     const std::string& name = machine.record.name;
@@ -43,6 +60,11 @@ Result<ProvisionRequest> provision_request(const Store& store, const Machine& ma
             return fail("machine \"" + name + "\" has no " + file, "make new certificates with `berth regenerate-certs " + name + "`");
         *target = *text;
     }
+    req.authz = machine.record.authz;
+    req.authz_owner_cn = pki::client_common_name(name);
+    auto policy = recorded_policy(store, machine.record);
+    if (!policy) return std::unexpected(policy.error());
+    req.authz_policy = *policy;
     return req;
 }
 
@@ -97,6 +119,10 @@ Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const
     if (!templates) return std::unexpected(templates.error());
     auto req = provision_request(*m_ports.store, machine, connection->endpoint, upgrade);
     if (!req) return std::unexpected(req.error());
+    if (!m_ports.authz_binary) return fail("internal error: no berth-authz source in the service's ports");
+    auto binary = m_ports.authz_binary();
+    if (!binary) return std::unexpected(binary.error());
+    req->authz_binary = std::move(*binary);
 
     Provisioner provisioner(*connection->session, *templates, *connection->docker);
     auto report = provisioner.run(*req);
@@ -123,14 +149,48 @@ Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const
     return report;
 }
 
+Result<void> MachineService::apply_authz_options(MachineRecord& record, const ProvisionOptions& options,
+                                                 const std::optional<std::string>& policy) const {
+    const bool to_default = options.authz_policy && *options.authz_policy == "default";
+    const bool custom = policy ? true : (to_default ? false : record.authz.custom_policy);
+    if (!options.authz_owner_role.empty() && custom)
+        return fail_usage("--authz-owner-role applies to berth's default policy, and " + record.name +
+                              " has its own (--authz-policy)",
+                          "give \"" + pki::client_common_name(record.name) + "\" its role under users: in that file");
+    if (policy) {
+        if (auto ok = m_ports.store->write_file(record.name, k_authz_policy_file, *policy, 0600); !ok) return ok;
+    } else if (to_default) {
+        std::error_code ec;
+        std::filesystem::remove(m_ports.store->machine_file(record.name, k_authz_policy_file), ec);
+    }
+    record.authz.custom_policy = custom;
+    if (!options.authz_owner_role.empty()) record.authz.owner_role = options.authz_owner_role;
+    if (custom) record.authz.owner_role = "restricted";  // the file says who is what
+    return {};
+}
+
 Result<ProvisionReport> MachineService::provision(std::string_view name, const ProvisionOptions& options, bool upgrade) const {
     MachineLogScope log_scope{std::string(name)};
+    // The flags are checked before the machine is touched.
+    if (!options.authz_owner_role.empty())
+        if (auto ok = check_authz_owner_role(options.authz_owner_role); !ok) return std::unexpected(ok.error());
+    std::optional<std::string> policy;
+    if (options.authz_policy && *options.authz_policy != "default") {
+        auto text = read_authz_policy(*options.authz_policy);
+        if (!text) return std::unexpected(text.error());
+        policy = std::move(*text);
+    }
     auto locked = open_locked(name);
     if (!locked) return std::unexpected(locked.error());
     Machine* machine = &locked->machine;
     if (!machine->driver->ssh_endpoint())
         return fail("machine \"" + std::string(name) + "\" uses the " + machine->record.driver_name +
                     " driver, which berth cannot reach over SSH to provision");
+    if (options.authz_policy || !options.authz_owner_role.empty()) {
+        // Saved at once: a provision that fails later is run again with the same policy.
+        if (auto ok = apply_authz_options(machine->record, options, policy); !ok) return std::unexpected(ok.error());
+        if (auto ok = m_ports.store->save(machine->record); !ok) return std::unexpected(ok.error());
+    }
     auto report = provision_locked(*machine, options, false, upgrade);
     if (!report) {
         if (machine->record.status == MachineStatus::Error) (void)m_ports.store->save(machine->record);

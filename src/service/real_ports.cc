@@ -2,6 +2,7 @@
 
 #include <berth/docker/docker_client.h>
 #include <berth/image/image_cache.h>
+#include <berth/service/authz_files.h>
 #include <berth/service/driver_table.h>
 #include <berth/transport/libssh_session.h>
 
@@ -29,6 +30,12 @@ Ports real_ports(const Store& store, Runner& runner) {
         return to_image_files(*image);
     };
     ports.clock = &system_clock();
+    // $BERTH_AUTHZ_BINARY, else beside this berth, else ../lib/berth/ (authz_files.h).
+    ports.authz_binary = [env = ports.env]() -> Result<std::string> {
+        std::error_code ec;
+        const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+        return load_authz_binary(env, ec ? std::filesystem::path() : self);
+    };
     return ports;
 }
 

@@ -64,6 +64,8 @@ nlohmann::json MachineRecord::to_json() const {
     };
     // Only when given, so that records without it are written as before.
     if (!engine.insecure_opts.empty()) j["engine"]["insecure_opts"] = engine.insecure_opts;
+    if (!authz.is_default())
+        j["authz"] = {{"owner_role", authz.owner_role}, {"custom_policy", authz.custom_policy}};
     return j;
 }
 
@@ -121,6 +123,11 @@ Result<MachineRecord> MachineRecord::from_json(const nlohmann::json& j, const st
             r.provision.digests = p.value("digests", std::map<std::string, std::string>{});
             r.provision.security_options = p.value("security_options", std::vector<std::string>{});
             r.provision.host_key = p.value("host_key", "");
+        }
+        if (j.contains("authz")) {
+            const auto& a = j["authz"];
+            r.authz.owner_role = a.value("owner_role", "restricted");
+            r.authz.custom_policy = a.value("custom_policy", false);
         }
         if (j.contains("tls")) {
             const auto& t = j["tls"];

@@ -10,11 +10,13 @@
 #include "../fakes/fake_clock.h"
 #include "../fakes/fake_docker.h"
 #include "../fakes/fake_driver.h"
+#include "../fakes/fake_elf.h"
 #include "../fakes/scripted_session.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <condition_variable>
@@ -46,14 +48,15 @@ std::string installed_debian_facts() {
            "@exists\n/usr/sbin/dockerd\n/var/lib/docker\n/etc/docker\n/usr/bin/containerd\n"
            "@units\ndocker active enabled\nauditd active enabled\napparmor active enabled\n"
            "berth-firewall inactive disabled\n"
-           "@sshd-ports\n22\n@subid\nsubuid\nsubgid\n@dockerd\n/usr/sbin/dockerd\n@selinux\n\n@nft\n/usr/sbin/nft\n@end\n";
+           "@sshd-ports\n22\n@subid\nsubuid\nsubgid\n@dockerd\n/usr/sbin/dockerd\n@selinux\n\n@nft\n/usr/sbin/nft\n@arch\nx86_64\n@dirs\n@end\n";
 }
 
 const char* const k_managed[] = {
     "/etc/docker/tls/ca.pem", "/etc/docker/tls/server-cert.pem", "/etc/docker/tls/server-key.pem",
     "/etc/docker/daemon.json", "/etc/docker/berth-engine.env", "/etc/systemd/system/docker.service.d/10-berth.conf",
     "/etc/audit/rules.d/berth-docker.rules", "/etc/ssh/sshd_config.d/00-berth.conf", "/etc/berth/firewall.nft",
-    "/etc/systemd/system/berth-firewall.service",
+    "/etc/systemd/system/berth-firewall.service", "/usr/local/sbin/berth-authz", "/etc/berth/authz.yaml",
+    "/etc/systemd/system/berth-authz.socket", "/etc/systemd/system/berth-authz.service",
 };
 
 /// The plan berth runs on that host on first contact: facts, host name, every file, one apply.
@@ -61,7 +64,7 @@ void expect_first_provision(ScriptedSession& s, const std::string& name) {
     s.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, installed_debian_facts(), ""})
         .expect_run({"h='" + name + "'\nhostnamectl set-hostname \"$h\"", "install -d -m 0755 /etc/docker",
                      "install -d -m 0700 '/etc/docker/tls'"});
-    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644};
+    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644};
     for (size_t i = 0; i < std::size(k_managed); ++i) s.expect_upload(k_managed[i], modes[i]);
     s.expect_run({"systemctl daemon-reload", "sshd -t", "nft -c -f '/etc/berth/firewall.nft'",
                   "augenrules --load", "systemctl restart docker"});
@@ -88,6 +91,7 @@ struct Fixture {
     std::vector<std::pair<std::string, HostKeyPolicy>> opened;         ///< machine, host key policy
     test::FakeDocker docker;
     std::vector<std::string> docker_urls;
+    std::atomic<int> authz_loads{0};
 
     Fixture() { script->ssh = true; }
 
@@ -116,6 +120,10 @@ struct Fixture {
             return std::make_unique<test::BorrowedDocker>(docker);
         };
         p.images = [](std::string_view what) -> Result<ImageFiles> { return fail("no image " + std::string(what)); };
+        p.authz_binary = [this]() -> Result<std::string> {
+            ++authz_loads;
+            return test::fake_elf();
+        };
         return p;
     }
 
@@ -174,7 +182,7 @@ TEST_CASE("create provisions over one scripted session and verifies through the 
     std::vector<std::string> phases;
     for (const auto& [phase, secs] : report->timings) phases.push_back(phase);
     CHECK(phases == std::vector<std::string>{"machine", "ssh", "hardening", "restarts", "verify"});
-    CHECK(report->remote_commands() == 13);  // facts, prepare, 10 uploads, apply
+    CHECK(report->remote_commands() == 17);  // facts, prepare, 14 uploads, apply
     REQUIRE(report->provision);
     CHECK(report->provision->restarted.back() == "docker");
 
@@ -237,7 +245,7 @@ TEST_CASE("two creates run at once on one MachineService - each with its own rep
         INFO((result ? std::string() : result.error().line()));
         REQUIRE(result);
         CHECK(result->record.name == name);
-        CHECK(result->remote_commands() == 13);
+        CHECK(result->remote_commands() == 17);
         int machine_phases = 0;
         for (const auto& [phase, secs] : result->timings) machine_phases += phase == "machine";
         CHECK(machine_phases == 1);
@@ -361,7 +369,7 @@ TEST_CASE("a create on a host berth did not make that fails after changing it sa
     auto& session = f.session_for("web1");
     session.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, installed_debian_facts(), ""})
         .expect_run({"h='web1'\nhostnamectl set-hostname \"$h\"", "install -d -m 0755 /etc/docker"});
-    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644};
+    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644};
     for (size_t i = 0; i < std::size(k_managed); ++i) session.expect_upload(k_managed[i], modes[i]);
     session.expect_run({"systemctl restart docker"}, {1, "", "Job for docker.service failed"})
         .expect_run({"journalctl -u docker"}, {0, "dockerd: bad daemon.json\n", ""});

@@ -153,8 +153,8 @@ TEST_CASE("host files rendered with hostile values parse and carry them literall
         CHECK(unit_setting(dropin, "EnvironmentFile") == k_engine_env);
         auto exec = systemd_exec_argv(unit_setting(dropin, "ExecStart"));
         REQUIRE(exec);
-        CHECK(*exec == std::vector<std::string>{facts.dockerd, "--containerd=/run/containerd/containerd.sock",
-                                                "$DOCKER_OPTS"});
+        CHECK(*exec == std::vector<std::string>{facts.dockerd, "--tlsverify",
+                                                "--containerd=/run/containerd/containerd.sock", "$DOCKER_OPTS"});
 
         const std::string unit = by_path.at(k_firewall_unit).content;
         auto start = systemd_exec_argv(unit_setting(unit, "ExecStart"));
@@ -192,6 +192,60 @@ TEST_CASE("host files rendered with hostile values parse and carry them literall
         CHECK(fw.find("tcp dport { 22, 2222 } accept") != std::string::npos);
         CHECK(fw.find("tcp dport 2376 accept") != std::string::npos);
         for (const auto& f : *files) CHECK(f.path.find(v) == std::string::npos);
+    }
+}
+
+namespace {
+
+/// Whether `node` or anything under it is the scalar `value` (a key or a value).
+bool holds_scalar(const YAML::Node& node, const std::string& value) {
+    if (node.IsScalar()) return node.as<std::string>() == value;
+    if (node.IsSequence())
+        return std::any_of(node.begin(), node.end(), [&](const YAML::Node& n) { return holds_scalar(n, value); });
+    if (node.IsMap())
+        for (const auto& kv : node)
+            if (holds_scalar(kv.first, value) || holds_scalar(kv.second, value)) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("berth-authz's policy and units rendered with a hostile owner CN parse and carry it literally", "[escape][authz]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    for (const auto& v : k_hostile) {
+        CAPTURE(v);
+        Facts facts;
+        facts.dockerd = "/usr/sbin/dockerd";
+        ProvisionRequest req;
+        req.machine = "n1";
+        req.authz_owner_cn = "berth client for " + v;
+        for (const char* role : {"restricted", "admin"}) {
+            CAPTURE(role);
+            req.authz.owner_role = role;
+            std::vector<std::string> warnings;
+            auto files = render_desired_files(*templates, facts, req, OsFamily::Debian, warnings);
+            REQUIRE(files);
+            std::map<std::string, ManagedFile> by_path;
+            for (const auto& f : *files) by_path[f.path] = f;
+            const std::string policy = by_path.at(k_authz_policy).content;
+            YAML::Node doc;
+            REQUIRE_NOTHROW(doc = YAML::Load(policy));
+            CHECK(holds_scalar(doc, req.authz_owner_cn));
+            // berth-authz's own parser reads the same CN with the role asked for.
+            auto parsed = authz::parse_policy(policy, k_authz_policy);
+            INFO((parsed ? std::string() : parsed.error()));
+            REQUIRE(parsed);
+            CHECK(parsed->role_for(req.authz_owner_cn).name == role);
+            CHECK(parsed->role_for("someone else").name != "admin");
+
+            auto exec = systemd_exec_argv(unit_setting(by_path.at(k_authz_service_unit).content, "ExecStart"));
+            REQUIRE(exec);
+            REQUIRE_FALSE(exec->empty());
+            CHECK(exec->front() == k_authz_binary);
+            CHECK(by_path.at(k_authz_socket_unit).content.find(k_authz_socket) != std::string::npos);
+            CHECK(by_path.at(k_authz_binary).mode == 0755);
+        }
     }
 }
 

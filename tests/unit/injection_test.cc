@@ -10,6 +10,7 @@
 #include <berth/service/machine_service.h>
 #include <berth/service/real_ports.h>
 
+#include "../fakes/fake_elf.h"
 #include "../fakes/fake_docker.h"
 #include "../fakes/fake_driver.h"
 #include "../fakes/scripted_session.h"
@@ -37,7 +38,7 @@ std::string debian_facts(const std::string& docker_version) {
            "\napparmor 3.0.8-3\nauditd 1:3.0.9-1\nnftables 1.0.6-2\n@files\n@exists\n/usr/bin/containerd\n"
            "@units\ndocker active enabled\nauditd active enabled\napparmor active enabled\n"
            "berth-firewall inactive disabled\n@sshd-ports\n22\n@subid\nsubuid\nsubgid\n"
-           "@dockerd\n/usr/sbin/dockerd\n@selinux\n\n@nft\n/usr/sbin/nft\n@end\n";
+           "@dockerd\n/usr/sbin/dockerd\n@selinux\n\n@nft\n/usr/sbin/nft\n@arch\nx86_64\n@dirs\n@end\n";
 }
 
 ProvisionRequest request() {
@@ -48,6 +49,7 @@ ProvisionRequest request() {
     r.ca_pem = "CA\n";
     r.server_cert_pem = "CERT\n";
     r.server_key_pem = "KEY\n";
+    r.authz_binary = berth::test::fake_elf();
     return r;
 }
 
@@ -156,6 +158,7 @@ TEST_CASE("engine env: --engine-env reaches dockerd through a 0600 EnvironmentFi
         if (path == k_engine_env) return 0600;
         if (path == k_server_key_path) return 0400;
         if (path == k_ca_path || path == k_server_cert_path) return 0444;
+        if (path == k_authz_binary) return 0755;
         return path == k_audit_rules ? 0640 : 0644;
     };
     for (const auto& path : managed_paths()) s.expect_upload(path, mode(path));

@@ -4,6 +4,7 @@
 #include <berth/pki/pki.h>
 #include <berth/provision/engine_options.h>
 
+#include "../fakes/fake_elf.h"
 #include "../fakes/fake_driver.h"
 #include "temp_dir.h"
 
@@ -33,6 +34,7 @@ struct Fixture {
             return it->second;
         };
         p.drivers = table;
+        p.authz_binary = []() -> Result<std::string> { return test::fake_elf(); };
         return p;
     }
 
@@ -310,9 +312,14 @@ TEST_CASE("engine options berth owns are refused - weakening ones need --insecur
         refused(opts({o}), "berth sets the Docker API's listeners and TLS itself");
         refused(opts({}, {o}), "berth sets the Docker API's listeners and TLS itself");
     }
+    // berth-authz is berth's plugin: another one is refused, whichever flag.
+    for (const char* o : {"authorization-plugins=x", "--authorization-plugin=x", "Authorization_Plugins=x"}) {
+        refused(opts({o}), "berth sets daemon.json's authorization-plugins to its own berth-authz");
+        refused(opts({}, {o}), "--authz-policy FILE");
+    }
     // Weakening: only through --insecure-engine-opt.
     for (const char* o : {"icc=true", "userns-remap=", "no-new-privileges=false", "live-restore=false",
-                          "userland-proxy=true", "selinux-enabled=false", "authorization-plugins=x",
+                          "userland-proxy=true", "selinux-enabled=false",
                           "insecure-registries=10.0.0.9:5000", "seccomp-profile=unconfined", "default-runtime=crun",
                           "iptables=false", "--icc=true"})
         refused(opts({o}), "--insecure-engine-opt");

@@ -4,12 +4,15 @@
 
 #include <berth/core/digest.h>
 #include <berth/provision/config_steps.h>
+#include <berth/provision/elf_arch.h>
+#include <berth/provision/engine_options.h>
 #include <berth/provision/host_steps.h>
 #include <berth/provision/packages_step.h>
 #include <berth/provision/provisioner.h>
 #include <berth/process/runner.h>
 
 #include "../fakes/fake_docker.h"
+#include "../fakes/fake_elf.h"
 #include "../fakes/scripted_session.h"
 #include "temp_dir.h"
 #include "test_gpg.h"
@@ -45,6 +48,8 @@ struct HostFacts {
     bool subid = false;
     std::string dockerd;
     std::string selinux;
+    std::string arch = "x86_64";
+    std::map<std::string, std::string> dirs;  // path -> "<mode> <owner>"
 
     std::string render() const {
         std::string s = "@os-release\n" + fixture("os-release/" + os) + "@hostname\n" + hostname + "\n@packages\n";
@@ -63,7 +68,9 @@ struct HostFacts {
         for (int p : sshd_ports) s += std::to_string(p) + "\n";
         s += "@subid\n";
         if (subid) s += "subuid\nsubgid\n";
-        s += "@dockerd\n" + dockerd + "\n@selinux\n" + selinux + "\n@nft\n/usr/sbin/nft\n@end\n";
+        s += "@dockerd\n" + dockerd + "\n@selinux\n" + selinux + "\n@nft\n/usr/sbin/nft\n@arch\n" + arch + "\n@dirs\n";
+        for (const auto& [path, state] : dirs) s += path + " 0 " + state + "\n";
+        s += "@end\n";
         return s;
     }
 };
@@ -98,6 +105,8 @@ ProvisionRequest request() {
     r.ca_pem = "CA PEM\n";
     r.server_cert_pem = "SERVER CERT PEM\n";
     r.server_key_pem = "SERVER KEY PEM\n";
+    r.authz_owner_cn = "berth client for n1";
+    r.authz_binary = berth::test::fake_elf();
     return r;
 }
 
@@ -112,6 +121,10 @@ const std::vector<std::tuple<std::string, unsigned>> k_uploads = {
     {"/etc/ssh/sshd_config.d/00-berth.conf", 0644},
     {"/etc/berth/firewall.nft", 0644},
     {"/etc/systemd/system/berth-firewall.service", 0644},
+    {"/usr/local/sbin/berth-authz", 0755},
+    {"/etc/berth/authz.yaml", 0644},
+    {"/etc/systemd/system/berth-authz.socket", 0644},
+    {"/etc/systemd/system/berth-authz.service", 0644},
 };
 
 void expect_all_uploads(ScriptedSession& s) {
@@ -143,6 +156,8 @@ HostFacts converged(HostFacts f, const ScriptedSession& s) {
     for (const auto& [path, content] : s.uploaded()) f.files[path] = {sha256_hex(content), modes[path], "root:root"};
     f.hostname = "n1";
     f.units["berth-firewall"] = "active enabled";
+    f.units["berth-authz.socket"] = "active enabled";
+    f.dirs["/srv/berth"] = "755 root:root";
     return f;
 }
 
@@ -178,11 +193,12 @@ TEST_CASE("Debian 12 from scratch: install - write every file - restart - verify
         .expect_run({"apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update",
                      "install -y -q --no-install-recommends 'docker.io' 'apparmor' 'auditd' 'nftables'"})
         .expect_run({"@os-release"}, {0, after.render(), ""})
-        .expect_run({"h='n1'\nhostnamectl set-hostname \"$h\"", "install -d -m 0755 /etc/docker", "install -d -m 0700 '/etc/docker/tls'"});
+        .expect_run({"h='n1'\nhostnamectl set-hostname \"$h\"", "install -d -m 0755 -o root -g root '/srv/berth'\n",
+                     "install -d -m 0755 /etc/docker", "install -d -m 0700 '/etc/docker/tls'"});
     expect_all_uploads(s);
     s.expect_run({"systemctl daemon-reload", "sshd -t", "systemctl try-reload-or-restart ssh\n",
                   "systemctl enable berth-firewall", "nft -c -f '/etc/berth/firewall.nft'\nsystemctl restart berth-firewall",
-                  "augenrules --load",
+                  "augenrules --load", "systemctl enable --now berth-authz.socket\n",
                   "systemctl restart docker"});
 
     Provisioner p(s, *templates, docker);
@@ -199,15 +215,20 @@ TEST_CASE("Debian 12 from scratch: install - write every file - restart - verify
     const auto& up = s.uploaded();
     const std::string daemon = up.at("/etc/docker/daemon.json");
     CHECK(daemon.find("  \"hosts\": [\"fd://\",\"tcp://0.0.0.0:2376\"],\n") != std::string::npos);
-    for (const char* key : {"\"tlsverify\": true", "\"userns-remap\": \"default\"", "\"icc\": false",
+    for (const char* key : {"\"tls\": true", "\"userns-remap\": \"default\"", "\"icc\": false",
                             "\"no-new-privileges\": true", "\"live-restore\": true", "\"userland-proxy\": false",
                             "\"log-level\": \"info\"", "\"tlskey\": \"/etc/docker/tls/server-key.pem\"",
-                            "\"max-size\":\"10m\"", "\"default-ulimits\""})
+                            "\"log-driver\": \"journald\"", "\"authorization-plugins\": [\"berth-authz\"]",
+                            "\"default-ulimits\""})
         CHECK(daemon.find(key) != std::string::npos);
+    // tlsverify is on dockerd's command line (docker-bench-security's jq reader sees it there), and
+    // journald has no file to rotate.
+    CHECK(daemon.find("tlsverify") == std::string::npos);
+    CHECK(daemon.find("log-opts") == std::string::npos);
     CHECK(daemon.find("selinux") == std::string::npos);
     CHECK(nlohmann::json::parse(daemon)["tlscacert"] == "/etc/docker/tls/ca.pem");
     CHECK(up.at("/etc/systemd/system/docker.service.d/10-berth.conf")
-              .find("ExecStart=\nExecStart=/usr/sbin/dockerd --containerd=/run/containerd/containerd.sock $DOCKER_OPTS\n") !=
+              .find("ExecStart=\nExecStart=/usr/sbin/dockerd --tlsverify --containerd=/run/containerd/containerd.sock $DOCKER_OPTS\n") !=
           std::string::npos);
     const std::string audit = up.at("/etc/audit/rules.d/berth-docker.rules");
     for (const char* w : {"-w /usr/sbin/dockerd -p wa -k docker", "-w /var/lib/docker -p wa -k docker",
@@ -245,6 +266,155 @@ TEST_CASE("a host that matches is verified with one command: nothing uploaded - 
     CHECK(report->restarted.empty());
     CHECK(report->installed.empty());
     CHECK(docker.waits == 2);  // still verified through the API
+}
+
+TEST_CASE("first provision installs berth-authz and its socket listens before docker restarts with it", "[provision][authz]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    FakeDocker docker;
+    ScriptedSession s;
+    auto host = installed_debian(fresh("debian-12"), "/usr/sbin/dockerd");
+    expect_first_provision(s, host);
+    auto report = Provisioner(s, *templates, docker).run(request());
+    INFO((report ? std::string() : report.error().line()));
+    REQUIRE(report);
+    require_clean(s);
+    // The program as berth has it, root's, executable; the default policy names the machine's CN.
+    CHECK(s.uploaded().at("/usr/local/sbin/berth-authz") == berth::test::fake_elf());
+    CHECK(s.uploaded_modes().at("/usr/local/sbin/berth-authz") == 0755);
+    CHECK(s.uploaded().at("/etc/berth/authz.yaml").find("\"berth client for n1\"") != std::string::npos);
+    CHECK(s.uploaded().at("/etc/systemd/system/berth-authz.service").find("ExecStart=/usr/local/sbin/berth-authz") !=
+          std::string::npos);
+    // The allow-list directory is made in the preparing command, with the other directories.
+    CHECK(s.scripts()[1].find("install -d -m 0755 -o root -g root '/srv/berth'\n") != std::string::npos);
+    // One apply: units reloaded first, the socket enabled and started, docker restarted last.
+    const std::string apply = s.scripts().back();
+    const auto reload = apply.find("systemctl daemon-reload\n");
+    const auto socket = apply.find("systemctl enable --now berth-authz.socket\n");
+    const auto restart = apply.find("systemctl restart docker\n");
+    REQUIRE(reload != std::string::npos);
+    REQUIRE(socket != std::string::npos);
+    REQUIRE(restart != std::string::npos);
+    CHECK(reload < socket);
+    CHECK(socket < restart);
+    CHECK(apply.find("try-restart berth-authz") == std::string::npos);  // nothing was running yet
+    CHECK(report->restarted.back() == "docker");
+    CHECK(std::find(report->restarted.begin(), report->restarted.end(), "berth-authz.socket") != report->restarted.end());
+    CHECK(report->digests.at("/usr/local/sbin/berth-authz") == sha256_hex(berth::test::fake_elf()));
+}
+
+TEST_CASE("a new policy only reloads berth-authz - docker does not restart", "[provision][authz]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    FakeDocker docker;
+    const auto host = provisioned_debian(*templates, docker);
+    auto req = request();
+    req.authz.custom_policy = true;
+    req.authz_policy = "# the ops team's policy\ndefault_role: restricted\n";
+    ScriptedSession s;
+    s.expect_run({"@os-release"}, {0, host.render(), ""})
+        .expect_run({"install -d -m 0755 /etc/docker"})
+        .expect_upload("/etc/berth/authz.yaml", 0644)
+        .expect_run({"systemctl try-reload-or-restart berth-authz.service\n"});
+    auto report = Provisioner(s, *templates, docker).run(req);
+    INFO((report ? std::string() : report.error().line()));
+    REQUIRE(report);
+    require_clean(s);
+    CHECK(s.uploaded().at("/etc/berth/authz.yaml") == req.authz_policy);
+    CHECK(report->changed == std::vector<std::string>{"/etc/berth/authz.yaml"});
+    CHECK(report->restarted == std::vector<std::string>{"berth-authz (reload)"});
+    CHECK(s.scripts().back().find("docker") == std::string::npos);
+    CHECK(s.scripts().back().find("daemon-reload") == std::string::npos);
+
+    // The owner's role is part of the default policy: admin changes the policy file only.
+    auto admin = request();
+    admin.authz.owner_role = "admin";
+    ScriptedSession again;
+    again.expect_run({"@os-release"}, {0, host.render(), ""})
+        .expect_run({"install -d"})
+        .expect_upload("/etc/berth/authz.yaml", 0644)
+        .expect_run({"systemctl try-reload-or-restart berth-authz.service\n"});
+    auto weakened = Provisioner(again, *templates, docker).run(admin);
+    REQUIRE(weakened);
+    require_clean(again);
+    CHECK(again.uploaded().at("/etc/berth/authz.yaml").find("admin") != std::string::npos);
+    REQUIRE(weakened->warnings.size() == 1);
+    CHECK(weakened->warnings[0].starts_with("--authz-owner-role admin weakens the hardening"));
+}
+
+TEST_CASE("a new berth-authz program restarts berth-authz only", "[provision][authz]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    FakeDocker docker;
+    const auto host = provisioned_debian(*templates, docker);
+    auto req = request();
+    req.authz_binary = berth::test::fake_elf(62, "berth-authz 2");
+    ScriptedSession s;
+    s.expect_run({"@os-release"}, {0, host.render(), ""})
+        .expect_run({"install -d -m 0755 /etc/docker"})
+        .expect_upload("/usr/local/sbin/berth-authz", 0755)
+        .expect_run({"systemctl try-restart berth-authz.service\n"});
+    auto report = Provisioner(s, *templates, docker).run(req);
+    INFO((report ? std::string() : report.error().line()));
+    REQUIRE(report);
+    require_clean(s);
+    CHECK(report->restarted == std::vector<std::string>{"berth-authz"});
+    CHECK(s.scripts().back() == "set -e\nsystemctl try-restart berth-authz.service\n");
+}
+
+TEST_CASE("a stopped berth-authz socket is started again - and checked as drift", "[provision][authz]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    FakeDocker docker;
+    auto host = provisioned_debian(*templates, docker);
+    host.units["berth-authz.socket"] = "inactive disabled";
+    host.dirs.clear();  // and someone removed /srv/berth
+    ScriptedSession checked;
+    checked.expect_run({"@os-release"}, {0, host.render(), ""});
+    auto check = Provisioner(checked, *templates, docker).check(request());
+    REQUIRE(check);
+    CHECK(drift_of(*check, "berth-authz") ==
+          Drift{"unit berth-authz.socket is not enabled", "unit berth-authz.socket is not active"});
+    CHECK(drift_of(*check, "bind-mount directory") == Drift{"/srv/berth is missing"});
+
+    ScriptedSession s;
+    s.expect_run({"@os-release"}, {0, host.render(), ""})
+        .expect_run({"install -d -m 0755 -o root -g root '/srv/berth'\n"})
+        .expect_run({"systemctl enable --now berth-authz.socket\n"});
+    auto report = Provisioner(s, *templates, docker).run(request());
+    REQUIRE(report);
+    require_clean(s);
+    CHECK(s.scripts()[1] == "install -d -m 0755 -o root -g root '/srv/berth'\n");  // nothing else to prepare
+    CHECK(report->restarted == std::vector<std::string>{"berth-authz.socket"});
+}
+
+TEST_CASE("a berth-authz built for another architecture is refused before anything is uploaded", "[provision][authz]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    FakeDocker docker;
+    auto host = installed_debian(fresh("debian-12"), "/usr/sbin/dockerd");
+    host.arch = "aarch64";
+    ScriptedSession s;
+    s.expect_run({"@os-release"}, {0, host.render(), ""});
+    auto report = Provisioner(s, *templates, docker).run(request());
+    REQUIRE_FALSE(report);
+    require_clean(s);
+    CHECK(report.error().message.find("built for x86_64, but n1 is aarch64 (uname -m)") != std::string::npos);
+    CHECK(report.error().hint.find("BERTH_AUTHZ_BINARY") != std::string::npos);
+
+    auto not_elf = request();
+    not_elf.authz_binary = "#!/bin/sh\n";
+    ScriptedSession s2;
+    s2.expect_run({"@os-release"}, {0, installed_debian(fresh("debian-12"), "/usr/sbin/dockerd").render(), ""});
+    auto refused = Provisioner(s2, *templates, docker).run(not_elf);
+    REQUIRE_FALSE(refused);
+    require_clean(s2);
+    CHECK(refused.error().message.find("is not an ELF executable") != std::string::npos);
+
+    CHECK(elf_arch(berth::test::fake_elf(183)) == "aarch64");
+    CHECK(host_arch_family("i686") == "i386");
+    CHECK(host_arch_family("armv7l") == "arm");
+    CHECK(check_program_arch(berth::test::fake_elf(183), "aarch64", "n1"));
 }
 
 TEST_CASE("drift in daemon.json is put back and only docker restarts", "[provision]") {
@@ -402,6 +572,47 @@ TEST_CASE("daemon.json takes --insecure-engine-opt with a warning - never an own
     }
 }
 
+TEST_CASE("log drivers: journald by default - a file driver from --engine-opt gets berth's rotation", "[provision][engine-opt]") {
+    const std::string rendered = "{\"log-driver\": \"journald\", \"authorization-plugins\": [\"berth-authz\"]}";
+    for (const char* driver : {"json-file", "local"}) {
+        CAPTURE(driver);
+        EngineConfig e;
+        e.opts = {std::string("log-driver=") + driver};
+        std::vector<std::string> warnings;
+        auto out = Provisioner::daemon_json(rendered, e, warnings);
+        REQUIRE(out);
+        auto j = nlohmann::json::parse(*out);
+        CHECK(j["log-driver"] == driver);
+        CHECK(j["log-opts"] == nlohmann::json{{"max-size", "10m"}, {"max-file", "3"}});
+        CHECK(warnings.empty());
+    }
+    EngineConfig syslog;
+    syslog.opts = {"log-driver=syslog"};
+    std::vector<std::string> warnings;
+    auto out = Provisioner::daemon_json(rendered, syslog, warnings);
+    REQUIRE(out);
+    CHECK_FALSE(nlohmann::json::parse(*out).contains("log-opts"));
+    auto journald = Provisioner::daemon_json(rendered, EngineConfig{}, warnings);
+    REQUIRE(journald);
+    CHECK_FALSE(nlohmann::json::parse(*journald).contains("log-opts"));
+
+    // authorization-plugins is berth's: refused in both flags, and from an old record.
+    for (const char* opt : {"authorization-plugins=opa", "--authorization-plugin=opa"}) {
+        CAPTURE(opt);
+        EngineConfig plain, insecure;
+        plain.opts = {opt};
+        insecure.insecure_opts = {opt};
+        for (const auto* e : {&plain, &insecure}) {
+            auto v = validate_engine_options(*e);
+            REQUIRE_FALSE(v);
+            CHECK(v.error().kind == ErrorKind::Usage);
+            CHECK(v.error().message.find("berth sets daemon.json's authorization-plugins to its own berth-authz") !=
+                  std::string::npos);
+            CHECK_FALSE(Provisioner::daemon_json(rendered, *e, warnings));
+        }
+    }
+}
+
 TEST_CASE("engine env and version pin reach the host", "[provision]") {
     auto templates = TemplateSet::load();
     REQUIRE(templates);
@@ -553,8 +764,9 @@ TEST_CASE("check mode on a clean host: no drift after one command - nothing uplo
         CHECK(s.drift.empty());
         names.push_back(s.step);
     }
-    CHECK(names == std::vector<std::string>{"packages", "hostname", "subids", "TLS files", "daemon.json", "docker drop-in",
-                                            "audit rules", "sshd", "firewall", "docker service"});
+    CHECK(names == std::vector<std::string>{"packages", "hostname", "subids", "bind-mount directory", "TLS files",
+                                            "daemon.json", "docker drop-in", "audit rules", "sshd", "firewall",
+                                            "berth-authz", "docker service"});
     CHECK(report->clean());
     CHECK(report->digests.at("/etc/docker/daemon.json") == std::get<0>(host.files.at("/etc/docker/daemon.json")));
 }

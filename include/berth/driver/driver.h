@@ -157,6 +157,9 @@ struct DriverInfo {
     /// States of many machines of this driver with one external call (ls stays O(1) per
     /// driver). Empty: the core asks each driver's state() in turn.
     std::function<std::vector<Result<MachineState>>(const std::vector<Driver*>&)> states;
+    /// berth reaches the machine over SSH and provisions it (false: a host known only by its URL),
+    /// so create needs berth-authz at hand before it makes anything.
+    bool provisions = true;
 };
 
 /// The first value of option `name`, or `fallback` when it has none (or an empty one).

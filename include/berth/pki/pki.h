@@ -52,6 +52,10 @@ struct MachineCerts {
 /// A new server certificate from an existing CA (used when the machine's address changes).
 [[nodiscard]] Result<CertAndKey> issue_server_cert(const CertAndKey& ca,
                                                    const MachineCertRequest& request);
+/// The CN of a machine's client certificate, "berth client for <machine>": what dockerd passes
+/// berth-authz as the request's user, and what the default policy gives the owner's role.
+[[nodiscard]] std::string client_common_name(std::string_view machine);
+
 /// A new client certificate from an existing CA.
 [[nodiscard]] Result<CertAndKey> issue_client_cert(const CertAndKey& ca,
                                                    const MachineCertRequest& request);

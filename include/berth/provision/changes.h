@@ -23,8 +23,10 @@ struct ManagedFile {
 /// A file mode as four octal digits: "0644".
 [[nodiscard]] std::string mode_text(unsigned mode);
 
-/// The stages of the "applying the configuration" script, in the order they run.
-enum class Stage { Sshd, Firewall, Audit, Services };
+/// The stages of the "applying the configuration" script, in the order they run. Authz comes
+/// before Services and the docker restart: dockerd with "authorization-plugins" refuses every
+/// request while the plugin's socket is not listening.
+enum class Stage { Sshd, Firewall, Audit, Authz, Services };
 
 class Changes {
 public:
@@ -44,7 +46,7 @@ public:
     [[nodiscard]] std::vector<std::string> restarted() const;
 
 private:
-    static constexpr size_t k_stages = 4;
+    static constexpr size_t k_stages = 5;
     std::array<std::string, k_stages> m_scripts;
     std::array<std::vector<std::string>, k_stages> m_restarted;
 };

@@ -9,7 +9,12 @@
 ///                    guard that takes a refused drop-in back (berth must never lock itself out);
 ///   FirewallStep     the nftables table and its unit: systemd reloads when the unit was written,
 ///                    the unit is enabled when it is not, and restarted (after `nft -c` checks the
-///                    table) when either file was written or the unit is not active.
+///                    table) when either file was written or the unit is not active;
+///   AuthzStep        berth-authz (the Docker authorization plugin), its policy and its socket and
+///                    service units: systemd reloads when a unit was written; the socket is
+///                    enabled and started when it is not (before docker restarts: Stage::Authz);
+///                    a new program or service unit restarts berth-authz.service, a new policy
+///                    only reloads it (SIGHUP). Docker never restarts for the plugin's files.
 
 #include <berth/provision/file_step.h>
 
@@ -54,6 +59,16 @@ private:
 class FirewallStep final : public FileStep {
 public:
     FirewallStep(ManagedFile table, ManagedFile unit);
+
+protected:
+    [[nodiscard]] Drift unit_drift(const Facts& facts) const override;
+    void activate(const Facts& facts, const std::vector<std::string>& written,
+                  Changes& changes) const override;
+};
+
+class AuthzStep final : public FileStep {
+public:
+    AuthzStep(ManagedFile binary, ManagedFile policy, ManagedFile socket_unit, ManagedFile service_unit);
 
 protected:
     [[nodiscard]] Drift unit_drift(const Facts& facts) const override;

@@ -6,6 +6,7 @@
 /// docs/hardening.md lists both sets and why.
 
 #include <berth/core/error.h>
+#include <berth/store/authz_config.h>
 #include <berth/store/engine_config.h>
 
 #include <string>
@@ -17,7 +18,7 @@ namespace berth {
 enum class EngineOptKind {
     Plain,      ///< any other daemon.json key: --engine-opt
     Weakening,  ///< gives up part of the hardening: only --insecure-engine-opt
-    Owned,      ///< the API's listeners and TLS, which berth sets: refused always
+    Owned,      ///< the API's listeners and TLS, and authorization-plugins, which berth sets: refused always
 };
 
 struct EngineOpt {
@@ -30,6 +31,7 @@ struct EngineOpt {
 [[nodiscard]] EngineOptKind engine_opt_kind(std::string_view key);
 
 /// Why a weakening key weakens the hardening, for warnings and docs; "" for other keys.
+/// "authz-owner-role" (not a daemon.json key) is --authz-owner-role admin.
 [[nodiscard]] std::string weakening_reason(std::string_view key);
 
 /// Splits "key=value" given to `flag`: the key is [a-z0-9][a-z0-9-]* (daemon.json's spelling,
@@ -46,5 +48,7 @@ struct EngineOpt {
 /// `berth inspect`: its --insecure-engine-opt options, weakening keys in --engine-opt of records
 /// made before the policy, and each --engine-insecure-registry as "insecure-registry=HOST".
 [[nodiscard]] std::vector<std::string> weakened_hardening(const EngineConfig& engine);
+/// The same, and "authz-owner-role=admin" when the machine's own certificate is berth-authz's admin.
+[[nodiscard]] std::vector<std::string> weakened_hardening(const EngineConfig& engine, const AuthzConfig& authz);
 
 }  // namespace berth

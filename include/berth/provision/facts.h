@@ -1,7 +1,8 @@
 #pragma once
 /// What one remote command tells about a host: its OS, the packages berth needs, the digest, mode
 /// and owner of every file berth manages (host_paths.h), which of Docker's paths exist, the state
-/// of the units berth runs, sshd's ports, the subordinate id files and where dockerd and nft are.
+/// of the units berth runs, sshd's ports, the subordinate id files, where dockerd and nft are, the
+/// machine's architecture and berth's directories (managed_dirs()).
 /// The plan decides everything from these facts, so a host that matches costs one command.
 
 #include <berth/core/error.h>
@@ -32,6 +33,8 @@ struct Facts {
     std::string dockerd;  ///< dockerd's path, "" if not installed
     std::string selinux;  ///< getenforce's answer, "" without SELinux
     std::string nft;      ///< nft's path, "" if not installed
+    std::string arch;     ///< uname -m ("x86_64", "aarch64")
+    std::map<std::string, FileState> dirs;  ///< managed_dirs() that exist as directories (digest "")
 
     /// The installed version of `package`, "" if it is not installed.
     [[nodiscard]] std::string package_version(const std::string& package) const;

@@ -20,12 +20,25 @@ inline constexpr const char* k_audit_rules = "/etc/audit/rules.d/berth-docker.ru
 inline constexpr const char* k_sshd_dropin = "/etc/ssh/sshd_config.d/00-berth.conf";
 inline constexpr const char* k_firewall = "/etc/berth/firewall.nft";
 inline constexpr const char* k_firewall_unit = "/etc/systemd/system/berth-firewall.service";
+/// berth-authz, the Docker authorization plugin berth builds and installs (docs/hardening.md): its
+/// program, its policy and its two units (socket-activated: systemd listens on k_authz_socket).
+inline constexpr const char* k_authz_binary = "/usr/local/sbin/berth-authz";
+inline constexpr const char* k_authz_policy = "/etc/berth/authz.yaml";
+inline constexpr const char* k_authz_socket_unit = "/etc/systemd/system/berth-authz.socket";
+inline constexpr const char* k_authz_service_unit = "/etc/systemd/system/berth-authz.service";
+inline constexpr const char* k_authz_socket = "/run/docker/plugins/berth-authz.sock";
+/// The default policy's bind-mount allow-list: the one host directory containers may bind-mount.
+inline constexpr const char* k_bind_allow_dir = "/srv/berth";
 
 /// Every file berth manages, in the order they are written.
 [[nodiscard]] inline std::vector<std::string> managed_paths() {
     return {k_ca_path, k_server_cert_path, k_server_key_path, k_daemon_json, k_engine_env, k_dropin, k_audit_rules,
-            k_sshd_dropin, k_firewall, k_firewall_unit};
+            k_sshd_dropin, k_firewall, k_firewall_unit, k_authz_binary, k_authz_policy, k_authz_socket_unit,
+            k_authz_service_unit};
 }
+
+/// The directories berth makes when they are missing (root:root 0755); the facts report them.
+[[nodiscard]] inline std::vector<std::string> managed_dirs() { return {k_bind_allow_dir}; }
 
 /// Docker's binaries, directories, units and files (CIS Docker Benchmark 1.1.3-1.1.18), at the
 /// places Debian, Ubuntu, Fedora and Docker's own packages put them. Those that exist are watched.

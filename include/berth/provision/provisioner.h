@@ -18,6 +18,7 @@
 #include <berth/docker/docker_probe.h>
 #include <berth/provision/changes.h>
 #include <berth/provision/os_release.h>
+#include <berth/store/authz_config.h>
 #include <berth/store/engine_config.h>
 #include <berth/provision/step.h>
 #include <berth/provision/templates.h>
@@ -42,6 +43,10 @@ struct ProvisionRequest {
     std::string server_cert_pem;
     std::string server_key_pem;
     bool upgrade = false;               ///< upgrade the Docker packages first (berth upgrade)
+    AuthzConfig authz;                  ///< the owner's role in the default policy
+    std::string authz_policy;           ///< a custom policy's text ("" = the default, from its template)
+    std::string authz_owner_cn;         ///< the machine's client certificate CN (pki::client_common_name)
+    std::string authz_binary;           ///< the berth-authz program (an ELF file) to install
 };
 
 struct ProvisionReport {

@@ -24,6 +24,10 @@ struct ProvisionOptions {
     std::string replace_host_key;  ///< "SHA256:...": pin the host key with this fingerprint ("" = only pinned keys)
     std::optional<std::filesystem::path> templates_dir;  ///< override the machine's recorded one
     std::chrono::seconds ssh_timeout{120};      ///< how long to keep trying to connect
+    /// --authz-policy FILE: berth-authz's policy from now on (copied into the store); "default"
+    /// goes back to berth's own. Empty: keep the machine's.
+    std::optional<std::filesystem::path> authz_policy;
+    std::string authz_owner_role;  ///< --authz-owner-role restricted|admin ("" = keep the machine's)
 };
 
 struct CreateRequest {
@@ -133,6 +137,10 @@ private:
     [[nodiscard]] Result<void> issue_certificates(MachineRecord& record, Driver& driver) const;
     [[nodiscard]] Result<ProvisionReport> provision_locked(Machine& machine, const ProvisionOptions& options,
                                                            bool first_contact, bool upgrade) const;
+    /// --authz-policy and --authz-owner-role of `options` into the machine's record and store
+    /// (the policy's copy written atomically, 0600), checked against what the machine has.
+    [[nodiscard]] Result<void> apply_authz_options(MachineRecord& record, const ProvisionOptions& options,
+                                                   const std::optional<std::string>& policy) const;
     [[nodiscard]] DriverContext context_for(std::string_view name,
                                             const std::optional<std::filesystem::path>& templates_dir) const;
     /// The machine's lock; NotFound (and no lock file left) when there is no such machine.

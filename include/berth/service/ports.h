@@ -28,6 +28,9 @@ using SshOpener = std::function<Result<std::unique_ptr<Session>>(const SshTarget
 /// A Docker API probe of the daemon at `url` (tcp://HOST:PORT), reached with `tls`.
 using DockerProbeFactory = std::function<std::unique_ptr<DockerProbe>(const std::string& url, const DockerTls& tls)>;
 
+/// The bytes of the berth-authz program provision installs (service/authz_files.h finds the real one).
+using AuthzBinarySource = std::function<Result<std::string>()>;
+
 struct Ports {
     const Store* store = nullptr;
     Runner* runner = nullptr;               ///< local processes (drivers' tools)
@@ -37,6 +40,7 @@ struct Ports {
     DockerProbeFactory docker;
     ImageResolver images;                   ///< VM images by name, URL or path (the image cache)
     Clock* clock = nullptr;                 ///< timings and waits
+    AuthzBinarySource authz_binary;         ///< berth-authz, read when a provision needs it
 };
 
 }  // namespace berth

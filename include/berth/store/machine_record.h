@@ -4,6 +4,7 @@
 /// beside it.
 
 #include <berth/core/error.h>
+#include <berth/store/authz_config.h>
 #include <berth/store/engine_config.h>
 
 #include <nlohmann/json.hpp>
@@ -61,6 +62,7 @@ struct MachineRecord {
     std::string docker_version;  ///< seen at the last provision ("" unknown); JSON "engine"."version"
     TlsSettings tls;
     ProvisionState provision;
+    AuthzConfig authz;       ///< JSON "authz", only when not the default (older readers ignore it)
 
     [[nodiscard]] nlohmann::json to_json() const;
     /// `origin` names the file in messages. Refuses schema_version > k_schema_version.

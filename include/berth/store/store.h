@@ -29,6 +29,7 @@ inline constexpr const char* k_server_cert_file = "server.pem";
 inline constexpr const char* k_server_key_file = "server-key.pem";
 inline constexpr const char* k_known_hosts_file = "known_hosts";  ///< the pinned SSH host key
 inline constexpr const char* k_cert_dir = "certs";                ///< DOCKER_CERT_PATH (0700)
+inline constexpr const char* k_authz_policy_file = "authz.yaml";  ///< --authz-policy's copy (0600)
 
 class Store {
 public:
