@@ -29,7 +29,7 @@ public:
     std::vector<nlohmann::json> containers;  ///< inspect objects of the running containers
     /// What POST /containers/create of the authorization probe answers: berth-authz's refusal.
     ApiAnswer probe_answer = {403, R"({"message":"authorization denied by plugin berth-authz: berth-authz: )"
-                                   R"(--privileged is refused on this host (rule privileged in /etc/berth/authz.yaml)"})"};
+                                   R"x(--privileged is refused on this host (rule privileged in /etc/berth/authz.yaml)"})x"};
     std::atomic<int> probes = 0;             ///< authz_probe calls
 
     Result<void> wait_until_ready(std::chrono::seconds) override {
