@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
     cli::add_rm(app, ctx);
     cli::add_version(app, ctx);
     cli::add_image(app, ctx);
+    cli::add_audit(app, ctx);
 
     try {
         app.parse(argc, argv);

@@ -92,10 +92,10 @@ struct TransferFailure {
 
 /// Turns a failed transfer into an Error that says what to do about it.
 Error transfer_error(const TransferFailure& failure, const std::string& docker_url,
-                     const DockerUrl& parsed, std::string_view path, milliseconds timeout) {
+                     const DockerUrl& parsed, std::string_view request, milliseconds timeout) {
     const CURLcode code = failure.code;
     const std::string& curl_message = failure.curl_message;
-    const std::string what = "GET " + std::string(path) + " on Docker at " + docker_url + " failed: ";
+    const std::string what = std::string(request) + " on Docker at " + docker_url + " failed: ";
     const std::string detail =
         curl_message.empty() ? std::string(curl_easy_strerror(code)) : std::string(curl_message);
     const std::string port = std::to_string(parsed.port);
@@ -168,14 +168,15 @@ Error transfer_error(const TransferFailure& failure, const std::string& docker_u
             break;
     }
     Error error{ErrorKind::Failed, std::move(message), std::move(hint), {}};
-    error.with("url", docker_url).with("request", "GET " + std::string(path));
+    error.with("url", docker_url).with("request", std::string(request));
     error.with("curl_code", std::to_string(static_cast<int>(code)));
     return error;
 }
 
 Error status_error(long status, std::string_view body, const std::string& docker_url,
-                   std::string_view path) {
-    std::string message = "GET " + std::string(path) + " on Docker at " + docker_url +
+                   std::string_view request) {
+    const std::string_view path = request.substr(request.find(' ') + 1);
+    std::string message = std::string(request) + " on Docker at " + docker_url +
                           " answered HTTP " + std::to_string(status) + ": " + excerpt(body);
     std::string hint;
     if (status >= 500)
@@ -188,7 +189,7 @@ Error status_error(long status, std::string_view body, const std::string& docker
     else
         hint = "check `journalctl -u docker` on the machine";
     Error error{ErrorKind::Failed, std::move(message), std::move(hint), {}};
-    error.with("url", docker_url).with("request", "GET " + std::string(path));
+    error.with("url", docker_url).with("request", std::string(request));
     error.with("http_status", std::to_string(status));
     return error;
 }
@@ -198,7 +199,33 @@ Error status_error(long status, std::string_view body, const std::string& docker
 DockerClient::DockerClient(std::string url, DockerTls tls, milliseconds request_timeout)
     : m_url(std::move(url)), m_tls(std::move(tls)), m_request_timeout(request_timeout) {}
 
+namespace {
+
+/// What curl knew when `rc` ended a transfer on `h`.
+TransferFailure failure_of(CURL* h, CURLcode rc, const char* error_buffer) {
+    TransferFailure failure;
+    failure.code = rc;
+    failure.curl_message = trim(error_buffer);
+    curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &failure.os_errno);
+    curl_off_t tls_time = 0;
+    failure.tls_done = curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &tls_time) == CURLE_OK && tls_time > 0;
+    long answered = 0;
+    failure.http_answered = curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &answered) == CURLE_OK && answered != 0;
+    return failure;
+}
+
+}  // namespace
+
 Result<std::string> DockerClient::get(std::string_view path, milliseconds timeout, bool client_cert) {
+    auto answer = send("GET", path, "", timeout, client_cert);
+    if (!answer) return std::unexpected(std::move(answer.error()));
+    if (answer->status < 200 || answer->status > 299)
+        return std::unexpected(status_error(answer->status, answer->body, m_url, "GET " + std::string(path)));
+    return std::move(answer->body);
+}
+
+Result<ApiAnswer> DockerClient::send(std::string_view method, std::string_view path, const std::string& json_body,
+                                     milliseconds timeout, bool client_cert) {
     auto parsed = parse_docker_url(m_url);
     if (!parsed) return std::unexpected(std::move(parsed.error()));
     if (auto ok = check_readable(m_tls.ca, "CA certificate"); !ok) return std::unexpected(ok.error());
@@ -217,6 +244,9 @@ Result<std::string> DockerClient::get(std::string_view path, milliseconds timeou
     const long timeout_ms = static_cast<long>(std::max(timeout, milliseconds(1)).count());
     char error_buffer[CURL_ERROR_SIZE] = {};
     std::string body;
+    const bool post = method == "POST";
+    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(
+        post ? curl_slist_append(nullptr, "Content-Type: application/json") : nullptr, &curl_slist_free_all);
 
     CURLcode rc = CURLE_OK;
     auto set = [&](CURLoption option, auto value) {
@@ -225,7 +255,13 @@ Result<std::string> DockerClient::get(std::string_view path, milliseconds timeou
     set(CURLOPT_ERRORBUFFER, static_cast<char*>(error_buffer));
     set(CURLOPT_URL, target.c_str());
     set(CURLOPT_PROTOCOLS_STR, "https");
-    set(CURLOPT_HTTPGET, 1L);
+    if (post) {
+        set(CURLOPT_POSTFIELDS, json_body.c_str());
+        set(CURLOPT_POSTFIELDSIZE, static_cast<long>(json_body.size()));
+        set(CURLOPT_HTTPHEADER, headers.get());
+    } else {
+        set(CURLOPT_HTTPGET, 1L);
+    }
     set(CURLOPT_FOLLOWLOCATION, 0L);
     set(CURLOPT_NOSIGNAL, 1L);
     set(CURLOPT_USERAGENT, "berth");
@@ -247,29 +283,17 @@ Result<std::string> DockerClient::get(std::string_view path, milliseconds timeou
     }
     set(CURLOPT_WRITEFUNCTION, &append_body);
     set(CURLOPT_WRITEDATA, static_cast<void*>(&body));
-    if (rc != CURLE_OK)
-        return fail(std::string("cannot set up libcurl for Docker at ") + m_url + ": " +
-                        curl_easy_strerror(rc),
+    if (rc != CURLE_OK || (post && !headers))
+        return fail(std::string("cannot set up libcurl for Docker at ") + m_url + ": " + curl_easy_strerror(rc),
                     "this libcurl is too old or lacks TLS; berth needs libcurl4-openssl 7.85 or newer");
 
     rc = curl_easy_perform(h);
-    if (rc != CURLE_OK) {
-        TransferFailure failure;
-        failure.code = rc;
-        failure.curl_message = trim(error_buffer);
-        curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &failure.os_errno);
-        curl_off_t tls_time = 0;
-        failure.tls_done = curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &tls_time) == CURLE_OK &&
-                           tls_time > 0;
-        long answered = 0;
-        failure.http_answered =
-            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &answered) == CURLE_OK && answered != 0;
-        return std::unexpected(transfer_error(failure, m_url, *parsed, path, timeout));
-    }
+    const std::string request = std::string(method) + " " + std::string(path);
+    if (rc != CURLE_OK)
+        return std::unexpected(transfer_error(failure_of(h, rc, error_buffer), m_url, *parsed, request, timeout));
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (status < 200 || status > 299) return std::unexpected(status_error(status, body, m_url, path));
-    return body;
+    return ApiAnswer{status, std::move(body)};
 }
 
 Result<void> DockerClient::ping_within(milliseconds timeout) {
@@ -304,6 +328,52 @@ Result<nlohmann::json> DockerClient::get_json(std::string_view path) {
 Result<nlohmann::json> DockerClient::info() { return get_json("/info"); }
 
 Result<nlohmann::json> DockerClient::version() { return get_json("/version"); }
+
+namespace {
+
+/// A container id as dockerd writes it: 64 lowercase hex digits (12 at least), nothing that could
+/// change the path it is put in.
+bool is_container_id(std::string_view id) {
+    return id.size() >= 12 && id.size() <= 64 &&
+           std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+}  // namespace
+
+Result<std::vector<nlohmann::json>> DockerClient::running_containers() {
+    auto body = get("/containers/json", m_request_timeout);
+    if (!body) return std::unexpected(std::move(body.error()));
+    const auto list = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
+    const std::string hint = "something other than dockerd may be listening there; check `journalctl -u docker` on the machine";
+    if (list.is_discarded() || !list.is_array())
+        return fail("GET /containers/json on Docker at " + m_url + " did not answer a JSON array: " + excerpt(*body), hint);
+    std::vector<nlohmann::json> out;
+    for (const auto& item : list) {
+        const auto id = item.is_object() ? item.find("Id") : item.end();
+        if (id == item.end() || !id->is_string() || !is_container_id(id->get_ref<const std::string&>()))
+            return fail("GET /containers/json on Docker at " + m_url + " listed a container without a valid id: " +
+                            excerpt(item.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)),
+                        hint);
+        const std::string path = "/containers/" + id->get<std::string>() + "/json";
+        auto inspect = send("GET", path, "", m_request_timeout, true);
+        if (!inspect) return std::unexpected(std::move(inspect.error()));
+        if (inspect->status == 404) continue;  // removed since the list
+        if (inspect->status < 200 || inspect->status > 299)
+            return std::unexpected(status_error(inspect->status, inspect->body, m_url, "GET " + path));
+        auto json = parse_api_answer(inspect->body, path, m_url);
+        if (!json) return std::unexpected(std::move(json.error()));
+        out.push_back(std::move(*json));
+    }
+    return out;
+}
+
+Result<ApiAnswer> DockerClient::authz_probe() {
+    const nlohmann::json body = {{"Image", k_authz_probe_image},
+                                 {"Cmd", {"true"}},
+                                 {"Labels", {{"berth.audit", "authorization probe"}}},
+                                 {"HostConfig", {{"Privileged", true}}}};
+    return send("POST", "/containers/create", body.dump(), m_request_timeout, true);
+}
 
 namespace {
 

@@ -11,6 +11,8 @@
 #include <berth/service/connect.h>
 #include <berth/transport/known_hosts.h>
 
+#include "provision_request.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -97,6 +99,11 @@ Result<void> check_refuses_anonymous(MachineRecord& record, DockerProbe& docker)
 }
 
 }  // namespace
+
+Result<ProvisionRequest> machine_provision_request(const Store& store, const Machine& machine,
+                                                  const SshEndpoint& endpoint) {
+    return provision_request(store, machine, endpoint, false);
+}
 
 Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const ProvisionOptions& options,
                                                          bool first_contact, bool upgrade) const {

@@ -33,6 +33,8 @@ public:
     Result<nlohmann::json> info() override { return m_target.info(); }
     Result<nlohmann::json> version() override { return m_target.version(); }
     Result<void> refuses_anonymous_client() override { return m_target.refuses_anonymous_client(); }
+    Result<std::vector<nlohmann::json>> running_containers() override { return m_target.running_containers(); }
+    Result<ApiAnswer> authz_probe() override { return m_target.authz_probe(); }
 
 private:
     DockerProbe& m_target;

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <string>
+#include <vector>
 
 namespace berth::test {
 
@@ -24,6 +26,11 @@ public:
     std::atomic<int> versions = 0;  ///< version calls
     bool anonymous_accepted = false;         ///< true: the daemon answers a client without a certificate
     std::atomic<int> anonymous_checks = 0;   ///< refuses_anonymous_client calls
+    std::vector<nlohmann::json> containers;  ///< inspect objects of the running containers
+    /// What POST /containers/create of the authorization probe answers: berth-authz's refusal.
+    ApiAnswer probe_answer = {403, R"({"message":"authorization denied by plugin berth-authz: berth-authz: )"
+                                   R"x(--privileged is refused on this host (rule privileged in /etc/berth/authz.yaml)"})x"};
+    std::atomic<int> probes = 0;             ///< authz_probe calls
 
     Result<void> wait_until_ready(std::chrono::seconds) override {
         ++waits;
@@ -43,6 +50,11 @@ public:
         if (anonymous_accepted)
             return fail("Docker at tcp://10.0.0.5:2376 answers a client without a certificate (HTTP 200)");
         return {};
+    }
+    Result<std::vector<nlohmann::json>> running_containers() override { return containers; }
+    Result<ApiAnswer> authz_probe() override {
+        ++probes;
+        return probe_answer;
     }
 };
 

@@ -77,10 +77,16 @@ struct FakeDockerdSetup {
     double delay_seconds = 0;
     int info_status = 200;
     std::string client_cert = "required";  ///< "optional": serves clients without a certificate
+    fs::path containers;                   ///< JSON array of running containers' inspect objects
+    std::string authz = "refuse";          ///< "none": a privileged create is let through
 };
 
 FakeDockerdSetup server_of(const Machine& machine) {
-    return {machine.file("ca.pem"), machine.file("server.pem"), machine.file("server-key.pem")};
+    FakeDockerdSetup setup;
+    setup.ca = machine.file("ca.pem");
+    setup.cert = machine.file("server.pem");
+    setup.key = machine.file("server-key.pem");
+    return setup;
 }
 
 /// tests/support/fake_dockerd.py on 127.0.0.1, stopped with the object.
@@ -92,7 +98,9 @@ public:
             "--ca", setup.ca.string(), "--cert", setup.cert.string(), "--key", setup.key.string(),
             "--info", setup.info.string(), "--version", fixture("version-20.10.24.json").string(),
             "--delay", std::to_string(setup.delay_seconds),
-            "--info-status", std::to_string(setup.info_status), "--client-cert", setup.client_cert};
+            "--info-status", std::to_string(setup.info_status), "--client-cert", setup.client_cert,
+            "--authz", setup.authz};
+        if (!setup.containers.empty()) args.insert(args.end(), {"--containers", setup.containers.string()});
         m_server.emplace(std::move(args), m_dir / "fake_dockerd.log");
     }
 
@@ -466,4 +474,48 @@ TEST_CASE("check_security_options reads names from hand-built SecurityOptions", 
         CHECK(contains(missing.error().message, "no SecurityOptions"));
         CHECK_FALSE(berth::check_security_options(nlohmann::json::array(), {"userns"}).has_value());
     }
+}
+
+// --- what berth audit asks the API: the running containers, the authorization probe -------------
+
+TEST_CASE("running_containers lists and inspects each running container over mutual TLS", "[docker][audit]") {
+    const Machine dev("dev");
+    auto setup = server_of(dev);
+    setup.containers = fs::path(BERTH_TESTS_DIR) / "fixtures/audit/containers-handmade.json";
+    const FakeDockerd dockerd(setup);
+    DockerClient client(dockerd.url(), dev.client_tls());
+    auto containers = client.running_containers();
+    INFO((containers ? std::string() : containers.error().line()));
+    REQUIRE(containers.has_value());
+    REQUIRE(containers->size() == 2);
+    CHECK((*containers)[0]["Name"] == "/web");
+    CHECK((*containers)[1]["HostConfig"]["Privileged"] == true);
+
+    const FakeDockerd empty(server_of(dev));
+    auto none = DockerClient(empty.url(), dev.client_tls()).running_containers();
+    REQUIRE(none.has_value());
+    CHECK(none->empty());
+}
+
+TEST_CASE("the authorization probe POSTs a privileged create as JSON and returns any answer", "[docker][audit]") {
+    const Machine dev("dev");
+    const FakeDockerd refusing(server_of(dev));
+    auto refused = DockerClient(refusing.url(), dev.client_tls()).authz_probe();
+    INFO((refused ? std::string() : refused.error().line()));
+    REQUIRE(refused.has_value());
+    CHECK(refused->status == 403);  // the fake answers 400 unless the body asks for a privileged container
+    CHECK(contains(refused->body, "authorization denied by plugin berth-authz: berth-authz:"));
+
+    auto setup = server_of(dev);
+    setup.authz = "none";
+    const FakeDockerd open(setup);
+    auto through = DockerClient(open.url(), dev.client_tls()).authz_probe();
+    REQUIRE(through.has_value());
+    CHECK(through->status == 404);
+    CHECK(contains(through->body, "No such image: berth-audit-probe/none:absent"));
+
+    const RefusingPort port;
+    auto unreachable = DockerClient(port.url(), dev.client_tls(), 2s).authz_probe();
+    REQUIRE_FALSE(unreachable.has_value());
+    CHECK(contains(unreachable.error().message, "POST /containers/create"));
 }

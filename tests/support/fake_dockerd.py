@@ -2,7 +2,11 @@
 """A stand-in for dockerd's TLS API on 127.0.0.1, for integration tests (python3 stdlib only).
 
 Mutual TLS like `dockerd --tlsverify`: the client must present a certificate signed by --ca.
-Serves GET /_ping ("OK"), /version and /info (JSON fixture files), also under /vX.Y/.
+Serves GET /_ping ("OK"), /version and /info (JSON fixture files), also under /vX.Y/; GET
+/containers/json and /containers/ID/json from --containers (a JSON array of inspect objects);
+POST /containers/create as a daemon with berth-authz refuses a privileged container (--authz
+refuse, the default) or as one without a plugin answers for an image it does not have (--authz
+none); a create that is not a privileged JSON request is answered 400.
 Prints its port on the first line of stdout, once it listens. With --delay N, it prints the port
 as soon as the socket is bound (reserved, connections refused) and listens only after N seconds,
 like a daemon that is still starting.
@@ -10,6 +14,7 @@ like a daemon that is still starting.
 
 import argparse
 import http.server
+import json
 import re
 import ssl
 import sys
@@ -30,6 +35,9 @@ def parse_args():
     parser.add_argument("--info-status", type=int, default=200, help="HTTP status of GET /info")
     parser.add_argument("--client-cert", choices=["required", "optional"], default="required",
                         help="optional: a client without a certificate is served too (tlsverify off)")
+    parser.add_argument("--containers", help="JSON array of the running containers' inspect objects")
+    parser.add_argument("--authz", choices=["refuse", "none"], default="refuse",
+                        help="how POST /containers/create of a privileged container is answered")
     return parser.parse_args()
 
 
@@ -60,6 +68,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.answer(200, b"OK", "text/plain; charset=utf-8")
         elif path == "/version":
             self.answer(200, read_bytes(opts.version), "application/json")
+        elif self.get_containers(path):
+            pass
         elif path == "/info":
             if opts.info_status == 200:
                 self.answer(200, read_bytes(opts.info), "application/json")
@@ -68,6 +78,49 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.answer(opts.info_status, body, "application/json")
         else:
             self.answer(404, b'{"message":"page not found"}\n', "application/json")
+
+    def containers(self):
+        opts = self.server.opts
+        return json.loads(read_bytes(opts.containers)) if opts.containers else []
+
+    def answer_json(self, status, value):
+        self.answer(status, json.dumps(value).encode() + b"\n", "application/json")
+
+    def get_containers(self, path):
+        if path == "/containers/json":
+            self.answer_json(200, [{"Id": c["Id"], "Names": [c.get("Name", "")]} for c in self.containers()])
+            return True
+        match = re.fullmatch(r"/containers/([0-9a-f]+)/json", path)
+        if match:
+            found = [c for c in self.containers() if c["Id"] == match.group(1)]
+            if found:
+                self.answer_json(200, found[0])
+            else:
+                self.answer_json(404, {"message": "No such container: " + match.group(1)})
+            return True
+        return False
+
+    def do_POST(self):
+        path = re.sub(r"^/v[0-9]+\.[0-9]+(?=/)", "", self.path.split("?", 1)[0])
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0") or "0"))
+        if path != "/containers/create":
+            self.answer_json(404, {"message": "page not found"})
+            return
+        try:
+            request = json.loads(body)
+        except ValueError:
+            request = None
+        privileged = (self.headers.get("Content-Type", "").startswith("application/json") and
+                      isinstance(request, dict) and isinstance(request.get("HostConfig"), dict) and
+                      request["HostConfig"].get("Privileged") is True)
+        if not privileged:
+            self.answer_json(400, {"message": "fake dockerd: expected a privileged container as JSON"})
+        elif self.server.opts.authz == "refuse":
+            self.answer_json(403, {"message": "authorization denied by plugin berth-authz: berth-authz: "
+                                              "--privileged is refused on this host "
+                                              "(rule privileged in /etc/berth/authz.yaml)"})
+        else:
+            self.answer_json(404, {"message": "No such image: " + str(request.get("Image"))})
 
     def log_message(self, format, *args):  # noqa: A002 (BaseHTTPRequestHandler's signature)
         pass

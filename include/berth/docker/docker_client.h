@@ -43,12 +43,19 @@ public:
     /// GET /_ping without the client certificate: succeeds only when the daemon refuses it.
     [[nodiscard]] Result<void> refuses_anonymous_client() override;
 
+    [[nodiscard]] Result<std::vector<nlohmann::json>> running_containers() override;
+    [[nodiscard]] Result<ApiAnswer> authz_probe() override;
+
     [[nodiscard]] const std::string& url() const { return m_url; }
 
 private:
     /// GET `path`; the body of a 2xx answer, or an Error that says what to do.
     /// `client_cert` false leaves the client certificate out (refuses_anonymous_client).
     Result<std::string> get(std::string_view path, std::chrono::milliseconds timeout, bool client_cert = true);
+    /// `method` ("GET" or "POST", with `json_body` as application/json) `path`: any HTTP answer,
+    /// or an Error when none came.
+    Result<ApiAnswer> send(std::string_view method, std::string_view path, const std::string& json_body,
+                           std::chrono::milliseconds timeout, bool client_cert = true);
     Result<void> ping_within(std::chrono::milliseconds timeout);
     Result<nlohmann::json> get_json(std::string_view path);
 

@@ -8,8 +8,20 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <string>
+#include <vector>
 
 namespace berth {
+
+/// The image the authorization probe asks for: a name no registry and no host has, so a daemon
+/// that lets the probe through answers "no such image" and creates nothing.
+inline constexpr const char* k_authz_probe_image = "berth-audit-probe/none:absent";
+
+/// What dockerd answered to a request: its HTTP status and body.
+struct ApiAnswer {
+    long status = 0;
+    std::string body;
+};
 
 class DockerProbe {
 public:
@@ -26,6 +38,14 @@ public:
     /// answers HTTP at all (anyone who reaches the port can use the API: root on the host), and
     /// when the check cannot be made (no connection, a certificate that does not verify).
     [[nodiscard]] virtual Result<void> refuses_anonymous_client() = 0;
+    /// GET /containers/json (the running containers), then GET /containers/{id}/json of each:
+    /// their inspect objects (a container gone in between is left out).
+    [[nodiscard]] virtual Result<std::vector<nlohmann::json>> running_containers() = 0;
+    /// POST /containers/create of a privileged container (HostConfig.Privileged) from
+    /// k_authz_probe_image: an authorization plugin must refuse it (HTTP 403); without one the
+    /// daemon refuses it too (no such image), so nothing is ever created. Any HTTP answer is a
+    /// value; an Error only when no answer came.
+    [[nodiscard]] virtual Result<ApiAnswer> authz_probe() = 0;
 };
 
 }  // namespace berth

@@ -1,0 +1,114 @@
+#include <berth/service/audit_service.h>
+
+#include <berth/core/log.h>
+#include <berth/core/text.h>
+#include <berth/provision/templates.h>
+#include <berth/service/connect.h>
+
+#include "provision_request.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <random>
+
+namespace berth {
+namespace {
+
+std::string random_nonce() {
+    std::random_device device;
+    std::string out;
+    for (int i = 0; i < 4; ++i) {
+        char part[9];
+        std::snprintf(part, sizeof part, "%08x", static_cast<unsigned>(device()));
+        out += part;
+    }
+    return out;
+}
+
+/// What the Docker API tells: /info and the containers must answer (else the machine cannot be
+/// audited); the anonymous-client check and the authorization probe are results either way.
+Result<void> read_api(const std::string& machine, DockerProbe& docker, AuditApi& api) {
+    spdlog::info("[{}] Asking Docker through its API over mutual TLS...", machine);
+    auto info = docker.info();
+    if (!info) return std::unexpected(info.error());
+    api.info = std::move(*info);
+    auto containers = docker.running_containers();
+    if (!containers) return std::unexpected(containers.error());
+    api.containers = std::move(*containers);
+    if (auto refused = docker.refuses_anonymous_client(); !refused) api.anonymous_error = refused.error().message;
+    auto probe = docker.authz_probe();
+    if (probe) api.probe = std::move(*probe);
+    else api.probe_error = probe.error().message;
+    return {};
+}
+
+/// The audit command: read-only, its sections marked by `nonce`.
+Result<AuditHost> read_host(const std::string& machine, Session& session, const std::string& nonce,
+                            const std::vector<std::string>& sources) {
+    spdlog::info("[{}] Reading audit rules, Docker's files and the bind-mounted directories...", machine);
+    auto out = session.run(audit_script(nonce, sources), std::chrono::seconds(600));
+    if (!out) {
+        Error e = out.error();
+        e.message = "auditing " + machine + " failed: " + e.message;
+        return std::unexpected(e);
+    }
+    if (out->exit_status != 0)
+        return fail("auditing " + machine + " failed (exit " + std::to_string(out->exit_status) +
+                        "): " + tail_lines(out->err.empty() ? out->out : out->err, 5),
+                    "berth needs root or passwordless sudo for the SSH user");
+    return parse_audit_output(out->out, nonce);
+}
+
+}  // namespace
+
+AuditService::AuditService(const MachineService& machines, NonceSource nonce)
+    : m_machines(machines), m_nonce(nonce ? std::move(nonce) : NonceSource(random_nonce)) {}
+
+Result<MachineAudit> AuditService::audit(std::string_view name, const ProvisionOptions& options) const {
+    MachineLogScope log_scope{std::string(name)};
+    auto machine = m_machines.open(name);
+    if (!machine) return std::unexpected(machine.error());
+    if (!machine->driver->ssh_endpoint())
+        return fail("machine \"" + std::string(name) + "\" uses the " + machine->record.driver_name +
+                    " driver, which berth cannot reach over SSH to audit");
+    SshOptions ssh;
+    ssh.connect_timeout = options.ssh_timeout;
+    ssh.host_key = HostKeyPolicy::RequirePinned;
+    auto connection = connect(m_machines.ports(), name, *machine->driver, ssh);
+    if (!connection) return std::unexpected(connection.error());
+    std::optional<std::filesystem::path> dir = options.templates_dir;
+    if (!dir && !machine->record.provision.templates_dir.empty()) dir = machine->record.provision.templates_dir;
+    auto templates = TemplateSet::load(dir);
+    if (!templates) return std::unexpected(templates.error());
+    auto request = machine_provision_request(m_machines.store(), *machine, connection->endpoint);
+    if (!request) return std::unexpected(request.error());
+
+    AuditInput input;
+    Provisioner provisioner(*connection->session, *templates, *connection->docker);
+    auto check = provisioner.check(*request);
+    if (!check) return std::unexpected(check.error());
+    input.check = std::move(*check);
+    input.recorded_digests = machine->record.provision.digests;
+    if (auto ok = read_api(machine->record.name, *connection->docker, input.api); !ok) return std::unexpected(ok.error());
+    auto host = read_host(machine->record.name, *connection->session, m_nonce(), bind_sources(input.api.containers));
+    if (!host) return std::unexpected(host.error());
+    input.host = std::move(*host);
+
+    MachineAudit audit;
+    audit.machine = machine->record.name;
+    audit.results = evaluate_audit(input);
+    audit.remote_commands = connection->session->channels_opened();
+    return audit;
+}
+
+Result<MachineAudit> AuditService::fix(std::string_view name, const ProvisionOptions& options) const {
+    auto report = m_machines.provision(name, options);
+    if (!report) return std::unexpected(report.error());
+    auto audit = this->audit(name, options);
+    if (!audit) return std::unexpected(audit.error());
+    audit->fix = std::move(*report);
+    return audit;
+}
+
+}  // namespace berth

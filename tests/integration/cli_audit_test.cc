@@ -1,0 +1,172 @@
+// berth audit through the real binary: a generic machine on this host (a real sshd on loopback,
+// the audit's commands run here as root and read only) with a TLS fake dockerd holding the
+// machine's certificates. This host is no hardened Docker host, so the audit fails (exit 1) and
+// prints what failed; an unreachable machine is an error.
+
+#include <berth/pki/pki.h>
+#include <berth/process/runner.h>
+#include <berth/store/store.h>
+#include <berth/transport/libssh_session.h>
+
+#include "port_server.h"
+#include "sshd_fixture.h"
+#include "temp_dir.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <optional>
+
+using namespace berth;
+using berth::test::TempDir;
+
+namespace {
+
+struct Berth {
+    TempDir dir;
+    std::map<std::string, std::string> env;
+
+    Berth() {
+        const std::filesystem::path bin(BERTH_BINARY);
+        const char* path = std::getenv("PATH");
+        env["PATH"] = bin.parent_path().string() + ":" + (path ? path : "/usr/bin:/bin");
+        env["BERTH_STORAGE_PATH"] = store().string();
+    }
+    std::filesystem::path store() const { return dir / "store"; }
+
+    CommandResult run(std::vector<std::string> args) {
+        Command c;
+        c.argv = {"berth"};
+        c.argv.insert(c.argv.end(), args.begin(), args.end());
+        c.env_set = env;
+        c.env_unset = {"DOCKER_HOST", "DOCKER_CERT_PATH"};
+        c.timeout = std::chrono::seconds(120);
+        ProcessRunner runner;
+        auto r = runner.run(c);
+        REQUIRE(r);
+        return *r;
+    }
+};
+
+/// A generic machine at 127.0.0.1: its SSH key and pinned host key from `sshd`, its certificates,
+/// and a fake dockerd that serves them (and refuses the authorization probe as berth-authz).
+struct AuditedMachine {
+    std::optional<test::PortServer> dockerd;
+
+    AuditedMachine(Berth& b, const test::SshdFixture& sshd, const std::string& name) {
+        Store store(b.store());
+        REQUIRE(store.ensure_layout());
+        pki::MachineCertRequest request;
+        request.machine = name;
+        request.sans = {"127.0.0.1"};
+        auto certs = pki::make_machine_certs(request);
+        REQUIRE(certs);
+        const auto tls = b.dir / "tls";
+        test::write_text(tls / "ca.pem", certs->ca.cert_pem);
+        test::write_text(tls / "server.pem", certs->server.cert_pem);
+        test::write_text(tls / "server-key.pem", certs->server.key_pem);
+        const std::string fixtures = std::string(BERTH_TESTS_DIR) + "/fixtures/";
+        dockerd.emplace(std::vector<std::string>{"python3", std::string(BERTH_TESTS_DIR) + "/support/fake_dockerd.py",
+                                                 "--ca", (tls / "ca.pem").string(), "--cert", (tls / "server.pem").string(),
+                                                 "--key", (tls / "server-key.pem").string(), "--info",
+                                                 fixtures + "docker/info-debian12-hardened.json", "--version",
+                                                 fixtures + "docker/version-20.10.24.json"},
+                        b.dir / "fake_dockerd.log");
+        MachineRecord r;
+        r.name = name;
+        r.driver_name = "generic";
+        r.status = MachineStatus::Ready;
+        r.created_at = now_rfc3339();
+        r.driver = {{"ip_address", "127.0.0.1"}, {"ssh_user", "root"}, {"ssh_port", sshd.port()},
+                    {"engine_port", dockerd->port()}};
+        REQUIRE(store.save(r));
+        for (auto [file, pem] : {std::pair{k_ca_cert_file, certs->ca.cert_pem}, std::pair{k_client_cert_file, certs->client.cert_pem},
+                                 std::pair{k_client_key_file, certs->client.key_pem}, std::pair{k_server_cert_file, certs->server.cert_pem},
+                                 std::pair{k_server_key_file, certs->server.key_pem}})
+            REQUIRE(store.write_file(name, file, pem, 0600));
+        std::filesystem::copy_file(sshd.client_key(), store.machine_file(name, "ssh-key"));
+        std::filesystem::permissions(store.machine_file(name, "ssh-key"), std::filesystem::perms::owner_read |
+                                                                              std::filesystem::perms::owner_write);
+        SshTarget t;
+        t.host = "127.0.0.1";
+        t.port = sshd.port();
+        t.key = store.machine_file(name, "ssh-key");
+        t.known_hosts = store.machine_file(name, "known_hosts");
+        t.machine = name;
+        SshOptions o;
+        o.host_key = HostKeyPolicy::PinOnFirstUse;
+        REQUIRE(LibsshSession::connect(t, o));
+    }
+};
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("audit prints the table - JSON - a template - and exits 1 when a scored check warns", "[cli][audit]") {
+    test::SshdFixture sshd;
+    Berth b;
+    AuditedMachine machine(b, sshd, "g1");
+
+    auto table = b.run({"audit", "g1"});
+    INFO(table.err);
+    CHECK(table.exit_status == 1);  // this host is no hardened Docker host
+    CHECK_FALSE(contains(table.err, "berth: error"));
+    CHECK(table.out.starts_with("ID "));
+    CHECK(contains(table.out, "STATUS"));
+    CHECK(contains(table.out, "REMEDIATION"));
+    CHECK(contains(table.out, "\n3.14 "));
+    CHECK(contains(table.out, "\n2.12 "));
+    CHECK(contains(table.out, "g1: "));
+    CHECK(contains(table.out, "FAILED"));
+
+    auto json = b.run({"audit", "--json", "g1"});
+    CHECK(json.exit_status == 1);
+    auto parsed = nlohmann::json::parse(json.out, nullptr, false);
+    REQUIRE(parsed.is_array());
+    REQUIRE(parsed.size() == 1);
+    CHECK(parsed[0]["Machine"] == "g1");
+    CHECK(parsed[0]["Passed"] == false);
+    bool authz_refused = false;
+    for (const auto& r : parsed[0]["Results"]) {
+        CHECK(r.contains("Scored"));
+        if (r["ID"] == "2.12") authz_refused = contains(r["Detail"].get<std::string>(), "refuses a privileged container");
+    }
+    CHECK(authz_refused);  // the fake dockerd answers the probe as berth-authz does
+
+    auto format = b.run({"audit", "--format", "{{.Machine}} {{.ID}} {{.Status}}", "g1"});
+    CHECK(format.exit_status == 1);
+    CHECK(contains(format.out, "g1 2.12 "));
+    CHECK(contains(format.out, "g1 berth.suid PASS\n"));  // no container bind-mounts anything
+
+    auto usage = b.run({"audit", "--json", "--format", "{{.ID}}", "g1"});
+    CHECK(usage.exit_status == 2);
+    auto bad = b.run({"audit", "--format", "{{.Nope}}", "g1"});
+    CHECK(bad.exit_status == 2);
+}
+
+TEST_CASE("audit of a machine it cannot reach is an error - the others are still reported", "[cli][audit]") {
+    test::SshdFixture sshd;
+    Berth b;
+    AuditedMachine machine(b, sshd, "g1");
+    REQUIRE(b.run({"create", "-d", "none", "--url", "tcp://10.1.2.3:2376", "n1"}).exit_status == 0);
+
+    auto none = b.run({"audit", "n1"});
+    CHECK(none.exit_status == 1);
+    CHECK(contains(none.err, "berth: error: machine \"n1\" uses the none driver"));
+    CHECK(none.out.empty());
+
+    auto both = b.run({"audit", "--format", "{{.Machine}} {{.ID}}", "n1", "g1"});
+    CHECK(both.exit_status == 1);
+    CHECK(contains(both.err, "n1"));
+    CHECK(contains(both.out, "g1 1.1.1\n"));
+
+    auto ghost = b.run({"audit", "ghost"});
+    CHECK(ghost.exit_status == 1);
+    CHECK(contains(ghost.err, "no machine named \"ghost\""));
+
+    sshd.restart_with_new_host_key();
+    auto changed = b.run({"audit", "--ssh-timeout", "5", "g1"});
+    CHECK(changed.exit_status == 1);
+    CHECK(contains(changed.err, "has CHANGED"));
+}
