@@ -335,12 +335,13 @@ int run(const Options& options) {
         log_line(6, log_escape(options.check) + ": policy good");
         return 0;
     }
-    PolicyHolder holder(options.policy);
     auto policy = load_policy(options.policy);
     if (!policy) {
         log_line(3, "not starting: " + log_escape(policy.error()));
         return 1;
     }
+    // Never freed: connection threads still running at exit may read it.
+    auto& holder = *new PolicyHolder(options.policy);
     holder.set(std::move(*policy));
     int listen_fd = socket_from_systemd();
     const bool own_socket = listen_fd < 0;

@@ -345,3 +345,36 @@ TEST_CASE("berth-authz checks a policy, refuses to start on a bad one, and repla
     CHECK(run({"--policy", good, "--socket", dir / "file"}, log) == 1);
     CHECK(read_text(dir / "file") == "x");
 }
+
+TEST_CASE("berth-authz takes the socket systemd passes (LISTEN_PID, LISTEN_FDS, fd 3)", "[authz][daemon]") {
+    // systemd-socket-activate (package systemd, like systemd-analyze for the unit tests) listens,
+    // then execs berth-authz with the socket as fd 3, as berth-authz.socket does.
+    TempDir dir;
+    const std::string policy = dir / "authz.yaml", socket = dir / "act.sock", log = dir / "log";
+    std::ofstream(policy) << k_policy;
+    const std::string tool = "/usr/bin/systemd-socket-activate";
+    REQUIRE(std::filesystem::exists(tool));
+    std::vector<std::string> args{tool, "-l", socket, k_binary, "--policy", policy};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    pid_t pid = -1;
+    REQUIRE(posix_spawn(&pid, tool.c_str(), &fa, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&fa);
+    Response r;
+    for (int i = 0; i < 500 && r.status == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (const int fd = connect_to(socket); fd >= 0) {
+            ::close(fd);
+            r = call(socket, post("/AuthZPlugin.AuthZReq", k_privileged));
+        }
+    }
+    INFO(read_text(log));
+    CHECK(answer(r).at("Allow") == false);
+    CHECK(read_text(log).find("berth-authz: serving with policy") != std::string::npos);
+    ::kill(pid, SIGTERM);
+    CHECK(wait_exit(pid) == 0);
+}

@@ -333,3 +333,14 @@ TEST_CASE("authz: the plugin protocol answers and the journal line is escaped", 
                                   h.policy, "p");
     CHECK(nlohmann::json::parse(cut.body)["Allow"] == false);
 }
+
+TEST_CASE("authz: deeply nested and large bodies are refused without harm", "[authz]") {
+    Host h;
+    const std::string deep(200000, '[');
+    refused(h.decide(authz_req("admin cn", "POST", "/v1.41/containers/create", deep)), Rule::malformed, "not JSON");
+    refused(h.decide(authz_req("admin cn", "POST", "/v1.41/containers/create", deep + std::string(200000, ']'))),
+            Rule::malformed, "nested deeper than 512");
+    std::string wide = R"({"Image":"a","Labels":{)";
+    for (int i = 0; i < 20000; ++i) wide += (i ? "," : "") + std::string("\"l") + std::to_string(i) + "\":\"v\"";
+    allowed(h.decide(authz_req("student", "POST", "/v1.41/containers/create", wide + "}}")));
+}
