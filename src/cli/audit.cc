@@ -75,7 +75,8 @@ Result<GoTemplate> parse_format(std::string format) {
 /// What one machine's audit prints: the JSON item is collected, the rest is printed now.
 Result<void> print_audit(const AuditFlags& flags, const std::optional<GoTemplate>& tmpl, const MachineAudit& audit,
                          nlohmann::json& items) {
-    if (audit.fix) std::cerr << describe_report(audit.machine, *audit.fix) << "\n";
+    // What --fix changed: above the table, on stderr when stdout is JSON or a template.
+    if (audit.fix) (flags.json || tmpl ? std::cerr : std::cout) << describe_report(audit.machine, *audit.fix) << "\n";
     if (flags.json) {
         items.push_back(machine_item(audit));
         return {};

@@ -44,11 +44,16 @@ std::vector<std::string_view> words(std::string_view line) {
 
 /// A rule of `auditctl -l` that watches `path`: "-w PATH ..." or "-F path=PATH" / "-F dir=PATH".
 bool watched(const std::vector<std::string>& rules, const std::string& path) {
+    auto same = [&path](std::string_view p) {  // a directory may be listed with a trailing '/'
+        if (p.size() > 1 && p.ends_with("/")) p.remove_suffix(1);
+        return p == path;
+    };
     for (const auto& rule : rules) {
         const auto w = words(rule);
         for (size_t i = 0; i + 1 < w.size(); ++i) {
-            if (w[i] == "-w" && w[i + 1] == path) return true;
-            if (w[i] == "-F" && (w[i + 1] == "path=" + path || w[i + 1] == "dir=" + path)) return true;
+            if (w[i] == "-w" && same(w[i + 1])) return true;
+            if (w[i] == "-F" && w[i + 1].starts_with("path=") && same(w[i + 1].substr(5))) return true;
+            if (w[i] == "-F" && w[i + 1].starts_with("dir=") && same(w[i + 1].substr(4))) return true;
         }
     }
     return false;

@@ -117,6 +117,8 @@ TEST_CASE("audit prints the table - JSON - a template - and exits 1 when a score
     CHECK(contains(table.out, "REMEDIATION"));
     CHECK(contains(table.out, "\n3.14 "));
     CHECK(contains(table.out, "\n2.12 "));
+    CHECK(contains(table.out, "\n2.7 "));
+    CHECK(contains(table.out, "tlsverify nowhere"));  // no daemon.json here: the TCP listener berth reached has no TLS setting
     CHECK(contains(table.out, "g1: "));
     CHECK(contains(table.out, "FAILED"));
 
@@ -169,4 +171,14 @@ TEST_CASE("audit of a machine it cannot reach is an error - the others are still
     auto changed = b.run({"audit", "--ssh-timeout", "5", "g1"});
     CHECK(changed.exit_status == 1);
     CHECK(contains(changed.err, "has CHANGED"));
+}
+
+TEST_CASE("help lists audit - its help names the flags and the exit status", "[cli][audit]") {
+    Berth b;
+    auto help = b.run({"--help"});
+    CHECK(contains(help.out, "\n  audit "));
+    auto audit = b.run({"audit", "--help"});
+    CHECK(audit.exit_status == 0);
+    for (const char* flag : {"--json", "--format", "--fix", "--ssh-timeout", "exit 1 when a scored check warns"})
+        CHECK(contains(audit.out, flag));
 }

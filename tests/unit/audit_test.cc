@@ -21,7 +21,7 @@ std::string section(const std::string& name) { return "@" + k_nonce + " " + name
 std::string hardened_output() {
     return section("auditctl") + section("have-auditctl") +
            "-w /usr/sbin/dockerd -p rwxa -k docker\n-w /run/containerd -p rwxa -k docker\n"
-           "-w /var/lib/docker -p rwxa -k docker\n-w /etc/docker -p rwxa -k docker\n"
+           "-w /var/lib/docker/ -p wa -k docker\n-a always,exit -F arch=b64 -S all -F dir=/etc/docker -F perm=wa -F key=docker\n"
            "-w /lib/systemd/system/docker.service -p rwxa -k docker\n-w /run/containerd/containerd.sock -p rwxa -k docker\n"
            "-w /lib/systemd/system/docker.socket -p rwxa -k docker\n-w /etc/docker/daemon.json -p rwxa -k docker\n"
            "-w /usr/bin/containerd -p rwxa -k docker\n-w /usr/bin/containerd-shim-runc-v2 -p rwxa -k docker\n"

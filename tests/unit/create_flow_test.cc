@@ -486,7 +486,7 @@ TEST_CASE("audit: the check-only facts and one read-only command over one connec
     CHECK_FALSE(audit->passed());
 }
 
-TEST_CASE("audit --fix provisions first, then audits; an unreachable machine is an error", "[service][audit]") {
+TEST_CASE("audit --fix provisions first then audits - an unreachable machine is an error", "[service][audit]") {
     Fixture f;
     auto& session = f.session_for("web1");
     expect_first_provision(session, "web1");
