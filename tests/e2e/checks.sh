@@ -36,7 +36,6 @@ check_tls_only() {
   ok "no certificate: refused; plain HTTP: refused; berth's client certificate: OK"
 }
 
-
 # Runs a command on the machine as berth's SSH user (a single string, parsed by the remote shell).
 on_host() { "$berth" ssh "$name" -- "$1"; }
 
@@ -54,7 +53,7 @@ api_url() { printf 'https://%s/v1.41' "${DOCKER_HOST#tcp://}"; }
 # /etc/berth/authz.yaml)". A docker command must also exit non-zero (curl exits 0 on a 403).
 expect_refused() {
   local rules=$1 cmd=$2 out rc=0 msg re
-  out=$(bash -c "$cmd" 2>&1) || rc=$?
+  out=$(bash -c "$cmd" </dev/null 2>&1) || rc=$?
   re="berth-authz: .+ \\(rule (${rules//,/|}) in /etc/berth/authz\\.yaml\\)"
   msg=$(grep -oE 'denied by plugin berth-authz: berth-authz: [^"]*' <<<"$out" | head -n 1 | sed 's/^denied by plugin berth-authz: //')
   if [ -z "$msg" ] || ! grep -Eq "^$re" <<<"$msg" || { [ "${cmd%% *}" = docker ] && [ $rc -eq 0 ]; }; then
@@ -74,7 +73,7 @@ check_authz_refuses() {
   docker rm -f authz-box >/dev/null 2>&1 || true
   docker run -d --name authz-box $img sleep 3600 >/dev/null || fail "could not start a plain container for the exec case"
   # A symlink inside the allow-list that points out of it: the plugin must resolve it on the host.
-  on_host "sudo install -d -m 0755 /srv/berth && sudo ln -sfn /etc /srv/berth/etc-link" ||
+  on_host "sudo mkdir -p /srv/berth && sudo ln -sfn /etc /srv/berth/etc-link" ||
     fail "could not make /srv/berth/etc-link"
   while IFS='|' read -r rules cmd; do
     [ -n "$rules" ] || continue
@@ -106,7 +105,7 @@ bind_mounts|docker run --rm -v /etc:/hostetc $img true
 bind_mounts|docker run --rm --mount type=bind,src=/etc,dst=/hostetc $img true
 bind_mounts|docker run --rm -v /srv/berth/etc-link:/hostetc $img true
 bind_mounts|docker volume create --opt type=none --opt o=bind --opt device=/etc e2e-bind-etc
-sysctls|$curl -H 'Content-Type: application/json' -d '{"Image":"$img","Cmd":["true"],"HostConfig":{"Sysctls":{"kernel.core_pattern":"|/tmp/x"}}}' $api/containers/create
+sysctls|$curl -H 'Content-Type: application/json' -d '{"Image":"$img","Cmd":["true"],"HostConfig":{"Sysctls":{"kernel.core_pattern":"|/tmp/x"}}}' '$api/containers/create?name=e2e-sysctl'
 exec_privileged|docker exec --privileged authz-box true
 plugins|$curl -H 'Content-Type: application/json' -d '[]' '$api/plugins/pull?remote=vieux%2Fsshfs%3Alatest&name=sshfs'
 plugins|docker plugin enable sshfs
@@ -115,7 +114,10 @@ swarm|docker swarm init --advertise-addr 127.0.0.1
 malformed|$curl -X POST -H 'Content-Length: 0' $api/containers/create
 malformed|$curl -H 'Content-Type: text/plain' -d '{"Image":"$img","Cmd":["true"]}' $api/containers/create
 EOF
-  docker rm -f authz-box >/dev/null 2>&1 || true
+  # Whatever a request that was wrongly let through made:
+  docker rm -f authz-box e2e-sysctl >/dev/null 2>&1 || true
+  docker volume rm e2e-bind-etc >/dev/null 2>&1 || true
+  docker swarm leave --force >/dev/null 2>&1 || true
   on_host "sudo rm -f /srv/berth/etc-link" || true
   [ "$failed" = 0 ] || fail "$failed of $n requests were not refused by berth-authz as expected (see above)"
   ok "all $n requests refused by berth-authz, each naming its rule"
@@ -148,7 +150,7 @@ check_ordinary_work() {
   [ "$out" = in-volume ] || fail "the named volume holds '$out'"
   ok "named volume: written by one container, read by another"
 
-  on_host "sudo install -d -m 0755 /srv/berth && sudo install -d -m 1777 /srv/berth/work" || fail "could not make /srv/berth/work"
+  on_host "sudo install -d -m 1777 /srv/berth/work" || fail "could not make /srv/berth/work"
   docker run --rm -v /srv/berth/work:/data $img sh -c 'echo in-bind > /data/from-container' ||
     fail "a bind mount under /srv/berth was not allowed"
   out=$(on_host "cat /srv/berth/work/from-container") || fail "the host cannot read /srv/berth/work/from-container"
@@ -228,13 +230,13 @@ check_ordinary_work() {
 # the exchange directory instead.)
 check_suid_escape_fails() {
   local img=e2e/busybox:1 x=/srv/berth/xchg
+  on_host "sudo install -d -m 1777 $x && cp /usr/bin/bash $x/srcbash" ||
+    fail "could not prepare $x"
   expect_refused userns_host,bind_mounts "docker run --rm --userns=host -v /srv:/mnt $img true" ||
     fail "the original attack (--userns=host -v /srv:/mnt) was not refused by berth-authz"
   expect_refused userns_host "docker run --rm --userns=host -v $x:/mnt $img true" ||
     fail "--userns=host with an allowed bind mount was not refused by berth-authz"
   ok "--userns=host (the original attack) is refused by berth-authz"
-  on_host "sudo install -d -m 0755 /srv/berth && sudo install -d -m 1777 $x && cp /usr/bin/bash $x/srcbash" ||
-    fail "could not prepare $x"
   docker run --rm -v $x:/mnt $img sh -c 'cp /mnt/srcbash /mnt/rootbash && chmod 4755 /mnt/rootbash' ||
     fail "the container could not write into $x"
   local owner mode euid
@@ -310,7 +312,7 @@ check_audit() {
   ok "berth audit --fix repaired all three; berth audit passes again"
 
   docker rm -f e2e-suid >/dev/null 2>&1 || true
-  on_host "sudo install -d -m 0755 /srv/berth && sudo install -d -m 1777 $x" || fail "could not make $x"
+  on_host "sudo install -d -m 1777 $x" || fail "could not make $x"
   docker run -d --name e2e-suid -v $x:/data $img sleep 3600 >/dev/null || fail "could not start a container bind-mounting $x"
   docker exec e2e-suid sh -c 'cp /bin/busybox /data/suid-sh && chmod 4755 /data/suid-sh' || fail "could not drop a SUID file"
   expect_audit_fails "a SUID file dropped into $x (bind-mounted by a running container)" 'berth\.suid'
