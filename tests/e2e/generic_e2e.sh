@@ -4,8 +4,11 @@
 #   generic_e2e.sh /path/to/berth
 # Steps, each one checked: image (cached) -> boot -> berth create -d generic (as the sudo user
 # "docker") -> env -> docker version/info/import/run -> a client without a certificate is refused
-# -> the SUID bind-mount exploit fails -> berth provision changes nothing, dockerd keeps its PID ->
-# regenerate-certs keeps a running container running -> berth rm leaves the host running.
+# -> berth-authz refuses every request of issue 11's list with its message -> ordinary work passes
+# berth-authz -> the SUID bind-mount exploit fails -> berth audit passes, names what a hand edit,
+# a key chmod, auditctl -D and a SUID file break, --fix repairs -> berth provision changes nothing,
+# dockerd and berth-authz keep their PIDs -> regenerate-certs keeps a running container running ->
+# berth rm leaves the host running.
 set -euo pipefail
 
 berth=$(readlink -f "${1:?usage: generic_e2e.sh BERTH_BINARY}")
@@ -79,17 +82,30 @@ check_container "$work/busybox.tar"
 step "only mutual TLS is accepted"
 check_tls_only "127.0.0.1:$engine_port"
 
+step "berth-authz refuses every request of issue 11's list, naming the rule"
+check_authz_refuses
+
+step "ordinary work passes berth-authz"
+check_ordinary_work
+
 step "the SUID bind-mount exploit fails"
 check_suid_escape_fails
 
+step "berth audit: passes, names each break, --fix repairs"
+check_audit
+
 step "berth provision on a clean host changes nothing and restarts nothing"
+authz_state() { "$berth" ssh "$name" -- systemctl show -p MainPID -p ActiveEnterTimestampMonotonic berth-authz.service berth-authz.socket | tr '\n' ' '; }
 pid_before=$("$berth" ssh "$name" -- pidof dockerd)
+authz_before=$(authz_state)
 prov=$("$berth" provision "$name")
 echo "  $prov"
 grep -q "no changes; nothing uploaded, nothing restarted (1 remote commands" <<<"$prov" || fail "provision changed something"
 pid_after=$("$berth" ssh "$name" -- pidof dockerd)
 [ "$pid_before" = "$pid_after" ] || fail "dockerd restarted ($pid_before -> $pid_after)"
-ok "one remote command, dockerd PID $pid_after unchanged"
+authz_after=$(authz_state)
+[ "$authz_before" = "$authz_after" ] || fail "berth-authz restarted ($authz_before -> $authz_after)"
+ok "one remote command, dockerd PID $pid_after and berth-authz (service and socket) unchanged"
 
 step "regenerate-certs keeps a running container running (live-restore)"
 docker run -d --name keeper e2e/busybox:1 sleep 3600 >/dev/null
