@@ -56,7 +56,7 @@ TEST_CASE("a good policy: roles, waived rules, allow-lists and users", "[authz][
     CHECK_FALSE(admin.waives(Rule::malformed));  // `all` never waives malformed
 }
 
-TEST_CASE("CNs map to their role; an unlisted CN gets the default role", "[authz][policy]") {
+TEST_CASE("CNs map to their role, an unlisted CN gets the default role", "[authz][policy]") {
     auto p = parse_policy(k_good, "authz.yaml");
     REQUIRE(p);
     CHECK(p->role_for("berth client for web1").name == "admin");
