@@ -148,11 +148,11 @@ Result<MachineService::Prepared> MachineService::prepare_create(const CreateRequ
     if (auto ok = check_engine_config(request.engine); !ok) return std::unexpected(ok.error());
     auto templates_dir = checked_templates_dir(request);
     if (!templates_dir) return std::unexpected(templates_dir.error());
-    auto authz_policy = checked_authz(request, **info, m_ports);
-    if (!authz_policy) return std::unexpected(authz_policy.error());
     auto driver = make_driver(**info, request.name, *templates_dir);
     if (!driver) return std::unexpected(driver.error());
     if (auto ok = (*driver)->configure(*values); !ok) return std::unexpected(ok.error());
+    auto authz_policy = checked_authz(request, **info, m_ports);
+    if (!authz_policy) return std::unexpected(authz_policy.error());
 
     const Store& store = *m_ports.store;
     if (auto ok = store.ensure_layout(); !ok) return std::unexpected(ok.error());

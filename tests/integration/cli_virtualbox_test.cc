@@ -6,6 +6,7 @@
 #include <berth/process/runner.h>
 #include <berth/store/store.h>
 
+#include "../fakes/fake_elf.h"
 #include "call_log.h"
 #include "temp_dir.h"
 
@@ -37,6 +38,9 @@ struct VBoxCli {
         env["VBOXMANAGE_SIM_LOG"] = (dir / "calls.log").string();
         env["VBOXMANAGE_SIM_MACHINE_FOLDER"] = (dir / "vms").string();
         env["VBOXMANAGE_SIM_ACPI_POLLS"] = "1";
+        // The guest never answers over SSH here, so berth-authz is never uploaded: a stand-in.
+        berth::test::write_text(dir / "berth-authz", berth::test::fake_elf());
+        env["BERTH_AUTHZ_BINARY"] = (dir / "berth-authz").string();
     }
 
     CommandResult run(const std::string& program, std::vector<std::string> args) {

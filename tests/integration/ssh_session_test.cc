@@ -231,6 +231,33 @@ TEST_CASE("uploads land whole with the mode and owner asked for", "[ssh]") {
     CHECK(no_dir.error().message.find("cannot install") != std::string::npos);
 }
 
+TEST_CASE("a new program is renamed over a running one: no ETXTBSY - the running process keeps its file", "[ssh][authz]") {
+    SshdFixture sshd;
+    TempDir dir;
+    auto s = connect_ok(target_for(sshd, dir), HostKeyPolicy::PinOnFirstUse);
+    const auto program = dir / "sbin" / "berth-authz";
+    std::filesystem::create_directories(program.parent_path());
+    std::filesystem::copy_file("/bin/sleep", program);
+    std::filesystem::permissions(program, std::filesystem::perms::owner_all);
+    // Running, as berth-authz is when provision replaces it: opening it for writing would fail
+    // with ETXTBSY, and writing it in place would tear the program under the running process.
+    auto started = s->run("p=" + shell_quote(program.string()) + "; \"$p\" 60 </dev/null >/dev/null 2>&1 & echo $!");
+    REQUIRE(started);
+    const std::string pid = started->out.substr(0, started->out.find('\n'));
+    REQUIRE_FALSE(pid.empty());
+    const std::string replacement = "#!/bin/sh\necho the new berth-authz\n";
+    auto up = s->upload(replacement, program.string(), 0755, "root:root");
+    INFO((up ? std::string() : up.error().line()));
+    CHECK(up);
+    CHECK(s->read(program.string()).value() == replacement);
+    CHECK(file_mode(program) == 0755);
+    // The old process still runs its own (now unlinked) program file.
+    auto still = s->run("kill -0 " + pid + " && readlink /proc/" + pid + "/exe; kill " + pid);
+    REQUIRE(still);
+    CHECK(still->exit_status == 0);
+    CHECK(still->out.find("(deleted)") != std::string::npos);
+}
+
 TEST_CASE("a command that outlives its timeout is an error and the session goes on", "[ssh]") {
     SshdFixture sshd;
     TempDir dir;

@@ -4,6 +4,8 @@
 
 #include <berth/pki/pki.h>
 #include <berth/service/machine_service.h>
+#include <berth/provision/engine_options.h>
+#include <berth/service/authz_files.h>
 #include <berth/service/real_ports.h>
 
 #include "../fakes/borrowed.h"
@@ -447,6 +449,111 @@ std::string audit_answer() {
 }  // namespace
 
 TEST_CASE("audit: the check-only facts and one read-only command over one connection, the API over TLS", "[service][audit]") {
+
+// --- berth-authz: the program, --authz-policy and --authz-owner-role ------------------------------
+
+namespace {
+
+const char* const k_ops_policy =
+    "version: 1\n"
+    "default_role: restricted\n"
+    "roles:\n"
+    "  restricted:\n"
+    "    waive: []\n"
+    "  ops:\n"
+    "    waive: [bind_mounts]\n"
+    "    bind_allow: [/srv/berth, /data]\n"
+    "users:\n"
+    "  \"berth client for web1\": ops\n";
+
+}  // namespace
+
+TEST_CASE("create --authz-policy: checked first - copied into the store 0600 - what the host gets - replayed", "[service][authz]") {
+    Fixture f;
+    berth::test::write_text(f.dir / "ops.yaml", k_ops_policy);
+    auto& session = f.session_for("web1");
+    expect_first_provision(session, "web1");
+    MachineService service(f.ports());
+    auto req = f.request("web1");
+    req.provision.authz_policy = f.dir / "ops.yaml";
+    auto report = service.create(req);
+    INFO(transcript_of(session));
+    REQUIRE(report);
+    CHECK(session.uploaded().at("/etc/berth/authz.yaml") == k_ops_policy);
+    const auto copy = f.store.machine_file("web1", k_authz_policy_file);
+    CHECK(read_file(copy).value() == k_ops_policy);
+    CHECK((std::filesystem::status(copy).permissions() & std::filesystem::perms::all) ==
+          (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+    auto saved = f.store.load("web1");
+    REQUIRE(saved);
+    CHECK(saved->authz.custom_policy);
+    CHECK(saved->authz.owner_role == "restricted");
+    CHECK(f.authz_loads == 2);  // checked before anything was made, read again to provision
+
+    // The file may change or go: provision replays the store's copy.
+    std::filesystem::remove(f.dir / "ops.yaml");
+    expect_first_provision(session, "web1");
+    auto again = service.provision("web1", ProvisionOptions{}, false);
+    INFO(transcript_of(session));
+    REQUIRE(again);
+    CHECK(session.uploaded().at("/etc/berth/authz.yaml") == k_ops_policy);
+
+    // --authz-owner-role has no say over a policy of one's own; "default" goes back to berth's.
+    ProvisionOptions role;
+    role.authz_owner_role = "admin";
+    auto refused = service.provision("web1", role, false);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().kind == ErrorKind::Usage);
+    CHECK(refused.error().hint.find("\"berth client for web1\"") != std::string::npos);
+    expect_first_provision(session, "web1");
+    ProvisionOptions back;
+    back.authz_policy = "default";
+    REQUIRE(service.provision("web1", back, false));
+    CHECK(session.uploaded().at("/etc/berth/authz.yaml").find("\"berth client for web1\": restricted") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(copy));
+    CHECK_FALSE(f.store.load("web1")->authz.custom_policy);
+}
+
+TEST_CASE("a bad --authz-policy or --authz-owner-role is refused before anything is made", "[service][authz]") {
+    Fixture f;
+    MachineService service(f.ports());
+    auto req = f.request("web1");
+    std::string needle;
+    SECTION("a rule berth-authz does not know, named with its file and line") {
+        berth::test::write_text(f.dir / "bad.yaml",
+                                "version: 1\ndefault_role: r\nroles:\n  r:\n    waive: [privileged, nosuch]\n");
+        req.provision.authz_policy = f.dir / "bad.yaml";
+        needle = (f.dir / "bad.yaml").string() + ":5: unknown rule \"nosuch\"";
+    }
+    SECTION("not YAML") {
+        berth::test::write_text(f.dir / "bad.yaml", "version: [1\n");
+        req.provision.authz_policy = f.dir / "bad.yaml";
+        needle = (f.dir / "bad.yaml").string() + ":2: not valid YAML";
+    }
+    SECTION("a missing file") {
+        req.provision.authz_policy = f.dir / "missing.yaml";
+        needle = "cannot read --authz-policy " + (f.dir / "missing.yaml").string();
+    }
+    SECTION("an unknown role") {
+        req.provision.authz_owner_role = "root";
+        needle = "--authz-owner-role takes restricted or admin, not \"root\"";
+    }
+    SECTION("a role beside a policy of one's own") {
+        berth::test::write_text(f.dir / "ops.yaml", k_ops_policy);
+        req.provision.authz_policy = f.dir / "ops.yaml";
+        req.provision.authz_owner_role = "admin";
+        needle = "--authz-owner-role applies to berth's default policy";
+    }
+    auto r = service.create(req);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().kind == ErrorKind::Usage);  // exit 2
+    CHECK(r.error().message.find(needle) != std::string::npos);
+    CHECK(f.script->calls.empty());
+    CHECK(f.opened.empty());
+    CHECK_FALSE(std::filesystem::exists(f.store.machine_dir("web1")));
+}
+
+TEST_CASE("create --authz-owner-role admin: the owner is admin in the default policy - named as weakened", "[service][authz]") {
     Fixture f;
     auto& session = f.session_for("web1");
     expect_first_provision(session, "web1");
@@ -510,4 +617,69 @@ TEST_CASE("audit --fix provisions first then audits - an unreachable machine is 
     REQUIRE_FALSE(lost);
     CHECK(lost.error().message.find("was lost") != std::string::npos);
     CHECK_FALSE(auditor.audit("ghost", {}));
+
+    auto req = f.request("web1");
+    req.provision.authz_owner_role = "admin";
+    auto report = service.create(req);
+    INFO(transcript_of(session));
+    REQUIRE(report);
+    CHECK(session.uploaded().at("/etc/berth/authz.yaml").find("\"berth client for web1\": admin") != std::string::npos);
+    REQUIRE(report->provision);
+    CHECK(report->provision->warnings ==
+          std::vector<std::string>{"--authz-owner-role admin weakens the hardening: " +
+                                   weakening_reason("authz-owner-role")});
+    auto saved = f.store.load("web1");
+    REQUIRE(saved);
+    CHECK(saved->authz.owner_role == "admin");
+    CHECK_FALSE(saved->authz.custom_policy);
+    CHECK(weakened_hardening(saved->engine, saved->authz) == std::vector<std::string>{"authz-owner-role=admin"});
+    CHECK(weakened_hardening(saved->engine, AuthzConfig{}).empty());
+}
+
+TEST_CASE("without berth-authz, create says where it looked and how to build it - before anything is made", "[service][authz]") {
+    Fixture f;
+    Ports ports = f.ports();
+    const auto bin = f.dir / "bin";
+    std::filesystem::create_directories(bin);
+    ports.authz_binary = [bin]() { return load_authz_binary([](const std::string&) { return std::nullopt; }, bin / "berth"); };
+    MachineService service(ports);
+    auto r = service.create(f.request("web1"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("cannot find berth-authz") != std::string::npos);
+    CHECK(r.error().message.find((bin / "berth-authz").string()) != std::string::npos);
+    CHECK(r.error().message.find((f.dir / "lib" / "berth" / "berth-authz").string()) != std::string::npos);
+    CHECK(r.error().hint.find("cmake --build build --target berth-authz") != std::string::npos);
+    CHECK(f.script->calls.empty());
+    CHECK_FALSE(std::filesystem::exists(f.store.machine_dir("web1")));
+}
+
+TEST_CASE("berth-authz is found through $BERTH_AUTHZ_BINARY - beside berth - in ../lib/berth", "[service][authz]") {
+    berth::test::TempDir dir;
+    const auto exe = dir / "prefix" / "bin" / "berth";
+    std::map<std::string, std::string> vars;
+    GetEnv env = [&vars](const std::string& k) -> std::optional<std::string> {
+        auto it = vars.find(k);
+        return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+    };
+    CHECK(authz_binary_candidates(env, exe) ==
+          std::vector<std::filesystem::path>{dir / "prefix" / "bin" / "berth-authz",
+                                             dir / "prefix" / "lib" / "berth" / "berth-authz"});
+    CHECK_FALSE(load_authz_binary(env, exe));
+
+    berth::test::write_text(dir / "prefix" / "lib" / "berth" / "berth-authz", test::fake_elf(62, "installed"));
+    CHECK(load_authz_binary(env, exe).value() == test::fake_elf(62, "installed"));
+    berth::test::write_text(dir / "prefix" / "bin" / "berth-authz", test::fake_elf(62, "beside"));
+    CHECK(load_authz_binary(env, exe).value() == test::fake_elf(62, "beside"));
+
+    // The variable wins, and is the only place looked at when set.
+    vars["BERTH_AUTHZ_BINARY"] = (dir / "mine").string();
+    auto missing = load_authz_binary(env, exe);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().hint.find("$BERTH_AUTHZ_BINARY names a file that does not exist") != std::string::npos);
+    berth::test::write_text(dir / "mine", "#!/bin/sh\necho not a program berth built\n");
+    auto script = load_authz_binary(env, exe);
+    REQUIRE_FALSE(script);
+    CHECK(script.error().message.find("is not an ELF executable") != std::string::npos);
+    berth::test::write_text(dir / "mine", test::fake_elf(183, "mine"));
+    CHECK(load_authz_binary(env, exe).value() == test::fake_elf(183, "mine"));
 }

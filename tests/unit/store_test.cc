@@ -209,3 +209,26 @@ TEST_CASE("record: --insecure-engine-opt round-trips - a record without it is wr
     CHECK(back->engine.insecure_opts == std::vector<std::string>{"icc=true"});
     CHECK(back->to_json() == j);
 }
+
+TEST_CASE("record: berth-authz's owner role and custom policy round-trip - the default is written as before", "[store][authz]") {
+    MachineRecord r = sample("n1");
+    CHECK_FALSE(r.to_json().contains("authz"));  // a record with the default reads the same to an older berth
+    auto plain = MachineRecord::from_json(r.to_json(), "test");
+    REQUIRE(plain);
+    CHECK(plain->authz.owner_role == "restricted");
+    CHECK_FALSE(plain->authz.custom_policy);
+
+    for (const auto& [role, custom] : {std::pair{"admin", false}, std::pair{"restricted", true}}) {
+        CAPTURE(role, custom);
+        r.authz.owner_role = role;
+        r.authz.custom_policy = custom;
+        auto j = r.to_json();
+        CHECK(j["authz"] == nlohmann::json{{"owner_role", role}, {"custom_policy", custom}});
+        CHECK(j["schema_version"] == MachineRecord::k_schema_version);
+        auto back = MachineRecord::from_json(j, "test");
+        REQUIRE(back);
+        CHECK(back->authz.owner_role == role);
+        CHECK(back->authz.custom_policy == custom);
+        CHECK(back->to_json() == j);
+    }
+}
