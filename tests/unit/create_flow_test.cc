@@ -415,41 +415,6 @@ TEST_CASE("a create on a host berth did not make that fails before changing it l
     CHECK(!std::filesystem::exists(f.store.machine_dir("web1")));
 }
 
-// --- berth audit over the same fakes: one connection, read-only, then --fix --------------------
-
-#include <berth/core/digest.h>
-#include <berth/service/audit_service.h>
-
-namespace {
-
-/// The facts of web1 after its first provision: every file berth uploaded is there as written.
-std::string provisioned_facts(const ScriptedSession& s) {
-    std::string facts = installed_debian_facts();
-    facts.replace(facts.find("@hostname\nlocalhost\n"), 20, "@hostname\nweb1\n");
-    facts.replace(facts.find("berth-firewall inactive disabled"), 32, "berth-firewall active enabled");
-    std::string files;
-    const auto modes = s.uploaded_modes();
-    for (const auto& [path, content] : s.uploaded()) {
-        char mode[8];
-        std::snprintf(mode, sizeof mode, "%o", modes.at(path));
-        files += path + " " + sha256_hex(content) + " " + mode + " root:root\n";
-    }
-    facts.replace(facts.find("@files\n"), 7, "@files\n" + files);
-    return facts;
-}
-
-/// What the audit command prints (nonce "n0nce"): rules gone (auditctl -D), a SUID file found.
-std::string audit_answer() {
-    auto s = [](const std::string& name) { return "@n0nce " + name + "\n"; };
-    return s("auditctl") + s("have-auditctl") + "No rules\n" + s("docker-root") + "not-mounted\n" + s("docker-group") +
-           "docker:x:998:\n" + s("stat") + "400 root:root /etc/docker/tls/server-key.pem\n710 root:root /var/lib/docker\n" + s("daemon-json") +
-           s("dockerd-args") + s("exec-start") + s("suid") + "/srv/berth/www/bash\n" + s("caps") + s("getcap") + s("end");
-}
-
-}  // namespace
-
-TEST_CASE("audit: the check-only facts and one read-only command over one connection, the API over TLS", "[service][audit]") {
-
 // --- berth-authz: the program, --authz-policy and --authz-owner-role ------------------------------
 
 namespace {
@@ -558,66 +523,6 @@ TEST_CASE("create --authz-owner-role admin: the owner is admin in the default po
     auto& session = f.session_for("web1");
     expect_first_provision(session, "web1");
     MachineService service(f.ports());
-    REQUIRE(service.create(f.request("web1")));
-    const size_t after_create = session.transcript().size();
-    f.docker.containers = {{{"Id", std::string(64, 'a')}, {"Name", "/web"},
-                            {"Mounts", {{{"Type", "bind"}, {"Source", "/srv/berth/it's www"}}}}}};
-    session.expect_run({"@os-release", "sha256sum"}, {0, provisioned_facts(session), ""})
-        .expect_run({"'@n0nce'' auditctl'", "auditctl -l", "'/srv/berth/it'\\''s www'"}, {0, audit_answer(), ""});
-
-    AuditService auditor(service, [] { return std::string("n0nce"); });
-    auto audit = auditor.audit("web1", {});
-    INFO(transcript_of(session));
-    REQUIRE(audit);
-    CHECK(session.failures().empty());
-    CHECK(session.unused().empty());
-    CHECK(f.opened.size() == 2);  // create's connection, then the audit's one
-    CHECK(f.opened.back().second == HostKeyPolicy::RequirePinned);
-    CHECK(audit->remote_commands == static_cast<int>(after_create) + 2);  // the scripted session counts create's too
-    // Read-only: nothing uploaded, nothing that writes in what ran.
-    for (size_t i = after_create; i < session.transcript().size(); ++i)
-        CHECK(session.transcript()[i].starts_with("run: "));
-    for (size_t i = session.scripts().size() - 2; i < session.scripts().size(); ++i)
-        for (const char* writes : {"install ", "chmod", "chown", "systemctl restart", "systemctl reload", "augenrules", "tee "})
-            CHECK(session.scripts()[i].find(writes) == std::string::npos);
-    CHECK(f.docker.probes == 1);
-
-    std::map<std::string, AuditStatus> status;
-    for (const auto& r : audit->results)
-        if (!status.contains(r.id) || r.status == AuditStatus::Warn) status[r.id] = r.status;
-    CHECK(status.at("berth.drift") == AuditStatus::Pass);  // the host holds what berth wrote
-    for (const auto& r : audit->results)
-        if (r.id == "2.12") CHECK(r.detail.find("refuses a privileged container (HTTP 403: berth-authz:") != std::string::npos);
-    CHECK(status.at("1.1.5") == AuditStatus::Warn);  // no audit rules
-    CHECK(status.at("berth.suid") == AuditStatus::Warn);
-    CHECK_FALSE(audit->passed());
-}
-
-TEST_CASE("audit --fix provisions first then audits - an unreachable machine is an error", "[service][audit]") {
-    Fixture f;
-    auto& session = f.session_for("web1");
-    expect_first_provision(session, "web1");
-    MachineService service(f.ports());
-    REQUIRE(service.create(f.request("web1")));
-    const int waits = f.docker.waits;
-    session.expect_run({"@os-release", "sha256sum"}, {0, provisioned_facts(session), ""})  // the provision: no drift
-        .expect_run({"@os-release", "sha256sum"}, {0, provisioned_facts(session), ""})     // the audit's check
-        .expect_run({"auditctl -l"}, {0, audit_answer(), ""});
-    AuditService auditor(service, [] { return std::string("n0nce"); });
-    auto fixed = auditor.fix("web1", {});
-    INFO(transcript_of(session));
-    REQUIRE(fixed);
-    CHECK(session.unused().empty());
-    CHECK(f.docker.waits == waits + 1);  // the provision verified Docker
-    REQUIRE(fixed->fix);
-    CHECK(fixed->fix->changed.empty());
-
-    session.expect_run_error({"@os-release"}, "the connection to 192.168.122.10:22 was lost");
-    auto lost = auditor.audit("web1", {});
-    REQUIRE_FALSE(lost);
-    CHECK(lost.error().message.find("was lost") != std::string::npos);
-    CHECK_FALSE(auditor.audit("ghost", {}));
-
     auto req = f.request("web1");
     req.provision.authz_owner_role = "admin";
     auto report = service.create(req);
@@ -682,4 +587,103 @@ TEST_CASE("berth-authz is found through $BERTH_AUTHZ_BINARY - beside berth - in 
     CHECK(script.error().message.find("is not an ELF executable") != std::string::npos);
     berth::test::write_text(dir / "mine", test::fake_elf(183, "mine"));
     CHECK(load_authz_binary(env, exe).value() == test::fake_elf(183, "mine"));
+}
+
+// --- berth audit over the same fakes: one connection, read-only, then --fix --------------------
+
+#include <berth/core/digest.h>
+#include <berth/service/audit_service.h>
+
+namespace {
+
+/// The facts of web1 after its first provision: every file berth uploaded is there as written.
+std::string provisioned_facts(const ScriptedSession& s) {
+    std::string facts = installed_debian_facts();
+    facts.replace(facts.find("@hostname\nlocalhost\n"), 20, "@hostname\nweb1\n");
+    facts.replace(facts.find("berth-firewall inactive disabled"), 32, "berth-firewall active enabled");
+    std::string files;
+    const auto modes = s.uploaded_modes();
+    for (const auto& [path, content] : s.uploaded()) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%o", modes.at(path));
+        files += path + " " + sha256_hex(content) + " " + mode + " root:root\n";
+    }
+    facts.replace(facts.find("@files\n"), 7, "@files\n" + files);
+    return facts;
+}
+
+/// What the audit command prints (nonce "n0nce"): rules gone (auditctl -D), a SUID file found.
+std::string audit_answer() {
+    auto s = [](const std::string& name) { return "@n0nce " + name + "\n"; };
+    return s("auditctl") + s("have-auditctl") + "No rules\n" + s("docker-root") + "not-mounted\n" + s("docker-group") +
+           "docker:x:998:\n" + s("stat") + "400 root:root /etc/docker/tls/server-key.pem\n710 root:root /var/lib/docker\n" + s("daemon-json") +
+           s("dockerd-args") + s("exec-start") + s("suid") + "/srv/berth/www/bash\n" + s("caps") + s("getcap") + s("end");
+}
+
+}  // namespace
+
+TEST_CASE("audit: the check-only facts and one read-only command over one connection, the API over TLS", "[service][audit]") {
+    Fixture f;
+    auto& session = f.session_for("web1");
+    expect_first_provision(session, "web1");
+    MachineService service(f.ports());
+    REQUIRE(service.create(f.request("web1")));
+    const size_t after_create = session.transcript().size();
+    f.docker.containers = {{{"Id", std::string(64, 'a')}, {"Name", "/web"},
+                            {"Mounts", {{{"Type", "bind"}, {"Source", "/srv/berth/it's www"}}}}}};
+    session.expect_run({"@os-release", "sha256sum"}, {0, provisioned_facts(session), ""})
+        .expect_run({"'@n0nce'' auditctl'", "auditctl -l", "'/srv/berth/it'\\''s www'"}, {0, audit_answer(), ""});
+
+    AuditService auditor(service, [] { return std::string("n0nce"); });
+    auto audit = auditor.audit("web1", {});
+    INFO(transcript_of(session));
+    REQUIRE(audit);
+    CHECK(session.failures().empty());
+    CHECK(session.unused().empty());
+    CHECK(f.opened.size() == 2);  // create's connection, then the audit's one
+    CHECK(f.opened.back().second == HostKeyPolicy::RequirePinned);
+    CHECK(audit->remote_commands == static_cast<int>(after_create) + 2);  // the scripted session counts create's too
+    // Read-only: nothing uploaded, nothing that writes in what ran.
+    for (size_t i = after_create; i < session.transcript().size(); ++i)
+        CHECK(session.transcript()[i].starts_with("run: "));
+    for (size_t i = session.scripts().size() - 2; i < session.scripts().size(); ++i)
+        for (const char* writes : {"install ", "chmod", "chown", "systemctl restart", "systemctl reload", "augenrules", "tee "})
+            CHECK(session.scripts()[i].find(writes) == std::string::npos);
+    CHECK(f.docker.probes == 1);
+
+    std::map<std::string, AuditStatus> status;
+    for (const auto& r : audit->results)
+        if (!status.contains(r.id) || r.status == AuditStatus::Warn) status[r.id] = r.status;
+    CHECK(status.at("berth.drift") == AuditStatus::Pass);  // the host holds what berth wrote
+    for (const auto& r : audit->results)
+        if (r.id == "2.12") CHECK(r.detail.find("refuses a privileged container (HTTP 403: berth-authz:") != std::string::npos);
+    CHECK(status.at("1.1.5") == AuditStatus::Warn);  // no audit rules
+    CHECK(status.at("berth.suid") == AuditStatus::Warn);
+    CHECK_FALSE(audit->passed());
+}
+
+TEST_CASE("audit --fix provisions first then audits - an unreachable machine is an error", "[service][audit]") {
+    Fixture f;
+    auto& session = f.session_for("web1");
+    expect_first_provision(session, "web1");
+    MachineService service(f.ports());
+    REQUIRE(service.create(f.request("web1")));
+    const int waits = f.docker.waits;
+    session.expect_run({"@os-release", "sha256sum"}, {0, provisioned_facts(session), ""})  // the provision: no drift
+        .expect_run({"@os-release", "sha256sum"}, {0, provisioned_facts(session), ""})     // the audit's check
+        .expect_run({"auditctl -l"}, {0, audit_answer(), ""});
+    AuditService auditor(service, [] { return std::string("n0nce"); });
+    auto fixed = auditor.fix("web1", {});
+    INFO(transcript_of(session));
+    REQUIRE(fixed);
+    CHECK(session.unused().empty());
+    CHECK(f.docker.waits == waits + 1);  // the provision verified Docker
+    REQUIRE(fixed->fix);
+    CHECK(fixed->fix->changed.empty());
+
+    session.expect_run_error({"@os-release"}, "the connection to 192.168.122.10:22 was lost");
+    auto lost = auditor.audit("web1", {});
+    REQUIRE_FALSE(lost);
+    CHECK(lost.error().message.find("was lost") != std::string::npos);
+    CHECK_FALSE(auditor.audit("ghost", {}));
 }
