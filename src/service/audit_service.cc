@@ -81,7 +81,7 @@ Result<MachineAudit> AuditService::audit(std::string_view name, const ProvisionO
     if (!dir && !machine->record.provision.templates_dir.empty()) dir = machine->record.provision.templates_dir;
     auto templates = TemplateSet::load(dir);
     if (!templates) return std::unexpected(templates.error());
-    auto request = machine_provision_request(m_machines.store(), *machine, connection->endpoint);
+    auto request = machine_provision_request(m_machines.ports(), *machine, connection->endpoint);
     if (!request) return std::unexpected(request.error());
 
     AuditInput input;

@@ -100,9 +100,17 @@ Result<void> check_refuses_anonymous(MachineRecord& record, DockerProbe& docker)
 
 }  // namespace
 
-Result<ProvisionRequest> machine_provision_request(const Store& store, const Machine& machine,
-                                                  const SshEndpoint& endpoint) {
-    return provision_request(store, machine, endpoint, false);
+Result<ProvisionRequest> machine_provision_request(const Ports& ports, const Machine& machine,
+                                                  const SshEndpoint& endpoint, bool upgrade) {
+    auto req = provision_request(*ports.store, machine, endpoint, upgrade);
+    if (!req) return std::unexpected(req.error());
+    // The plan holds berth-authz's program like every managed file: its digest is compared
+    // (check-only runs too) and its architecture checked against the host's.
+    if (!ports.authz_binary) return fail("internal error: no berth-authz source in the service's ports");
+    auto binary = ports.authz_binary();
+    if (!binary) return std::unexpected(binary.error());
+    req->authz_binary = std::move(*binary);
+    return req;
 }
 
 Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const ProvisionOptions& options,
@@ -124,12 +132,8 @@ Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const
     if (!dir && !machine.record.provision.templates_dir.empty()) dir = machine.record.provision.templates_dir;
     auto templates = TemplateSet::load(dir);
     if (!templates) return std::unexpected(templates.error());
-    auto req = provision_request(*m_ports.store, machine, connection->endpoint, upgrade);
+    auto req = machine_provision_request(m_ports, machine, connection->endpoint, upgrade);
     if (!req) return std::unexpected(req.error());
-    if (!m_ports.authz_binary) return fail("internal error: no berth-authz source in the service's ports");
-    auto binary = m_ports.authz_binary();
-    if (!binary) return std::unexpected(binary.error());
-    req->authz_binary = std::move(*binary);
 
     Provisioner provisioner(*connection->session, *templates, *connection->docker);
     auto report = provisioner.run(*req);

@@ -7,7 +7,8 @@
 
 namespace berth {
 
-[[nodiscard]] Result<ProvisionRequest> machine_provision_request(const Store& store, const Machine& machine,
-                                                                 const SshEndpoint& endpoint);
+/// The request for `machine` reached at `endpoint`, with berth-authz's program from `ports`.
+[[nodiscard]] Result<ProvisionRequest> machine_provision_request(const Ports& ports, const Machine& machine,
+                                                                 const SshEndpoint& endpoint, bool upgrade = false);
 
 }  // namespace berth

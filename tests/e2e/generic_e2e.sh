@@ -56,8 +56,14 @@ ok "image and busybox rootfs ready"
 
 step "boot the guest (qemu TCG)"
 "$guest/boot.sh" stop --name "$name" >/dev/null 2>&1 || true
-"$guest/boot.sh" start --name "$name" --ssh-port "$ssh_port" --forward "$engine_port:$engine_port" --cache "$cache"
+"$guest/boot.sh" start --name "$name" --ssh-port "$ssh_port" --forward "$engine_port:$engine_port" --cache "$cache" \
+  --data-disk 8
 ok "guest answers SSH on 127.0.0.1:$ssh_port"
+# As an ops team prepares a host before handing it over: /var/lib/docker on a disk of its own
+# (CIS 1.1.1; berth's libvirt VMs get one from their seed). berth audit checks it.
+ssh -F "${BERTH_E2E_STATE:-/tmp/berth-e2e}/$name/ssh_config" "$name" \
+  'mkdir -p /var/lib/docker && echo "LABEL=docker-data /var/lib/docker ext4 defaults 0 2" >>/etc/fstab && mount /var/lib/docker && mountpoint /var/lib/docker'
+ok "/var/lib/docker is on its own disk"
 
 step "berth create -d generic (user docker, through sudo)"
 "$berth" create -d generic \

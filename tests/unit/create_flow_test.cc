@@ -600,7 +600,9 @@ namespace {
 std::string provisioned_facts(const ScriptedSession& s) {
     std::string facts = installed_debian_facts();
     facts.replace(facts.find("@hostname\nlocalhost\n"), 20, "@hostname\nweb1\n");
-    facts.replace(facts.find("berth-firewall inactive disabled"), 32, "berth-firewall active enabled");
+    facts.replace(facts.find("berth-firewall inactive disabled"), 32,
+                  "berth-firewall active enabled\nberth-authz.socket active enabled");
+    facts.replace(facts.find("@dirs\n"), 6, "@dirs\n/srv/berth 0 755 root:root\n");
     std::string files;
     const auto modes = s.uploaded_modes();
     for (const auto& [path, content] : s.uploaded()) {

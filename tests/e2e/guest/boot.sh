@@ -3,7 +3,7 @@
 # image of build-image.sh, under qemu TCG (no KVM), reachable over SSH on 127.0.0.1.
 #
 #   boot.sh start  --name NAME --ssh-port PORT [--forward HOSTPORT:GUESTPORT]... [--memory MiB]
-#                  [--timeout SECONDS] [--cache DIR] [--state DIR]
+#                  [--data-disk GiB] [--timeout SECONDS] [--cache DIR] [--state DIR]
 #   boot.sh stop   --name NAME [--state DIR]
 #   boot.sh status --name NAME [--state DIR]
 #
@@ -11,6 +11,8 @@
 #   --ssh-port PORT   host port (on 127.0.0.1) forwarded to the guest's port 22
 #   --forward H:G     also forward 127.0.0.1:H to the guest's port G (TCP); repeatable, or H:G,H:G
 #   --memory MiB      guest memory (default 1536)
+#   --data-disk GiB   a second disk (/dev/vdb), sparse, formatted ext4 with the label docker-data
+#                     (for /var/lib/docker on its own filesystem: CIS 1.1.1); default none
 #   --timeout SECONDS how long start waits for SSH (default 180)
 #   --cache DIR       the image cache (default: ${BERTH_E2E_CACHE:-/var/cache/berth-e2e})
 #   --state DIR       where guests live; NAME's files go to DIR/NAME
@@ -21,14 +23,14 @@
 #   prints the end of the serial console and kills qemu. A NAME that is already running is an error.
 # stop: kills qemu (SIGTERM, SIGKILL after 10 s) and removes DIR/NAME. Stopping a stopped NAME is fine.
 # status: prints "running" (exit 0) or "stopped" (exit 3).
-# Files in DIR/NAME: disk.qcow2, console.log (serial console), qemu.log (qemu's stderr), qemu.pid,
+# Files in DIR/NAME: disk.qcow2, data.raw (--data-disk), console.log (serial console), qemu.log (qemu's stderr), qemu.pid,
 # monitor.sock (qemu's HMP monitor), ssh-port, ssh_config (for `ssh -F DIR/NAME/ssh_config NAME`).
 set -euo pipefail
 
 readonly prog=boot.sh
 die() { echo "$prog: error: $*" >&2; exit 1; }
 note() { echo "$prog: $*"; }
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
 
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 action=$1; shift
@@ -42,6 +44,7 @@ name=
 ssh_port=
 forwards=()
 memory=1536
+data_disk=0
 timeout_s=180
 cache=${BERTH_E2E_CACHE:-/var/cache/berth-e2e}
 state_root=${BERTH_E2E_STATE:-/tmp/berth-e2e}
@@ -56,6 +59,8 @@ while [ $# -gt 0 ]; do
     --forward=*) IFS=, read -r -a f <<<"${1#*=}"; forwards+=("${f[@]}"); shift ;;
     --memory) need_arg "$1" $#; memory=$2; shift 2 ;;
     --memory=*) memory=${1#*=}; shift ;;
+    --data-disk) need_arg "$1" $#; data_disk=$2; shift 2 ;;
+    --data-disk=*) data_disk=${1#*=}; shift ;;
     --timeout) need_arg "$1" $#; timeout_s=$2; shift 2 ;;
     --timeout=*) timeout_s=${1#*=}; shift ;;
     --cache) need_arg "$1" $#; cache=$2; shift 2 ;;
@@ -68,6 +73,7 @@ while [ $# -gt 0 ]; do
 done
 
 [ -n "$name" ] || die "--name is required"
+[[ "$data_disk" =~ ^[0-9]{1,3}$ ]] || die "bad --data-disk '$data_disk' (a size in GiB, 0 for none)"
 [[ "$name" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$ ]] \
   || die "bad --name '$name' (letters, digits, '.', '_', '-'; at most 63 characters)"
 [ -n "$state_root" ] || die "the state directory is empty"
@@ -237,6 +243,12 @@ trap 'exit 129' HUP
 t0=$(now)
 qemu-img create -q -f qcow2 -F qcow2 -b "$cache/base.qcow2" "$state/disk.qcow2" \
   || die "qemu-img create of the overlay failed"
+data_drive=()
+if [ "$data_disk" -gt 0 ]; then
+  truncate -s "${data_disk}G" "$state/data.raw"
+  mke2fs -q -t ext4 -L docker-data -F "$state/data.raw" >/dev/null || die "mke2fs of the data disk failed"
+  data_drive=(-drive "file=$state/data.raw,if=virtio,format=raw,discard=unmap,cache=unsafe")
+fi
 
 monitor=()
 # A unix socket path must fit in sun_path (108 bytes).
@@ -250,7 +262,7 @@ qemu_args=(
   -display none -serial "file:$state/console.log" "${monitor[@]}"
   -kernel "$cache/vmlinuz" -initrd "$cache/initrd.img"
   -append "root=/dev/vda rw console=ttyS0 net.ifnames=0"
-  -drive "file=$state/disk.qcow2,if=virtio,format=qcow2,discard=unmap,cache=unsafe"
+  -drive "file=$state/disk.qcow2,if=virtio,format=qcow2,discard=unmap,cache=unsafe" "${data_drive[@]}"
   -netdev "user,id=n0,$hostfwd" -device "virtio-net-pci,netdev=n0"
   -device virtio-rng-pci
   -pidfile "$pidfile" -daemonize
