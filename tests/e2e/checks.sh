@@ -55,7 +55,10 @@ expect_refused() {
   local rules=$1 cmd=$2 out rc=0 msg re
   out=$(bash -c "$cmd" </dev/null 2>&1) || rc=$?
   re="berth-authz: .+ \\(rule (${rules//,/|}) in /etc/berth/authz\\.yaml\\)"
-  msg=$(grep -oE 'denied by plugin berth-authz: berth-authz: [^"]*' <<<"$out" | head -n 1 | sed 's/^denied by plugin berth-authz: //')
+  # The docker CLI prints the message as is; curl shows dockerd's JSON ({"message":"..."}), where a
+  # quote in the message is escaped.
+  msg=$(grep -oE 'denied by plugin berth-authz: berth-authz: .*' <<<"$out" | head -n 1 |
+    sed 's/^denied by plugin berth-authz: //; s/"}$//; s/\\"/"/g')
   if [ -z "$msg" ] || ! grep -Eq "^$re" <<<"$msg" || { [ "${cmd%% *}" = docker ] && [ $rc -eq 0 ]; }; then
     printf '  NOT refused as expected (want berth-authz naming rule %s; exit %d):\n    $ %s\n' "$rules" "$rc" "$cmd" >&2
     sed 's/^/    | /' <<<"$out" >&2
