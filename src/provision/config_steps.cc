@@ -17,16 +17,35 @@ void DockerFilesStep::activate(const Facts&, const std::vector<std::string>& wri
     if (m_unit_file) changes.reload_units = true;
 }
 
-AuditRulesStep::AuditRulesStep(ManagedFile rules) : FileStep("audit rules", {std::move(rules)}) {}
+AuditRulesStep::AuditRulesStep(ManagedFile rules)
+    : FileStep("audit rules", {rules}), m_watches(count_watches(rules.content)) {}
+
+int AuditRulesStep::count_watches(const std::string& rules) {
+    int n = 0;
+    for (size_t at = 0; at < rules.size(); at = rules.find('\n', at) + 1) {
+        if (rules.compare(at, 3, "-w ") == 0) ++n;
+        if (rules.find('\n', at) == std::string::npos) break;
+    }
+    return n;
+}
+
+bool AuditRulesStep::rules_unloaded(const Facts& facts) const {
+    return facts.audit_rules_loaded && *facts.audit_rules_loaded < m_watches;
+}
 
 Drift AuditRulesStep::unit_drift(const Facts& facts) const {
-    if (facts.unit_active("auditd")) return {};
-    return {"unit auditd is not active"};
+    Drift drift;
+    if (!facts.unit_active("auditd")) drift.push_back("unit auditd is not active");
+    if (rules_unloaded(facts))
+        drift.push_back("the kernel holds " + std::to_string(*facts.audit_rules_loaded) + " of berth's " +
+                        std::to_string(m_watches) + " audit rules (auditctl -l)");
+    return drift;
 }
 
 void AuditRulesStep::activate(const Facts& facts, const std::vector<std::string>& written,
                               Changes& changes) const {
-    if (!written.empty()) changes.activate(Stage::Audit, "augenrules --load >/dev/null\n", "audit rules");
+    if (!written.empty() || rules_unloaded(facts))
+        changes.activate(Stage::Audit, "augenrules --load >/dev/null\n", "audit rules");
     if (!facts.unit_active("auditd")) changes.activate(Stage::Audit, "systemctl enable --now auditd\n");
 }
 

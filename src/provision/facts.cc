@@ -57,6 +57,8 @@ std::string facts_script(const std::vector<std::string>& packages) {
     s += "echo @selinux; command -v getenforce >/dev/null 2>&1 && getenforce\n";
     s += "echo @nft; command -v nft\n";
     s += "echo @arch; uname -m\n";
+    // The audit watches the kernel holds now (`auditctl -D` empties them and leaves the file).
+    s += "echo @audit-loaded; command -v auditctl >/dev/null 2>&1 && auditctl -l 2>/dev/null | grep -c -- ' -k docker$'\n";
     s += "echo @dirs\n";
     s += "for d in " + join_shell_words(managed_dirs()) + "; do\n"
          "  [ -d \"$d\" ] && [ ! -L \"$d\" ] && echo \"$d 0 $(stat -c '%a %U:%G' \"$d\")\"\n"
@@ -142,6 +144,11 @@ Result<void> parse_line(const std::string& section, const std::string& line, Fac
     else if (section == "selinux") f.selinux = line;
     else if (section == "nft") f.nft = line;
     else if (section == "arch") f.arch = std::string(trim(line));
+    else if (section == "audit-loaded" && !trim(line).empty()) {
+        auto count = whole_number(trim(line), 10, 1000000);
+        if (!count) return std::unexpected(malformed("audit-loaded", line, "not a count of audit rules"));
+        f.audit_rules_loaded = static_cast<int>(*count);
+    }
     else if (section == "dirs") return parse_file_line(line, f, true);
     return {};
 }

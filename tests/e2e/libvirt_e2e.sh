@@ -124,6 +124,14 @@ echo "  /var/lib/docker is on $src"
 [[ "$src" =~ ^/dev/vdb[0-9]*$ ]] || fail "/var/lib/docker is not on the data disk (vdb)"
 ok "/var/lib/docker on $src"
 
+step "berth audit passes on the fresh VM (berth-authz active and refusing its probe, no drift)"
+audit_out=$("$berth" audit --format '{{.ID}} {{.Status}}' "$name") || {
+  echo "$audit_out" | grep -v ' PASS$' >&2
+  fail "berth audit failed on a fresh VM"
+}
+grep -qx '2.12 PASS' <<<"$audit_out" || fail "berth audit did not report 2.12 (authorization plugin) PASS"
+ok "berth audit: $(grep -c ' PASS$' <<<"$audit_out") checks pass, none scored warns"
+
 step "stop and start: TLS still valid"
 "$berth" stop "$name"
 [ "$("$berth" status "$name")" = Stopped ] || fail "status is not Stopped after stop"

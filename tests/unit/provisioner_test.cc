@@ -834,8 +834,19 @@ TEST_CASE("each step checks its own facts", "[provision]") {
     const ManagedFile rules{"/etc/audit/rules.d/berth-docker.rules", "-w /etc/docker -p wa -k docker\n", 0640};
     written.files[rules.path] = {sha256_hex(rules.content), 0640, "root:root"};
     CHECK(AuditRulesStep(rules).check(written).empty());
+    written.audit_rules_loaded = 1;
+    CHECK(AuditRulesStep(rules).check(written).empty());
+    // `auditctl -D` leaves the file as it was and the kernel without the rules: reloaded, nothing written.
+    written.audit_rules_loaded = 0;
+    CHECK(AuditRulesStep(rules).check(written) == Drift{"the kernel holds 0 of berth's 1 audit rules (auditctl -l)"});
+    Changes reload;
+    AuditRulesStep(rules).apply(written, reload);
+    CHECK(reload.uploads.empty());
+    CHECK(reload.apply_script().find("augenrules --load") != std::string::npos);
+    written.audit_rules_loaded.reset();
     written.units["auditd"] = {"failed", "enabled"};
     CHECK(AuditRulesStep(rules).check(written) == Drift{"unit auditd is not active"});
+    CHECK(AuditRulesStep::count_watches("## c\n-w /a -p wa -k docker\n-w /b -p wa -k docker") == 2);
 
     const ManagedFile table{"/etc/berth/firewall.nft", "table inet berth {}\n", 0644};
     const ManagedFile unit{"/etc/systemd/system/berth-firewall.service", "[Unit]\n", 0644};
@@ -985,4 +996,15 @@ TEST_CASE("the docker-ce key check accepts only the one key with the expected fi
     CHECK(check(mine, "garbage.asc") == 1);
     CHECK(check(mine, "missing.asc") == 1);
     CHECK(docker_key_check(k_docker_key_fingerprint) == k_key_function);
+}
+
+TEST_CASE("the facts carry how many of berth's audit rules the kernel holds", "[provision]") {
+    CHECK(facts_script({}).find("auditctl -l") != std::string::npos);
+    auto loaded = parse_facts("@audit-loaded\n17\n@end\n");
+    REQUIRE(loaded);
+    CHECK(loaded->audit_rules_loaded == 17);
+    auto none = parse_facts("@audit-loaded\n@end\n");  // no auditctl on the host
+    REQUIRE(none);
+    CHECK_FALSE(none->audit_rules_loaded);
+    CHECK_FALSE(parse_facts("@audit-loaded\n-1\n@end\n"));
 }

@@ -3,8 +3,9 @@
 /// from each (the rules the hardening has always had):
 ///   DockerFilesStep  the TLS files, daemon.json, the dockerd drop-in: docker restarts when one
 ///                    was written; a unit drop-in also reloads systemd;
-///   AuditRulesStep   the audit rules: reloaded with augenrules when written; auditd enabled and
-///                    started when it is not active;
+///   AuditRulesStep   the audit rules: reloaded with augenrules when written or when the kernel
+///                    holds fewer of them than the file (auditctl -D); auditd enabled and started
+///                    when it is not active;
 ///   SshdStep         the sshd drop-in: sshd reloads when it was written, behind an `sshd -t`
 ///                    guard that takes a refused drop-in back (berth must never lock itself out);
 ///   FirewallStep     the nftables table and its unit: systemd reloads when the unit was written,
@@ -36,11 +37,18 @@ private:
 class AuditRulesStep final : public FileStep {
 public:
     explicit AuditRulesStep(ManagedFile rules);
+    /// The `-w` lines of a rules file.
+    [[nodiscard]] static int count_watches(const std::string& rules);
 
 protected:
+    /// auditd not active; fewer rules loaded in the kernel than the file holds (`auditctl -D`).
     [[nodiscard]] Drift unit_drift(const Facts& facts) const override;
     void activate(const Facts& facts, const std::vector<std::string>& written,
                   Changes& changes) const override;
+
+private:
+    [[nodiscard]] bool rules_unloaded(const Facts& facts) const;
+    int m_watches = 0;
 };
 
 class SshdStep final : public FileStep {

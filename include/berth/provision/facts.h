@@ -8,6 +8,7 @@
 #include <berth/core/error.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -33,6 +34,8 @@ struct Facts {
     std::string dockerd;  ///< dockerd's path, "" if not installed
     std::string selinux;  ///< getenforce's answer, "" without SELinux
     std::string nft;      ///< nft's path, "" if not installed
+    /// How many audit rules keyed "docker" the kernel holds (auditctl -l); none without auditctl.
+    std::optional<int> audit_rules_loaded;
     std::string arch;     ///< uname -m ("x86_64", "aarch64")
     std::map<std::string, FileState> dirs;  ///< managed_dirs() that exist as directories (digest "")
 
