@@ -311,7 +311,7 @@ check_audit() {
     sed 's/^/    | /' <<<"$audit_out" >&2
     fail "berth audit --fix did not repair daemon.json, the key mode and the audit rules (--fix exit $fix_rc, audit exit $audit_rc)"
   fi
-  [ "$(on_host "stat -c %a /etc/docker/tls/server-key.pem")" = 400 ] || fail "--fix left the server key's mode"
+  [ "$(on_host "sudo stat -c %a /etc/docker/tls/server-key.pem")" = 400 ] || fail "--fix left the server key's mode"
   ok "berth audit --fix repaired all three; berth audit passes again"
 
   docker rm -f e2e-suid >/dev/null 2>&1 || true
