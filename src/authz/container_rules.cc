@@ -1,5 +1,6 @@
 #include "container_rules.h"
 
+#include <berth/authz/ascii.h>
 #include <berth/authz/go_json.h>
 #include <berth/authz/host_path.h>
 
@@ -32,20 +33,6 @@ constexpr std::array<std::string_view, 5> k_sockets = {
     "/run/docker.sock", "/var/run/docker.sock", "/run/containerd/containerd.sock",
     "/var/run/containerd/containerd.sock", "/run/docker/containerd/containerd.sock",
 };
-
-std::string upper(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out)
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    return out;
-}
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
 
 [[noreturn]] void malformed(std::string_view where, std::string_view name, std::string_view expected) {
     throw Malformed{std::string(where) + "." + std::string(name) + " is not " + std::string(expected)};
@@ -122,7 +109,7 @@ void check_mounts(const json& hc, std::string_view where, Findings& findings) {
     const std::string in = std::string(where) + ".Mounts[]";
     for (const auto& mount : *mounts) {
         if (!mount.is_object()) malformed(where, "Mounts[]", "an object");
-        const std::string type = lower(read_string(mount, "Type", in));
+        const std::string type = ascii_lower(read_string(mount, "Type", in));
         const std::string source = read_string(mount, "Source", in);
         if (type == "bind") {
             check_bind_source(source, "--mount type=bind,source=" + source, findings);
@@ -171,7 +158,7 @@ void check_system_paths(const json& hc, std::string_view where, Findings& findin
 
 void check_capabilities(const json& hc, std::string_view where, Findings& findings) {
     for (const auto& cap : read_strings(hc, "CapAdd", where)) {
-        std::string name = upper(cap);
+        std::string name = ascii_upper(cap);
         if (name.starts_with("CAP_")) name.erase(0, 4);
         if (std::find(k_default_caps.begin(), k_default_caps.end(), name) == k_default_caps.end())
             findings.add(Rule::cap_add, "--cap-add " + cap);
@@ -179,19 +166,19 @@ void check_capabilities(const json& hc, std::string_view where, Findings& findin
 }
 
 void check_namespaces(const json& hc, std::string_view where, Findings& findings) {
-    if (lower(read_string(hc, "UsernsMode", where)) == "host") findings.add(Rule::userns_host, "--userns=host");
+    if (ascii_lower(read_string(hc, "UsernsMode", where)) == "host") findings.add(Rule::userns_host, "--userns=host");
     const std::pair<std::string_view, std::string_view> modes[] = {
         {"PidMode", "--pid=host"}, {"IpcMode", "--ipc=host"}, {"UTSMode", "--uts=host"},
         {"NetworkMode", "--network=host"}, {"CgroupnsMode", "--cgroupns=host"},
     };
     for (const auto& [field, flag] : modes)
-        if (lower(read_string(hc, field, where)) == "host") findings.add(Rule::host_namespaces, std::string(flag));
+        if (ascii_lower(read_string(hc, field, where)) == "host") findings.add(Rule::host_namespaces, std::string(flag));
 }
 
 void check_sysctls(const json& hc, std::string_view where, Findings& findings) {
     const json* sysctls = read_object(hc, "Sysctls", where);
     if (!sysctls) return;
-    const bool host_network = lower(read_string(hc, "NetworkMode", where)) == "host";
+    const bool host_network = ascii_lower(read_string(hc, "NetworkMode", where)) == "host";
     for (auto it = sysctls->begin(); it != sysctls->end(); ++it) {
         if (!it.value().is_string()) malformed(where, "Sysctls", "a map of strings");
         std::string key = it.key();

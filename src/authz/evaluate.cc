@@ -1,5 +1,6 @@
 #include <berth/authz/evaluate.h>
 
+#include <berth/authz/ascii.h>
 #include <berth/authz/go_json.h>
 
 #include "container_rules.h"
@@ -12,16 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-bool is_post(const AuthzRequest& request) {
-    const auto& m = request.method;
-    return m.size() == 4 && (m[0] | 0x20) == 'p' && (m[1] | 0x20) == 'o' && (m[2] | 0x20) == 's' && (m[3] | 0x20) == 't';
-}
-
-std::string lower_ascii(std::string text) {
-    for (auto& c : text)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return text;
-}
+bool is_post(const AuthzRequest& request) { return ascii_iequal(request.method, "POST"); }
 
 std::vector<std::string> split_path(std::string_view path) {
     std::vector<std::string> out;
@@ -106,7 +98,7 @@ void check_endpoint(Endpoint endpoint, const Route& route, const AuthzRequest& r
         }
         case Endpoint::build:
             for (const auto& mode : route.query_values("networkmode"))
-                if (lower_ascii(mode) == "host")
+                if (ascii_lower(mode) == "host")
                     findings.add(Rule::build_network_host, "docker build --network=host");
             break;
         default: break;

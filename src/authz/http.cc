@@ -1,5 +1,7 @@
 #include <berth/authz/http.h>
 
+#include <berth/authz/ascii.h>
+
 #include <optional>
 
 namespace berth::authz {
@@ -9,13 +11,6 @@ bool is_token_char(char c) {
     const auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u >= 0x7f) return false;
     return std::string_view("()<>@,;:\\\"/[]?={}").find(c) == std::string_view::npos;
-}
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
 }
 
 std::string_view trim(std::string_view text) {
@@ -90,7 +85,7 @@ HeadResult parse_http_head(std::string_view buffer, std::size_t max_head, std::s
             if (!is_token_char(c)) return bad(400, "a malformed header name");
         for (char c : line.substr(colon + 1))
             if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) return bad(400, "a control character in a header");
-        const std::string name = lower(line.substr(0, colon));
+        const std::string name = ascii_lower(line.substr(0, colon));
         const auto value = trim(line.substr(colon + 1));
         if (name == "transfer-encoding") return bad(400, "chunked or other transfer-encoded bodies are refused; send Content-Length");
         if (name == "content-length") {
@@ -99,7 +94,7 @@ HeadResult parse_http_head(std::string_view buffer, std::size_t max_head, std::s
             length = n;
         }
         if (name == "connection") {
-            const std::string v = lower(value);
+            const std::string v = ascii_lower(value);
             if (v.find("close") != std::string::npos) r.head.keep_alive = false;
             else if (v.find("keep-alive") != std::string::npos && minor == 0) r.head.keep_alive = true;
         }

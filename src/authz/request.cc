@@ -1,5 +1,6 @@
 #include <berth/authz/request.h>
 
+#include <berth/authz/ascii.h>
 #include <berth/authz/go_json.h>
 
 namespace berth::authz {
@@ -12,15 +13,6 @@ int base64_value(char c) {
     if (c == '+') return 62;
     if (c == '/') return 63;
     return -1;
-}
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
 }
 
 // A string member (absent or null reads as ""); false when it has another type.
@@ -37,7 +29,7 @@ bool read_string(const nlohmann::json& object, std::string_view name, std::strin
 std::optional<std::string> AuthzRequest::header(std::string_view name) const {
     // parse_go_json refused two header names that differ only in case, so there is one match.
     for (const auto& [key, value] : headers)
-        if (equal_ignoring_case(key, name)) return value;
+        if (ascii_iequal(key, name)) return value;
     return std::nullopt;
 }
 
