@@ -8,6 +8,7 @@
 #include <berth/store/store.h>
 #include <berth/transport/libssh_session.h>
 
+#include "berth_cli.h"
 #include "port_server.h"
 #include "sshd_fixture.h"
 #include "temp_dir.h"
@@ -22,30 +23,8 @@ using berth::test::TempDir;
 
 namespace {
 
-struct Berth {
-    TempDir dir;
-    std::map<std::string, std::string> env;
-
-    Berth() {
-        const std::filesystem::path bin(BERTH_BINARY);
-        const char* path = std::getenv("PATH");
-        env["PATH"] = bin.parent_path().string() + ":" + (path ? path : "/usr/bin:/bin");
-        env["BERTH_STORAGE_PATH"] = store().string();
-    }
-    std::filesystem::path store() const { return dir / "store"; }
-
-    CommandResult run(std::vector<std::string> args) {
-        Command c;
-        c.argv = {"berth"};
-        c.argv.insert(c.argv.end(), args.begin(), args.end());
-        c.env_set = env;
-        c.env_unset = {"DOCKER_HOST", "DOCKER_CERT_PATH"};
-        c.timeout = std::chrono::seconds(120);
-        ProcessRunner runner;
-        auto r = runner.run(c);
-        REQUIRE(r);
-        return *r;
-    }
+struct Berth : test::BerthCli {
+    Berth() { timeout = std::chrono::seconds(120); }
 };
 
 /// A generic machine at 127.0.0.1: its SSH key and pinned host key from `sshd`, its certificates,

@@ -6,6 +6,7 @@
 #include <berth/process/runner.h>
 #include <berth/store/store.h>
 
+#include "berth_cli.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -19,32 +20,8 @@ using berth::test::TempDir;
 
 namespace {
 
-struct Berth {
-    TempDir dir;
-    std::map<std::string, std::string> env;
-    std::filesystem::path store_path;
-
-    explicit Berth(const std::string& store_name = "store") : store_path(dir / store_name) {
-        const std::filesystem::path bin(BERTH_BINARY);
-        const char* path = std::getenv("PATH");
-        env["PATH"] = bin.parent_path().string() + ":" + (path ? path : "/usr/bin:/bin");
-        env["BERTH_STORAGE_PATH"] = store_path.string();
-        env["SHELL"] = "/bin/bash";
-    }
-
-    CommandResult run(std::vector<std::string> args) {
-        Command c;
-        c.argv = {"berth"};
-        c.argv.insert(c.argv.end(), args.begin(), args.end());
-        c.env_set = env;
-        c.env_unset = {"DOCKER_HOST", "NO_PROXY", "no_proxy", "DOCKER_CERT_PATH"};
-        c.cwd = dir.path().string();
-        c.timeout = std::chrono::seconds(60);
-        ProcessRunner runner;
-        auto r = runner.run(c);
-        REQUIRE(r);
-        return *r;
-    }
+struct Berth : test::BerthCli {
+    explicit Berth(const std::string& store_name = "store") : BerthCli(store_name) { cwd = dir.path(); }
 
     /// No file whose name starts with "pwned" anywhere under the test's directory.
     bool nothing_ran() const {

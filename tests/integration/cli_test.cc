@@ -3,6 +3,7 @@
 #include <berth/process/runner.h>
 #include <berth/store/atomic_file.h>
 
+#include "berth_cli.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -17,32 +18,7 @@ using berth::test::TempDir;
 
 namespace {
 
-struct Berth {
-    TempDir dir;
-    std::map<std::string, std::string> env;
-
-    Berth() {
-        const std::filesystem::path bin(BERTH_BINARY);
-        const char* path = std::getenv("PATH");
-        env["PATH"] = bin.parent_path().string() + ":" + (path ? path : "/usr/bin:/bin");
-        env["BERTH_STORAGE_PATH"] = store().string();
-        env["SHELL"] = "/bin/bash";
-    }
-    std::filesystem::path store() const { return dir / "store"; }
-
-    CommandResult run(std::vector<std::string> args, std::optional<std::string> input = std::nullopt) {
-        Command c;
-        c.argv = {"berth"};
-        c.argv.insert(c.argv.end(), args.begin(), args.end());
-        c.env_set = env;
-        c.env_unset = {"DOCKER_HOST", "NO_PROXY", "no_proxy", "DOCKER_CERT_PATH"};
-        c.stdin_data = std::move(input);
-        c.timeout = std::chrono::seconds(60);
-        ProcessRunner runner;
-        auto r = runner.run(c);
-        REQUIRE(r);
-        return *r;
-    }
+struct Berth : test::BerthCli {
     void create_n1() {
         auto r = run({"create", "-d", "none", "--url", "tcp://10.1.2.3:2376", "n1"});
         INFO(r.err);
