@@ -66,6 +66,15 @@ nlohmann::json MachineRecord::to_json() const {
     if (!engine.insecure_opts.empty()) j["engine"]["insecure_opts"] = engine.insecure_opts;
     if (!authz.is_default())
         j["authz"] = {{"owner_role", authz.owner_role}, {"custom_policy", authz.custom_policy}};
+    if (!fleet.empty())
+        j["fleet"] = {{"fleet", fleet.fleet}, {"group", fleet.group}, {"spec_file", fleet.spec_file},
+                      {"desired", fleet.desired}};
+    if (!users.empty()) {
+        auto& list = j["users"] = nlohmann::json::array();
+        for (const auto& u : users)
+            list.push_back({{"cn", u.cn}, {"role", u.role}, {"serial", u.serial}, {"not_after", u.not_after},
+                            {"issued_at", u.issued_at}, {"revoked", u.revoked}});
+    }
     return j;
 }
 
@@ -128,6 +137,27 @@ Result<MachineRecord> MachineRecord::from_json(const nlohmann::json& j, const st
             const auto& a = j["authz"];
             r.authz.owner_role = a.value("owner_role", "restricted");
             r.authz.custom_policy = a.value("custom_policy", false);
+        }
+        if (j.contains("fleet")) {
+            const auto& f = j["fleet"];
+            r.fleet.fleet = f.value("fleet", "");
+            r.fleet.group = f.value("group", "");
+            r.fleet.spec_file = f.value("spec_file", "");
+            if (f.contains("desired") && f["desired"].is_object()) r.fleet.desired = f["desired"];
+        }
+        if (j.contains("users")) {
+            if (!j["users"].is_array()) return corrupt("\"users\" is not a list");
+            for (const auto& u : j["users"]) {
+                UserCert c;
+                c.cn = u.value("cn", "");
+                c.role = u.value("role", "restricted");
+                c.serial = u.value("serial", "");
+                c.not_after = u.value("not_after", "");
+                c.issued_at = u.value("issued_at", "");
+                c.revoked = u.value("revoked", false);
+                if (c.cn.empty()) return corrupt("a user certificate has no \"cn\"");
+                r.users.push_back(std::move(c));
+            }
         }
         if (j.contains("tls")) {
             const auto& t = j["tls"];

@@ -47,6 +47,28 @@ struct TlsSettings {
     std::string client_not_after;
 };
 
+/// The fleet a machine belongs to (`berth apply`): JSON "fleet", only for machines an apply made.
+struct FleetMembership {
+    std::string fleet;         ///< the spec's `fleet:` label; "" = not in a fleet
+    std::string group;         ///< the spec group that names the machine
+    std::string spec_file;     ///< the spec file's path when last applied (for messages only)
+    /// The machine's desired settings as the spec gave them (fleet_plan.h desired_json): what the
+    /// next apply compares against to decide create, change or unchanged.
+    nlohmann::json desired = nlohmann::json::object();
+    [[nodiscard]] bool empty() const { return fleet.empty(); }
+};
+
+/// One per-person client certificate issued from the machine's CA (`berth certs issue`): JSON
+/// "users". Its key and certificate live in machines/NAME/users/CN/ (0600).
+struct UserCert {
+    std::string cn;            ///< the certificate's CN: what berth-authz sees as the user
+    std::string role = "restricted";  ///< the role the machine's policy gives this CN
+    std::string serial;        ///< upper-case hex, no separators, as berth-authz compares it
+    std::string not_after;     ///< RFC 3339
+    std::string issued_at;     ///< RFC 3339
+    bool revoked = false;      ///< berth-authz refuses this serial (policy `revoked:`)
+};
+
 struct MachineRecord {
     /// 2: the docker CLI's files moved into the machine's certs/ (store.h); schema 1 still loads.
     static constexpr int k_schema_version = 2;
@@ -63,6 +85,8 @@ struct MachineRecord {
     TlsSettings tls;
     ProvisionState provision;
     AuthzConfig authz;       ///< JSON "authz", only when not the default (older readers ignore it)
+    FleetMembership fleet;   ///< JSON "fleet", only when set
+    std::vector<UserCert> users;  ///< JSON "users", only when not empty; revoked ones stay listed
 
     [[nodiscard]] nlohmann::json to_json() const;
     /// `origin` names the file in messages. Refuses schema_version > k_schema_version.

@@ -1,0 +1,60 @@
+#pragma once
+/// berth apply: converges the store and the hosts to a fleet spec. It plans (fleet_plan.h: the
+/// store's records, plus one check-only provision per existing ready machine, run in parallel,
+/// for drift), then runs the plan with bounded parallelism: each machine on its own thread
+/// through MachineService (create, provision, remove), at most `parallel` at once and at most
+/// `package_parallel` package installs at once. One machine's failure does not stop the others.
+/// A converged fleet costs one remote command per machine (the drift check) and changes nothing.
+
+#include <berth/core/progress.h>
+#include <berth/service/fleet_plan.h>
+#include <berth/service/machine_service.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace berth {
+
+struct ApplyOptions {
+    PlanOptions plan;                 ///< --prune, --recreate
+    bool dry_run = false;             ///< plan (with the drift checks) and stop
+    int parallel = 0;                 ///< --parallel N; 0 = the spec's, else min(4, cores)
+    int package_parallel = 0;         ///< 0 = the spec's, else 2
+    std::optional<std::filesystem::path> bundles_dir;  ///< --bundles-dir; overrides the spec's
+    ProgressSink progress;            ///< live events (may be empty)
+    /// Called once with the plan, before anything runs (apply prints it here).
+    std::function<void(const FleetPlan&)> on_plan;
+};
+
+/// What happened to one machine of the plan.
+struct MachineOutcome {
+    std::string name;
+    PlanAction action = PlanAction::Unchanged;
+    std::optional<Error> error;       ///< none: it succeeded
+    double seconds = 0;
+    int remote_commands = 0;
+    std::vector<std::string> changed;  ///< files written, services restarted (from the provision)
+};
+
+struct ApplyReport {
+    FleetPlan plan;
+    std::vector<MachineOutcome> outcomes;  ///< plan order; empty for --dry-run
+    [[nodiscard]] int failures() const;
+};
+
+class FleetService {
+public:
+    explicit FleetService(MachineService& machines);
+    /// The plan only (drift checks included).
+    [[nodiscard]] Result<FleetPlan> plan(const FleetSpec& spec, const PlanOptions& options) const;
+    /// Plans, then runs. An Error only when nothing could be run (unreadable store, a plan with
+    /// conflicts: Usage/Conflict naming each); machine failures are in the report.
+    [[nodiscard]] Result<ApplyReport> apply(const FleetSpec& spec, const ApplyOptions& options) const;
+
+private:
+    MachineService& m_machines;
+};
+
+}  // namespace berth
