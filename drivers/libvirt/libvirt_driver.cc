@@ -2,6 +2,7 @@
 
 #include <berth/core/digest.h>
 #include <berth/core/escape.h>
+#include <berth/core/progress.h>
 #include <berth/driver/option_defaults.h>
 #include <berth/driver/qcow2.h>
 #include <berth/driver/settings.h>
@@ -51,6 +52,7 @@ Result<void> StreamUploader::upload(StorageVolume& volume, const std::filesystem
         if (auto r = stream.send_all(buffer.data(), static_cast<std::size_t>(want)); !r)
             return std::unexpected(Error(r.error()).with("volume", volume.name()));
         left -= static_cast<std::uint64_t>(want);
+        progress_fraction("upload", size - left, size);
     }
     return stream.finish();
 }
@@ -325,9 +327,19 @@ public:
         if (!vt) return std::unexpected(vt.error());
         m_chosen_virt_type = *vt;
 
+        // The network and the pool are shared by every machine: defined and started under a
+        // store-wide lock, so parallel creates (berth apply, two berth processes) do not race
+        // to define them twice.
+        std::optional<FileLock> setup_lock;
+        if (m_ctx.shared_lock) {
+            auto lock = m_ctx.shared_lock("libvirt-setup", "libvirt's network and storage pool");
+            if (!lock) return std::unexpected(lock.error());
+            setup_lock.emplace(std::move(*lock));
+        }
         if (auto r = ensure_network(conn); !r) return r;
         auto pool = ensure_pool(conn);
         if (!pool) return std::unexpected(pool.error());
+        setup_lock.reset();
 
         if (!m_ctx.image) return fail("internal error: no image resolver for the libvirt driver");
         auto image = m_ctx.image(m_image);
@@ -744,6 +756,7 @@ private:
             if (auto r = (*found)->remove(); !r) return std::unexpected(r.error());
         }
         spdlog::info("Uploading {} to libvirt volume {} ({} MiB)...", file.string(), vol_name, size >> 20);
+        progress_step("upload");
         auto made = pool.create_volume(
             plain_volume_xml(vol_name, std::max<std::uint64_t>(capacity, size), format, vol_name == m_names.seed));
         if (!made) return std::unexpected(made.error());

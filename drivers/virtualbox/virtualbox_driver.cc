@@ -311,6 +311,8 @@ public:
             !r)
             return std::unexpected(r.error());
         if (m_hostonly) {
+            auto lock = hostonly_lock();
+            if (!lock) return std::unexpected(lock.error());
             if (auto r = attach_hostonly(); !r) return r;
         }
         if (auto r = vbox({"storagectl", m_uuid, "--name", "SATA", "--add", "sata", "--hostiocache", "on"}); !r)
@@ -408,7 +410,19 @@ public:
                 spdlog::info("VirtualBox VM {} ({}) is gone already", m_ctx.machine, m_uuid);
             }
         }
+        auto lock = hostonly_lock();
+        if (!lock) return std::unexpected(lock.error());
         return remove_hostonly_if_unused();
+    }
+
+    /// The host-only interfaces and their DHCP servers are shared by machines: one berth
+    /// process at a time finds, makes or removes them (store-wide lock), so parallel creates
+    /// do not make two interfaces for one network, nor remove one another still attaches.
+    Result<std::optional<FileLock>> hostonly_lock() {
+        if (!m_ctx.shared_lock || (m_hostonly_if.empty() && !m_hostonly)) return std::optional<FileLock>();
+        auto lock = m_ctx.shared_lock("virtualbox-hostonly", "VirtualBox's host-only network and DHCP server");
+        if (!lock) return std::unexpected(lock.error());
+        return std::optional<FileLock>(std::move(*lock));
     }
 
     Result<void> discard_seed() override {

@@ -1,6 +1,7 @@
 #include <berth/provision/provisioner.h>
 
 #include <berth/core/log.h>
+#include <berth/core/progress.h>
 #include <berth/docker/docker_client.h>
 #include <berth/provision/engine_options.h>
 #include <berth/provision/engine_checks.h>
@@ -162,6 +163,7 @@ Result<void> Provisioner::run_steps(const ProvisionRequest& req, ProvisionReport
     if (auto ok = check_install(req.engine); !ok) return std::unexpected(ok.error());
     if (auto ok = check_saved_engine(m, req.engine); !ok) return std::unexpected(ok.error());
     spdlog::info("[{}] Reading the host's state...", m);
+    progress_step("facts");
     auto facts = read_facts(req);
     if (!facts) return std::unexpected(facts.error());
     auto os = supported_os(*facts);
@@ -190,14 +192,17 @@ Result<void> Provisioner::run_steps(const ProvisionRequest& req, ProvisionReport
     for (const auto& w : report.warnings) spdlog::warn("{}: {}", m, w);
     for (const auto& step : plan->steps) step->apply(*facts, changes);
 
+    progress_step("hardening");
     if (auto ok = write_files(req, changes); !ok) return std::unexpected(ok.error());
     report.changed = changes.changed;
     lap("hardening");
     report.restarted = changes.restarted();  // before: a failed apply may have done part of it
+    progress_step("restart");
     auto restarted = apply_changes(req, changes);
     if (!restarted) return std::unexpected(restarted.error());
     report.restarted = *restarted;
     lap("restarts");
+    progress_step("verify");
     if (auto ok = verify(req, os->family != OsFamily::Debian, report); !ok) return std::unexpected(ok.error());
     lap("verify");
     return {};
@@ -235,6 +240,19 @@ Result<Facts> Provisioner::read_facts(const ProvisionRequest& req) {
 
 Result<void> Provisioner::install_packages(const ProvisionRequest& req, const Changes& changes) {
     const std::string what = join(changes.installed, ", ");
+    // At most --package-parallel installs at once across the fleet: one mirror is not hammered.
+    struct Slot {
+        std::counting_semaphore<>* gate;
+        ~Slot() {
+            if (gate) gate->release();
+        }
+    } slot{nullptr};
+    if (req.package_gate) {
+        progress_step("packages (waiting)");
+        req.package_gate->acquire();
+        slot.gate = req.package_gate.get();
+    }
+    progress_step("packages");
     spdlog::info("[{}] Installing {}...", req.machine, what);
     auto ok = remote_step(m_session, req.machine, "installing " + what, changes.install_script, std::chrono::seconds(1800));
     if (!ok) return std::unexpected(ok.error());

@@ -6,6 +6,7 @@
 #include <berth/core/docker_url.h>
 #include <berth/core/log.h>
 #include <berth/core/machine_name.h>
+#include <berth/core/progress.h>
 #include <berth/pki/pki.h>
 #include <berth/provision/engine_options.h>
 #include <berth/provision/engine_checks.h>
@@ -186,6 +187,7 @@ MachineRecord MachineService::new_record(const CreateRequest& request, const Pre
     record.tls.extra_sans = request.tls_sans;
     record.tls.ca_days = request.tls_ca_days;
     record.tls.leaf_days = request.tls_cert_days;
+    record.fleet = request.fleet;
     if (auto guest = driver.guest_ports()) {
         record.engine.port = guest->engine;
     } else if (auto url = driver.docker_url(); url) {
@@ -199,10 +201,12 @@ Result<void> MachineService::make_machine(const CreateRequest& request, Prepared
     MachineRecord& record = report.record;
     spdlog::info("Creating machine {} (driver {})...", request.name, request.driver);
     auto start = m_ports.clock->now();
+    progress_step("machine");
     if (auto ok = prepared.driver->create(); !ok) return ok;
     report.timings.emplace_back("machine", seconds_since(*m_ports.clock, start));
     record.driver = prepared.driver->save();
     spdlog::info("Making certificates (a CA of its own for {})...", request.name);
+    progress_step("certificates");
     if (auto ok = issue_certificates(record, *prepared.driver); !ok) return ok;
     if (!prepared.driver->ssh_endpoint()) return {};  // a host berth does not reach (none)
     Machine machine{record, std::move(prepared.driver)};

@@ -28,6 +28,8 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
+#include <semaphore>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,9 @@ struct ProvisionRequest {
     std::string authz_policy;           ///< a custom policy's text ("" = the default, from its template)
     std::string authz_owner_cn;         ///< the machine's client certificate CN (pki::client_common_name)
     std::string authz_binary;           ///< the berth-authz program (an ELF file) to install
+    /// Package installs at once across machines (berth apply's --package-parallel): the
+    /// packages step waits for a slot while it installs. Null: no cap.
+    std::shared_ptr<std::counting_semaphore<>> package_gate;
 };
 
 struct ProvisionReport {
