@@ -77,6 +77,7 @@ void add_ssh(CLI::App& app, Context& ctx);
 void add_scp(CLI::App& app, Context& ctx);
 void add_image(CLI::App& app, Context& ctx);    // image ls, pull, rm
 void add_audit(CLI::App& app, Context& ctx);
+void add_apply(CLI::App& app, Context& ctx);
 
 /// Flags shared by the verbs that provision over SSH.
 struct ProvisionFlags {

@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
     cli::add_version(app, ctx);
     cli::add_image(app, ctx);
     cli::add_audit(app, ctx);
+    cli::add_apply(app, ctx);
 
     try {
         app.parse(argc, argv);

@@ -67,28 +67,13 @@ AuditService::AuditService(const MachineService& machines, NonceSource nonce)
 
 Result<MachineAudit> AuditService::audit(std::string_view name, const ProvisionOptions& options) const {
     MachineLogScope log_scope{std::string(name)};
-    auto machine = m_machines.open(name);
-    if (!machine) return std::unexpected(machine.error());
-    if (!machine->driver->ssh_endpoint())
-        return fail("machine \"" + std::string(name) + "\" uses the " + machine->record.driver_name +
-                    " driver, which berth cannot reach over SSH to audit");
-    SshOptions ssh;
-    ssh.connect_timeout = options.ssh_timeout;
-    ssh.host_key = HostKeyPolicy::RequirePinned;
-    auto connection = connect(m_machines.ports(), name, *machine->driver, ssh);
-    if (!connection) return std::unexpected(connection.error());
-    std::optional<std::filesystem::path> dir = options.templates_dir;
-    if (!dir && !machine->record.provision.templates_dir.empty()) dir = machine->record.provision.templates_dir;
-    auto templates = TemplateSet::load(dir);
-    if (!templates) return std::unexpected(templates.error());
-    auto request = machine_provision_request(m_machines.ports(), *machine, connection->endpoint);
-    if (!request) return std::unexpected(request.error());
+    auto run = check_only_run(m_machines, name, options, "audit");
+    if (!run) return std::unexpected(run.error());
+    Machine* machine = &run->machine;
+    Connection* connection = &run->connection;
 
     AuditInput input;
-    Provisioner provisioner(*connection->session, *templates, *connection->docker);
-    auto check = provisioner.check(*request);
-    if (!check) return std::unexpected(check.error());
-    input.check = std::move(*check);
+    input.check = std::move(run->check);
     input.recorded_digests = machine->record.provision.digests;
     if (auto ok = read_api(machine->record.name, *connection->docker, input.api); !ok) return std::unexpected(ok.error());
     auto host = read_host(machine->record.name, *connection->session, m_nonce(), bind_sources(input.api.containers));

@@ -5,6 +5,7 @@
 
 #include <berth/core/log.h>
 #include <berth/core/machine_name.h>
+#include <berth/core/progress.h>
 #include <berth/pki/pki.h>
 #include <berth/provision/templates.h>
 #include <berth/service/authz_files.h>
@@ -113,6 +114,57 @@ Result<ProvisionRequest> machine_provision_request(const Ports& ports, const Mac
     return req;
 }
 
+Result<CheckRun> check_only_run(const MachineService& machines, std::string_view name, const ProvisionOptions& options,
+                               std::string_view what) {
+    auto machine = machines.open(name);
+    if (!machine) return std::unexpected(machine.error());
+    if (!machine->driver->ssh_endpoint())
+        return fail("machine \"" + std::string(name) + "\" uses the " + machine->record.driver_name +
+                    " driver, which berth cannot reach over SSH to " + std::string(what));
+    SshOptions ssh;
+    ssh.connect_timeout = options.ssh_timeout;
+    ssh.host_key = HostKeyPolicy::RequirePinned;
+    auto connection = connect(machines.ports(), name, *machine->driver, ssh);
+    if (!connection) return std::unexpected(connection.error());
+    std::optional<std::filesystem::path> dir = options.templates_dir;
+    if (!dir && !machine->record.provision.templates_dir.empty()) dir = machine->record.provision.templates_dir;
+    auto templates = TemplateSet::load(dir);
+    if (!templates) return std::unexpected(templates.error());
+    auto request = machine_provision_request(machines.ports(), *machine, connection->endpoint);
+    if (!request) return std::unexpected(request.error());
+    Provisioner provisioner(*connection->session, *templates, *connection->docker);
+    auto check = provisioner.check(*request);
+    if (!check) return std::unexpected(check.error());
+    return CheckRun{std::move(*machine), std::move(*connection), std::move(*check)};
+}
+
+Result<std::optional<std::vector<std::string>>> MachineService::drift(std::string_view name,
+                                                                      const ProvisionOptions& options) const {
+    MachineLogScope log_scope{std::string(name)};
+    {
+        auto machine = open(name);
+        if (!machine) return std::unexpected(machine.error());
+        if (!machine->driver->ssh_endpoint()) return std::optional<std::vector<std::string>>();
+    }
+    progress_step("drift check");
+    auto run = check_only_run(*this, name, options, "check");
+    if (!run) return std::unexpected(run.error());
+    std::vector<std::string> drifted;
+    for (const auto& step : run->check.steps)
+        if (!step.drift.empty()) drifted.push_back(step.step);
+    return std::optional<std::vector<std::string>>(std::move(drifted));
+}
+
+Result<void> MachineService::set_fleet(std::string_view name, const FleetMembership& fleet) const {
+    if (auto ok = validate_machine_name(name); !ok) return ok;
+    auto lock = lock_existing(name);
+    if (!lock) return std::unexpected(lock.error());
+    auto record = m_ports.store->load(name);
+    if (!record) return std::unexpected(record.error());
+    record->fleet = fleet;
+    return m_ports.store->save(*record);
+}
+
 Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const ProvisionOptions& options,
                                                          bool first_contact, bool upgrade) const {
     const std::string name = machine.record.name;
@@ -121,6 +173,7 @@ Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const
     ssh.host_key = host_key_policy(
         first_contact, has_pinned_keys(m_ports.store->machine_file(name, k_known_hosts_file)), options);
     ssh.expected_fingerprint = options.replace_host_key;
+    progress_step("ssh");
     auto connection = connect(m_ports, name, *machine.driver, ssh);
     if (!connection) return std::unexpected(connection.error());
     if (first_contact) {
@@ -134,6 +187,7 @@ Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const
     if (!templates) return std::unexpected(templates.error());
     auto req = machine_provision_request(m_ports, machine, connection->endpoint, upgrade);
     if (!req) return std::unexpected(req.error());
+    req->package_gate = options.package_gate;
 
     Provisioner provisioner(*connection->session, *templates, *connection->docker);
     auto report = provisioner.run(*req);
@@ -197,6 +251,13 @@ Result<ProvisionReport> MachineService::provision(std::string_view name, const P
     if (!machine->driver->ssh_endpoint())
         return fail("machine \"" + std::string(name) + "\" uses the " + machine->record.driver_name +
                     " driver, which berth cannot reach over SSH to provision");
+    if (options.engine) {
+        // berth apply's desired engine settings, saved first like the policy below.
+        const int port = machine->record.engine.port;  // the driver's, not the spec's
+        machine->record.engine = *options.engine;
+        machine->record.engine.port = port;
+        if (auto ok = m_ports.store->save(machine->record); !ok) return std::unexpected(ok.error());
+    }
     if (options.authz_policy || !options.authz_owner_role.empty()) {
         // Saved at once: a provision that fails later is run again with the same policy.
         if (auto ok = apply_authz_options(machine->record, options, policy); !ok) return std::unexpected(ok.error());

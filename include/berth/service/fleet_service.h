@@ -11,7 +11,11 @@
 #include <berth/service/machine_service.h>
 
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
+#include <semaphore>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,6 +58,27 @@ public:
     [[nodiscard]] Result<ApplyReport> apply(const FleetSpec& spec, const ApplyOptions& options) const;
 
 private:
+    /// What the machines' threads share during one apply.
+    struct RunShared {
+        std::shared_ptr<std::counting_semaphore<>> package_gate;
+        std::optional<std::filesystem::path> bundles_dir;
+        /// Records left "creating" by an apply that was killed: removed (forced) before their
+        /// machine is made again.
+        std::set<std::string> half_made;
+    };
+    [[nodiscard]] Result<std::vector<StoredMachine>> stored_machines(std::set<std::string>* half_made) const;
+    [[nodiscard]] Result<FleetPlan> plan_with(const FleetSpec& spec, const PlanOptions& options,
+                                              const ProgressSink& sink, int parallel,
+                                              std::set<std::string>* half_made) const;
+    [[nodiscard]] Result<FileLock> fleet_lock(const FleetSpec& spec) const;
+    [[nodiscard]] MachineOutcome run_entry(const FleetSpec& spec, const PlanEntry& entry, const ApplyOptions& options,
+                                           const RunShared& shared) const;
+    [[nodiscard]] Result<void> run_action(const FleetSpec& spec, const PlanEntry& entry, const RunShared& shared,
+                                          MachineOutcome& outcome) const;
+    [[nodiscard]] Result<void> create_machine(const FleetMachineSpec& desired, const FleetMembership& membership,
+                                              const RunShared& shared, MachineOutcome& outcome) const;
+    [[nodiscard]] Result<void> remove_machine(const std::string& name, const RunShared& shared) const;
+
     MachineService& m_machines;
 };
 

@@ -12,6 +12,7 @@
 #include <berth/store/machine_record.h>
 
 #include <memory>
+#include <semaphore>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,6 +29,10 @@ struct ProvisionOptions {
     /// goes back to berth's own. Empty: keep the machine's.
     std::optional<std::filesystem::path> authz_policy;
     std::string authz_owner_role;  ///< --authz-owner-role restricted|admin ("" = keep the machine's)
+    /// Package installs at once across machines (berth apply); null: no cap. Not saved.
+    std::shared_ptr<std::counting_semaphore<>> package_gate;
+    /// berth apply: the machine's engine settings from now on (saved before the provision).
+    std::optional<EngineConfig> engine;
 };
 
 struct CreateRequest {
@@ -40,6 +45,9 @@ struct CreateRequest {
     std::string tls_key_type = "ecdsa-p256";
     int tls_ca_days = 1826;
     int tls_cert_days = 730;
+    /// berth apply: the fleet the machine belongs to, saved with the first ("creating") record,
+    /// so an apply that is interrupted finds the half-made machines of its fleet.
+    FleetMembership fleet;
 };
 
 /// Phase -> seconds, in the order the phases ran ("machine", "ssh", "packages", ...).
@@ -85,6 +93,10 @@ public:
     /// failure after the first save removes what was made; nothing is left half-made.
     [[nodiscard]] Result<CreateReport> create(const CreateRequest& request) const;
 
+    /// The checks create makes before it makes anything (a fleet spec's machines are checked
+    /// with it before apply starts); makes nothing.
+    [[nodiscard]] Result<void> validate_create(const CreateRequest& request) const;
+
     /// Loads a machine's record and its driver.
     [[nodiscard]] Result<Machine> open(std::string_view name) const;
 
@@ -100,6 +112,17 @@ public:
     /// one unless options.replace_host_key names its fingerprint), verifies through the Docker API and records the result.
     [[nodiscard]] Result<ProvisionReport> provision(std::string_view name, const ProvisionOptions& options,
                                                     bool upgrade = false) const;
+
+    /// The check-only provision (the facts command only: nothing changes on the host, the same
+    /// run `berth audit` starts with): the names of the plan's steps that drifted, empty when the
+    /// host matches. nullopt for a machine berth does not reach over SSH (none driver): nothing
+    /// to check. Takes no lock (it reads).
+    [[nodiscard]] Result<std::optional<std::vector<std::string>>> drift(std::string_view name,
+                                                                        const ProvisionOptions& options = {}) const;
+
+    /// Records the machine's fleet membership (berth apply, after a successful create or
+    /// provision of a spec's machine), under the machine's lock.
+    [[nodiscard]] Result<void> set_fleet(std::string_view name, const FleetMembership& fleet) const;
 
     /// New server certificate from the machine's CA (with `client_certs`: a new CA and client
     /// certificate too, which invalidates the old client certificate), then a provision, which
