@@ -38,8 +38,11 @@ int default_parallel() {
 
 /// A record left "creating" by a berth that is gone (an apply killed mid-create): its lock is
 /// free. A create still under way holds it.
+/// A machine directory without its record (killed before the first save) counts the same.
 bool left_half_made(const Store& store, const StoredMachine& stored) {
-    if (!stored.record || stored.record->status != MachineStatus::Creating) return false;
+    const bool no_record =
+        !stored.record && !std::filesystem::exists(store.machine_file(stored.name, k_record_file));
+    if (!no_record && (!stored.record || stored.record->status != MachineStatus::Creating)) return false;
     auto lock = store.lock(stored.name);
     return lock.has_value();
 }
