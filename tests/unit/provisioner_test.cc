@@ -3,6 +3,7 @@
 // and each step's check on its own facts.
 
 #include <berth/core/digest.h>
+#include <berth/core/progress.h>
 #include <berth/provision/config_steps.h>
 #include <berth/provision/elf_arch.h>
 #include <berth/provision/engine_options.h>
@@ -20,7 +21,9 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 using namespace berth;
 using berth::test::FakeDocker;
@@ -1007,4 +1010,50 @@ TEST_CASE("the facts carry how many of berth's audit rules the kernel holds", "[
     REQUIRE(none);
     CHECK_FALSE(none->audit_rules_loaded);
     CHECK_FALSE(parse_facts("@audit-loaded\n-1\n@end\n"));
+}
+
+TEST_CASE("the package install waits for a slot of the package gate; the steps are reported as progress",
+          "[provision][progress]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    ScriptedSession s;
+    FakeDocker docker;
+    auto before = fresh("debian-12");
+    auto after = installed_debian(before, "/usr/sbin/dockerd");
+    s.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, before.render(), ""})
+        .expect_run({"install -y -q --no-install-recommends 'docker.io' 'apparmor' 'auditd' 'nftables'"})
+        .expect_run({"@os-release"}, {0, after.render(), ""})
+        .expect_run({"hostnamectl set-hostname"});
+    expect_all_uploads(s);
+    s.expect_run({"systemctl restart docker"});
+    auto req = request();
+    req.package_gate = std::make_shared<std::counting_semaphore<>>(0);  // no slot: others install
+    std::mutex mutex;
+    std::vector<std::string> steps;
+    Result<ProvisionReport> report = fail("not run");
+    std::thread provisioning([&] {
+        ProgressScope scope("n1", [&](const ProgressEvent& e) {
+            std::lock_guard lock(mutex);
+            steps.push_back(e.step);
+        });
+        report = Provisioner(s, *templates, docker).run(req);
+    });
+    auto waiting = [&] {
+        std::lock_guard lock(mutex);
+        return !steps.empty() && steps.back() == "packages (waiting)";
+    };
+    for (int i = 0; i < 500 && !waiting(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(waiting());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    {
+        std::lock_guard lock(mutex);
+        CHECK(s.scripts().size() == 1);  // the facts only: the install waits for its slot
+    }
+    req.package_gate->release();
+    provisioning.join();
+    INFO((report ? std::string() : report.error().line()));
+    REQUIRE(report);
+    require_clean(s);
+    CHECK(steps == std::vector<std::string>{"facts", "packages (waiting)", "packages", "hardening", "restart", "verify"});
+    CHECK(req.package_gate->try_acquire());  // the slot was given back
 }
