@@ -567,6 +567,38 @@ TEST_CASE("libvirt: a create waits while another berth process uploads the same 
     REQUIRE(d->remove());
 }
 
+TEST_CASE("libvirt: the network and the storage pool are set up under a store-wide lock", "[libvirt]") {
+    auto keeper = Connection::open(k_test_uri);
+    REQUIRE(keeper);
+    Harness h;
+    // Another berth process is defining libvirt's network and pool: it holds the setup lock.
+    std::optional<FileLock> other;
+    {
+        auto lock = FileLock::try_acquire(h.dir / "locks" / "libvirt-setup.lock", "libvirt's network and pool");
+        REQUIRE(lock);
+        other.emplace(std::move(*lock));
+    }
+    auto d = h.configured("web1");
+    Result<void> created;
+    std::atomic<bool> done{false};
+    std::thread creating([&] {
+        created = d->create();
+        done = true;
+    });
+    while (h.lock_waits == 0 && !done) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(h.lock_waits == 1);
+    auto pool = keeper->pool("berth");
+    REQUIRE(pool);
+    CHECK_FALSE(pool->has_value());  // waiting: the pool is not made twice
+    other.reset();
+    creating.join();
+    REQUIRE(created);
+    pool = keeper->pool("berth");
+    REQUIRE(pool);
+    CHECK(pool->has_value());
+    REQUIRE(d->remove());
+}
+
 TEST_CASE("libvirt: a base volume is reused only when its content matches the image's digest",
           "[libvirt][trust]") {
     auto keeper = Connection::open(k_test_uri);

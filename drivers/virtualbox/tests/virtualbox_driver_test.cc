@@ -21,7 +21,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <thread>
 #include <fstream>
 #include <sstream>
 
@@ -51,6 +53,7 @@ struct Sim {
     VirtualBoxHooks hooks;
     bool with_kernel = false;
     SessionFactory ssh;  ///< what drivers get to reach a pinned machine over SSH (null: none)
+    std::atomic<int> lock_waits{0};  ///< times a shared lock was waited for
 
     explicit Sim(const std::string& version = "7.0.20r163906") {
         ::setenv("VBOXMANAGE_SIM_STATE", (dir / "vbox.json").c_str(), 1);
@@ -81,6 +84,11 @@ struct Sim {
         ctx.runner = &runner;
         ctx.clock = &clock;
         ctx.ssh = ssh;
+        ctx.shared_lock = [this](std::string_view key, std::string_view what) {
+            std::filesystem::create_directories(dir / "locks");
+            return FileLock::acquire(dir / "locks" / (std::string(key) + ".lock"), what, std::chrono::minutes(5),
+                                     [this](const std::string&) { ++lock_waits; });
+        };
         ctx.image = [this](std::string_view name) -> Result<ImageFiles> {
             if (name != "debian-12") return fail_kind(ErrorKind::NotFound, "no image " + std::string(name));
             ImageFiles f{.name = "debian-12", .disk = dir / "debian-12.qcow2", .sha256 = std::string(64, 'a'),
@@ -704,4 +712,49 @@ TEST_CASE("virtualbox: a failed step leaves a machine that remove takes away com
     CHECK(st["hostonlyifs"].empty());
     CHECK(st["dhcpservers"].empty());
     CHECK(st["media"].empty());
+}
+
+TEST_CASE("virtualbox: the host-only network and its DHCP server are made under a store-wide lock",
+          "[virtualbox]") {
+    Sim sim;
+    auto d = sim.configured("ho1", {{"hostonly", {"true"}}});
+    REQUIRE(d->precreate_check());
+    // Another berth process is finding or making the host-only network: it holds the lock.
+    std::filesystem::create_directories(sim.dir / "locks");
+    std::optional<FileLock> other;
+    {
+        auto lock = FileLock::try_acquire(sim.dir / "locks" / "virtualbox-hostonly.lock", "the host-only network");
+        REQUIRE(lock);
+        other.emplace(std::move(*lock));
+    }
+    sim.take_calls();
+    Result<void> created;
+    std::atomic<bool> done{false};
+    std::thread creating([&] {
+        created = d->create();
+        done = true;
+    });
+    while (sim.lock_waits == 0 && !done) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(sim.lock_waits == 1);
+    other.reset();
+    creating.join();
+    REQUIRE(created);
+    const auto calls = sim.take_calls();
+    // Made once, after the other process let go.
+    CHECK(std::count(calls.begin(), calls.end(), Call{"hostonlyif", "create"}) == 1);
+    // rm takes it too: held by another process, the removal waits.
+    auto lock = FileLock::try_acquire(sim.dir / "locks" / "virtualbox-hostonly.lock", "the host-only network");
+    REQUIRE(lock);
+    other.emplace(std::move(*lock));
+    Result<void> removed;
+    done = false;
+    std::thread removing([&] {
+        removed = d->remove();
+        done = true;
+    });
+    while (sim.lock_waits == 1 && !done) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(sim.lock_waits == 2);
+    other.reset();
+    removing.join();
+    REQUIRE(removed);
 }
