@@ -4,6 +4,7 @@
 #include <berth/service/fleet_service.h>
 
 #include <berth/core/log.h>
+#include <berth/core/machine_name.h>
 #include <berth/service/user_certs.h>
 
 #include <spdlog/spdlog.h>
@@ -36,13 +37,15 @@ int default_parallel() {
     return static_cast<int>(std::clamp(cores, 1u, 4u));
 }
 
-/// A record left "creating" by a berth that is gone (an apply killed mid-create): its lock is
-/// free. A create still under way holds it.
-/// A machine directory without its record (killed before the first save) counts the same.
-bool left_half_made(const Store& store, const StoredMachine& stored) {
+/// A record of `fleet` left "creating" by a berth that is gone (an apply killed mid-create): its
+/// lock is free. A create still under way holds it. A machine directory without its record
+/// (killed before the first save) counts the same.
+bool left_half_made(const Store& store, const StoredMachine& stored, const std::string& fleet) {
     const bool no_record =
         !stored.record && !std::filesystem::exists(store.machine_file(stored.name, k_record_file));
-    if (!no_record && (!stored.record || stored.record->status != MachineStatus::Creating)) return false;
+    const bool ours_creating = stored.record && stored.record->status == MachineStatus::Creating &&
+                               stored.record->fleet.fleet == fleet;
+    if (!no_record && !ours_creating) return false;
     auto lock = store.lock(stored.name);
     return lock.has_value();
 }
@@ -88,7 +91,8 @@ Result<FleetPlan> FleetService::plan(const FleetSpec& spec, const PlanOptions& o
     return plan_with(spec, options, {}, spec.parallel > 0 ? spec.parallel : default_parallel(), nullptr);
 }
 
-Result<std::vector<StoredMachine>> FleetService::stored_machines(std::set<std::string>* half_made) const {
+Result<std::vector<StoredMachine>> FleetService::stored_machines(const std::string& fleet,
+                                                                 std::set<std::string>* half_made) const {
     const Store& store = m_machines.store();
     auto names = store.list_names();
     if (!names) return std::unexpected(names.error());
@@ -101,7 +105,7 @@ Result<std::vector<StoredMachine>> FleetService::stored_machines(std::set<std::s
         else item.error = record.error().message;
         // Half made by an apply that was killed: planned as absent (created again after its
         // leftovers are removed), so the next apply converges.
-        if (left_half_made(store, item)) {
+        if (left_half_made(store, item, fleet)) {
             if (half_made) half_made->insert(name);
             continue;
         }
@@ -113,7 +117,7 @@ Result<std::vector<StoredMachine>> FleetService::stored_machines(std::set<std::s
 Result<FleetPlan> FleetService::plan_with(const FleetSpec& spec, const PlanOptions& options, const ProgressSink& sink,
                                           int parallel, std::set<std::string>* half_made) const {
     std::set<std::string> stale;
-    auto stored = stored_machines(&stale);
+    auto stored = stored_machines(spec.fleet, &stale);
     if (!stored) return std::unexpected(stored.error());
     // One check-only provision per existing ready machine the spec names: the host's drift.
     std::map<std::string, const FleetMachineSpec*> wanted;
@@ -233,6 +237,9 @@ Result<void> FleetService::remove_machine(const std::string& name, const RunShar
 }
 
 Result<FileLock> FleetService::fleet_lock(const FleetSpec& spec) const {
+    // The label names a file: it has a machine name's syntax (the parser checks it; so does this).
+    if (auto ok = validate_machine_name(spec.fleet); !ok)
+        return fail_usage("the fleet label \"" + spec.fleet + "\" is not valid: " + ok.error().message);
     // One apply of a fleet at a time: a second `berth apply` of the same fleet waits, then plans
     // against what the first one made.
     return FileLock::acquire(m_machines.store().root() / "locks" / ("fleet-" + spec.fleet + ".lock"),

@@ -66,7 +66,8 @@ private:
         /// machine is made again.
         std::set<std::string> half_made;
     };
-    [[nodiscard]] Result<std::vector<StoredMachine>> stored_machines(std::set<std::string>* half_made) const;
+    [[nodiscard]] Result<std::vector<StoredMachine>> stored_machines(const std::string& fleet,
+                                                                     std::set<std::string>* half_made) const;
     [[nodiscard]] Result<FleetPlan> plan_with(const FleetSpec& spec, const PlanOptions& options,
                                               const ProgressSink& sink, int parallel,
                                               std::set<std::string>* half_made) const;
