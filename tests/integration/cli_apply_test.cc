@@ -151,7 +151,7 @@ TEST_CASE("apply --prune removes the fleet's machines the spec no longer names, 
     CHECK_FALSE(left.contains("node-03"));
 }
 
-TEST_CASE("apply: one machine's failure does not stop the others; the summary names it, exit 1", "[cli][apply]") {
+TEST_CASE("apply: one machine's failure does not stop the others - the summary names it, exit 1", "[cli][apply]") {
     test::BerthCli b;
     const auto spec = write_spec(b, 4);
     // node-03's directory cannot be made: a file is in its place.

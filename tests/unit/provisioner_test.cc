@@ -1012,7 +1012,7 @@ TEST_CASE("the facts carry how many of berth's audit rules the kernel holds", "[
     CHECK_FALSE(parse_facts("@audit-loaded\n-1\n@end\n"));
 }
 
-TEST_CASE("the package install waits for a slot of the package gate; the steps are reported as progress",
+TEST_CASE("the package install waits for a slot of the package gate - the steps are reported as progress",
           "[provision][progress]") {
     auto templates = TemplateSet::load();
     REQUIRE(templates);
