@@ -391,3 +391,43 @@ TEST_CASE("create: --tls-san takes an IP address or a DNS name - the validity da
     INFO((r ? std::string() : r.error().line()));
     CHECK(r);
 }
+
+TEST_CASE("apply's record calls: the fleet saved from the first record, set_fleet under the lock, no drift check for none",
+          "[service][apply]") {
+    Fixture f;
+    auto req = f.request("n1");
+    req.driver = "none";
+    req.driver_flags = {{"url", {"tcp://10.1.2.3:2376"}}};
+    req.fleet.fleet = "course";
+    req.fleet.group = "students";
+    req.fleet.desired = {{"driver", "none"}};
+    REQUIRE(f.service.create(req));
+    auto saved = f.store.load("n1");
+    REQUIRE(saved);
+    CHECK(saved->fleet.fleet == "course");
+    CHECK(saved->fleet.group == "students");
+    CHECK(saved->fleet.desired == nlohmann::json{{"driver", "none"}});
+
+    // A machine berth does not reach over SSH has nothing to check: no drift result, no error.
+    auto drift = f.service.drift("n1");
+    REQUIRE(drift);
+    CHECK_FALSE(drift->has_value());
+
+    FleetMembership changed{"course", "staff", "fleet.yaml", {{"driver", "none"}, {"x", 1}}};
+    REQUIRE(f.service.set_fleet("n1", changed));
+    CHECK(f.store.load("n1")->fleet.group == "staff");
+    CHECK(f.store.load("n1")->fleet.desired["x"] == 1);
+    {
+        auto held = f.store.lock("n1");  // another writer
+        REQUIRE(held);
+        auto refused = f.service.set_fleet("n1", changed);
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().kind == ErrorKind::Conflict);
+    }
+    auto missing = f.service.set_fleet("n2", changed);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().kind == ErrorKind::NotFound);
+    CHECK(f.nothing_on_disk("n2"));
+    CHECK_FALSE(std::filesystem::exists(f.store.root() / "locks" / "n2.lock"));
+    CHECK(f.service.drift("n2").error().kind == ErrorKind::NotFound);
+}
