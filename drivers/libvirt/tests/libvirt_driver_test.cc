@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -46,7 +47,9 @@ struct FakeUploader final : VolumeUploader {
     std::vector<std::pair<std::string, std::filesystem::path>> uploads;
     /// What each volume holds (size, sha256), as the real uploader would read it back.
     std::map<std::string, std::pair<std::uint64_t, std::string>> contents;
+    std::mutex mutex;  ///< one uploader may serve several machines' threads
     Result<void> upload(StorageVolume& volume, const std::filesystem::path& file) override {
+        std::lock_guard lock(mutex);
         uploads.emplace_back(volume.name(), file);
         auto digest = file_digest(file);
         if (!digest) return std::unexpected(digest.error());
@@ -54,6 +57,7 @@ struct FakeUploader final : VolumeUploader {
         return {};
     }
     Result<std::pair<std::uint64_t, std::string>> content_digest(StorageVolume& volume) override {
+        std::lock_guard lock(mutex);
         const auto it = contents.find(volume.name());
         if (it == contents.end()) return std::pair<std::uint64_t, std::string>{0, sha256_hex("")};
         return it->second;
@@ -100,6 +104,7 @@ struct Harness {
     bool with_kernel = true;
     std::optional<std::filesystem::path> templates_dir;
     std::atomic<int> lock_waits{0};
+    std::filesystem::path locks_dir = dir / "locks";  ///< the store's locks (shared by harnesses that share a store)
 
     Harness() {
         std::filesystem::create_directories(dir / "locks");
@@ -124,7 +129,7 @@ struct Harness {
         ctx.clock = &clock;
         ctx.templates_dir = templates_dir;
         ctx.shared_lock = [this](std::string_view key, std::string_view what) {
-            return FileLock::acquire(dir / "locks" / (std::string(key) + ".lock"), what, std::chrono::minutes(5),
+            return FileLock::acquire(locks_dir / (std::string(key) + ".lock"), what, std::chrono::minutes(5),
                                      [this](const std::string&) { ++lock_waits; });
         };
         ctx.image = [this](std::string_view name) -> Result<ImageFiles> {
@@ -597,6 +602,44 @@ TEST_CASE("libvirt: the network and the storage pool are set up under a store-wi
     REQUIRE(pool);
     CHECK(pool->has_value());
     REQUIRE(d->remove());
+}
+
+TEST_CASE("libvirt: 8 creates at once on one store share one base upload, one pool and one network",
+          "[libvirt][stress]") {
+    auto keeper = Connection::open(k_test_uri);
+    REQUIRE(keeper);
+    TempDir store;
+    std::filesystem::create_directories(store / "locks");
+    auto uploader = std::make_shared<FakeUploader>();
+    constexpr int n = 8;
+    std::vector<std::unique_ptr<Harness>> harnesses;
+    std::vector<std::unique_ptr<Driver>> drivers;
+    for (int i = 0; i < n; ++i) {
+        harnesses.push_back(std::make_unique<Harness>());
+        Harness& h = *harnesses.back();
+        h.uploader = uploader;
+        h.hooks.uploader = uploader;
+        h.locks_dir = store / "locks";
+        drivers.push_back(h.configured("web" + std::to_string(i)));
+    }
+    std::vector<Result<void>> created(n);
+    {
+        std::vector<std::jthread> threads;
+        for (int i = 0; i < n; ++i) threads.emplace_back([&, i] { created[static_cast<std::size_t>(i)] = drivers[static_cast<std::size_t>(i)]->create(); });
+    }
+    for (const auto& r : created) {
+        INFO((r ? std::string() : r.error().message));
+        CHECK(r);
+    }
+    std::map<std::string, int> uploads;
+    for (const auto& [volume, file] : uploader->uploads) ++uploads[volume];
+    CHECK(uploads["base-0123456789abcdef.qcow2"] == 1);
+    CHECK(uploads["base-0123456789abcdef-kernel"] == 1);
+    CHECK(uploads["base-0123456789abcdef-initrd"] == 1);
+    const auto volumes = volume_names(*keeper);
+    CHECK(volumes.size() == 3 + 3 * n);  // the shared pieces, then each machine's disk, data disk and seed
+    for (auto& d : drivers) CHECK(d->remove());
+    CHECK(volume_names(*keeper).size() == 3);  // the shared pieces stay for the next machine
 }
 
 TEST_CASE("libvirt: a base volume is reused only when its content matches the image's digest",
