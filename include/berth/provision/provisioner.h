@@ -20,6 +20,7 @@
 #include <berth/provision/os_release.h>
 #include <berth/store/authz_config.h>
 #include <berth/store/engine_config.h>
+#include <berth/store/machine_record.h>
 #include <berth/provision/step.h>
 #include <berth/provision/templates.h>
 #include <berth/transport/session.h>
@@ -47,6 +48,9 @@ struct ProvisionRequest {
     std::string authz_policy;           ///< a custom policy's text ("" = the default, from its template)
     std::string authz_owner_cn;         ///< the machine's client certificate CN (pki::client_common_name)
     std::string authz_binary;           ///< the berth-authz program (an ELF file) to install
+    /// Per-user certificates (`berth certs`): the default policy gives each CN with a certificate
+    /// that is not revoked its role; every revoked serial goes into the revocation list.
+    std::vector<UserCert> authz_users;
 };
 
 struct ProvisionReport {

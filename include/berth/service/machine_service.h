@@ -30,6 +30,14 @@ struct ProvisionOptions {
     std::string authz_owner_role;  ///< --authz-owner-role restricted|admin ("" = keep the machine's)
 };
 
+/// A per-user client certificate create issues from the new CA before the first provision, so the
+/// host's first policy already gives the CN its role (user_certs.h; a spec's `users:` row).
+struct CreateUser {
+    std::string cn;                   ///< validate_user_cn()
+    std::string role = "restricted";  ///< restricted | admin
+    int days = 0;                     ///< 0 = --tls-cert-days
+};
+
 struct CreateRequest {
     std::string name;
     std::string driver;
@@ -40,6 +48,7 @@ struct CreateRequest {
     std::string tls_key_type = "ecdsa-p256";
     int tls_ca_days = 1826;
     int tls_cert_days = 730;
+    std::vector<CreateUser> users;           ///< per-user certificates (`berth certs issue`), issued at create
 };
 
 /// Phase -> seconds, in the order the phases ran ("machine", "ssh", "packages", ...).
