@@ -250,8 +250,7 @@ Result<std::filesystem::path> write_docker_context(MachineService& machines, std
         if (auto ok = write_file_atomic(tls_dir / file, *content, 0600); !ok) return std::unexpected(ok.error());
     if (auto ok = write_file_atomic(meta_dir / "meta.json", context_meta(machine, url), 0644); !ok)
         return std::unexpected(ok.error());
-    spdlog::info("Wrote the docker context {} (docker --context {} ..., or docker context use {})", machine, machine,
-                 machine);
+    spdlog::debug("{}: wrote the docker context {}", machine, meta_dir.string());
     return meta_dir;
 }
 
