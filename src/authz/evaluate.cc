@@ -2,10 +2,12 @@
 
 #include <berth/authz/ascii.h>
 #include <berth/authz/go_json.h>
+#include <berth/authz/peer_cert.h>
 
 #include "container_rules.h"
 #include "route.h"
 
+#include <optional>
 #include <vector>
 
 namespace berth::authz {
@@ -112,6 +114,26 @@ std::string printable(std::string_view text) {
     return out;
 }
 
+// A refusal when a certificate the client presented has a revoked serial (or cannot be read while
+// serials are revoked: it might be a revoked one).
+std::optional<Decision> check_revoked(const Policy& policy, const AuthzRequest& request, std::string_view policy_path) {
+    if (policy.revoked.empty()) return std::nullopt;
+    for (const auto& pem : request.peer_certificates) {
+        auto serial = pem_certificate_serial(pem);
+        if (!serial) return refuse(Rule::malformed, "a client certificate berth-authz cannot read: " + serial.error(), policy_path);
+        if (!policy.revoked.contains(*serial)) continue;
+        Decision d;
+        d.allow = false;
+        d.rule = Rule::revoked;
+        d.what = "certificate serial " + *serial;
+        d.message = "berth-authz: certificate serial " + *serial +
+                    " is revoked on this host (rule revoked); ask the machine's owner for a new certificate "
+                    "(`berth certs issue`)";
+        return d;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 Decision refuse(Rule rule, std::string_view what, std::string_view policy_path) {
@@ -125,6 +147,7 @@ Decision refuse(Rule rule, std::string_view what, std::string_view policy_path) 
 }
 
 Decision evaluate(const Policy& policy, const AuthzRequest& request, std::string_view policy_path) {
+    if (auto revoked = check_revoked(policy, request, policy_path)) return *revoked;
     auto route = parse_route(request.uri);
     if (!route) return refuse(Rule::malformed, "a request URI with a bad percent-encoding", policy_path);
     Findings findings(policy.role_for(request.user));

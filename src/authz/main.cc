@@ -40,6 +40,7 @@ constexpr auto k_idle_timeout = std::chrono::seconds(120);
 constexpr auto k_request_timeout = std::chrono::seconds(30);
 constexpr int k_max_connections = 64;
 const char* const k_default_policy = "/etc/berth/authz.yaml";
+const char* const k_default_revoked = "/etc/berth/authz-revoked.yaml";
 
 std::mutex g_log_mutex;
 bool g_journal = false;  // stderr is the journal: lines carry a <priority> prefix
@@ -57,8 +58,9 @@ void log_line(int priority, const std::string& text) {
 
 class PolicyHolder {
 public:
-    explicit PolicyHolder(std::string path) : m_path(std::move(path)) {}
+    PolicyHolder(std::string path, std::string revoked) : m_path(std::move(path)), m_revoked(std::move(revoked)) {}
     [[nodiscard]] const std::string& path() const { return m_path; }
+    [[nodiscard]] const std::string& revoked_path() const { return m_revoked; }
     [[nodiscard]] std::shared_ptr<const Policy> get() const {
         std::lock_guard lock(m_mutex);
         return m_policy;
@@ -71,17 +73,35 @@ public:
 
 private:
     std::string m_path;
+    std::string m_revoked;
     mutable std::mutex m_mutex;
     std::shared_ptr<const Policy> m_policy;
 };
 
-std::expected<Policy, std::string> load_policy(const std::string& path) {
+std::expected<std::string, std::string> read_text(const std::string& path, const char* what) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) return std::unexpected(path + ": cannot read the policy: " + std::strerror(errno));
+    if (!in) return std::unexpected(path + ": cannot read the " + what + ": " + std::strerror(errno));
     std::ostringstream text;
     text << in.rdbuf();
-    if (text.str().size() > (1u << 20)) return std::unexpected(path + ": the policy is larger than 1 MiB");
-    return parse_policy(text.str(), path);
+    if (text.str().size() > (1u << 20)) return std::unexpected(path + ": the " + what + " is larger than 1 MiB");
+    return text.str();
+}
+
+// The policy at `path` with the serials of the revocation list at `revoked` ("" or a file that
+// does not exist: none revoked; a list that is there but unreadable fails like a bad policy).
+std::expected<Policy, std::string> load_policy(const std::string& path, const std::string& revoked) {
+    auto text = read_text(path, "policy");
+    if (!text) return std::unexpected(text.error());
+    auto policy = parse_policy(*text, path);
+    if (!policy || revoked.empty()) return policy;
+    struct stat st {};
+    if (::stat(revoked.c_str(), &st) != 0 && errno == ENOENT) return policy;
+    auto list_text = read_text(revoked, "revocation list");
+    if (!list_text) return std::unexpected(list_text.error());
+    auto list = parse_revoked(*list_text, revoked);
+    if (!list) return std::unexpected(list.error());
+    policy->revoked = std::move(*list);
+    return policy;
 }
 
 bool send_all(int fd, const std::string& data) {
@@ -241,15 +261,15 @@ std::expected<int, std::string> bind_socket(const std::string& path) {
 }
 
 void reload(PolicyHolder& holder) {
-    auto policy = load_policy(holder.path());
+    auto policy = load_policy(holder.path(), holder.revoked_path());
     if (!policy) {
         log_line(3, "SIGHUP: keeping the policy in use; the new one is refused: " + log_escape(policy.error()));
         return;
     }
-    const auto roles = policy->roles.size(), users = policy->users.size();
+    const auto roles = policy->roles.size(), users = policy->users.size(), revoked = policy->revoked.size();
     holder.set(std::move(*policy));
     log_line(6, "SIGHUP: policy " + log_escape(holder.path()) + " reloaded (" + std::to_string(roles) + " roles, " +
-                    std::to_string(users) + " users)");
+                    std::to_string(users) + " users, " + std::to_string(revoked) + " revoked serials)");
 }
 
 void accept_one(int listen_fd, const PolicyHolder& holder) {
@@ -293,17 +313,20 @@ int serve(int listen_fd, PolicyHolder& holder, int signal_fd) {
 }
 
 constexpr const char* k_usage =
-    "Usage: berth-authz [--policy FILE] [--socket PATH]\n"
+    "Usage: berth-authz [--policy FILE] [--revoked FILE] [--socket PATH]\n"
     "       berth-authz --check-policy FILE\n"
     "Docker's authorization plugin for berth hosts: refuses requests that would give away the host\n"
     "(docs/hardening.md, \"The authorization plugin\").\n"
     "  --policy FILE        the policy (default /etc/berth/authz.yaml); SIGHUP re-reads it\n"
+    "  --revoked FILE       serials of revoked client certificates, refused whatever the policy says\n"
+    "                       (default /etc/berth/authz-revoked.yaml; none if missing); SIGHUP re-reads it\n"
     "  --socket PATH        listen on PATH (0600) instead of the socket systemd passes\n"
     "  --check-policy FILE  check FILE and exit: 0 good, 1 bad (the error on stderr)\n"
     "Exit status: 0 stopped by SIGTERM/SIGINT or policy good, 1 error, 2 usage.\n";
 
 struct Options {
     std::string policy = k_default_policy;
+    std::string revoked = k_default_revoked;
     std::string socket;
     std::string check;
     bool help = false;
@@ -317,7 +340,11 @@ std::expected<Options, std::string> parse_args(int argc, char** argv) {
             o.help = true;
             continue;
         }
-        std::string* target = arg == "--policy" ? &o.policy : arg == "--socket" ? &o.socket : arg == "--check-policy" ? &o.check : nullptr;
+        std::string* target = arg == "--policy"         ? &o.policy
+                              : arg == "--revoked"      ? &o.revoked
+                              : arg == "--socket"       ? &o.socket
+                              : arg == "--check-policy" ? &o.check
+                                                        : nullptr;
         if (!target) return std::unexpected("unknown argument " + log_escape(arg));
         if (i + 1 >= argc) return std::unexpected(arg + " needs a value");
         *target = argv[++i];
@@ -327,7 +354,7 @@ std::expected<Options, std::string> parse_args(int argc, char** argv) {
 
 int run(const Options& options) {
     if (!options.check.empty()) {
-        auto policy = load_policy(options.check);
+        auto policy = load_policy(options.check, "");
         if (!policy) {
             log_line(3, log_escape(policy.error()));
             return 1;
@@ -335,13 +362,13 @@ int run(const Options& options) {
         log_line(6, log_escape(options.check) + ": policy good");
         return 0;
     }
-    auto policy = load_policy(options.policy);
+    auto policy = load_policy(options.policy, options.revoked);
     if (!policy) {
         log_line(3, "not starting: " + log_escape(policy.error()));
         return 1;
     }
     // Never freed: connection threads still running at exit may read it.
-    auto& holder = *new PolicyHolder(options.policy);
+    auto& holder = *new PolicyHolder(options.policy, options.revoked);
     holder.set(std::move(*policy));
     int listen_fd = socket_from_systemd();
     const bool own_socket = listen_fd < 0;

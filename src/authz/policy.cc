@@ -12,7 +12,7 @@ namespace {
 constexpr std::array<std::string_view, k_rule_count> k_rule_names = {
     "privileged", "exec_privileged", "cap_add",   "security_opt", "userns_host",
     "host_namespaces", "devices",    "bind_mounts", "docker_socket", "sysctls",
-    "plugins",    "build_network_host", "swarm",  "malformed",
+    "plugins",    "build_network_host", "swarm",  "revoked", "malformed",
 };
 
 const char* const k_default_allow = "/srv/berth";
@@ -73,6 +73,7 @@ public:
         if (node.IsScalar() && node.Scalar() == "all") {
             role.waived.fill(true);
             role.waived[static_cast<std::size_t>(Rule::malformed)] = false;
+            role.waived[static_cast<std::size_t>(Rule::revoked)] = false;
             return;
         }
         if (!node.IsSequence()) fail(node, "waive of role \"" + role.name + "\" must be `all` or a list of rule names");
@@ -81,9 +82,11 @@ public:
             auto rule = rule_from_name(name);
             if (rule == Rule::malformed)
                 fail(item, "the rule malformed (a request that cannot be read) cannot be waived");
+            if (rule == Rule::revoked)
+                fail(item, "the rule revoked (a revoked client certificate) cannot be waived");
             if (!rule) {
                 std::string list;
-                for (std::size_t i = 0; i + 1 < k_rule_count; ++i)
+                for (std::size_t i = 0; i < static_cast<std::size_t>(Rule::revoked); ++i)
                     list += (i ? ", " : "") + std::string(k_rule_names[i]);
                 fail(item, "unknown rule \"" + name + "\" (rules: " + list + ")");
             }
@@ -148,9 +151,53 @@ public:
         return policy;
     }
 
+    std::set<std::string, std::less<>> revoked(const YAML::Node& root) const {
+        if (!root.IsMap()) fail(root, "the revocation list must be a YAML map (version, revoked)");
+        check_keys(root, "the revocation list", {"version", "revoked"});
+        auto version = root["version"];
+        if (!version || scalar(version, "version") != "1")
+            fail(version ? version : root, "the revocation list needs `version: 1`");
+        std::set<std::string, std::less<>> out;
+        auto list = root["revoked"];
+        if (!list || list.IsNull()) return out;
+        if (!list.IsSequence()) fail(list, "revoked must be a list of {serial, user}");
+        for (const auto& item : list) {
+            if (!item.IsMap()) fail(item, "an entry of revoked must be a map with serial and user");
+            check_keys(item, "an entry of revoked", {"serial", "user"});
+            if (!item["serial"]) fail(item, "an entry of revoked has no serial");
+            std::string serial = scalar(item["serial"], "serial");
+            for (char& c : serial) {
+                if (c >= 'a' && c <= 'f') c = static_cast<char>(c - 'a' + 'A');
+                if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')))
+                    fail(item["serial"], "serial \"" + serial + "\" is not hexadecimal");
+            }
+            if (serial.empty() || serial.size() > 64) fail(item["serial"], "a serial is 1 to 64 hex digits");
+            out.insert(std::move(serial));
+        }
+        return out;
+    }
+
 private:
     std::string_view m_origin;
 };
+
+// Runs `read` on the YAML in `text`, turning every failure into "origin:line: what".
+template <typename Read>
+auto read_yaml(std::string_view text, std::string_view origin, const char* what, Read read)
+    -> std::expected<decltype(read(std::declval<Reader&>(), YAML::Node())), std::string> {
+    try {
+        Reader reader(origin);
+        return read(reader, YAML::Load(std::string(text)));
+    } catch (const Failure& f) {
+        return std::unexpected(f.text);
+    } catch (const YAML::Exception& e) {
+        return std::unexpected(where(origin, e.mark) + ": not valid YAML: " + e.msg);
+    } catch (const std::exception& e) {
+        return std::unexpected(std::string(origin) + ": cannot read the " + what + ": " + e.what());
+    } catch (...) {
+        return std::unexpected(std::string(origin) + ": cannot read the " + what);
+    }
+}
 
 }  // namespace
 
@@ -173,18 +220,13 @@ const Role& Policy::role_for(std::string_view user) const {
 }
 
 std::expected<Policy, std::string> parse_policy(std::string_view text, std::string_view origin) {
-    try {
-        Reader reader(origin);
-        return reader.policy(YAML::Load(std::string(text)));
-    } catch (const Failure& f) {
-        return std::unexpected(f.text);
-    } catch (const YAML::Exception& e) {
-        return std::unexpected(where(origin, e.mark) + ": not valid YAML: " + e.msg);
-    } catch (const std::exception& e) {
-        return std::unexpected(std::string(origin) + ": cannot read the policy: " + e.what());
-    } catch (...) {
-        return std::unexpected(std::string(origin) + ": cannot read the policy");
-    }
+    return read_yaml(text, origin, "policy", [](Reader& r, const YAML::Node& root) { return r.policy(root); });
+}
+
+std::expected<std::set<std::string, std::less<>>, std::string> parse_revoked(std::string_view text,
+                                                                             std::string_view origin) {
+    return read_yaml(text, origin, "revocation list",
+                     [](Reader& r, const YAML::Node& root) { return r.revoked(root); });
 }
 
 }  // namespace berth::authz

@@ -83,6 +83,14 @@ std::expected<AuthzRequest, std::string> parse_authz_request(std::string_view js
             req.headers.emplace(it.key(), it.value().get<std::string>());
         }
     }
+    if (const auto* certs = go_field(j, "RequestPeerCertificates"); certs && !certs->is_null()) {
+        if (!certs->is_array()) return std::unexpected("the AuthZReq's RequestPeerCertificates is not a list");
+        for (const auto& cert : *certs) {
+            auto pem = cert.is_string() ? decode_base64(cert.get<std::string>()) : std::nullopt;
+            if (!pem) return std::unexpected("a certificate in the AuthZReq's RequestPeerCertificates is not base64");
+            req.peer_certificates.push_back(std::move(*pem));
+        }
+    }
     if (req.method.empty() || req.uri.empty()) return std::unexpected("the AuthZReq has no RequestMethod or RequestUri");
     return req;
 }

@@ -78,6 +78,9 @@ void add_scp(CLI::App& app, Context& ctx);
 void add_image(CLI::App& app, Context& ctx);    // image ls, pull, rm
 void add_audit(CLI::App& app, Context& ctx);
 void add_apply(CLI::App& app, Context& ctx);
+void add_certs(CLI::App& app, Context& ctx);    // certs issue, ls, revoke
+void add_bundle(CLI::App& app, Context& ctx);
+void add_context(CLI::App& app, Context& ctx);
 
 /// Flags shared by the verbs that provision over SSH.
 struct ProvisionFlags {

@@ -4,6 +4,7 @@
 #include "app.h"
 
 #include <berth/service/driver_table.h>
+#include <berth/service/user_certs.h>
 
 #include <spdlog/spdlog.h>
 
@@ -20,6 +21,7 @@ struct CreateOptions {
     std::string templates_dir;
     int ssh_timeout = 120;
     std::string authz_policy;
+    bool context = false;  ///< --context: write a docker CLI context after the create
 };
 
 /// One value per use of a repeatable flag, as in docker-machine.
@@ -116,6 +118,8 @@ void add_create(CLI::App& app, Context& ctx) {
         ->required();
     add_tls_and_engine_flags(sub, *opts);
     sub->add_option("name", opts->request.name, "Name of the machine")->required();
+    sub->add_flag("--context", opts->context,
+                  "Also write a docker CLI context named after the machine (as `berth context NAME`)");
     add_driver_flags(sub, *opts);
 
     sub->callback([&ctx, opts] {
@@ -135,6 +139,13 @@ void add_create(CLI::App& app, Context& ctx) {
             auto report = services.machines().create(opts->request);
             if (!report) return std::unexpected(report.error());
             print_create_report(*report);
+            if (!opts->context) return {};
+            if (auto written = write_docker_context(services.machines(), opts->request.name); !written) {
+                Error e = written.error();
+                e.message = "machine " + opts->request.name + " was created, but its docker context was not written: " +
+                            e.message;
+                return std::unexpected(e);
+            }
             return {};
         });
     });

@@ -87,6 +87,9 @@ int main(int argc, char** argv) {
     cli::add_image(app, ctx);
     cli::add_audit(app, ctx);
     cli::add_apply(app, ctx);
+    cli::add_certs(app, ctx);
+    cli::add_bundle(app, ctx);
+    cli::add_context(app, ctx);
 
     try {
         app.parse(argc, argv);

@@ -3,6 +3,8 @@
 
 #include "app.h"
 
+#include <berth/service/user_certs.h>
+
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -51,6 +53,11 @@ void add_rm(CLI::App& app, Context& ctx) {
                     continue;
                 }
                 std::cout << "Successfully removed " << name << "\n";
+                // The docker context berth wrote for it (`--context`, `berth context`) goes too.
+                if (auto context = remove_docker_context(name); !context)
+                    spdlog::warn("{}: the docker context was not removed: {}", name, context.error().line());
+                else if (*context)
+                    spdlog::info("Removed the docker context {}", name);
                 if (!ok->empty()) spdlog::info("{}: {}", name, *ok);
             }
             if (first_error) return fail("some machines were not removed (see above)");

@@ -318,12 +318,16 @@ std::string client_common_name(std::string_view machine) { return "berth client 
 
 namespace {
 
-Result<CertAndKey> issue_leaf(const Signer& ca, const MachineCertRequest& request, LeafKind kind) {
+Result<CertAndKey> issue_leaf(const Signer& ca, const MachineCertRequest& request, LeafKind kind,
+                              std::string_view user_cn = {}) {
     if (auto r = check_machine(request); !r) return std::unexpected(r.error());
     auto key = generate_key(request.key_type);
     if (!key) return std::unexpected(key.error());
     const bool server = kind == LeafKind::Server;
-    auto cert = new_cert(key->get(), server ? request.machine : client_common_name(request.machine),
+    const std::string cn = server ? request.machine
+                           : user_cn.empty() ? client_common_name(request.machine)
+                                             : std::string(user_cn);
+    auto cert = new_cert(key->get(), cn,
                          false, X509_get_subject_name(ca.cert.get()), request.validity.leaf_days,
                          request.validity.backdate);
     if (!cert) return std::unexpected(cert.error());
@@ -381,6 +385,15 @@ Result<std::string> sha256_fingerprint(X509* cert) {
         out += k_hex[md[i] & 0x0F];
     }
     return out;
+}
+
+Result<std::string> serial_hex(X509* cert) {
+    BnPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
+    if (!bn) return openssl_fail("cannot read the certificate's serial number");
+    char* hex = BN_bn2hex(bn.get());
+    if (hex == nullptr) return openssl_fail("cannot print the certificate's serial number");
+    OpenSslBytes owned(reinterpret_cast<unsigned char*>(hex));
+    return std::string(hex);
 }
 
 }  // namespace
@@ -443,6 +456,15 @@ Result<CertAndKey> issue_client_cert(const CertAndKey& ca, const MachineCertRequ
     return issue_leaf(*signer, request, LeafKind::Client);
 }
 
+Result<CertAndKey> issue_user_cert(const CertAndKey& ca, const MachineCertRequest& request,
+                                   std::string_view common_name) {
+    if (common_name.empty() || common_name.size() > 64)
+        return fail_usage("a user certificate's CN must be 1 to 64 bytes, not " + std::to_string(common_name.size()));
+    auto signer = load_ca(ca);
+    if (!signer) return std::unexpected(signer.error());
+    return issue_leaf(*signer, request, LeafKind::Client, common_name);
+}
+
 Result<CertInfo> read_cert(std::string_view cert_pem) {
     auto cert = parse_cert(cert_pem, "given");
     if (!cert) return std::unexpected(cert.error());
@@ -485,6 +507,9 @@ Result<CertInfo> read_cert(std::string_view cert_pem) {
     auto fingerprint = sha256_fingerprint(cert->get());
     if (!fingerprint) return std::unexpected(fingerprint.error());
     info.sha256_fingerprint = std::move(*fingerprint);
+    auto serial = serial_hex(cert->get());
+    if (!serial) return std::unexpected(serial.error());
+    info.serial = std::move(*serial);
     ERR_clear_error();
     return info;
 }

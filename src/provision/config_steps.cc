@@ -88,9 +88,10 @@ void FirewallStep::activate(const Facts& facts, const std::vector<std::string>& 
     }
 }
 
-AuthzStep::AuthzStep(ManagedFile binary, ManagedFile policy, ManagedFile socket_unit, ManagedFile service_unit)
-    : FileStep("berth-authz",
-               {std::move(binary), std::move(policy), std::move(socket_unit), std::move(service_unit)}) {}
+AuthzStep::AuthzStep(ManagedFile binary, ManagedFile policy, ManagedFile revoked, ManagedFile socket_unit,
+                     ManagedFile service_unit)
+    : FileStep("berth-authz", {std::move(binary), std::move(policy), std::move(revoked), std::move(socket_unit),
+                               std::move(service_unit)}) {}
 
 Drift AuthzStep::unit_drift(const Facts& facts) const {
     Drift drift;
@@ -112,7 +113,7 @@ void AuthzStep::activate(const Facts& facts, const std::vector<std::string>& wri
                          "berth-authz.socket");
     else if (active && (wrote(k_authz_binary) || wrote(k_authz_service_unit)))
         changes.activate(Stage::Authz, "systemctl try-restart berth-authz.service\n", "berth-authz");
-    else if (active && wrote(k_authz_policy))
+    else if (active && (wrote(k_authz_policy) || wrote(k_authz_revoked)))
         changes.activate(Stage::Authz, "systemctl try-reload-or-restart berth-authz.service\n", "berth-authz (reload)");
     if (!active || !facts.unit_enabled("berth-authz.socket"))
         changes.activate(Stage::Authz, "systemctl enable --now berth-authz.socket\n", "berth-authz.socket");

@@ -13,6 +13,33 @@
 namespace berth {
 namespace {
 
+// The users the default policy lists (CN -> role, one line each, only CNs with a certificate
+// that is not revoked) and the revocation list's entries (serial, user), escaped for YAML.
+Result<std::pair<nlohmann::json, nlohmann::json>> authz_users_context(const ProvisionRequest& req) {
+    nlohmann::json users = nlohmann::json::array(), revoked = nlohmann::json::array();
+    std::set<std::string> listed;
+    for (const auto& u : req.authz_users) {
+        const bool hex = !u.serial.empty() && u.serial.find_first_not_of("0123456789ABCDEF") == std::string::npos;
+        if (!hex)
+            return fail("the certificate of user " + json_string(u.cn) + " on " + req.machine +
+                            " has no readable serial in the record",
+                        "issue it again with `berth certs issue " + req.machine + " --user " + u.cn + "`");
+        if (u.revoked) {
+            revoked.push_back({{"serial", u.serial}, {"user", yaml_string(u.cn)}});
+            continue;
+        }
+        if (u.role != "restricted" && u.role != "admin")
+            return fail_usage("user " + json_string(u.cn) + " on " + req.machine + " has the role \"" + u.role +
+                                  "\", not restricted or admin",
+                              "issue the certificate again with --role restricted or --role admin");
+        if (u.cn.empty() || u.cn == req.authz_owner_cn || !listed.insert(u.cn).second)
+            return fail("user " + json_string(u.cn) + " on " + req.machine + " is listed twice or is the owner",
+                        "revoke it with `berth certs revoke " + req.machine + " USER`");
+        users.push_back({{"cn", yaml_string(u.cn)}, {"role", u.role}});
+    }
+    return std::pair{users, revoked};
+}
+
 // What the templates are rendered with. Every string that a user or the host can influence is
 // escaped here for the format it lands in; the numbers are numbers.
 Result<nlohmann::json> template_context(const Facts& facts, const ProvisionRequest& req, OsFamily family) {
@@ -61,6 +88,11 @@ Result<nlohmann::json> template_context(const Facts& facts, const ProvisionReque
     ctx["authz_binary"] = systemd_exec_path(k_authz_binary);
     ctx["authz_socket"] = systemd_exec_word(k_authz_socket);
     ctx["bind_allow_dir"] = yaml_string(k_bind_allow_dir);
+    auto users = authz_users_context(req);
+    if (!users) return std::unexpected(users.error());
+    ctx["users"] = users->first;
+    ctx["revoked"] = users->second;
+    ctx["no_revoked"] = users->second.empty();
     return ctx;
 }
 
@@ -76,6 +108,9 @@ Result<void> add_authz_files(const TemplateSet& templates, const nlohmann::json&
         policy = *rendered;
     }
     files.push_back({k_authz_policy, policy, 0644});
+    auto revoked = templates.render("authz-revoked.yaml", ctx);
+    if (!revoked) return std::unexpected(revoked.error());
+    files.push_back({k_authz_revoked, *revoked, 0644});
     for (auto [name, path] : {std::pair{"berth-authz.socket", k_authz_socket_unit},
                               std::pair{"berth-authz.service", k_authz_service_unit}}) {
         auto text = templates.render(name, ctx);

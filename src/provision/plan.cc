@@ -37,7 +37,7 @@ Result<Plan> make_plan(const TemplateSet& templates, const Facts& facts, const P
     plan.steps.push_back(std::make_unique<SshdStep>(file(k_sshd_dropin), debian));
     plan.steps.push_back(std::make_unique<FirewallStep>(file(k_firewall), file(k_firewall_unit)));
     plan.steps.push_back(std::make_unique<AuthzStep>(file(k_authz_binary), file(k_authz_policy),
-                                                     file(k_authz_socket_unit), file(k_authz_service_unit)));
+                                                     file(k_authz_revoked), file(k_authz_socket_unit), file(k_authz_service_unit)));
     plan.steps.push_back(std::make_unique<DockerServiceStep>(debian));
     return plan;
 }

@@ -13,6 +13,7 @@
 #include <berth/provision/templates.h>
 #include <berth/service/authz_files.h>
 #include <berth/service/driver_table.h>
+#include <berth/service/user_certs.h>
 
 #include <spdlog/spdlog.h>
 
@@ -145,6 +146,7 @@ Result<MachineService::Prepared> MachineService::prepare_create(const CreateRequ
     if (auto ok = validate_tls(request); !ok) return std::unexpected(ok.error());
     if (auto ok = validate_labels(request.engine.labels); !ok) return std::unexpected(ok.error());
     if (auto ok = validate_tls_sans(request.tls_sans); !ok) return std::unexpected(ok.error());
+    if (auto ok = validate_create_users(request.users); !ok) return std::unexpected(ok.error());
     if (auto ok = validate_engine_options(request.engine); !ok) return std::unexpected(ok.error());
     if (auto ok = check_engine_config(request.engine); !ok) return std::unexpected(ok.error());
     auto templates_dir = checked_templates_dir(request);
@@ -208,6 +210,10 @@ Result<void> MachineService::make_machine(const CreateRequest& request, Prepared
     spdlog::info("Making certificates (a CA of its own for {})...", request.name);
     progress_step("certificates");
     if (auto ok = issue_certificates(record, *prepared.driver); !ok) return ok;
+    // Per-user certificates from the new CA, so the first policy already gives each its role.
+    for (const auto& user : request.users)
+        if (auto cert = issue_user_cert_into(*m_ports.store, record, user.cn, user.role, user.days); !cert)
+            return std::unexpected(cert.error());
     if (!prepared.driver->ssh_endpoint()) return {};  // a host berth does not reach (none)
     Machine machine{record, std::move(prepared.driver)};
     // The driver goes back to `prepared` however provision ends (an exception too): rollback needs it.

@@ -65,6 +65,7 @@ Result<ProvisionRequest> provision_request(const Store& store, const Machine& ma
     }
     req.authz = machine.record.authz;
     req.authz_owner_cn = pki::client_common_name(name);
+    req.authz_users = machine.record.users;
     auto policy = recorded_policy(store, machine.record);
     if (!policy) return std::unexpected(policy.error());
     req.authz_policy = *policy;

@@ -172,6 +172,83 @@ Result<std::string> write_env_script(const EnvRequest& r) {
     return out;
 }
 
+namespace {
+
+// The lines that set DOCKER_CERT_PATH to the directory of the script being run; fixed text, no
+// value from anywhere in it.
+std::string_view self_dir_lines(Shell shell) {
+    switch (shell) {
+        case Shell::Fish: return "set -gx DOCKER_CERT_PATH (builtin realpath (status dirname));\n";
+        case Shell::PowerShell: return "$Env:DOCKER_CERT_PATH = $PSScriptRoot\n";
+        case Shell::Cmd: return "SET \"DOCKER_CERT_PATH=%~dp0\"\nSET \"DOCKER_CERT_PATH=%DOCKER_CERT_PATH:~0,-1%\"\n";
+        case Shell::Tcsh:
+            return "setenv DOCKER_CERT_PATH \"`pwd -P`\";\n";
+        case Shell::Emacs:
+            return "(setenv \"DOCKER_CERT_PATH\" (directory-file-name (file-name-directory (or load-file-name "
+                   "buffer-file-name))))\n";
+        case Shell::Bash:
+        case Shell::Zsh:
+        case Shell::Sh: break;
+    }
+    return "if [ -n \"${BASH_VERSION:-}\" ]; then eval '_berth_env=\"${BASH_SOURCE[0]}\"'\n"
+           "elif [ -n \"${ZSH_VERSION:-}\" ]; then eval '_berth_env=\"${(%):-%x}\"'\n"
+           "else _berth_env=./env.sh\n"
+           "fi\n"
+           "DOCKER_CERT_PATH=$(cd \"$(dirname \"$_berth_env\")\" && pwd -P) && export DOCKER_CERT_PATH\n"
+           "unset _berth_env\n";
+}
+
+std::string_view bundle_comment(Shell shell) {
+    switch (shell) {
+        case Shell::Fish: return "# Point the docker CLI at the machine: source /path/to/bundle/env.fish\n";
+        case Shell::PowerShell: return "# Point the docker CLI at the machine: . C:\\path\\to\\bundle\\env.ps1\n";
+        case Shell::Cmd: return "@ECHO OFF\nREM Point the docker CLI at the machine: CALL C:\\path\\to\\bundle\\env.cmd\n";
+        case Shell::Tcsh:
+            return "# Point the docker CLI at the machine, from the bundle's directory (a sourced csh script cannot\n"
+                   "# know where it is): cd /path/to/bundle; source env.csh\n";
+        case Shell::Emacs: return ";; Point the docker CLI at the machine: M-x load-file RET /path/to/bundle/env.el\n";
+        case Shell::Bash:
+        case Shell::Zsh:
+        case Shell::Sh: break;
+    }
+    return "# Point the docker CLI at the machine: . /path/to/bundle/env.sh (bash, zsh; in sh, from the\n"
+           "# bundle's directory: . ./env.sh)\n";
+}
+
+}  // namespace
+
+Result<std::string> write_bundle_env_script(Shell shell, std::string_view docker_host, std::string_view machine_name) {
+    const Syntax s = set_syntax(shell);
+    std::string out(bundle_comment(shell));
+    for (const auto& [name, value] : {std::pair<std::string, std::string_view>{"DOCKER_TLS_VERIFY", "1"},
+                                      {"DOCKER_HOST", docker_host},
+                                      {"DOCKER_MACHINE_NAME", machine_name}}) {
+        auto quoted = quote_for(shell, value);
+        if (!quoted) {
+            Error e = quoted.error();
+            e.message = "cannot write " + name + " for " + std::string(bundle_env_file(shell)) + ": " + e.message;
+            return std::unexpected(e);
+        }
+        out += s.prefix + name + s.delimiter + *quoted + s.suffix;
+    }
+    out += self_dir_lines(shell);
+    return out;
+}
+
+std::string_view bundle_env_file(Shell shell) {
+    switch (shell) {
+        case Shell::Fish: return "env.fish";
+        case Shell::PowerShell: return "env.ps1";
+        case Shell::Cmd: return "env.cmd";
+        case Shell::Tcsh: return "env.csh";
+        case Shell::Emacs: return "env.el";
+        case Shell::Bash:
+        case Shell::Zsh:
+        case Shell::Sh: break;
+    }
+    return "env.sh";
+}
+
 std::string render_env_script(const EnvRequest& r) { return write_env_script(r).value_or(std::string{}); }
 
 NoProxy no_proxy_with(std::string_view lower, std::string_view upper, std::string_view host) {

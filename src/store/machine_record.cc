@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <optional>
 
 namespace berth {
 
@@ -78,6 +79,35 @@ nlohmann::json MachineRecord::to_json() const {
     return j;
 }
 
+/// The record's "tls" into `tls`.
+static void read_tls(const nlohmann::json& t, TlsSettings& tls) {
+    tls.key_type = t.value("key_type", "ecdsa-p256");
+    tls.sans = t.value("sans", std::vector<std::string>{});
+    tls.extra_sans = t.value("extra_sans", std::vector<std::string>{});
+    tls.ca_days = t.value("ca_days", 1826);
+    tls.leaf_days = t.value("leaf_days", 730);
+    tls.ca_fingerprint = t.value("ca_fingerprint", "");
+    tls.server_not_after = t.value("server_not_after", "");
+    tls.client_not_after = t.value("client_not_after", "");
+}
+
+/// The record's "users" into `out`; why it is damaged, or nothing.
+static std::optional<std::string> read_users(const nlohmann::json& users, std::vector<UserCert>& out) {
+    if (!users.is_array()) return "\"users\" is not a list";
+    for (const auto& u : users) {
+        UserCert c;
+        c.cn = u.value("cn", "");
+        c.role = u.value("role", "restricted");
+        c.serial = u.value("serial", "");
+        c.not_after = u.value("not_after", "");
+        c.issued_at = u.value("issued_at", "");
+        c.revoked = u.value("revoked", false);
+        if (c.cn.empty()) return "a user certificate has no \"cn\"";
+        out.push_back(std::move(c));
+    }
+    return std::nullopt;
+}
+
 Result<MachineRecord> MachineRecord::from_json(const nlohmann::json& j, const std::string& origin) {
     auto corrupt = [&](const std::string& why) {
         return fail("machine record " + origin + " is damaged: " + why,
@@ -145,31 +175,9 @@ Result<MachineRecord> MachineRecord::from_json(const nlohmann::json& j, const st
             r.fleet.spec_file = f.value("spec_file", "");
             if (f.contains("desired") && f["desired"].is_object()) r.fleet.desired = f["desired"];
         }
-        if (j.contains("users")) {
-            if (!j["users"].is_array()) return corrupt("\"users\" is not a list");
-            for (const auto& u : j["users"]) {
-                UserCert c;
-                c.cn = u.value("cn", "");
-                c.role = u.value("role", "restricted");
-                c.serial = u.value("serial", "");
-                c.not_after = u.value("not_after", "");
-                c.issued_at = u.value("issued_at", "");
-                c.revoked = u.value("revoked", false);
-                if (c.cn.empty()) return corrupt("a user certificate has no \"cn\"");
-                r.users.push_back(std::move(c));
-            }
-        }
-        if (j.contains("tls")) {
-            const auto& t = j["tls"];
-            r.tls.key_type = t.value("key_type", "ecdsa-p256");
-            r.tls.sans = t.value("sans", std::vector<std::string>{});
-            r.tls.extra_sans = t.value("extra_sans", std::vector<std::string>{});
-            r.tls.ca_days = t.value("ca_days", 1826);
-            r.tls.leaf_days = t.value("leaf_days", 730);
-            r.tls.ca_fingerprint = t.value("ca_fingerprint", "");
-            r.tls.server_not_after = t.value("server_not_after", "");
-            r.tls.client_not_after = t.value("client_not_after", "");
-        }
+        if (j.contains("users"))
+            if (auto why = read_users(j["users"], r.users)) return corrupt(*why);
+        if (j.contains("tls")) read_tls(j["tls"], r.tls);
         return r;
     } catch (const nlohmann::json::exception& e) {
         return corrupt(e.what());

@@ -329,3 +329,68 @@ check_audit() {
   on_host "sudo rm -rf $x" || true
   ok "the SUID file: reported (berth.suid), not repaired by --fix (exit 1), audit passes once it is removed"
 }
+
+# Per-user certificates (issue 12, Deliver 5): a certificate for alice from the machine's CA; her
+# bundle's env script opens the host and `docker run` works, a privileged run is refused; revoked,
+# every request with her certificate is refused with berth-authz's revoked message (and logged),
+# while the owner's certificate still works. dockerd never restarts for any of it.
+check_user_certs() {
+  local dir="$work/bundle-alice" img=e2e/busybox:1 pid_before serial out rc
+  pid_before=$(on_host "pidof dockerd")
+  "$berth" certs issue "$name" --user alice || fail "berth certs issue $name --user alice failed"
+  serial=$("$berth" certs ls "$name" --json | python3 -c 'import json,sys; print([u for u in json.load(sys.stdin) if u["User"]=="alice"][-1]["Serial"])')
+  "$berth" certs ls "$name" | grep -Eq "^alice +restricted +$serial +[0-9TZ:-]+ +no$" || fail "certs ls does not list alice"
+  on_host "sudo grep -q '^  \"alice\": restricted\$' /etc/berth/authz.yaml" || fail "the host's policy does not give alice her role"
+  rm -rf "$dir" && mkdir -p "$dir"
+  "$berth" bundle "$name" --user alice -o "$work/alice.tar.gz" || fail "berth bundle failed"
+  tar -xzf "$work/alice.tar.gz" -C "$dir"
+  # alice's shell: her bundle's variables only.
+  (
+    unset DOCKER_HOST DOCKER_CERT_PATH DOCKER_TLS_VERIFY
+    # shellcheck disable=SC1090,SC1091
+    . "$dir/$name-alice/env.sh"
+    [ "$DOCKER_CERT_PATH" = "$(cd "$dir/$name-alice" && pwd -P)" ] || { echo "  DOCKER_CERT_PATH=$DOCKER_CERT_PATH" >&2; exit 1; }
+    docker run --rm $img true || exit 2
+    expect_refused privileged "docker run --rm --privileged $img true" || exit 3
+  ) || fail "alice's bundle does not work as it should (exit $?)"
+  ok "alice's bundle opens $name: docker run works, --privileged is refused"
+
+  "$berth" certs revoke "$name" alice || fail "berth certs revoke failed"
+  on_host "sudo grep -q 'serial: $serial' /etc/berth/authz-revoked.yaml" || fail "the revocation list lacks $serial"
+  rc=0
+  out=$(
+    unset DOCKER_HOST DOCKER_CERT_PATH DOCKER_TLS_VERIFY
+    # shellcheck disable=SC1090,SC1091
+    . "$dir/$name-alice/env.sh"
+    docker run --rm $img true 2>&1
+  ) || rc=$?
+  echo "$out" | sed 's/^/  alice after revoke: /'
+  [ $rc -ne 0 ] || fail "alice's revoked certificate still runs containers"
+  grep -q "berth-authz: certificate serial $serial is revoked on this host (rule revoked)" <<<"$out" ||
+    fail "the refusal does not name the revoked serial"
+  on_host "sudo journalctl -u berth-authz --no-pager | grep -q 'refused user=\"alice\" .* rule=revoked what=\"certificate serial $serial\"'" ||
+    fail "the journal lacks the revoked refusal"
+  docker run --rm $img true || fail "the owner's certificate stopped working"
+  [ "$(on_host "pidof dockerd")" = "$pid_before" ] || fail "dockerd restarted for a certificate change"
+  ok "revoked: alice is refused (rule revoked, in the journal), the owner still works, dockerd never restarted"
+}
+
+# check_bundle_does_not_open BUNDLE OTHER: a bundle (`berth bundle ... -o BUNDLE`) made for one
+# machine does not open machine OTHER (the fleet e2e: a student's bundle opens that student's VM
+# and no other): its certificate is from another machine's CA, so OTHER's TLS handshake refuses it.
+check_bundle_does_not_open() {
+  local bundle=$1 other=$2 dir url out rc=0
+  dir=$(mktemp -d "$work/bundle.XXXXXX")
+  tar -xzf "$bundle" -C "$dir"
+  url=$("$berth" url "$other") || fail "berth url $other"
+  out=$(
+    unset DOCKER_HOST DOCKER_CERT_PATH DOCKER_TLS_VERIFY
+    cd "$dir"/*/ || exit 99
+    # shellcheck disable=SC1091
+    . ./env.sh
+    DOCKER_HOST=$url docker version --format '{{.Server.Version}}' 2>&1
+  ) || rc=$?
+  if [ $rc -eq 0 ] || [ $rc -eq 99 ]; then fail "the bundle $(basename "$bundle") opened $other: $out"; fi
+  grep -Eqi 'certificate|tls|x509' <<<"$out" || fail "$other refused the bundle, but not in the TLS handshake: $out"
+  ok "the bundle $(basename "$bundle") does not open $other (TLS: $(head -n 1 <<<"$out" | cut -c1-120))"
+}

@@ -100,6 +100,9 @@ check_suid_escape_fails
 step "berth audit: passes, names each break, --fix repairs"
 check_audit
 
+step "per-user certificates: alice's bundle opens the host, revoked she is refused"
+check_user_certs
+
 step "berth provision on a clean host changes nothing and restarts nothing"
 authz_state() { "$berth" ssh "$name" -- systemctl show -p MainPID -p ActiveEnterTimestampMonotonic berth-authz.service berth-authz.socket | tr '\n' ' '; }
 pid_before=$("$berth" ssh "$name" -- pidof dockerd)

@@ -143,12 +143,13 @@ struct Daemon {
     TempDir dir;
     std::string socket = dir / "plugins/berth-authz.sock";
     std::string policy = dir / "authz.yaml";
+    std::string revoked = dir / "authz-revoked.yaml";  // not there until a test writes it: none revoked
     std::string log = dir / "log";
     pid_t pid = -1;
     Daemon() {
         std::filesystem::create_directories(dir.path() / "plugins");
         write(k_policy);
-        pid = spawn({"--policy", policy, "--socket", socket}, log);
+        pid = spawn({"--policy", policy, "--revoked", revoked, "--socket", socket}, log);
         bool listening = false;  // the file appears at bind(), connections work after listen()
         for (int i = 0; i < 500 && !listening; ++i) {
             const int fd = connect_to(socket);
@@ -377,4 +378,26 @@ TEST_CASE("berth-authz takes the socket systemd passes (LISTEN_PID, LISTEN_FDS, 
     CHECK(read_text(log).find("berth-authz: serving with policy") != std::string::npos);
     ::kill(pid, SIGTERM);
     CHECK(wait_exit(pid) == 0);
+}
+
+TEST_CASE("berth-authz refuses the serials of its revocation list, re-read on SIGHUP with the policy", "[authz][daemon][revoked]") {
+    Daemon d;
+    const std::string run_plain = read_text(std::string(BERTH_TESTS_DIR) + "/fixtures/authz/run-plain.json");
+    REQUIRE_FALSE(run_plain.empty());
+    CHECK(answer(call(d.socket, post("/AuthZPlugin.AuthZReq", run_plain))).at("Allow") == true);
+    std::ofstream(d.revoked) << "version: 1\nrevoked:\n  - serial: 55EE2F588885EBAA290D2DE7C60E3BE8\n    user: x\n";
+    d.reload("1 revoked serials");
+    const auto refused = answer(call(d.socket, post("/AuthZPlugin.AuthZReq", run_plain)));
+    CHECK(refused.at("Allow") == false);
+    CHECK(refused.at("Msg").get<std::string>().starts_with(
+        "berth-authz: certificate serial 55EE2F588885EBAA290D2DE7C60E3BE8 is revoked on this host (rule revoked)"));
+    CHECK(read_text(d.log).find("rule=revoked what=\"certificate serial 55EE2F588885EBAA290D2DE7C60E3BE8\"") !=
+          std::string::npos);
+    // A list that does not parse is refused: the one in use stays.
+    std::ofstream(d.revoked, std::ios::trunc) << "version: 1\nrevoked:\n  - serial: nothex\n";
+    d.reload("keeping the policy in use");
+    CHECK(answer(call(d.socket, post("/AuthZPlugin.AuthZReq", run_plain))).at("Allow") == false);
+    std::filesystem::remove(d.revoked);  // gone: nothing revoked
+    d.reload("0 revoked serials");
+    CHECK(answer(call(d.socket, post("/AuthZPlugin.AuthZReq", run_plain))).at("Allow") == true);
 }

@@ -58,7 +58,7 @@ const char* const k_managed[] = {
     "/etc/docker/daemon.json", "/etc/docker/berth-engine.env", "/etc/systemd/system/docker.service.d/10-berth.conf",
     "/etc/audit/rules.d/berth-docker.rules", "/etc/ssh/sshd_config.d/00-berth.conf", "/etc/berth/firewall.nft",
     "/etc/systemd/system/berth-firewall.service", "/usr/local/sbin/berth-authz", "/etc/berth/authz.yaml",
-    "/etc/systemd/system/berth-authz.socket", "/etc/systemd/system/berth-authz.service",
+    "/etc/berth/authz-revoked.yaml", "/etc/systemd/system/berth-authz.socket", "/etc/systemd/system/berth-authz.service",
 };
 
 /// The plan berth runs on that host on first contact: facts, host name, every file, one apply.
@@ -66,7 +66,7 @@ void expect_first_provision(ScriptedSession& s, const std::string& name) {
     s.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, installed_debian_facts(), ""})
         .expect_run({"h='" + name + "'\nhostnamectl set-hostname \"$h\"", "install -d -m 0755 /etc/docker",
                      "install -d -m 0700 '/etc/docker/tls'"});
-    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644};
+    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644, 0644};
     for (size_t i = 0; i < std::size(k_managed); ++i) s.expect_upload(k_managed[i], modes[i]);
     s.expect_run({"systemctl daemon-reload", "sshd -t", "nft -c -f '/etc/berth/firewall.nft'",
                   "augenrules --load", "systemctl restart docker"});
@@ -184,7 +184,7 @@ TEST_CASE("create provisions over one scripted session and verifies through the 
     std::vector<std::string> phases;
     for (const auto& [phase, secs] : report->timings) phases.push_back(phase);
     CHECK(phases == std::vector<std::string>{"machine", "ssh", "hardening", "restarts", "verify"});
-    CHECK(report->remote_commands() == 17);  // facts, prepare, 14 uploads, apply
+    CHECK(report->remote_commands() == 18);  // facts, prepare, 15 uploads, apply
     REQUIRE(report->provision);
     CHECK(report->provision->restarted.back() == "docker");
 
@@ -247,7 +247,7 @@ TEST_CASE("two creates run at once on one MachineService - each with its own rep
         INFO((result ? std::string() : result.error().line()));
         REQUIRE(result);
         CHECK(result->record.name == name);
-        CHECK(result->remote_commands() == 17);
+        CHECK(result->remote_commands() == 18);
         int machine_phases = 0;
         for (const auto& [phase, secs] : result->timings) machine_phases += phase == "machine";
         CHECK(machine_phases == 1);
@@ -371,7 +371,7 @@ TEST_CASE("a create on a host berth did not make that fails after changing it sa
     auto& session = f.session_for("web1");
     session.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, installed_debian_facts(), ""})
         .expect_run({"h='web1'\nhostnamectl set-hostname \"$h\"", "install -d -m 0755 /etc/docker"});
-    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644};
+    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644, 0644};
     for (size_t i = 0; i < std::size(k_managed); ++i) session.expect_upload(k_managed[i], modes[i]);
     session.expect_run({"systemctl restart docker"}, {1, "", "Job for docker.service failed"})
         .expect_run({"journalctl -u docker"}, {0, "dockerd: bad daemon.json\n", ""});
@@ -688,4 +688,118 @@ TEST_CASE("audit --fix provisions first then audits - an unreachable machine is 
     REQUIRE_FALSE(lost);
     CHECK(lost.error().message.find("was lost") != std::string::npos);
     CHECK_FALSE(auditor.audit("ghost", {}));
+}
+
+// --- per-user certificates (berth certs): issued from the machine's CA, the host's policy follows ---
+
+#include <berth/authz/policy.h>
+#include <berth/service/user_certs.h>
+
+TEST_CASE("create with users issues them from the new CA first: the first policy already gives each its role",
+          "[service][certs]") {
+    Fixture f;
+    auto& session = f.session_for("web1");
+    expect_first_provision(session, "web1");
+    MachineService service(f.ports());
+    auto req = f.request("web1");
+    req.users = {{"alice", "restricted", 0}, {"bob@example.org", "admin", 30}};
+    auto report = service.create(req);
+    INFO(transcript_of(session));
+    REQUIRE(report);
+    REQUIRE(report->record.users.size() == 2);
+    auto policy = authz::parse_policy(session.uploaded().at("/etc/berth/authz.yaml"), "authz.yaml");
+    REQUIRE(policy);
+    CHECK(policy->role_for("alice").name == "restricted");
+    CHECK(policy->role_for("bob@example.org").name == "admin");
+    for (const auto& user : report->record.users) {
+        const auto dir = user_cert_dir(f.store, "web1", user.cn);
+        auto info = pki::read_cert(*read_file(dir / "cert.pem"));
+        REQUIRE(info);
+        CHECK(info->subject_cn == user.cn);
+        CHECK(info->issuer_cn == "berth CA for web1");
+        CHECK(info->serial == user.serial);
+        CHECK(rfc3339(info->not_after) == user.not_after);
+        CHECK(test::file_mode(dir / "key.pem") == 0600);
+        CHECK(test::file_mode(dir) == 0700);
+    }
+    auto saved = f.store.load("web1");
+    REQUIRE(saved);
+    CHECK(saved->users.size() == 2);
+
+    // Bad users are refused before anything is made.
+    for (auto users : {std::vector<CreateUser>{{"-x", "restricted", 0}}, std::vector<CreateUser>{{"a", "root", 0}},
+                       std::vector<CreateUser>{{"a", "admin", 0}, {"a", "admin", 0}},
+                       std::vector<CreateUser>{{"berth client for web2", "admin", 0}},
+                       std::vector<CreateUser>{{"a", "admin", 9000}}}) {
+        auto bad = f.request("web2");
+        bad.users = users;
+        auto refused = service.create(bad);
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().kind == ErrorKind::Usage);
+        CHECK_FALSE(f.store.exists("web2"));
+    }
+}
+
+TEST_CASE("certs issue and revoke update the host: only the policy and the revocation list change, berth-authz reloads",
+          "[service][certs]") {
+    Fixture f;
+    auto& s = f.session_for("web1");
+    expect_first_provision(s, "web1");
+    MachineService service(f.ports());
+    REQUIRE(service.create(f.request("web1")));
+    UserCertService certs(service);
+
+    s.expect_run({"@os-release"}, {0, provisioned_facts(s), ""})
+        .expect_run({"install -d"})
+        .expect_upload("/etc/berth/authz.yaml", 0644)
+        .expect_run({"systemctl try-reload-or-restart berth-authz.service\n"});
+    auto alice = certs.issue("web1", "alice", {});
+    INFO(transcript_of(s));
+    REQUIRE(alice);
+    CHECK(s.unused().empty());
+    CHECK(s.failures().empty());
+    CHECK(s.scripts().back().find("docker") == std::string::npos);
+    auto policy = authz::parse_policy(s.uploaded().at("/etc/berth/authz.yaml"), "authz.yaml");
+    REQUIRE(policy);
+    CHECK(policy->users.at("alice") == "restricted");
+
+    s.expect_run({"@os-release"}, {0, provisioned_facts(s), ""})
+        .expect_run({"install -d"})
+        .expect_upload("/etc/berth/authz.yaml", 0644)
+        .expect_upload("/etc/berth/authz-revoked.yaml", 0644)
+        .expect_run({"systemctl try-reload-or-restart berth-authz.service\n"});
+    REQUIRE(certs.revoke("web1", "alice", {}));
+    CHECK(s.unused().empty());
+    CHECK(s.failures().empty());
+    auto revoked = authz::parse_revoked(s.uploaded().at("/etc/berth/authz-revoked.yaml"), "authz-revoked.yaml");
+    REQUIRE(revoked);
+    CHECK(*revoked == std::set<std::string, std::less<>>{alice->serial});
+    CHECK_FALSE(std::filesystem::exists(user_cert_dir(f.store, "web1", "alice")));  // the key went too
+    auto listed = certs.list("web1");
+    REQUIRE(listed);
+    REQUIRE(listed->size() == 1);
+    CHECK(listed->at(0).revoked);
+
+    // Issued again (without updating the host): a new serial; the old one stays revoked.
+    IssueOptions later;
+    later.provision = false;
+    later.role = "admin";
+    auto again = certs.issue("web1", "alice", later);
+    REQUIRE(again);
+    CHECK(again->serial != alice->serial);
+    CHECK(again->role == "admin");
+    listed = certs.list("web1");
+    REQUIRE(listed->size() == 2);
+    CHECK(listed->at(0).revoked);
+    CHECK_FALSE(listed->at(1).revoked);
+    CHECK(s.unused().empty());
+
+    // What is not there is an error that says so.
+    auto nobody = certs.revoke("web1", "nobody", {});
+    REQUIRE_FALSE(nobody);
+    CHECK(nobody.error().kind == ErrorKind::NotFound);
+    auto ghost = certs.issue("ghost", "alice", {});
+    REQUIRE_FALSE(ghost);
+    CHECK(ghost.error().kind == ErrorKind::NotFound);
+    CHECK_FALSE(std::filesystem::exists(f.store.root() / "locks" / "ghost.lock"));
 }

@@ -105,7 +105,7 @@ TEST_CASE("every template is rendered with hostile values by a test", "[escape]"
                                         "audit-docker.rules", "sshd-hardening.conf", "firewall.nft",
                                         "berth-firewall.service", "cloud-init-user-data", "cloud-init-meta-data",
                                         "cloud-init-network-config", "authz-policy.yaml", "berth-authz.socket",
-                                        "berth-authz.service"};
+                                        "berth-authz.service", "authz-revoked.yaml"};
     const std::set<std::string> elsewhere = {"libvirt-domain.xml",      // drivers/libvirt/tests (libxml2)
                                              "image-build-debian.sh"};  // values in the environment
     for (const auto& t : embedded_templates()) {
@@ -220,6 +220,9 @@ TEST_CASE("berth-authz's policy and units rendered with a hostile owner CN parse
         ProvisionRequest req;
         req.machine = "n1";
         req.authz_owner_cn = "berth client for " + v;
+        // A user CN is checked when it is issued (validate_user_cn); rendered, it is escaped anyway.
+        if (!v.empty())
+            req.authz_users = {UserCert{"u" + v, "admin", "0A", "", "", false}, UserCert{"r" + v, "restricted", "0B", "", "", true}};
         for (const char* role : {"restricted", "admin"}) {
             CAPTURE(role);
             req.authz.owner_role = role;
@@ -238,6 +241,17 @@ TEST_CASE("berth-authz's policy and units rendered with a hostile owner CN parse
             REQUIRE(parsed);
             CHECK(parsed->role_for(req.authz_owner_cn).name == role);
             CHECK(parsed->role_for("someone else").name != "admin");
+            if (!v.empty()) {
+                CHECK(parsed->role_for("u" + v).name == "admin");
+                CHECK(parsed->role_for("r" + v).name == "restricted");  // revoked: not listed
+                const std::string revoked = by_path.at(k_authz_revoked).content;
+                REQUIRE_NOTHROW(doc = YAML::Load(revoked));
+                CHECK(holds_scalar(doc, "r" + v));
+                auto list = authz::parse_revoked(revoked, k_authz_revoked);
+                INFO((list ? std::string() : list.error()));
+                REQUIRE(list);
+                CHECK(*list == std::set<std::string, std::less<>>{"0B"});
+            }
 
             auto exec = systemd_exec_argv(unit_setting(by_path.at(k_authz_service_unit).content, "ExecStart"));
             REQUIRE(exec);

@@ -2,6 +2,7 @@
 // and Fedora, no-drift re-provisioning, drift, engine options and failures; the check-only run
 // and each step's check on its own facts.
 
+#include <berth/authz/policy.h>
 #include <berth/core/digest.h>
 #include <berth/core/progress.h>
 #include <berth/provision/config_steps.h>
@@ -126,6 +127,7 @@ const std::vector<std::tuple<std::string, unsigned>> k_uploads = {
     {"/etc/systemd/system/berth-firewall.service", 0644},
     {"/usr/local/sbin/berth-authz", 0755},
     {"/etc/berth/authz.yaml", 0644},
+    {"/etc/berth/authz-revoked.yaml", 0644},
     {"/etc/systemd/system/berth-authz.socket", 0644},
     {"/etc/systemd/system/berth-authz.service", 0644},
 };
@@ -1056,4 +1058,80 @@ TEST_CASE("the package install waits for a slot of the package gate - the steps 
     require_clean(s);
     CHECK(steps == std::vector<std::string>{"facts", "packages (waiting)", "packages", "hardening", "restart", "verify"});
     CHECK(req.package_gate->try_acquire());  // the slot was given back
+TEST_CASE("a user certificate and its revocation change only the policy and the revocation list: berth-authz reloads",
+          "[provision][authz][certs]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    FakeDocker docker;
+    const auto host = provisioned_debian(*templates, docker);
+    // The first provision wrote an empty revocation list that berth-authz reads.
+    auto empty = berth::authz::parse_revoked(
+        [&] {
+            ScriptedSession first;
+            auto fresh_host = installed_debian(fresh("debian-12"), "/usr/sbin/dockerd");
+            expect_first_provision(first, fresh_host);
+            REQUIRE(Provisioner(first, *templates, docker).run(request()));
+            return first.uploaded().at("/etc/berth/authz-revoked.yaml");
+        }(),
+        "authz-revoked.yaml");
+    REQUIRE(empty);
+    CHECK(empty->empty());
+
+    auto req = request();
+    UserCert alice{"alice", "restricted", "55EE2F588885EBAA290D2DE7C60E3BE8", "2028-12-05T09:18:00Z", "", false};
+    UserCert bob{"bob@example.org", "admin", "0A01", "2028-12-05T09:18:00Z", "", false};
+    req.authz_users = {alice, bob};
+    ScriptedSession s;
+    s.expect_run({"@os-release"}, {0, host.render(), ""})
+        .expect_run({"install -d"})
+        .expect_upload("/etc/berth/authz.yaml", 0644)
+        .expect_run({"systemctl try-reload-or-restart berth-authz.service\n"});
+    auto report = Provisioner(s, *templates, docker).run(req);
+    INFO((report ? std::string() : report.error().line()));
+    REQUIRE(report);
+    require_clean(s);
+    CHECK(report->restarted == std::vector<std::string>{"berth-authz (reload)"});
+    auto policy = berth::authz::parse_policy(s.uploaded().at("/etc/berth/authz.yaml"), "authz.yaml");
+    REQUIRE(policy);
+    CHECK(policy->role_for("alice").name == "restricted");
+    CHECK(policy->role_for("bob@example.org").name == "admin");
+    CHECK(policy->role_for("berth client for n1").name == "restricted");
+
+    // Revoked: alice leaves the users map, her serial goes into the revocation list.
+    auto after = converged(host, s);
+    req.authz_users[0].revoked = true;
+    ScriptedSession r;
+    r.expect_run({"@os-release"}, {0, after.render(), ""})
+        .expect_run({"install -d"})
+        .expect_upload("/etc/berth/authz.yaml", 0644)
+        .expect_upload("/etc/berth/authz-revoked.yaml", 0644)
+        .expect_run({"systemctl try-reload-or-restart berth-authz.service\n"});
+    auto revoked = Provisioner(r, *templates, docker).run(req);
+    REQUIRE(revoked);
+    require_clean(r);
+    CHECK(r.scripts().back().find("docker") == std::string::npos);
+    auto list = berth::authz::parse_revoked(r.uploaded().at("/etc/berth/authz-revoked.yaml"), "authz-revoked.yaml");
+    REQUIRE(list);
+    CHECK(*list == std::set<std::string, std::less<>>{"55EE2F588885EBAA290D2DE7C60E3BE8"});
+    auto policy2 = berth::authz::parse_policy(r.uploaded().at("/etc/berth/authz.yaml"), "authz.yaml");
+    REQUIRE(policy2);
+    CHECK_FALSE(policy2->users.contains("alice"));
+
+    // A CN that YAML would read otherwise is escaped; a serial that is not hex is refused.
+    auto odd = request();
+    odd.authz_users = {UserCert{"yes", "admin", "01", "", "", false}};
+    ScriptedSession o;
+    o.expect_run({"@os-release"}, {0, host.render(), ""}).expect_run({"install -d"});
+    o.expect_upload("/etc/berth/authz.yaml", 0644).expect_run({"systemctl try-reload-or-restart"});
+    REQUIRE(Provisioner(o, *templates, docker).run(odd));
+    auto policy3 = berth::authz::parse_policy(o.uploaded().at("/etc/berth/authz.yaml"), "authz.yaml");
+    REQUIRE(policy3);
+    CHECK(policy3->role_for("yes").name == "admin");
+    auto bad = request();
+    bad.authz_users = {UserCert{"mallory", "restricted", "01\n  - serial: 02", "", "", true}};
+    ScriptedSession b;
+    b.expect_run({"@os-release"}, {0, host.render(), ""});
+    auto refused = Provisioner(b, *templates, docker).run(bad);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.find("no readable serial") != std::string::npos);
 }

@@ -13,13 +13,15 @@
 ///   users:
 ///     "berth client for web1": admin  # CN -> role; "" is the unix socket (root and the docker group)
 ///
-/// The rule `malformed` (a request that cannot be read) is never waived by any role.
+/// The rule `malformed` (a request that cannot be read) is never waived by any role, nor is
+/// `revoked` (a client certificate whose serial is in the revocation list, parse_revoked).
 
 #include <array>
 #include <cstddef>
 #include <expected>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +43,7 @@ enum class Rule : unsigned char {
     plugins,
     build_network_host,
     swarm,
+    revoked,    ///< the client certificate's serial is revoked on this host (never waived)
     malformed,
 };
 inline constexpr std::size_t k_rule_count = static_cast<std::size_t>(Rule::malformed) + 1;
@@ -65,6 +68,10 @@ struct Policy {
     std::map<std::string, Role, std::less<>> roles;
     std::map<std::string, std::string, std::less<>> users;  ///< CN -> role name
     std::string default_role;
+    /// Serials of revoked client certificates (upper-case hex), from the revocation list berth
+    /// keeps beside the policy (/etc/berth/authz-revoked.yaml), not from the policy itself, so a
+    /// custom policy still refuses them.
+    std::set<std::string, std::less<>> revoked;
 
     /// The role of `user` (the CN dockerd passes; "" over the unix socket): its entry under
     /// users, else the default role.
@@ -73,5 +80,17 @@ struct Policy {
 
 /// The policy in `text` (YAML); the error says what is wrong and where (origin:line).
 std::expected<Policy, std::string> parse_policy(std::string_view text, std::string_view origin);
+
+/// The revocation list berth writes (/etc/berth/authz-revoked.yaml):
+///
+///   version: 1
+///   revoked:                            # [] when nothing is revoked
+///     - serial: 55EE2F588885EBAA290D2DE7C60E3BE8
+///       user: alice                     # for people reading the file; not used
+///
+/// The serials, upper-case hex as berth writes them (lower case is upper-cased); the error says
+/// what is wrong and where (origin:line).
+std::expected<std::set<std::string, std::less<>>, std::string> parse_revoked(std::string_view text,
+                                                                             std::string_view origin);
 
 }  // namespace berth::authz

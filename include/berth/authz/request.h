@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace berth::authz {
 
@@ -19,6 +20,9 @@ struct AuthzRequest {
     std::string uri;          ///< "RequestUri"
     std::string body;         ///< "RequestBody", base64-decoded; "" when dockerd sent none
     std::map<std::string, std::string> headers;  ///< "RequestHeaders", names as sent
+    /// "RequestPeerCertificates": the certificates the client presented over TLS, each the PEM of
+    /// one (dockerd sends them base64-encoded), the client's own first; none over the unix socket.
+    std::vector<std::string> peer_certificates;
 
     /// The value of header `name` compared ignoring case, or nothing.
     [[nodiscard]] std::optional<std::string> header(std::string_view name) const;

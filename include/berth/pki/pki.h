@@ -60,6 +60,12 @@ struct MachineCerts {
 [[nodiscard]] Result<CertAndKey> issue_client_cert(const CertAndKey& ca,
                                                    const MachineCertRequest& request);
 
+/// A client certificate (EKU clientAuth) with CN=`common_name` (one person's: `berth certs issue`)
+/// from an existing CA, valid request.validity.leaf_days. The CN is put in as given (UTF-8, at
+/// most 64 bytes); which CNs are acceptable is the caller's rule.
+[[nodiscard]] Result<CertAndKey> issue_user_cert(const CertAndKey& ca, const MachineCertRequest& request,
+                                                 std::string_view common_name);
+
 /// Facts read back from a certificate, for `inspect`, checks and tests.
 struct CertInfo {
     std::string subject_cn;
@@ -70,6 +76,8 @@ struct CertInfo {
     std::chrono::system_clock::time_point not_after;
     bool is_ca = false;
     std::string sha256_fingerprint;  ///< "AB:CD:..." of the DER encoding
+    std::string serial;              ///< upper-case hex, no separators, leading zero bytes dropped
+                                     ///< (as `openssl x509 -serial` and berth-authz write it)
 };
 
 [[nodiscard]] Result<CertInfo> read_cert(std::string_view cert_pem);

@@ -15,7 +15,7 @@
 ///                    service units: systemd reloads when a unit was written; the socket is
 ///                    enabled and started when it is not (before docker restarts: Stage::Authz);
 ///                    a new program or service unit restarts berth-authz.service, a new policy
-///                    only reloads it (SIGHUP). Docker never restarts for the plugin's files.
+///                    or revocation list only reloads it (SIGHUP). Docker never restarts for the plugin's files.
 
 #include <berth/provision/file_step.h>
 
@@ -76,7 +76,8 @@ protected:
 
 class AuthzStep final : public FileStep {
 public:
-    AuthzStep(ManagedFile binary, ManagedFile policy, ManagedFile socket_unit, ManagedFile service_unit);
+    AuthzStep(ManagedFile binary, ManagedFile policy, ManagedFile revoked, ManagedFile socket_unit,
+              ManagedFile service_unit);
 
 protected:
     [[nodiscard]] Drift unit_drift(const Facts& facts) const override;

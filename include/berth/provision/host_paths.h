@@ -24,6 +24,9 @@ inline constexpr const char* k_firewall_unit = "/etc/systemd/system/berth-firewa
 /// program, its policy and its two units (socket-activated: systemd listens on k_authz_socket).
 inline constexpr const char* k_authz_binary = "/usr/local/sbin/berth-authz";
 inline constexpr const char* k_authz_policy = "/etc/berth/authz.yaml";
+/// The serials of revoked client certificates (`berth certs revoke`), beside the policy and
+/// always berth's (also with --authz-policy), so revocation holds whatever the policy says.
+inline constexpr const char* k_authz_revoked = "/etc/berth/authz-revoked.yaml";
 inline constexpr const char* k_authz_socket_unit = "/etc/systemd/system/berth-authz.socket";
 inline constexpr const char* k_authz_service_unit = "/etc/systemd/system/berth-authz.service";
 inline constexpr const char* k_authz_socket = "/run/docker/plugins/berth-authz.sock";
@@ -33,7 +36,7 @@ inline constexpr const char* k_bind_allow_dir = "/srv/berth";
 /// Every file berth manages, in the order they are written.
 [[nodiscard]] inline std::vector<std::string> managed_paths() {
     return {k_ca_path, k_server_cert_path, k_server_key_path, k_daemon_json, k_engine_env, k_dropin, k_audit_rules,
-            k_sshd_dropin, k_firewall, k_firewall_unit, k_authz_binary, k_authz_policy, k_authz_socket_unit,
+            k_sshd_dropin, k_firewall, k_firewall_unit, k_authz_binary, k_authz_policy, k_authz_revoked, k_authz_socket_unit,
             k_authz_service_unit};
 }
 

@@ -20,6 +20,7 @@
 #include <berth/provision/os_release.h>
 #include <berth/store/authz_config.h>
 #include <berth/store/engine_config.h>
+#include <berth/store/machine_record.h>
 #include <berth/provision/step.h>
 #include <berth/provision/templates.h>
 #include <berth/transport/session.h>
@@ -52,6 +53,9 @@ struct ProvisionRequest {
     /// Package installs at once across machines (berth apply's --package-parallel): the
     /// packages step waits for a slot while it installs. Null: no cap.
     std::shared_ptr<std::counting_semaphore<>> package_gate;
+    /// Per-user certificates (`berth certs`): the default policy gives each CN with a certificate
+    /// that is not revoked its role; every revoked serial goes into the revocation list.
+    std::vector<UserCert> authz_users;
 };
 
 struct ProvisionReport {

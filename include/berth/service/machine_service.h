@@ -35,6 +35,14 @@ struct ProvisionOptions {
     std::optional<EngineConfig> engine;
 };
 
+/// A per-user client certificate create issues from the new CA before the first provision, so the
+/// host's first policy already gives the CN its role (user_certs.h; a spec's `users:` row).
+struct CreateUser {
+    std::string cn;                   ///< validate_user_cn()
+    std::string role = "restricted";  ///< restricted | admin
+    int days = 0;                     ///< 0 = --tls-cert-days
+};
+
 struct CreateRequest {
     std::string name;
     std::string driver;
@@ -48,6 +56,7 @@ struct CreateRequest {
     /// berth apply: the fleet the machine belongs to, saved with the first ("creating") record,
     /// so an apply that is interrupted finds the half-made machines of its fleet.
     FleetMembership fleet;
+    std::vector<CreateUser> users;           ///< per-user certificates (`berth certs issue`), issued at create
 };
 
 /// Phase -> seconds, in the order the phases ran ("machine", "ssh", "packages", ...).

@@ -27,6 +27,19 @@ struct IssueOptions {
 /// and not the owner's "berth client for ..." (Usage error otherwise).
 [[nodiscard]] Result<void> validate_user_cn(std::string_view cn);
 
+/// CreateRequest::users checked before create makes anything: each CN valid and given once, each
+/// role restricted or admin, days 0 to 825 (Usage errors).
+[[nodiscard]] Result<void> validate_create_users(const std::vector<CreateUser>& users);
+
+/// machines/NAME/users/USER: the user's cert.pem and key.pem (0600; the directory 0700).
+[[nodiscard]] std::filesystem::path user_cert_dir(const Store& store, std::string_view machine, std::string_view user);
+
+/// Issues CN=user (role, days: 0 = the record's leaf days) from the machine's CA in `store` into
+/// user_cert_dir, revokes the user's earlier certificates in `record` and adds the new one to it.
+/// The caller holds the machine's lock and saves the record; nothing reaches the host here.
+[[nodiscard]] Result<UserCert> issue_user_cert_into(const Store& store, MachineRecord& record, std::string_view user,
+                                                    std::string_view role, int days);
+
 class UserCertService {
 public:
     explicit UserCertService(MachineService& machines);
@@ -44,8 +57,10 @@ private:
 };
 
 /// What `berth bundle` writes: a .tar.gz (0600) with ca.pem, cert.pem, key.pem, env scripts per
-/// shell (env.sh, env.fish, env.ps1, env.cmd, env.csh), a `docker context import` file
-/// (context.tar) and README.txt. Never a CA key. `user` "" = the machine's own client certificate.
+/// shell (env.sh, env.fish, env.ps1, env.cmd, env.csh, env.el: each sets DOCKER_CERT_PATH to the
+/// directory it is in), a `docker context import` file (context.tar) and README.txt, all in one
+/// top directory NAME-USER/ (NAME/ for the owner's). Never a CA key or a server key. `user` "" =
+/// the machine's own client certificate; a revoked or unknown user is an error. Written atomically.
 [[nodiscard]] Result<void> write_bundle(MachineService& machines, std::string_view machine, std::string_view user,
                                         const std::filesystem::path& out);
 
@@ -55,5 +70,9 @@ private:
 [[nodiscard]] Result<std::filesystem::path> write_docker_context(MachineService& machines, std::string_view machine);
 /// Removes the machine's context if berth wrote it; returns whether one was removed.
 [[nodiscard]] Result<bool> remove_docker_context(std::string_view machine);
+/// The same, with $DOCKER_CONFIG and $HOME looked up through `env`.
+[[nodiscard]] Result<bool> remove_docker_context(std::string_view machine, const GetEnv& env);
+/// The directory the docker CLI keeps its contexts in: $DOCKER_CONFIG/contexts, else ~/.docker/contexts.
+[[nodiscard]] Result<std::filesystem::path> docker_contexts_dir(const GetEnv& env);
 
 }  // namespace berth

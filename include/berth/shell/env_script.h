@@ -39,6 +39,18 @@ struct EnvRequest {
 /// be carried safely by the shell (a newline for cmd, PowerShell or tcsh ...): nothing is printed.
 [[nodiscard]] Result<std::string> write_env_script(const EnvRequest& request);
 
+/// A script for a bundle (`berth bundle`), sourced from wherever the bundle was unpacked: the
+/// variables of write_env_script, with DOCKER_CERT_PATH set to the directory the script itself is
+/// in, found by the shell when it runs (bash and zsh from the sourced file's path, fish with
+/// `status dirname`, PowerShell with $PSScriptRoot, cmd with %~dp0, Emacs from load-file-name;
+/// POSIX sh and tcsh cannot know it and take the current directory: source them from there). The
+/// other values are quoted for the shell as write_env_script quotes them; no usage hint.
+[[nodiscard]] Result<std::string> write_bundle_env_script(Shell shell, std::string_view docker_host,
+                                                          std::string_view machine_name);
+/// The file name of that script in a bundle: env.sh (bash, zsh, sh), env.fish, env.ps1, env.cmd,
+/// env.csh, env.el.
+[[nodiscard]] std::string_view bundle_env_file(Shell shell);
+
 /// write_env_script's text, or "" when it refuses.
 [[nodiscard]] std::string render_env_script(const EnvRequest& request);
 
