@@ -48,7 +48,7 @@ struct Row {
 
 }  // namespace
 
-TEST_CASE("the plan of a spec against the store, table-driven", "[fleet][plan]") {
+TEST_CASE("the plan of a spec against the store - table-driven", "[fleet][plan]") {
     const auto a = machine("a");
     const auto b = machine("b");
     auto a_more = a;
@@ -113,7 +113,7 @@ TEST_CASE("the plan of a spec against the store, table-driven", "[fleet][plan]")
     }
 }
 
-TEST_CASE("removals come after the spec's machines, in natural order", "[fleet][plan]") {
+TEST_CASE("removals come after the spec's machines - in natural order", "[fleet][plan]") {
     std::vector<StoredMachine> store;
     for (const std::string name : {"n10", "n2", "n1"}) store.push_back(stored(machine(name)));
     const FleetPlan plan = make_plan(spec_of({machine("z")}), store, {true, false});
@@ -143,7 +143,7 @@ TEST_CASE("desired_json is canonical and hashes the authz policy's content", "[f
     CHECK(desired_json(m)["driver-options"]["url"] == nlohmann::json::array({"tcp://192.0.2.9:2376"}));
 }
 
-TEST_CASE("format_plan prints symbols, reasons and counts; control characters are shown, not sent", "[fleet][plan]") {
+TEST_CASE("format_plan prints symbols - reasons and counts - control characters are shown - not sent", "[fleet][plan]") {
     FleetPlan plan;
     plan.entries.push_back({"node-01", PlanAction::Create, {}, machine("node-01", "libvirt")});
     plan.entries.push_back({"n2", PlanAction::Change, {"engine-opt: [a] -> [a, \x1b[2Jb]"}, machine("n2")});

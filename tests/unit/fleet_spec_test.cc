@@ -119,7 +119,7 @@ TEST_CASE("a value create would refuse is refused at the machine's place", "[fle
               .starts_with("fleet.yaml:6:13: machine \"a\": "));  // none needs its url
 }
 
-TEST_CASE("settings merge defaults, then the group, then the machine; a list replaces the one above", "[fleet]") {
+TEST_CASE("settings merge defaults - then the group - then the machine - a list replaces the one above", "[fleet]") {
     Fixture f;
     auto spec = f.parse(k_head +
                         "defaults:\n"
@@ -159,7 +159,7 @@ TEST_CASE("relative paths are relative to the spec file", "[fleet]") {
     CHECK(spec->bundles_dir == f.dir / "out");
 }
 
-TEST_CASE("count and pattern name machines from a range, zero-padded as written", "[fleet]") {
+TEST_CASE("count and pattern name machines from a range - zero-padded as written", "[fleet]") {
     Fixture f;
     const std::string defaults = "defaults: {driver: libvirt}\n";
     auto spec = f.parse(k_head + defaults + "groups:\n  - name: s\n    count: 3\n    pattern: \"student-{01..03}\"\n");
@@ -205,7 +205,7 @@ TEST_CASE("hostile names are refused before anything else", "[fleet]") {
               == "fleet.yaml:7:19: \"x={nope}\": no field {nope}");
 }
 
-TEST_CASE("users: one machine per CSV row, its fields in the pattern and the labels", "[fleet]") {
+TEST_CASE("users: one machine per CSV row - its fields in the pattern and the labels", "[fleet]") {
     Fixture f;
     // BOM, CRLF, quotes with a comma and a doubled quote, an empty line.
     write_text(f.dir / "class.csv",
@@ -270,7 +270,7 @@ TEST_CASE("parse_csv reads RFC 4180 and keeps each row's line", "[fleet][csv]") 
     CHECK(parse_csv("a\rb\n", "t.csv")->front().fields == std::vector<std::string>{"a\rb"});
 }
 
-TEST_CASE("did_you_mean suggests a near key, or a driver's option written without its driver", "[fleet]") {
+TEST_CASE("did_you_mean suggests a near key - or a driver's option written without its driver", "[fleet]") {
     const std::vector<std::string> keys = {"groups", "libvirt-cpu-count", "virtualbox-cpu-count", "engine-opt"};
     CHECK(did_you_mean("grups", keys) == "groups");
     CHECK(did_you_mean("engine-opts", keys) == "engine-opt");
