@@ -3,12 +3,14 @@
 
 #include "app.h"
 
+#include <berth/service/create_keys.h>
 #include <berth/service/driver_table.h>
 #include <berth/service/user_certs.h>
 
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <stdexcept>
 
 namespace berth::cli {
 namespace {
@@ -29,41 +31,36 @@ void one_each(CLI::Option* o) {
     o->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
+/// The flag of one key of create's table (create_keys.h, which the fleet spec reads too), with
+/// its help from there; a name not in the table is a programming error caught by every test.
+template <typename T>
+CLI::Option* key_option(CLI::App* sub, std::string_view key, T& target) {
+    const CreateKey* k = find_create_key(key);
+    if (k == nullptr) throw std::logic_error("create flag --" + std::string(key) + " is not in create_keys()");
+    return sub->add_option("--" + k->name, target, k->help);
+}
+
 void add_tls_and_engine_flags(CLI::App* sub, CreateOptions& opts) {
-    one_each(sub->add_option("--engine-label", opts.request.engine.labels,
-                             "Label for the Docker engine, key=value (repeatable)"));
-    one_each(sub->add_option("--tls-san", opts.request.tls_sans,
-                             "Extra IP address or DNS name for the server certificate, no wildcard (repeatable)"));
-    sub->add_option("--tls-key-type", opts.request.tls_key_type,
-                    "Key type of the machine's CA and certificates")
+    one_each(key_option(sub, "engine-label", opts.request.engine.labels));
+    one_each(key_option(sub, "tls-san", opts.request.tls_sans));
+    key_option(sub, "tls-key-type", opts.request.tls_key_type)
         ->check(CLI::IsMember({"ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-4096"}))
         ->capture_default_str();
-    sub->add_option("--tls-ca-days", opts.request.tls_ca_days, "Validity of the machine's CA, in days (at most 3650)")
-        ->capture_default_str();
-    sub->add_option("--tls-cert-days", opts.request.tls_cert_days,
-                    "Validity of the server and client certificates, in days (at most 825)")
-        ->capture_default_str();
+    key_option(sub, "tls-ca-days", opts.request.tls_ca_days)->capture_default_str();
+    key_option(sub, "tls-cert-days", opts.request.tls_cert_days)->capture_default_str();
     auto& engine = opts.request.engine;
-    sub->add_option("--engine-install", engine.install,
-                    "Docker package: docker.io (the distribution's) or docker-ce (Docker's repository)")
+    key_option(sub, "engine-install", engine.install)
         ->check(CLI::IsMember({"docker.io", "docker-ce"}))
         ->capture_default_str();
-    sub->add_option("--engine-version", engine.version, "Pin the Docker package to this version (a Debian or RPM package version, e.g. 20.10.24+dfsg1-1)");
-    one_each(sub->add_option("--engine-opt", engine.opts,
-                             "daemon.json setting KEY=VALUE (repeatable; hosts and tls* are refused, settings "
-                             "that weaken the hardening need --insecure-engine-opt)"));
-    one_each(sub->add_option("--insecure-engine-opt", engine.insecure_opts,
-                             "daemon.json setting KEY=VALUE that weakens the hardening, e.g. icc=true (repeatable; "
-                             "kept in the record, shown by ls and inspect; see docs/hardening.md)"));
-    one_each(sub->add_option("--engine-insecure-registry", engine.insecure_registries,
-                             "Registry reached without TLS (repeatable; weakens the hardening)"));
-    one_each(sub->add_option("--engine-registry-mirror", engine.registry_mirrors, "Registry mirror URL (repeatable)"));
-    sub->add_option("--engine-storage-driver", engine.storage_driver, "Docker storage driver (default: Docker's)");
-    one_each(sub->add_option("--engine-env", engine.env, "Environment variable KEY=VALUE for dockerd, kept in a root-only file (repeatable; no control characters)"));
-    sub->add_option("--templates-dir", opts.templates_dir,
-                    "Directory of templates that replace berth's own (see templates/README.md)");
-    sub->add_option("--ssh-timeout", opts.ssh_timeout, "Seconds to keep trying to reach the machine over SSH")
-        ->capture_default_str();
+    key_option(sub, "engine-version", engine.version);
+    one_each(key_option(sub, "engine-opt", engine.opts));
+    one_each(key_option(sub, "insecure-engine-opt", engine.insecure_opts));
+    one_each(key_option(sub, "engine-insecure-registry", engine.insecure_registries));
+    one_each(key_option(sub, "engine-registry-mirror", engine.registry_mirrors));
+    key_option(sub, "engine-storage-driver", engine.storage_driver);
+    one_each(key_option(sub, "engine-env", engine.env));
+    key_option(sub, "templates-dir", opts.templates_dir);
+    key_option(sub, "ssh-timeout", opts.ssh_timeout)->capture_default_str();
     add_authz_options(sub, opts.authz_policy, opts.request.provision.authz_owner_role);
 }
 

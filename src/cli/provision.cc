@@ -4,6 +4,8 @@
 
 #include "app.h"
 
+#include <berth/service/create_keys.h>
+
 #include <berth/transport/known_hosts.h>
 
 #include <iostream>
@@ -32,13 +34,9 @@ std::string describe_report(const std::string& name, const ProvisionReport& r) {
 }
 
 void add_authz_options(CLI::App* sub, std::string& policy, std::string& owner_role) {
-    sub->add_option("--authz-policy", policy,
-                    "berth-authz policy FILE replacing the default (checked, kept in the store, replayed by every "
-                    "provision; \"default\" goes back to berth's own; see docs/hardening.md)")
-        ->type_name("FILE");
-    sub->add_option("--authz-owner-role", owner_role,
-                    "Role of the machine's own client certificate in the default policy: restricted (default) or "
-                    "admin, which weakens the hardening (it may then do what berth-authz refuses)")
+    // Help from create's key table (create_keys.h), which the fleet spec reads too.
+    sub->add_option("--authz-policy", policy, create_key_help("authz-policy"))->type_name("FILE");
+    sub->add_option("--authz-owner-role", owner_role, create_key_help("authz-owner-role"))
         ->check(CLI::IsMember({"restricted", "admin"}));
 }
 

@@ -144,4 +144,18 @@ bool has_control_character(std::string_view text) {
     return false;
 }
 
+std::string terminal_text(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        if (!is_control(c) && c != '\\') {
+            out += c;
+            continue;
+        }
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        out += buf;
+    }
+    return out;
+}
+
 }  // namespace berth

@@ -135,7 +135,13 @@ struct MachineService::Prepared {
     std::optional<std::string> authz_policy;  ///< --authz-policy's text, checked
 };
 
-Result<MachineService::Prepared> MachineService::prepare_create(const CreateRequest& request) const {
+Result<void> MachineService::validate_create(const CreateRequest& request) const {
+    auto checked = check_create(request);
+    if (!checked) return std::unexpected(checked.error());
+    return {};
+}
+
+Result<MachineService::Prepared> MachineService::check_create(const CreateRequest& request) const {
     if (auto ok = validate_machine_name(request.name); !ok) return std::unexpected(ok.error());
     auto info = find_driver(m_ports.drivers, request.driver);
     if (!info) return std::unexpected(info.error());
@@ -156,7 +162,12 @@ Result<MachineService::Prepared> MachineService::prepare_create(const CreateRequ
     if (auto ok = (*driver)->configure(*values); !ok) return std::unexpected(ok.error());
     auto authz_policy = checked_authz(request, **info, m_ports);
     if (!authz_policy) return std::unexpected(authz_policy.error());
+    return Prepared{std::move(*driver), *key_type, *templates_dir, std::nullopt, std::move(*authz_policy)};
+}
 
+Result<MachineService::Prepared> MachineService::prepare_create(const CreateRequest& request) const {
+    auto prepared = check_create(request);
+    if (!prepared) return std::unexpected(prepared.error());
     const Store& store = *m_ports.store;
     if (auto ok = store.ensure_layout(); !ok) return std::unexpected(ok.error());
     auto lock = store.lock(request.name);
@@ -165,14 +176,15 @@ Result<MachineService::Prepared> MachineService::prepare_create(const CreateRequ
         return fail_kind(ErrorKind::Conflict, "machine \"" + request.name + "\" already exists",
                          "choose another name, or remove it first with `berth rm " + request.name + "`");
     spdlog::debug("{}running pre-create checks of driver {}", log_prefix(request.name), request.driver);
-    if (auto ok = (*driver)->precreate_check(); !ok) {
+    if (auto ok = prepared->driver->precreate_check(); !ok) {
         lock->release_and_remove();  // nothing was made: leave no lock file either
         Error e = ok.error();
         e.kind = ErrorKind::PrecreateCheck;
         e.message = "pre-create check failed: " + e.message;
         return std::unexpected(e);
     }
-    return Prepared{std::move(*driver), *key_type, *templates_dir, std::move(*lock), std::move(*authz_policy)};
+    prepared->lock = std::move(*lock);
+    return std::move(*prepared);
 }
 
 MachineRecord MachineService::new_record(const CreateRequest& request, const Prepared& prepared) const {

@@ -52,4 +52,8 @@ namespace berth {
 /// Whether `text` has a control character (below 0x20, or DEL).
 [[nodiscard]] bool has_control_character(std::string_view text);
 
+/// A line for the terminal: each control character (an escape sequence's ESC, a line break)
+/// written as \xNN, so a spec's or a host's text cannot move the cursor or forge a line.
+[[nodiscard]] std::string terminal_text(std::string_view text);
+
 }  // namespace berth

@@ -101,6 +101,10 @@ public:
     /// record as "creating", creates, issues the certificates, provisions and saves it "ready". A
     /// failure after the first save removes what was made; nothing is left half-made.
     [[nodiscard]] Result<CreateReport> create(const CreateRequest& request) const;
+    /// Every check create makes before it takes the machine's lock (name, driver and its options,
+    /// TLS, engine settings, templates, authz policy), making and locking nothing: what a fleet
+    /// spec runs on each machine (CreateValidator). Usage errors as create's.
+    [[nodiscard]] Result<void> validate_create(const CreateRequest& request) const;
 
     /// The checks create makes before it makes anything (a fleet spec's machines are checked
     /// with it before apply starts); makes nothing.
@@ -189,6 +193,8 @@ private:
     [[nodiscard]] Result<void> after_start(Machine& machine, const ProvisionOptions& options) const;
 
     struct Prepared;
+    /// validate_create's checks, with what they made ready (the configured driver, ...) but no lock.
+    [[nodiscard]] Result<Prepared> check_create(const CreateRequest& request) const;
     /// Everything create checks before it makes anything.
     [[nodiscard]] Result<Prepared> prepare_create(const CreateRequest& request) const;
     /// The record create saves first, as "creating".
