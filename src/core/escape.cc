@@ -1,5 +1,7 @@
 #include <berth/core/escape.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -142,6 +144,16 @@ bool has_control_character(std::string_view text) {
     for (char c : text)
         if (is_control(c)) return true;
     return false;
+}
+
+std::optional<std::string> nft_address(std::string_view text) {
+    const std::string s(text);
+    unsigned char buf[16];
+    char out[INET6_ADDRSTRLEN];
+    for (int family : {AF_INET, AF_INET6})
+        if (::inet_pton(family, s.c_str(), buf) == 1 && ::inet_ntop(family, buf, out, sizeof out) != nullptr)
+            return std::string(out);
+    return std::nullopt;
 }
 
 }  // namespace berth
