@@ -1,5 +1,7 @@
 #include <berth/core/escape.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -156,6 +158,16 @@ std::string terminal_text(std::string_view text) {
         out += buf;
     }
     return out;
+}
+
+std::optional<std::string> nft_address(std::string_view text) {
+    const std::string s(text);
+    unsigned char buf[16];
+    char out[INET6_ADDRSTRLEN];
+    for (int family : {AF_INET, AF_INET6})
+        if (::inet_pton(family, s.c_str(), buf) == 1 && ::inet_ntop(family, buf, out, sizeof out) != nullptr)
+            return std::string(out);
+    return std::nullopt;
 }
 
 }  // namespace berth

@@ -375,6 +375,11 @@ Result<ApiAnswer> DockerClient::authz_probe() {
     return send("POST", "/containers/create", body.dump(), m_request_timeout, true);
 }
 
+Result<ApiAnswer> DockerClient::call(std::string_view method, std::string_view path, const std::string& json_body) {
+    if (method != "GET" && method != "POST") return fail_usage("the Docker API client sends GET or POST, not " + std::string(method));
+    return send(method, path, json_body, std::max(m_request_timeout, milliseconds(std::chrono::minutes(1))), true);
+}
+
 namespace {
 
 /// Failures that waiting cannot mend: the daemon's certificate does not verify against this

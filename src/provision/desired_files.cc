@@ -40,6 +40,27 @@ Result<std::pair<nlohmann::json, nlohmann::json>> authz_users_context(const Prov
     return std::pair{users, revoked};
 }
 
+/// The firewall's swarm block: the peers' addresses by family, each as nft_address() writes it;
+/// false when the machine is in no swarm.
+Result<nlohmann::json> swarm_context(const ProvisionRequest& req) {
+    if (req.swarm.empty()) return nlohmann::json(false);
+    if (req.swarm.role != "manager" && req.swarm.role != "worker")
+        return fail_usage("the swarm role of " + req.machine + " is \"" + req.swarm.role + "\", not manager or worker");
+    std::string v4, v6;
+    for (const auto& peer : req.swarm.peers) {
+        auto address = nft_address(peer);
+        if (!address)
+            return fail_usage("swarm peer \"" + peer + "\" of " + req.machine + " is not an IP address",
+                              "the fleet's swarm peers are the machines' IP addresses; run `berth apply` again");
+        std::string& list = address->find(':') == std::string::npos ? v4 : v6;
+        list += (list.empty() ? "" : ", ") + *address;
+    }
+    nlohmann::json swarm = {{"role", req.swarm.role}};
+    if (!v4.empty()) swarm["peers_v4"] = v4;
+    if (!v6.empty()) swarm["peers_v6"] = v6;
+    return swarm;
+}
+
 // What the templates are rendered with. Every string that a user or the host can influence is
 // escaped here for the format it lands in; the numbers are numbers.
 Result<nlohmann::json> template_context(const Facts& facts, const ProvisionRequest& req, OsFamily family) {
@@ -84,7 +105,13 @@ Result<nlohmann::json> template_context(const Facts& facts, const ProvisionReque
                               "\", not restricted or admin",
                           "run `berth provision --authz-owner-role restricted " + req.machine + "`");
     ctx["owner_cn"] = yaml_string(req.authz_owner_cn);
-    ctx["owner_role"] = req.authz.owner_role;
+    // In a swarm the owner (restricted) may also run swarm; admin waives everything anyway.
+    ctx["owner_role"] = req.authz.owner_swarm && req.authz.owner_role == "restricted" ? "swarm-owner"
+                                                                                      : req.authz.owner_role;
+    ctx["owner_swarm"] = req.authz.owner_swarm;
+    auto swarm = swarm_context(req);
+    if (!swarm) return std::unexpected(swarm.error());
+    ctx["swarm"] = *swarm;
     ctx["authz_binary"] = systemd_exec_path(k_authz_binary);
     ctx["authz_socket"] = systemd_exec_word(k_authz_socket);
     ctx["bind_allow_dir"] = yaml_string(k_bind_allow_dir);
@@ -151,6 +178,8 @@ Result<std::vector<ManagedFile>> render_desired_files(const TemplateSet& templat
     if (auto ok = add_authz_files(templates, *ctx, request, files); !ok) return std::unexpected(ok.error());
     if (request.authz.owner_role == "admin")
         warnings.push_back("--authz-owner-role admin weakens the hardening: " + weakening_reason("authz-owner-role"));
+    if (request.authz.owner_swarm)
+        warnings.push_back("the fleet's swarm weakens the hardening: " + weakening_reason("authz-owner-swarm"));
     return files;
 }
 

@@ -102,6 +102,9 @@ std::string weakening_reason(std::string_view key) {
     if (k == "authzownerrole")
         return "the machine's own client certificate may do what berth-authz refuses (privileged containers, "
                "host namespaces, bind mounts of any host path): root on the host";
+    if (k == "authzownerswarm")
+        return "the machine's own client certificate may run docker swarm init/join and create services, whose "
+               "containers swarm starts without asking berth-authz (a service may bind-mount any host path)";
     for (const auto& [name, why] : k_weakening)
         if (normalized(name) == k) return std::string(why);
     return "";
@@ -166,6 +169,7 @@ std::vector<std::string> weakened_hardening(const EngineConfig& engine) {
 std::vector<std::string> weakened_hardening(const EngineConfig& engine, const AuthzConfig& authz) {
     auto out = weakened_hardening(engine);
     if (authz.owner_role == "admin") out.push_back("authz-owner-role=admin");
+    if (authz.owner_swarm) out.push_back("authz-owner-swarm");
     return out;
 }
 

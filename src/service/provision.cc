@@ -64,6 +64,7 @@ Result<ProvisionRequest> provision_request(const Store& store, const Machine& ma
         *target = *text;
     }
     req.authz = machine.record.authz;
+    req.swarm = machine.record.swarm;
     req.authz_owner_cn = pki::client_common_name(name);
     req.authz_users = machine.record.users;
     auto policy = recorded_policy(store, machine.record);

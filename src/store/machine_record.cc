@@ -66,7 +66,9 @@ nlohmann::json MachineRecord::to_json() const {
     // Only when given, so that records without it are written as before.
     if (!engine.insecure_opts.empty()) j["engine"]["insecure_opts"] = engine.insecure_opts;
     if (!authz.is_default())
-        j["authz"] = {{"owner_role", authz.owner_role}, {"custom_policy", authz.custom_policy}};
+        j["authz"] = {{"owner_role", authz.owner_role}, {"custom_policy", authz.custom_policy},
+                      {"owner_swarm", authz.owner_swarm}};
+    if (!swarm.empty()) j["swarm"] = {{"role", swarm.role}, {"peers", swarm.peers}};
     if (!fleet.empty())
         j["fleet"] = {{"fleet", fleet.fleet}, {"group", fleet.group}, {"spec_file", fleet.spec_file},
                       {"desired", fleet.desired}};
@@ -167,6 +169,14 @@ Result<MachineRecord> MachineRecord::from_json(const nlohmann::json& j, const st
             const auto& a = j["authz"];
             r.authz.owner_role = a.value("owner_role", "restricted");
             r.authz.custom_policy = a.value("custom_policy", false);
+            r.authz.owner_swarm = a.value("owner_swarm", false);
+        }
+        if (j.contains("swarm")) {
+            const auto& s = j["swarm"];
+            r.swarm.role = s.value("role", "");
+            r.swarm.peers = s.value("peers", std::vector<std::string>{});
+            if (!r.swarm.role.empty() && r.swarm.role != "manager" && r.swarm.role != "worker")
+                return corrupt("swarm role \"" + r.swarm.role + "\" is neither manager nor worker");
         }
         if (j.contains("fleet")) {
             const auto& f = j["fleet"];

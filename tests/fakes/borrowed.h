@@ -35,6 +35,9 @@ public:
     Result<void> refuses_anonymous_client() override { return m_target.refuses_anonymous_client(); }
     Result<std::vector<nlohmann::json>> running_containers() override { return m_target.running_containers(); }
     Result<ApiAnswer> authz_probe() override { return m_target.authz_probe(); }
+    Result<ApiAnswer> call(std::string_view method, std::string_view path, const std::string& body) override {
+        return m_target.call(method, path, body);
+    }
 
 private:
     DockerProbe& m_target;

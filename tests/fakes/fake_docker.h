@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <functional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -55,6 +57,12 @@ public:
     Result<ApiAnswer> authz_probe() override {
         ++probes;
         return probe_answer;
+    }
+    /// Answers call(); unset: 404 for every path.
+    std::function<Result<ApiAnswer>(std::string_view method, std::string_view path, const std::string& body)> api;
+    Result<ApiAnswer> call(std::string_view method, std::string_view path, const std::string& body) override {
+        if (api) return api(method, path, body);
+        return ApiAnswer{404, R"({"message":"page not found"})"};
     }
 };
 

@@ -11,6 +11,7 @@
 #include <berth/provision/cloud_init.h>
 #include <berth/provision/desired_files.h>
 #include <berth/provision/host_paths.h>
+#include <berth/provision/provisioner.h>
 
 #include "format_readers.h"
 #include "temp_dir.h"
@@ -352,4 +353,68 @@ TEST_CASE("the berth-authz policy and units carry hostile values", "[escape][aut
                            "exit 0\n");
     INFO("systemd-analyze verify:\n" << verified.out);
     CHECK(verified.out.empty());
+}
+
+TEST_CASE("nft_address writes IP literals canonically and refuses everything else", "[escape][swarm]") {
+    CHECK(nft_address("192.168.122.10") == "192.168.122.10");
+    CHECK(nft_address("fe80:0:0::1") == "fe80::1");
+    for (const char* bad : {"", "10.0.0.1 ", "10.0.0.1; flush ruleset", "10.0.0.0/8", "example.com", "10.0.0.1,10.0.0.2",
+                            "::1\n}", "1.2.3.4.5"})
+        CHECK_FALSE(nft_address(bad).has_value());
+}
+
+TEST_CASE("a swarm machine's firewall opens the swarm ports to its peers only; its policy lets the owner run swarm",
+          "[escape][swarm]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    Facts facts;
+    facts.sshd_ports = {22};
+    ProvisionRequest req;
+    req.machine = "m1";
+    req.authz_owner_cn = "berth client for m1";
+    req.swarm.role = "manager";
+    req.swarm.peers = {"192.168.122.11", "192.168.122.12", "fd00::0:12"};
+    std::vector<std::string> warnings;
+    auto files = render_desired_files(*templates, facts, req, OsFamily::Debian, warnings);
+    REQUIRE(files);
+    std::map<std::string, std::string> by_path;
+    for (const auto& f : *files) by_path[f.path] = f.content;
+    const std::string fw = by_path.at(k_firewall);
+    CHECK(fw.find("ip saddr { 192.168.122.11, 192.168.122.12 } tcp dport { 2377, 7946 } accept") != std::string::npos);
+    CHECK(fw.find("ip saddr { 192.168.122.11, 192.168.122.12 } udp dport { 7946, 4789 } accept") != std::string::npos);
+    CHECK(fw.find("ip6 saddr { fd00::12 } tcp dport { 2377, 7946 } accept") != std::string::npos);
+    CHECK(fw.find("dport 2377 accept") == std::string::npos);  // never from anywhere
+
+    // Without swarm, no swarm port is open, and the owner stays restricted.
+    ProvisionRequest plain = req;
+    plain.swarm = {};
+    auto plain_files = render_desired_files(*templates, facts, plain, OsFamily::Debian, warnings);
+    REQUIRE(plain_files);
+    for (const auto& f : *plain_files)
+        if (f.path == k_firewall) CHECK(f.content.find("2377") == std::string::npos);
+
+    // The owner's role: restricted, plus swarm, only when the machine's authz says so.
+    for (bool owner_swarm : {false, true}) {
+        CAPTURE(owner_swarm);
+        req.authz.owner_swarm = owner_swarm;
+        warnings.clear();
+        auto rendered = render_desired_files(*templates, facts, req, OsFamily::Debian, warnings);
+        REQUIRE(rendered);
+        std::string policy_text;
+        for (const auto& f : *rendered)
+            if (f.path == k_authz_policy) policy_text = f.content;
+        auto policy = authz::parse_policy(policy_text, "authz.yaml");
+        REQUIRE(policy);
+        const auto& role = policy->role_for("berth client for m1");
+        CHECK(role.waives(authz::Rule::swarm) == owner_swarm);
+        CHECK_FALSE(role.waives(authz::Rule::privileged));
+        CHECK_FALSE(role.waives(authz::Rule::bind_mounts));
+        CHECK_FALSE(policy->role_for("student").waives(authz::Rule::swarm));
+        CHECK((warnings.size() == 1) == owner_swarm);
+    }
+
+    req.swarm.peers = {"10.0.0.1 } accept; tcp dport 22"};
+    auto hostile = render_desired_files(*templates, facts, req, OsFamily::Debian, warnings);
+    REQUIRE_FALSE(hostile);
+    CHECK(hostile.error().message.find("is not an IP address") != std::string::npos);
 }

@@ -223,7 +223,7 @@ TEST_CASE("record: berth-authz's owner role and custom policy round-trip - the d
         r.authz.owner_role = role;
         r.authz.custom_policy = custom;
         auto j = r.to_json();
-        CHECK(j["authz"] == nlohmann::json{{"owner_role", role}, {"custom_policy", custom}});
+        CHECK(j["authz"] == nlohmann::json{{"owner_role", role}, {"custom_policy", custom}, {"owner_swarm", false}});
         CHECK(j["schema_version"] == MachineRecord::k_schema_version);
         auto back = MachineRecord::from_json(j, "test");
         REQUIRE(back);
@@ -231,4 +231,29 @@ TEST_CASE("record: berth-authz's owner role and custom policy round-trip - the d
         CHECK(back->authz.custom_policy == custom);
         CHECK(back->to_json() == j);
     }
+}
+
+TEST_CASE("record: fleet membership, user certificates and swarm round-trip, and are absent when unset", "[store][swarm]") {
+    MachineRecord r = sample("n1");
+    for (const char* key : {"fleet", "users", "swarm"}) CHECK_FALSE(r.to_json().contains(key));
+    r.fleet.fleet = "course";
+    r.fleet.group = "students";
+    r.fleet.spec_file = "fleet.yaml";
+    r.fleet.desired = {{"driver", "none"}};
+    r.users.push_back({"alice", "restricted", "0A1B", "2027-01-01T00:00:00Z", "2026-12-06T00:00:00Z", true});
+    r.swarm.role = "worker";
+    r.swarm.peers = {"10.0.0.1", "10.0.0.2"};
+    r.authz.owner_swarm = true;
+    auto j = r.to_json();
+    auto back = MachineRecord::from_json(j, "test");
+    REQUIRE(back);
+    CHECK(back->fleet.desired == r.fleet.desired);
+    CHECK(back->users.front().revoked);
+    CHECK(back->swarm == r.swarm);
+    CHECK(back->authz.owner_swarm);
+    CHECK(back->to_json() == j);
+    j["swarm"]["role"] = "boss";
+    auto bad = MachineRecord::from_json(j, "test");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.find("neither manager nor worker") != std::string::npos);
 }

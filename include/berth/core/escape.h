@@ -6,6 +6,7 @@
 /// nft strings have no escapes) is refused by the caller's validation before rendering; the
 /// `*_can_carry` helpers say which values those are.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -48,6 +49,10 @@ namespace berth {
 /// `$` backslash-escaped. systemd and a POSIX shell read it back as exactly `text` (which must
 /// hold no control characters: validate first).
 [[nodiscard]] std::string systemd_env_file_value(std::string_view text);
+
+/// nftables: an IP address in a rule or set, as inet_ntop writes it (the canonical form, which
+/// nft reads back as the same address); nullopt when `text` is not an IPv4 or IPv6 literal.
+[[nodiscard]] std::optional<std::string> nft_address(std::string_view text);
 
 /// Whether `text` has a control character (below 0x20, or DEL).
 [[nodiscard]] bool has_control_character(std::string_view text);

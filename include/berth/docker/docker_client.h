@@ -45,6 +45,9 @@ public:
 
     [[nodiscard]] Result<std::vector<nlohmann::json>> running_containers() override;
     [[nodiscard]] Result<ApiAnswer> authz_probe() override;
+    /// Waits up to a minute: a swarm init or join answers once the node has its certificates.
+    [[nodiscard]] Result<ApiAnswer> call(std::string_view method, std::string_view path,
+                                         const std::string& json_body) override;
 
     [[nodiscard]] const std::string& url() const { return m_url; }
 

@@ -46,6 +46,10 @@ public:
     /// daemon refuses it too (no such image), so nothing is ever created. Any HTTP answer is a
     /// value; an Error only when no answer came.
     [[nodiscard]] virtual Result<ApiAnswer> authz_probe() = 0;
+    /// `method` (GET or POST) `path` with `json_body` (POST; "" for none): any HTTP answer is a
+    /// value, an Error only when none came. For the swarm's calls (swarm_service.h).
+    [[nodiscard]] virtual Result<ApiAnswer> call(std::string_view method, std::string_view path,
+                                                 const std::string& json_body) = 0;
 };
 
 }  // namespace berth

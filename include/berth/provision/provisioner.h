@@ -21,6 +21,7 @@
 #include <berth/store/authz_config.h>
 #include <berth/store/engine_config.h>
 #include <berth/store/machine_record.h>
+#include <berth/store/swarm_config.h>
 #include <berth/provision/step.h>
 #include <berth/provision/templates.h>
 #include <berth/transport/session.h>
@@ -47,6 +48,7 @@ struct ProvisionRequest {
     std::string server_key_pem;
     bool upgrade = false;               ///< upgrade the Docker packages first (berth upgrade)
     AuthzConfig authz;                  ///< the owner's role in the default policy
+    SwarmMembership swarm;              ///< the firewall opens the swarm ports to these peers only
     std::string authz_policy;           ///< a custom policy's text ("" = the default, from its template)
     std::string authz_owner_cn;         ///< the machine's client certificate CN (pki::client_common_name)
     std::string authz_binary;           ///< the berth-authz program (an ELF file) to install

@@ -6,6 +6,7 @@
 #include <berth/core/error.h>
 #include <berth/store/authz_config.h>
 #include <berth/store/engine_config.h>
+#include <berth/store/swarm_config.h>
 
 #include <nlohmann/json.hpp>
 
@@ -87,6 +88,7 @@ struct MachineRecord {
     AuthzConfig authz;       ///< JSON "authz", only when not the default (older readers ignore it)
     FleetMembership fleet;   ///< JSON "fleet", only when set
     std::vector<UserCert> users;  ///< JSON "users", only when not empty; revoked ones stay listed
+    SwarmMembership swarm;   ///< JSON "swarm", only when set
 
     [[nodiscard]] nlohmann::json to_json() const;
     /// `origin` names the file in messages. Refuses schema_version > k_schema_version.

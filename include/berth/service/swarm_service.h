@@ -1,0 +1,50 @@
+#pragma once
+/// A fleet's `swarm:` section: its machines made one Docker Swarm through each host's Docker API
+/// over mutual TLS (the owner's certificate, which the fleet's policy lets run swarm: see
+/// AuthzConfig::owner_swarm). berth writes no orchestration of its own: it asks each daemon
+/// what it is (GET /info), initialises the swarm on the first manager when no machine is in one
+/// (POST /swarm/init), joins the others with the manager's or the worker's token (GET /swarm,
+/// POST /swarm/join), then waits until the manager lists every machine as ready (GET /nodes).
+/// Converging again changes nothing. A machine already in a swarm the fleet's manager does not
+/// know is an error, never taken over. Join tokens are secrets: never logged, never in an error.
+
+#include <berth/core/error.h>
+#include <berth/service/machine_service.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace berth {
+
+/// One machine of the swarm.
+struct SwarmNode {
+    std::string machine;
+    std::string role;     ///< "manager" or "worker"
+    std::string address;  ///< the IP address the other nodes reach it by (its advertise address)
+};
+
+struct SwarmReport {
+    std::string manager;              ///< the machine whose API answered for the cluster
+    std::vector<std::string> initialized;  ///< the machine the swarm was initialised on (at most one)
+    std::vector<std::string> joined;  ///< machines that joined now
+    std::vector<std::string> warnings;  ///< e.g. a node whose role differs from the spec's
+    int ready = 0;                    ///< nodes the manager lists as ready
+};
+
+/// The swarm ports' peers of `machine`: every other node's address, sorted, without duplicates.
+[[nodiscard]] std::vector<std::string> swarm_peers(const std::vector<SwarmNode>& nodes, std::string_view machine);
+
+class SwarmService {
+public:
+    explicit SwarmService(const MachineService& machines);
+    /// Makes `nodes` one swarm (the first manager initialises it) and waits up to `ready_within`
+    /// for the manager to list every node as ready.
+    [[nodiscard]] Result<SwarmReport> converge(const std::vector<SwarmNode>& nodes,
+                                               std::chrono::seconds ready_within) const;
+
+private:
+    const MachineService& m_machines;
+};
+
+}  // namespace berth
