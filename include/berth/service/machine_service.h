@@ -106,10 +106,6 @@ public:
     /// spec runs on each machine (CreateValidator). Usage errors as create's.
     [[nodiscard]] Result<void> validate_create(const CreateRequest& request) const;
 
-    /// The checks create makes before it makes anything (a fleet spec's machines are checked
-    /// with it before apply starts); makes nothing.
-    [[nodiscard]] Result<void> validate_create(const CreateRequest& request) const;
-
     /// Loads a machine's record and its driver.
     [[nodiscard]] Result<Machine> open(std::string_view name) const;
 
