@@ -2,6 +2,7 @@
 
 #include <berth/core/escape.h>
 #include <berth/core/machine_name.h>
+#include <berth/driver/qcow2.h>
 #include <berth/provision/host_paths.h>
 #include <berth/provision/packages_step.h>
 #include <berth/service/connect.h>
@@ -10,6 +11,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
 #include <system_error>
 
 namespace berth {
@@ -76,6 +79,19 @@ DiskLocator libvirt_disk_locator(Runner& runner) {
 }
 
 namespace {
+
+/// The source's virtual size in whole GiB (rounded up), the temporary machine's disk size: a bake
+/// that grew the file system to the driver's default would force that size on every machine.
+Result<std::string> source_disk_gb(const CachedImage& source) {
+    std::ifstream in(source.disk_path(), std::ios::binary);
+    std::string bytes(k_qcow2_header_bytes, '\0');
+    if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
+        return fail("cannot read the header of " + source.disk_path().string());
+    auto header = parse_qcow2_header(bytes, source.disk_path().string());
+    if (!header) return std::unexpected(header.error());
+    const std::uint64_t gib = (header->virtual_size + (1ULL << 30) - 1) >> 30;
+    return std::to_string(std::max<std::uint64_t>(gib, 1));
+}
 
 /// Removes the temporary machine when the bake ends, however it ends.
 class MachineGuard {
@@ -159,6 +175,11 @@ Result<void> ImageBakeService::bake_on(const BakeRequest& request, const CachedI
     create.driver_flags = request.driver_flags;
     create.driver_flags["image"] = {request.source};
     create.driver_flags["data-disk-size"] = {"0"};
+    if (auto it = create.driver_flags.find("disk-size"); it == create.driver_flags.end() || it->second.empty()) {
+        auto gb = source_disk_gb(source);
+        if (!gb) return std::unexpected(gb.error());
+        create.driver_flags["disk-size"] = {*gb};
+    }
     create.engine = request.engine;
     MachineGuard guard(m_machines, report.machine);
     spdlog::info("Baking {} from {}: creating the temporary machine {}...", request.name, request.source,

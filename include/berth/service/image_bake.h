@@ -38,7 +38,8 @@ struct BakeReport {
     Timings timings;                    ///< "create", "clean", "stop", "convert", "cache"
 };
 
-/// The temporary machine a bake of `image` uses: "bake-<image>".
+/// The temporary machine a bake of `image` uses: "bake-<image>". Its root disk is the source's
+/// virtual size (unless --libvirt-disk-size says otherwise), and it has no data disk.
 [[nodiscard]] std::string bake_machine_name(std::string_view image);
 
 /// What the bake runs on the temporary machine, as root, in this order: docker stopped and
