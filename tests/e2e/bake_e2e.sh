@@ -85,16 +85,20 @@ qemu-img convert -O raw "$disk" "$work/root.raw"
 fsck() { debugfs -R "$1" "$work/root.raw" 2>/dev/null; }
 fsck "stat /etc/hostname" | grep -q 'Type: regular' || fail "debugfs cannot read the baked disk's file system"
 exists() { fsck "stat $1" | grep -q '^Inode:'; }
-[ -z "$(fsck 'ls /etc/ssh' | tr -s ' ' '\n' | grep '^ssh_host_')" ] || fail "SSH host keys are baked in"
+# The names in a directory (debugfs ls -p: /inode/mode/uid/gid/name/size/), without . and ..
+names() { fsck "ls -p $1" | awk -F/ '$6 != "" && $6 != "." && $6 != ".." {print $6}'; }
+[ -n "$(names /etc/ssh)" ] || fail "debugfs lists nothing in /etc/ssh"
+[ -z "$(names /etc/ssh | grep '^ssh_host_' || true)" ] || fail "SSH host keys are baked in"
 fsck "stat /etc/machine-id" | grep -Eq 'Size: 0$|Size: 0[^0-9]' || fail "/etc/machine-id is not empty"
 for f in /etc/docker/tls/ca.pem /etc/docker/tls/server-cert.pem /etc/docker/tls/server-key.pem /etc/berth/authz.yaml \
   /etc/docker/berth-engine.env /var/lib/cloud/instance /home/docker/.ssh/authorized_keys /root/.bash_history \
   /etc/systemd/system/multi-user.target.wants/docker.service; do
   if exists "$f"; then fail "$f is baked in"; fi
 done
-[ -z "$(fsck 'ls /var/lib/docker' | tr -s ' ' '\n' | grep -Ev '^(\.|\.\.|)$' | grep -Ev '^\(' || true)" ] ||
-  fail "/var/lib/docker is not empty: $(fsck 'ls /var/lib/docker')"
-[ -z "$(fsck 'ls /var/lib/apt/lists' | tr -s ' ' '\n' | grep -F '_dists_' || true)" ] || fail "apt lists are baked in"
+[ -z "$(names /var/lib/docker)" ] || fail "/var/lib/docker is not empty: $(names /var/lib/docker | tr '\n' ' ')"
+[ -z "$(names /var/lib/cloud)" ] || fail "cloud-init's state is baked in: $(names /var/lib/cloud | tr '\n' ' ')"
+[ -z "$(names /var/log/journal)" ] || fail "a journal is baked in"
+[ -z "$(names /var/lib/apt/lists | grep -F '_dists_' || true)" ] || fail "apt lists are baked in"
 for f in /etc/docker/daemon.json /etc/systemd/system/docker.service.d/10-berth.conf /usr/local/sbin/berth-authz; do
   exists "$f" || fail "the hardening's $f is not in the image"
 done
