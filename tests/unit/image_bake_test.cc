@@ -344,3 +344,27 @@ TEST_CASE("image.json keeps what an image was baked from and holds; a bad packag
     bad["packages"] = "docker.io";
     CHECK(!CachedImage::from_json(bad, "image.json"));
 }
+
+TEST_CASE("the libvirt disk locator asks virsh for the machine's own volume, on this host only", "[bake]") {
+    test::FakeRunner virsh;
+    virsh.on({"virsh"}, 0, "/var/lib/libvirt/images/berth/bake-gold.qcow2\n");
+    Machine machine;
+    machine.record.name = "bake-gold";
+    machine.record.driver = {{"uri", "qemu:///system"}, {"pool", "berth"},
+                             {"volumes", {{"disk", "bake-gold.qcow2"}, {"seed", "bake-gold-seed.iso"}}}};
+    auto path = libvirt_disk_locator(virsh)(machine);
+    REQUIRE(path);
+    CHECK(*path == "/var/lib/libvirt/images/berth/bake-gold.qcow2");
+    REQUIRE(virsh.calls().size() == 1);
+    CHECK(virsh.calls()[0] ==
+          std::vector<std::string>{"virsh", "-c", "qemu:///system", "vol-path", "--pool", "berth", "bake-gold.qcow2"});
+
+    machine.record.driver["uri"] = "qemu+ssh://root@hv1/system";
+    auto remote = libvirt_disk_locator(virsh)(machine);
+    REQUIRE(!remote);
+    CHECK(remote.error().kind == ErrorKind::Usage);
+    CHECK(virsh.calls().size() == 1);  // refused before virsh runs
+
+    machine.record.driver = {{"size", "1"}};  // another driver's record
+    CHECK(!libvirt_disk_locator(virsh)(machine));
+}
