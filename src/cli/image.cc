@@ -196,10 +196,16 @@ void add_image_build(CLI::App* verb, Context& ctx) {
 }
 
 // berth image bake: a golden image (service/image_bake.h). Ctrl-C or SIGTERM ends the bake at the
-// next phase (a tool it runs gets the terminal's Ctrl-C too) and the temporary machine is removed.
+// next phase (a tool it runs gets the terminal's Ctrl-C too) and the temporary machine is removed;
+// a second one stops berth at once (the next bake of the name removes bake-NAME).
 std::atomic<bool> g_bake_interrupted{false};
 
-extern "C" void on_bake_signal(int) { g_bake_interrupted = true; }
+extern "C" void on_bake_signal(int sig) {
+    if (g_bake_interrupted.exchange(true)) {
+        ::signal(sig, SIG_DFL);
+        ::raise(sig);
+    }
+}
 
 /// SIGINT and SIGTERM set the flag while this lives; the old handlers come back after.
 class BakeSignals {
@@ -255,6 +261,7 @@ void add_image_bake(CLI::App* verb, Context& ctx) {
             ProcessRunner runner;
             ImageBakeService baker(services.machines(), cache, runner, libvirt_disk_locator(runner));
             BakeSignals signals;
+            spdlog::info("Ctrl-C stops the bake after the current phase and removes the temporary machine");
             auto report = baker.bake(request);
             if (!report) return std::unexpected(report.error());
             for (const auto& [phase, seconds] : report->timings)
