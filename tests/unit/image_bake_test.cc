@@ -321,7 +321,7 @@ TEST_CASE("a bake is refused before anything is made: taken name, unknown source
     CHECK(f.session.transcript().empty());
 }
 
-TEST_CASE("image.json keeps what an image was baked from and holds; a bad packages list is refused", "[bake]") {
+TEST_CASE("image.json keeps what an image was baked from and holds - a bad packages list is refused", "[bake]") {
     CachedImage image;
     image.name = "gold";
     image.source = "baked from debian-12";
