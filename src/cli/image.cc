@@ -9,9 +9,12 @@
 
 #include <berth/image/image_cache.h>
 #include <berth/image/progress.h>
+#include <berth/service/image_bake.h>
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <csignal>
 #include <ctime>
 #include <iostream>
 #include <optional>
@@ -192,15 +195,93 @@ void add_image_build(CLI::App* verb, Context& ctx) {
     });
 }
 
+// berth image bake: a golden image (service/image_bake.h). Ctrl-C or SIGTERM ends the bake at the
+// next phase (a tool it runs gets the terminal's Ctrl-C too) and the temporary machine is removed;
+// a second one stops berth at once (the next bake of the name removes bake-NAME).
+std::atomic<bool> g_bake_interrupted{false};
+
+extern "C" void on_bake_signal(int sig) {
+    if (g_bake_interrupted.exchange(true)) {
+        ::signal(sig, SIG_DFL);
+        ::raise(sig);
+    }
+}
+
+/// SIGINT and SIGTERM set the flag while this lives; the old handlers come back after.
+class BakeSignals {
+public:
+    BakeSignals() {
+        struct sigaction sa {};
+        sa.sa_handler = on_bake_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        ::sigaction(SIGINT, &sa, &m_int);
+        ::sigaction(SIGTERM, &sa, &m_term);
+    }
+    BakeSignals(const BakeSignals&) = delete;
+    BakeSignals& operator=(const BakeSignals&) = delete;
+    ~BakeSignals() {
+        ::sigaction(SIGINT, &m_int, nullptr);
+        ::sigaction(SIGTERM, &m_term, nullptr);
+    }
+
+private:
+    struct sigaction m_int {}, m_term {};
+};
+
+void add_image_bake(CLI::App* verb, Context& ctx) {
+    struct Options {
+        BakeRequest request;
+        std::map<std::string, std::string> libvirt;
+    };
+    auto opts = std::make_shared<Options>();
+    auto* sub = verb->add_subcommand(
+        "bake", "Boot a cached image once, install Docker and the hardening's packages, strip what is "
+                "machine-specific and cache the disk as a new image");
+    sub->add_option("source", opts->request.source, "A cached image to start from (berth image ls), e.g. debian-12")
+        ->required();
+    sub->add_option("--as", opts->request.name, "The new image's name in the cache")->required();
+    sub->add_option("-d,--driver", opts->request.driver, "The driver of the temporary machine")->capture_default_str();
+    for (const char* o : {"uri", "memory", "cpu-count", "disk-size", "network", "virt-type", "ssh-user"})
+        sub->add_option(std::string("--libvirt-") + o, opts->libvirt[o],
+                        std::string("As for create: the temporary machine's ") + o);
+    sub->add_option("--engine-install", opts->request.engine.install,
+                    "docker.io (the distribution's, default) or docker-ce (Docker's repository)");
+    sub->callback([&ctx, opts] {
+        set_action(ctx, [&ctx, opts]() -> Result<void> {
+            BakeRequest request = opts->request;
+            if (request.driver != "libvirt")
+                return fail_usage("berth image bake works with the libvirt driver, not \"" + request.driver + "\"",
+                                  "use -d libvirt");
+            for (const auto& [key, value] : opts->libvirt)
+                if (!value.empty()) request.driver_flags[key] = {value};
+            request.interrupted = [] { return g_bake_interrupted.load(); };
+            Services services(ctx);
+            ImageCache cache = image_cache(ctx);
+            ProcessRunner runner;
+            ImageBakeService baker(services.machines(), cache, runner, libvirt_disk_locator(runner));
+            BakeSignals signals;
+            spdlog::info("Ctrl-C stops the bake after the current phase and removes the temporary machine");
+            auto report = baker.bake(request);
+            if (!report) return std::unexpected(report.error());
+            for (const auto& [phase, seconds] : report->timings)
+                spdlog::info("bake {}: {:.1f} s", phase, seconds);
+            std::cout << report->image.name << "\n";
+            return {};
+        });
+    });
+}
+
 }  // namespace
 
 void add_image(CLI::App& app, Context& ctx) {
-    auto* image = app.add_subcommand("image", "Manage cached VM images for the libvirt driver: ls, pull, rm, build");
+    auto* image = app.add_subcommand("image", "Manage cached VM images for the libvirt driver: ls, pull, rm, build, bake");
     image->require_subcommand(1);
     add_image_ls(image, ctx);
     add_image_pull(image, ctx);
     add_image_rm(image, ctx);
     add_image_build(image, ctx);
+    add_image_bake(image, ctx);
 }
 
 }  // namespace berth::cli

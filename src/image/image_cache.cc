@@ -333,6 +333,8 @@ CachedImage describe_image(const PullSource& source, const PullOptions& options,
     image.checksum_source = expected.source;
     image.pulled_at = now_rfc3339();
     image.kernel_cmdline = options.kernel_cmdline;
+    image.baked_from = options.baked_from;
+    image.packages = options.packages;
     return image;
 }
 
@@ -402,6 +404,10 @@ nlohmann::json CachedImage::to_json() const {
         j["initrd"] = initrd;
         j["kernel_cmdline"] = kernel_cmdline;
     }
+    if (!baked_from.empty()) {
+        j["baked_from"] = baked_from;
+        j["packages"] = packages;
+    }
     return j;
 }
 
@@ -419,6 +425,7 @@ Result<CachedImage> CachedImage::from_json(const nlohmann::json& j, const fs::pa
         {"checksum_source", &image.checksum_source, false},
         {"pulled_at", &image.pulled_at, false}, {"kernel", &image.kernel, false},
         {"initrd", &image.initrd, false},    {"kernel_cmdline", &image.kernel_cmdline, false},
+        {"baked_from", &image.baked_from, false},
     };
     for (const auto& field : fields) {
         auto value = string_field(j, field.key, file, field.required);
@@ -430,6 +437,17 @@ Result<CachedImage> CachedImage::from_json(const nlohmann::json& j, const fs::pa
         return fail("image record " + file.string() + " has no valid \"size\"",
                     "remove the image with `berth image rm` and pull it again");
     image.size = size->get<std::uint64_t>();
+    if (const auto packages = j.find("packages"); packages != j.end()) {
+        if (!packages->is_array())
+            return fail("image record " + file.string() + " has a \"packages\" that is not a list",
+                        "remove the image with `berth image rm` and bake it again");
+        for (const auto& p : *packages) {
+            if (!p.is_string())
+                return fail("image record " + file.string() + " lists a package that is not a string",
+                            "remove the image with `berth image rm` and bake it again");
+            image.packages.push_back(p.get<std::string>());
+        }
+    }
     // The record names files in its own directory, never elsewhere.
     for (const std::string* name : {&image.disk_file, &image.kernel, &image.initrd}) {
         if (name->find('/') != std::string::npos || *name == "." || *name == "..")

@@ -36,6 +36,8 @@ struct CachedImage {
     std::string kernel;           ///< file name in dir ("" when the disk has a bootloader)
     std::string initrd;
     std::string kernel_cmdline;
+    std::string baked_from;             ///< `berth image bake`: the image it was baked from ("" otherwise)
+    std::vector<std::string> packages;  ///< the packages baked into it (Docker and the hardening's)
 
     [[nodiscard]] std::filesystem::path disk_path() const { return dir / disk_file; }
     /// image.json's content (dir is not stored: it is where the file is).

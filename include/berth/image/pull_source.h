@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace berth {
 
@@ -59,6 +60,10 @@ struct PullOptions {
     bool replaces_known = false;
     /// What `image ls` shows as the source ("" = the URL or path it came from).
     std::string source_label;
+    /// `berth image bake`: the image this one was baked from, and the packages baked into it
+    /// (recorded in image.json as "baked_from" and "packages").
+    std::string baked_from;
+    std::vector<std::string> packages;
     HttpOptions http;              ///< timeouts and the progress callback
     /// How long to wait for another berth process pulling the same image.
     std::chrono::seconds lock_wait{std::chrono::hours(2)};
