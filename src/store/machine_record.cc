@@ -110,6 +110,31 @@ static std::optional<std::string> read_users(const nlohmann::json& users, std::v
     return std::nullopt;
 }
 
+/// The record's berth-authz, swarm and fleet parts (each optional); what is damaged, if anything.
+static std::optional<std::string> read_authz_swarm_fleet(const nlohmann::json& j, MachineRecord& r) {
+    if (j.contains("authz")) {
+        const auto& a = j["authz"];
+        r.authz.owner_role = a.value("owner_role", "restricted");
+        r.authz.custom_policy = a.value("custom_policy", false);
+        r.authz.owner_swarm = a.value("owner_swarm", false);
+    }
+    if (j.contains("swarm")) {
+        const auto& s = j["swarm"];
+        r.swarm.role = s.value("role", "");
+        r.swarm.peers = s.value("peers", std::vector<std::string>{});
+        if (!r.swarm.role.empty() && r.swarm.role != "manager" && r.swarm.role != "worker")
+            return "swarm role \"" + r.swarm.role + "\" is neither manager nor worker";
+    }
+    if (j.contains("fleet")) {
+        const auto& f = j["fleet"];
+        r.fleet.fleet = f.value("fleet", "");
+        r.fleet.group = f.value("group", "");
+        r.fleet.spec_file = f.value("spec_file", "");
+        if (f.contains("desired") && f["desired"].is_object()) r.fleet.desired = f["desired"];
+    }
+    return std::nullopt;
+}
+
 Result<MachineRecord> MachineRecord::from_json(const nlohmann::json& j, const std::string& origin) {
     auto corrupt = [&](const std::string& why) {
         return fail("machine record " + origin + " is damaged: " + why,
@@ -165,26 +190,7 @@ Result<MachineRecord> MachineRecord::from_json(const nlohmann::json& j, const st
             r.provision.security_options = p.value("security_options", std::vector<std::string>{});
             r.provision.host_key = p.value("host_key", "");
         }
-        if (j.contains("authz")) {
-            const auto& a = j["authz"];
-            r.authz.owner_role = a.value("owner_role", "restricted");
-            r.authz.custom_policy = a.value("custom_policy", false);
-            r.authz.owner_swarm = a.value("owner_swarm", false);
-        }
-        if (j.contains("swarm")) {
-            const auto& s = j["swarm"];
-            r.swarm.role = s.value("role", "");
-            r.swarm.peers = s.value("peers", std::vector<std::string>{});
-            if (!r.swarm.role.empty() && r.swarm.role != "manager" && r.swarm.role != "worker")
-                return corrupt("swarm role \"" + r.swarm.role + "\" is neither manager nor worker");
-        }
-        if (j.contains("fleet")) {
-            const auto& f = j["fleet"];
-            r.fleet.fleet = f.value("fleet", "");
-            r.fleet.group = f.value("group", "");
-            r.fleet.spec_file = f.value("spec_file", "");
-            if (f.contains("desired") && f["desired"].is_object()) r.fleet.desired = f["desired"];
-        }
+        if (auto why = read_authz_swarm_fleet(j, r)) return corrupt(*why);
         if (j.contains("users"))
             if (auto why = read_users(j["users"], r.users)) return corrupt(*why);
         if (j.contains("tls")) read_tls(j["tls"], r.tls);
