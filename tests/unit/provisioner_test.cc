@@ -1058,6 +1058,8 @@ TEST_CASE("the package install waits for a slot of the package gate - the steps 
     require_clean(s);
     CHECK(steps == std::vector<std::string>{"facts", "packages (waiting)", "packages", "hardening", "restart", "verify"});
     CHECK(req.package_gate->try_acquire());  // the slot was given back
+}
+
 TEST_CASE("a user certificate and its revocation change only the policy and the revocation list: berth-authz reloads",
           "[provision][authz][certs]") {
     auto templates = TemplateSet::load();
