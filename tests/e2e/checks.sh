@@ -128,7 +128,8 @@ EOF
   local journal
   journal=$(on_host "sudo journalctl -u berth-authz.service --no-pager -o cat -n 500") ||
     fail "could not read berth-authz's journal"
-  grep -F "berth client for $name" <<<"$journal" | grep -q 'privileged' || {
+  # (grep without -q: with pipefail, grep -q leaving early can fail the pipeline on SIGPIPE.)
+  grep -F "berth client for $name" <<<"$journal" | grep 'privileged' >/dev/null || {
     tail -n 20 <<<"$journal" | sed 's/^/    | /' >&2
     fail "berth-authz's journal has no refusal naming the CN 'berth client for $name' and rule privileged"
   }
@@ -368,7 +369,7 @@ check_user_certs() {
   [ $rc -ne 0 ] || fail "alice's revoked certificate still runs containers"
   grep -q "berth-authz: certificate serial $serial is revoked on this host (rule revoked)" <<<"$out" ||
     fail "the refusal does not name the revoked serial"
-  on_host "sudo journalctl -u berth-authz --no-pager | grep -q 'refused user=\"alice\" .* rule=revoked what=\"certificate serial $serial\"'" ||
+  on_host "sudo journalctl -u berth-authz --no-pager | grep 'refused user=\"alice\" .* rule=revoked what=\"certificate serial $serial\"'" ||
     fail "the journal lacks the revoked refusal"
   docker run --rm $img true || fail "the owner's certificate stopped working"
   [ "$(on_host "pidof dockerd")" = "$pid_before" ] || fail "dockerd restarted for a certificate change"

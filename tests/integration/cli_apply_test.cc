@@ -96,7 +96,7 @@ TEST_CASE("apply: 30 none machines at --parallel 8, then a second apply that cha
     auto first = b.run({"apply", "-f", spec.string(), "--parallel", "8", "--progress", "plain"});
     INFO(first.out << first.err);
     REQUIRE(first.exit_status == 0);
-    CHECK(count_lines(first.out, "+ node-") == 30);
+    CHECK(count_lines(first.out, "+   node-") == 30);
     CHECK(first.out.find("Apply: 30 created, 0 changed, 0 removed, 0 unchanged, 0 failed.") != std::string::npos);
     // Plain progress: "HH:MM:SS [name] step" lines, one "done" per machine.
     const std::regex line(R"(^\d\d:\d\d:\d\d \[node-\d\d\] .+$)");
@@ -114,7 +114,7 @@ TEST_CASE("apply: 30 none machines at --parallel 8, then a second apply that cha
     auto second = b.run({"apply", "-f", spec.string(), "--parallel", "8", "--progress", "plain"});
     INFO(second.out << second.err);
     REQUIRE(second.exit_status == 0);
-    CHECK(count_lines(second.out, "= node-") == 30);
+    CHECK(count_lines(second.out, "=   node-") == 30);
     CHECK(second.out.find("Apply: 0 created, 0 changed, 0 removed, 30 unchanged, 0 failed.") != std::string::npos);
     CHECK(second.out.find("] ") == std::string::npos);  // no machine was worked on
     CHECK(records(b) == before);                        // byte for byte
@@ -126,7 +126,7 @@ TEST_CASE("apply --dry-run prints the plan and makes nothing", "[cli][apply]") {
     auto r = b.run({"apply", "-f", spec.string(), "--dry-run"});
     INFO(r.out << r.err);
     REQUIRE(r.exit_status == 0);
-    CHECK(count_lines(r.out, "+ node-") == 3);
+    CHECK(count_lines(r.out, "+   node-") == 3);
     CHECK(r.out.find("Apply:") == std::string::npos);
     CHECK(records(b).empty());
 }
@@ -143,7 +143,7 @@ TEST_CASE("apply --prune removes the fleet's machines the spec no longer names, 
     auto pruned = b.run({"apply", "-f", smaller.string(), "--prune", "--progress", "plain"});
     INFO(pruned.out << pruned.err);
     REQUIRE(pruned.exit_status == 0);
-    CHECK(count_lines(pruned.out, "- node-0") == 2);
+    CHECK(count_lines(pruned.out, "-   node-0") == 2);
     CHECK(pruned.out.find("Apply: 0 created, 0 changed, 2 removed, 2 unchanged, 0 failed.") != std::string::npos);
     auto left = records(b);
     CHECK(left.size() == 3);
@@ -232,13 +232,13 @@ TEST_CASE("apply: two applies of one fleet at once on one store end consistent",
         CHECK(r.exit_status == 0);
     }
     // One made the machines, the other found them made.
-    const auto created = count_lines(results[0].out, "+ node-") + count_lines(results[1].out, "+ node-");
-    const auto unchanged = count_lines(results[0].out, "= node-") + count_lines(results[1].out, "= node-");
+    const auto created = count_lines(results[0].out, "+   node-") + count_lines(results[1].out, "+   node-");
+    const auto unchanged = count_lines(results[0].out, "=   node-") + count_lines(results[1].out, "=   node-");
     CHECK(created == 12);
     CHECK(unchanged == 12);
     check_converged(b, 12);
     auto again = b.run({"apply", "-f", spec.string()});
-    CHECK(count_lines(again.out, "= node-") == 12);
+    CHECK(count_lines(again.out, "=   node-") == 12);
 }
 
 TEST_CASE("apply killed with SIGKILL at ten moments: the next apply converges, nothing orphaned",
@@ -266,7 +266,7 @@ TEST_CASE("apply killed with SIGKILL at ten moments: the next apply converges, n
             REQUIRE(next.exit_status == 0);
             check_converged(b, 10);
             auto again = b.run({"apply", "-f", spec.string()});
-            CHECK(count_lines(again.out, "= node-") == 10);
+            CHECK(count_lines(again.out, "=   node-") == 10);
         }
     }
 }

@@ -26,6 +26,10 @@ berth::authz::Policy default_policy() {
     const auto users = text.find("{{#users}}\n"), users_end = text.find("{{/users}}\n");
     REQUIRE((users != std::string::npos && users_end != std::string::npos));
     text.erase(users, users_end + std::string("{{/users}}\n").size() - users);
+    // Not in a swarm: the swarm-owner role renders to nothing.
+    const auto swarm = text.find("{{#owner_swarm}}\n"), swarm_end = text.find("{{/owner_swarm}}\n");
+    REQUIRE((swarm != std::string::npos && swarm_end != std::string::npos));
+    text.erase(swarm, swarm_end + std::string("{{/owner_swarm}}\n").size() - swarm);
     for (auto [var, value] : {std::pair{"{{owner_cn}}", "\"berth client for fixture\""}, {"{{owner_role}}", "restricted"}}) {
         const auto at = text.find(var);
         REQUIRE(at != std::string::npos);

@@ -363,7 +363,7 @@ TEST_CASE("nft_address writes IP literals canonically and refuses everything els
         CHECK_FALSE(nft_address(bad).has_value());
 }
 
-TEST_CASE("a swarm machine's firewall opens the swarm ports to its peers only; its policy lets the owner run swarm",
+TEST_CASE("a swarm machine's firewall opens the swarm ports to its peers only - its policy lets the owner run swarm",
           "[escape][swarm]") {
     auto templates = TemplateSet::load();
     REQUIRE(templates);

@@ -62,9 +62,9 @@ void expect_bake_provision(ScriptedSession& s) {
         "/etc/docker/daemon.json", "/etc/docker/berth-engine.env", "/etc/systemd/system/docker.service.d/10-berth.conf",
         "/etc/audit/rules.d/berth-docker.rules", "/etc/ssh/sshd_config.d/00-berth.conf", "/etc/berth/firewall.nft",
         "/etc/systemd/system/berth-firewall.service", "/usr/local/sbin/berth-authz", "/etc/berth/authz.yaml",
-        "/etc/systemd/system/berth-authz.socket", "/etc/systemd/system/berth-authz.service",
+        "/etc/berth/authz-revoked.yaml", "/etc/systemd/system/berth-authz.socket", "/etc/systemd/system/berth-authz.service",
     };
-    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644};
+    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644, 0644};
     for (std::size_t i = 0; i < std::size(managed); ++i) s.expect_upload(managed[i], modes[i]);
     s.expect_run({"systemctl daemon-reload"});
 }
@@ -173,7 +173,7 @@ TEST_CASE("the bake's cleanup removes what is machine-specific, docker first and
         "systemctl disable --now docker.service docker.socket",
         "/var/lib/docker /var/lib/containerd",
         "'/etc/docker/tls/ca.pem' '/etc/docker/tls/server-cert.pem' '/etc/docker/tls/server-key.pem' "
-        "'/etc/docker/berth-engine.env' '/etc/berth/authz.yaml'",
+        "'/etc/docker/berth-engine.env' '/etc/berth/authz.yaml' '/etc/berth/authz-revoked.yaml'",
         "rm -f /etc/ssh/ssh_host_*",
         "/home/*/.ssh/authorized_keys",
         "/root/.bash_history /home/*/.bash_history",

@@ -233,7 +233,7 @@ TEST_CASE("record: berth-authz's owner role and custom policy round-trip - the d
     }
 }
 
-TEST_CASE("record: fleet membership, user certificates and swarm round-trip, and are absent when unset", "[store][swarm]") {
+TEST_CASE("record: fleet membership - user certificates and swarm round-trip - and are absent when unset", "[store][swarm]") {
     MachineRecord r = sample("n1");
     for (const char* key : {"fleet", "users", "swarm"}) CHECK_FALSE(r.to_json().contains(key));
     r.fleet.fleet = "course";

@@ -120,7 +120,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("swarm: the first manager initialises, the others join with their role's token", "[swarm]") {
+TEST_CASE("swarm: the first manager initialises - the others join with their role's token", "[swarm]") {
     Fixture f;
     auto nodes = f.make({{"m1", "manager"}, {"w1", "worker"}, {"w2", "worker"}});
     SwarmService swarm(f.service);
@@ -166,7 +166,7 @@ TEST_CASE("swarm: a node added to the fleet joins the existing swarm", "[swarm]"
     CHECK(f.count_calls("/swarm/init") == 0);
 }
 
-TEST_CASE("swarm: a machine in a swarm the fleet does not manage is refused, never taken over", "[swarm]") {
+TEST_CASE("swarm: a machine in a swarm the fleet does not manage is refused - never taken over", "[swarm]") {
     Fixture f;
     auto nodes = f.make({{"m1", "manager"}, {"w1", "worker"}});
     f.cluster.set_swarm("w1", "active", false);  // a worker of some other swarm
@@ -178,7 +178,7 @@ TEST_CASE("swarm: a machine in a swarm the fleet does not manage is refused, nev
     CHECK(f.count_calls("/swarm/join") == 0);
 }
 
-TEST_CASE("swarm: nodes that never get ready fail after the wait, naming them; tokens are never in an error", "[swarm]") {
+TEST_CASE("swarm: nodes that never get ready fail after the wait - naming them - tokens are never in an error", "[swarm]") {
     Fixture f;
     auto nodes = f.make({{"m1", "manager"}, {"w1", "worker"}});
     SwarmService swarm(f.service);
@@ -190,7 +190,7 @@ TEST_CASE("swarm: nodes that never get ready fail after the wait, naming them; t
     CHECK(report.error().line().find("SWMTKN") == std::string::npos);
 }
 
-TEST_CASE("swarm: a refused join names the machine and dockerd's message, not the request", "[swarm]") {
+TEST_CASE("swarm: a refused join names the machine and dockerd's message - not the request", "[swarm]") {
     Fixture f;
     auto nodes = f.make({{"m1", "manager"}, {"w1", "worker"}});
     auto& worker = f.cluster.daemons.at("w1");
@@ -206,7 +206,7 @@ TEST_CASE("swarm: a refused join names the machine and dockerd's message, not th
     CHECK(report.error().line().find("SWMTKN") == std::string::npos);
 }
 
-TEST_CASE("swarm: peers are every other node's address, sorted and unique", "[swarm]") {
+TEST_CASE("swarm: peers are every other node's address - sorted and unique", "[swarm]") {
     std::vector<SwarmNode> nodes = {{"a", "manager", "10.0.0.3"}, {"b", "worker", "10.0.0.1"}, {"c", "worker", "10.0.0.3"}};
     CHECK(swarm_peers(nodes, "b") == std::vector<std::string>{"10.0.0.3"});
     CHECK(swarm_peers(nodes, "a") == std::vector<std::string>{"10.0.0.1", "10.0.0.3"});
