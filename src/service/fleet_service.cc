@@ -195,20 +195,13 @@ Result<void> FleetService::create_machine(const FleetMachineSpec& desired, const
     request.name = desired.name;
     request.fleet = membership;
     request.provision.package_gate = shared.package_gate;
+    // The user's certificate is issued by create from the new CA, before the first provision, so
+    // the host's first policy already gives the CN its role.
+    if (!desired.user.empty()) request.users = {CreateUser{desired.user, desired.user_role, 0}};
     auto created = m_machines.create(request);
     if (!created) return std::unexpected(created.error());
     outcome.remote_commands = created->remote_commands();
     if (created->provision) outcome.changed = created->provision->changed;
-    if (!desired.user.empty()) {
-        progress_step("user certificate");
-        IssueOptions issue;
-        issue.role = desired.user_role;
-        issue.provision_options = desired.request.provision;
-        issue.provision_options.package_gate = shared.package_gate;
-        issue.provision = created->provision.has_value();
-        auto cert = UserCertService(m_machines).issue(desired.name, desired.user, issue);
-        if (!cert) return std::unexpected(cert.error());
-    }
     if (desired.context) {
         progress_step("context");
         auto context = write_docker_context(m_machines, desired.name);

@@ -270,3 +270,39 @@ TEST_CASE("apply killed with SIGKILL at ten moments: the next apply converges, n
         }
     }
 }
+
+TEST_CASE("apply: a users CSV gives each machine its user's certificate at create and a bundle per user",
+          "[integration][apply][certs]") {
+    test::BerthCli b;
+    test::write_text(b.dir / "students.csv", "user,course\nalice,os\nbob,os\n");
+    test::write_text(b.dir / "class.yaml", "version: 1\n"
+                                           "fleet: class\n"
+                                           "defaults:\n"
+                                           "  driver: none\n"
+                                           "  url: tcp://10.1.2.3:2376\n"
+                                           "groups:\n"
+                                           "  - name: students\n"
+                                           "    users: students.csv\n"
+                                           "    pattern: \"{user}-vm\"\n");
+    const auto bundles = b.dir / "bundles";
+    auto r = b.run({"apply", "-f", (b.dir / "class.yaml").string(), "--bundles-dir", bundles.string(), "--progress",
+                    "plain"});
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_status == 0);
+    for (const std::string user : {"alice", "bob"}) {
+        CAPTURE(user);
+        auto ls = b.run({"certs", "ls", user + "-vm", "--json"});
+        REQUIRE(ls.exit_status == 0);
+        auto users = nlohmann::json::parse(ls.out);
+        REQUIRE(users.size() == 1);
+        CHECK(users[0]["User"] == user);
+        CHECK(std::filesystem::exists(bundles / (user + ".tar.gz")));
+        CHECK(std::filesystem::exists(b.store() / "machines" / (user + "-vm") / "users" / user / "cert.pem"));
+    }
+    // The second apply changes nothing and issues nothing again.
+    auto again = b.run({"apply", "-f", (b.dir / "class.yaml").string(), "--progress", "plain"});
+    CHECK(again.exit_status == 0);
+    CHECK(count_lines(again.out, "=   ") == 2);
+    auto ls = b.run({"certs", "ls", "alice-vm", "--json"});
+    CHECK(nlohmann::json::parse(ls.out).size() == 1);
+}
