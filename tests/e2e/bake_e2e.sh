@@ -90,7 +90,7 @@ names() { fsck "ls -p $1" | awk -F/ '$6 != "" && $6 != "." && $6 != ".." {print 
 [ -n "$(names /etc/ssh)" ] || fail "debugfs lists nothing in /etc/ssh"
 [ -z "$(names /etc/ssh | grep '^ssh_host_' || true)" ] || fail "SSH host keys are baked in"
 fsck "stat /etc/machine-id" | grep -Eq 'Size: 0$|Size: 0[^0-9]' || fail "/etc/machine-id is not empty"
-for f in /etc/docker/tls/ca.pem /etc/docker/tls/server-cert.pem /etc/docker/tls/server-key.pem /etc/berth/authz.yaml \
+for f in /etc/docker/tls/ca.pem /etc/docker/tls/server-cert.pem /etc/docker/tls/server-key.pem /etc/berth/authz.yaml /etc/berth/authz-revoked.yaml \
   /etc/docker/berth-engine.env /var/lib/cloud/instance /home/docker/.ssh/authorized_keys /root/.bash_history \
   /etc/systemd/system/multi-user.target.wants/docker.service; do
   if exists "$f"; then fail "$f is baked in"; fi
@@ -124,7 +124,7 @@ fi
 if grep -E 'apt-get|dnf ' "$work/create.log" >/dev/null; then fail "the create ran apt-get"; fi
 written=$(grep -o 'writing /[^ ]*' "$work/create.log" | awk '{print $2}' | sort | tr '\n' ' ')
 echo "  written: $written"
-[ "$written" = "/etc/berth/authz.yaml /etc/docker/berth-engine.env /etc/docker/tls/ca.pem /etc/docker/tls/server-cert.pem /etc/docker/tls/server-key.pem " ] ||
+[ "$written" = "/etc/berth/authz-revoked.yaml /etc/berth/authz.yaml /etc/docker/berth-engine.env /etc/docker/tls/ca.pem /etc/docker/tls/server-cert.pem /etc/docker/tls/server-key.pem " ] ||
   fail "the create wrote more than the machine's own files: $written"
 ok "ready in ${create_seconds}s; no package install, only the machine's own files written"
 
