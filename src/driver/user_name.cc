@@ -1,18 +1,12 @@
 #include <berth/driver/user_name.h>
 
-#include <arpa/inet.h>
+#include <berth/core/docker_url.h>
 
 #include <algorithm>
 #include <cctype>
 
 namespace berth {
 namespace {
-
-bool is_ip_address(std::string_view host) {
-    const std::string s(host);
-    unsigned char buf[16];
-    return ::inet_pton(AF_INET, s.c_str(), buf) == 1 || ::inet_pton(AF_INET6, s.c_str(), buf) == 1;
-}
 
 bool is_dns_label(std::string_view label) {
     if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;

@@ -1,6 +1,6 @@
 #include <berth/service/swarm_service.h>
 
-#include <berth/core/escape.h>
+#include <berth/core/docker_url.h>
 #include <berth/core/log.h>
 #include <berth/service/connect.h>
 
@@ -151,7 +151,7 @@ Result<SwarmReport> SwarmService::converge(const std::vector<SwarmNode>& nodes,
     for (const auto& node : nodes) {
         if (node.role != "manager" && node.role != "worker")
             return fail_usage("swarm role of " + node.machine + " is \"" + node.role + "\", not manager or worker");
-        if (!nft_address(node.address))
+        if (!is_ip_address(node.address))
             return fail("machine " + node.machine + " has no IP address for the swarm (\"" + node.address + "\")");
         auto machine = m_machines.open(node.machine);
         if (!machine) return std::unexpected(machine.error());
