@@ -46,7 +46,48 @@ nlohmann::json plan_json(const FleetPlan& plan) {
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
-/// The summary: counts, then each failure with its error's line.
+std::string joined(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+    return out;
+}
+
+/// The swarm phase's part of the summary (null when the phase had nothing to do).
+nlohmann::json swarm_json(const ApplyReport& report) {
+    if (!report.swarm && !report.swarm_error && report.swarm_left.empty()) return nullptr;
+    nlohmann::json j = {{"provisioned", report.swarm_provisioned}, {"left", report.swarm_left}};
+    if (report.swarm)
+        j.update({{"manager", report.swarm->manager},
+                  {"initialized", report.swarm->initialized},
+                  {"joined", report.swarm->joined},
+                  {"roles_changed", report.swarm->roles_changed},
+                  {"removed", report.swarm->removed},
+                  {"ready", report.swarm->ready},
+                  {"warnings", report.swarm->warnings}});
+    if (report.swarm_error) j["error"] = first_line(report.swarm_error->message);
+    return j;
+}
+
+void print_swarm(const ApplyReport& report) {
+    if (!report.swarm_left.empty()) std::cout << "Swarm: left by " << joined(report.swarm_left) << " (the spec has no swarm:).\n";
+    if (const auto& s = report.swarm; s && !s->manager.empty()) {
+        std::cout << "Swarm: " << s->ready << " node" << (s->ready == 1 ? "" : "s") << " ready, manager " << s->manager;
+        if (!s->initialized.empty()) std::cout << "; initialised on " << joined(s->initialized);
+        if (!s->joined.empty()) std::cout << "; joined: " << joined(s->joined);
+        if (!s->roles_changed.empty()) std::cout << "; role changed: " << joined(s->roles_changed);
+        if (!s->removed.empty()) std::cout << "; removed: " << joined(s->removed);
+        if (!report.swarm_provisioned.empty()) std::cout << "; firewall and policy written on " << joined(report.swarm_provisioned);
+        std::cout << ".\n";
+    }
+    if (report.swarm)
+        for (const auto& w : report.swarm->warnings) std::cout << "  warning: " << w << "\n";
+    if (report.swarm_error) {
+        std::cout << "Swarm failed: " << first_line(report.swarm_error->message) << "\n";
+        if (!report.swarm_error->hint.empty()) std::cout << "  " << report.swarm_error->hint << "\n";
+    }
+}
+
+/// The summary: counts, then each failure with its error's line, then the swarm.
 void print_summary(const ApplyReport& report, bool json) {
     std::map<PlanAction, int> done;
     nlohmann::json failed = nlohmann::json::array();
@@ -60,7 +101,8 @@ void print_summary(const ApplyReport& report, bool json) {
                                     {"changed", done[PlanAction::Change]},
                                     {"removed", done[PlanAction::Remove]},
                                     {"unchanged", done[PlanAction::Unchanged]},
-                                    {"failed", failed}}
+                                    {"failed", failed},
+                                    {"swarm", swarm_json(report)}}
                          .dump()
                   << "\n";
         return;
@@ -70,6 +112,7 @@ void print_summary(const ApplyReport& report, bool json) {
               << done[PlanAction::Unchanged] << " unchanged, " << failed.size() << " failed.\n";
     for (const auto& f : failed)
         std::cout << "  " << f["machine"].get<std::string>() << ": " << f["error"].get<std::string>() << "\n";
+    print_swarm(report);
 }
 
 std::unique_ptr<ProgressRenderer> pick_renderer(const ApplyFlags& flags) {
@@ -128,7 +171,12 @@ Result<int> run_apply(Context& ctx, const ApplyFlags& flags) {
     renderer->finish();
     spdlog::set_level(level);
     if (!report) return std::unexpected(report.error());
-    if (flags.dry_run) return k_exit_ok;
+    if (flags.dry_run) {
+        if (spec->swarm && !flags.json)
+            std::cout << "Swarm: manager" << (spec->swarm->managers.size() == 1 ? " " : "s ") << joined(spec->swarm->managers)
+                      << "; the spec's " << spec->machines.size() << " machines are made one swarm after the plan runs.\n";
+        return k_exit_ok;
+    }
     print_summary(*report, flags.json);
     return report->failures() > 0 ? k_exit_error : k_exit_ok;
 }

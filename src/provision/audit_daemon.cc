@@ -213,7 +213,13 @@ std::vector<AuditResult> setting_checks(const DaemonConfig& c, const AuditApi& a
     out.push_back(result("2.14", true, "no new privileges by default", nnp, nnp ? "no-new-privileges on" : "off",
                          "set \"no-new-privileges\": true: " + std::string(k_fix)));
     const bool live = info_bool(api.info, "LiveRestoreEnabled");
-    out.push_back(result("2.15", true, "live restore", live, live ? "enabled" : "the daemon reports it off",
+    // dockerd refuses swarm mode with live-restore on: a swarm node passes without it, as CIS
+    // (and docker-bench-security) count it.
+    const json swarm = api.info.is_object() ? api.info.value("Swarm", json::object()) : json::object();
+    const bool in_swarm = swarm.is_object() && swarm.value("LocalNodeState", "") == "active";
+    out.push_back(result("2.15", true, "live restore", live || in_swarm,
+                         live ? "enabled" : in_swarm ? "off: incompatible with swarm mode (the fleet's swarm)"
+                                                     : "the daemon reports it off",
                          "set \"live-restore\": true: " + std::string(k_fix)));
     const bool proxy_off = file_is(c, "userland-proxy", false) || has(flag_values(c.args, {"--userland-proxy"}), "false");
     out.push_back(result("2.16", true, "userland proxy off", proxy_off, proxy_off ? "off" : "on (Docker's default)",

@@ -7,12 +7,22 @@
 
 namespace berth {
 
-DockerFilesStep::DockerFilesStep(std::string name, std::vector<ManagedFile> files, bool unit_file)
-    : FileStep(std::move(name), std::move(files)), m_unit_file(unit_file) {}
+DockerFilesStep::DockerFilesStep(std::string name, std::vector<ManagedFile> files, bool unit_file,
+                                 std::set<std::string> reload_from)
+    : FileStep(std::move(name), std::move(files)), m_unit_file(unit_file), m_reload_from(std::move(reload_from)) {}
 
-void DockerFilesStep::activate(const Facts&, const std::vector<std::string>& written,
+void DockerFilesStep::activate(const Facts& facts, const std::vector<std::string>& written,
                                Changes& changes) const {
     if (written.empty()) return;
+    // Only reloadable settings changed, and dockerd runs: a reload keeps it (and the swarm).
+    const auto reloadable = [&](const std::string& path) {
+        auto it = facts.files.find(path);
+        return it != facts.files.end() && m_reload_from.contains(it->second.digest);
+    };
+    if (facts.unit_active("docker") && std::all_of(written.begin(), written.end(), reloadable)) {
+        changes.activate(Stage::Services, "systemctl reload docker\n", "docker (reload)");
+        return;
+    }
     changes.restart_docker = true;
     if (m_unit_file) changes.reload_units = true;
 }

@@ -149,14 +149,29 @@ Result<void> add_authz_files(const TemplateSet& templates, const nlohmann::json&
 
 }  // namespace
 
+Result<std::string> render_daemon_json(const TemplateSet& templates, const Facts& facts, const ProvisionRequest& request,
+                                       OsFamily family, std::vector<std::string>& warnings) {
+    auto ctx = template_context(facts, request, family);
+    if (!ctx) return std::unexpected(ctx.error());
+    auto rendered = templates.render("daemon.json", *ctx);
+    if (!rendered) return std::unexpected(rendered.error());
+    return Provisioner::daemon_json(*rendered, request.engine, warnings);
+}
+
+Result<std::string> daemon_json_across_swarm(const TemplateSet& templates, const Facts& facts,
+                                             const ProvisionRequest& request, OsFamily family) {
+    ProvisionRequest other = request;
+    other.swarm = request.swarm.empty() ? SwarmMembership{"worker", {}} : SwarmMembership{};
+    std::vector<std::string> ignored;
+    return render_daemon_json(templates, facts, other, family, ignored);
+}
+
 Result<std::vector<ManagedFile>> render_desired_files(const TemplateSet& templates, const Facts& facts,
                                                       const ProvisionRequest& request, OsFamily family,
                                                       std::vector<std::string>& warnings) {
     auto ctx = template_context(facts, request, family);
     if (!ctx) return std::unexpected(ctx.error());
-    auto daemon_rendered = templates.render("daemon.json", *ctx);
-    if (!daemon_rendered) return std::unexpected(daemon_rendered.error());
-    auto daemon = Provisioner::daemon_json(*daemon_rendered, request.engine, warnings);
+    auto daemon = render_daemon_json(templates, facts, request, family, warnings);
     if (!daemon) return std::unexpected(daemon.error());
 
     std::vector<ManagedFile> files = {
@@ -180,6 +195,9 @@ Result<std::vector<ManagedFile>> render_desired_files(const TemplateSet& templat
         warnings.push_back("--authz-owner-role admin weakens the hardening: " + weakening_reason("authz-owner-role"));
     if (request.authz.owner_swarm)
         warnings.push_back("the fleet's swarm weakens the hardening: " + weakening_reason("authz-owner-swarm"));
+    if (!request.swarm.empty())
+        warnings.push_back("a swarm node runs without live-restore (dockerd refuses swarm mode with it): " +
+                           weakening_reason("live-restore"));
     return files;
 }
 

@@ -169,7 +169,12 @@ std::vector<std::string> weakened_hardening(const EngineConfig& engine) {
 std::vector<std::string> weakened_hardening(const EngineConfig& engine, const AuthzConfig& authz) {
     auto out = weakened_hardening(engine);
     if (authz.owner_role == "admin") out.push_back("authz-owner-role=admin");
-    if (authz.owner_swarm) out.push_back("authz-owner-swarm");
+    // A swarm node (owner_swarm is set with the membership): the owner's swarm role, and no
+    // live-restore, which dockerd refuses in swarm mode.
+    if (authz.owner_swarm) {
+        out.push_back("authz-owner-swarm");
+        out.push_back("live-restore=false (swarm)");
+    }
     return out;
 }
 

@@ -30,7 +30,11 @@ Result<Plan> make_plan(const TemplateSet& templates, const Facts& facts, const P
     plan.steps.push_back(std::make_unique<AllowListDirStep>());
     plan.steps.push_back(std::make_unique<DockerFilesStep>(
         "TLS files", std::vector{file(k_ca_path), file(k_server_cert_path), file(k_server_key_path)}));
-    plan.steps.push_back(std::make_unique<DockerFilesStep>("daemon.json", std::vector{file(k_daemon_json)}));
+    // daemon.json of the other swarm state differs in live-restore alone: from it, a reload.
+    auto across_swarm = daemon_json_across_swarm(templates, facts, request, family);
+    if (!across_swarm) return std::unexpected(across_swarm.error());
+    plan.steps.push_back(std::make_unique<DockerFilesStep>("daemon.json", std::vector{file(k_daemon_json)}, false,
+                                                           std::set<std::string>{sha256_hex(*across_swarm)}));
     plan.steps.push_back(
         std::make_unique<DockerFilesStep>("docker drop-in", std::vector{file(k_engine_env), file(k_dropin)}, true));
     plan.steps.push_back(std::make_unique<AuditRulesStep>(file(k_audit_rules)));

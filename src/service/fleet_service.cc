@@ -20,18 +20,6 @@
 namespace berth {
 namespace {
 
-/// Runs `work(i)` for i in [0, count) on at most `parallel` threads; returns when all are done.
-void run_bounded(std::size_t count, int parallel, const std::function<void(std::size_t)>& work) {
-    std::atomic<std::size_t> next{0};
-    const auto threads = std::min<std::size_t>(count, static_cast<std::size_t>(std::max(1, parallel)));
-    std::vector<std::jthread> pool;
-    pool.reserve(threads);
-    for (std::size_t t = 0; t < threads; ++t)
-        pool.emplace_back([&] {
-            for (std::size_t i = next++; i < count; i = next++) work(i);
-        });
-}
-
 int default_parallel() {
     const unsigned cores = std::thread::hardware_concurrency();
     return static_cast<int>(std::clamp(cores, 1u, 4u));
@@ -80,9 +68,21 @@ void finish_event(const ProgressSink& sink, const MachineOutcome& outcome) {
 
 }  // namespace
 
+void run_bounded(std::size_t count, int parallel, const std::function<void(std::size_t)>& work) {
+    std::atomic<std::size_t> next{0};
+    const auto threads = std::min<std::size_t>(count, static_cast<std::size_t>(std::max(1, parallel)));
+    std::vector<std::jthread> pool;
+    pool.reserve(threads);
+    for (std::size_t t = 0; t < threads; ++t)
+        pool.emplace_back([&] {
+            for (std::size_t i = next++; i < count; i = next++) work(i);
+        });
+}
+
 int ApplyReport::failures() const {
     return static_cast<int>(std::count_if(outcomes.begin(), outcomes.end(),
-                                          [](const MachineOutcome& o) { return o.error.has_value(); }));
+                                          [](const MachineOutcome& o) { return o.error.has_value(); })) +
+           (swarm_error ? 1 : 0);
 }
 
 FleetService::FleetService(MachineService& machines) : m_machines(machines) {}
@@ -285,6 +285,12 @@ Result<ApplyReport> FleetService::apply(const FleetSpec& spec, const ApplyOption
     std::size_t next = 0;
     for (std::size_t i = 0; i < report.outcomes.size(); ++i)
         if (report.plan.entries[i].action != PlanAction::Unchanged) report.outcomes[i] = std::move(done[next++]);
+    // Then the swarm: its failure is reported like a machine's, after the machines'.
+    try {
+        if (auto ok = converge_swarm(spec, options, report); !ok) report.swarm_error = ok.error();
+    } catch (const std::exception& e) {
+        report.swarm_error = Error{ErrorKind::Failed, std::string("internal error in the swarm phase: ") + e.what(), {}, {}};
+    }
     return report;
 }
 

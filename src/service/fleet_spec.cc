@@ -79,7 +79,7 @@ struct Named {
 };
 
 const std::vector<std::string> k_top_keys = {"version", "fleet", "parallel", "package-parallel", "bundles-dir",
-                                              "defaults", "groups"};
+                                              "defaults", "groups", "swarm"};
 const std::vector<std::string> k_group_keys = {"name",       "names",     "count",     "pattern",
                                                "users",      "user-field", "user-role", "machines"};
 
@@ -96,6 +96,7 @@ public:
         m_base = fs::absolute(origin, ec).parent_path();
         m_setting_keys = {"driver", "context"};
         for (const auto& key : create_keys()) m_setting_keys.push_back(key.name);
+        for (const auto& info : drivers) m_provisions[info.name] = info.provisions;
         for (const auto& info : drivers)
             for (const auto& option : info.options) {
                 std::string key = option_flag(info.name, option).substr(2);
@@ -132,7 +133,9 @@ private:
     Result<Setting> setting(const std::string& key, const YAML::Node& value, const SpecMark& place) const;
     Result<Settings> settings_map(const YAML::Node& node, const SpecMark& place,
                                   std::span<const std::string> extra_keys) const;
-    Result<void> top_level(const YAML::Node& root, FleetSpec& spec, Settings& defaults, YAML::Node& groups) const;
+    Result<void> top_level(const YAML::Node& root, FleetSpec& spec, Settings& defaults, YAML::Node& groups,
+                           YAML::Node& swarm, SpecMark& swarm_place) const;
+    Result<void> swarm_section(const YAML::Node& node, const SpecMark& place, FleetSpec& spec) const;
     Result<std::vector<Named>> names_of(const YAML::Node& group, const SpecMark& place) const;
     Result<std::vector<Named>> from_names(const YAML::Node& names, const SpecMark& place) const;
     Result<std::vector<Named>> from_pattern(const YAML::Node& group, const SpecMark& place) const;
@@ -148,6 +151,7 @@ private:
     std::vector<std::string> m_setting_keys;
     std::map<std::string, DriverKey> m_driver_keys;
     std::map<std::string, SpecMark> m_seen;  ///< machine name -> where first named
+    std::map<std::string, bool> m_provisions;  ///< driver -> berth provisions its machines
     std::set<std::string> m_groups;
 };
 
@@ -225,7 +229,7 @@ Result<Settings> SpecParser::settings_map(const YAML::Node& node, const SpecMark
 }
 
 Result<void> SpecParser::top_level(const YAML::Node& root, FleetSpec& spec, Settings& defaults,
-                                   YAML::Node& groups) const {
+                                   YAML::Node& groups, YAML::Node& swarm, SpecMark& swarm_place) const {
     const SpecMark top{m_file, 1, 1};
     bool has_version = false;
     for (const auto& kv : root) {
@@ -256,6 +260,9 @@ Result<void> SpecParser::top_level(const YAML::Node& root, FleetSpec& spec, Sett
             auto s = settings_map(kv.second, place, {});
             if (!s) return std::unexpected(s.error());
             defaults = std::move(*s);
+        } else if (key == "swarm") {
+            swarm = kv.second;
+            swarm_place = place;
         } else {
             groups = kv.second;
         }
@@ -560,6 +567,55 @@ Result<void> SpecParser::group(const YAML::Node& node, const Settings& defaults,
     return {};
 }
 
+/// `swarm:` (no value or `true`: the first machine manages), `swarm: false`, or a map with
+/// `managers:`, a list of the spec's machines. Read after the groups: it names their machines.
+Result<void> SpecParser::swarm_section(const YAML::Node& node, const SpecMark& place, FleetSpec& spec) const {
+    FleetSwarmSpec swarm;
+    swarm.mark = place;
+    if (node.IsScalar()) {
+        bool on = false;
+        if (!YAML::convert<bool>::decode(node, on))
+            return at(mark(node, place), "swarm: needs true, false or a map (managers:)", "see \"Swarm\" in docs/fleet.md");
+        if (!on) return {};
+    } else if (node.IsMap()) {
+        static const std::vector<std::string> keys = {"managers"};
+        for (const auto& kv : node)
+            if (kv.first.Scalar() != "managers") return unknown_key(kv.first, keys);
+        if (const YAML::Node managers = node["managers"]; managers) {
+            if (!managers.IsSequence() || managers.size() == 0)
+                return at(mark(managers, place), "swarm: managers: needs a list of the spec's machines");
+            std::vector<std::string> names;
+            for (const auto& m : spec.machines) names.push_back(m.name);
+            for (const auto& item : managers) {
+                auto name = scalar(item, "managers", place);
+                if (!name) return std::unexpected(name.error());
+                if (std::find(names.begin(), names.end(), *name) == names.end()) {
+                    const std::string near = did_you_mean(*name, names);
+                    return at(mark(item, place), "swarm: managers: \"" + *name + "\" is not a machine of this spec" +
+                                                     (near.empty() ? "" : " (did you mean \"" + near + "\"?)"));
+                }
+                if (std::find(swarm.managers.begin(), swarm.managers.end(), *name) != swarm.managers.end())
+                    return at(mark(item, place), "swarm: managers: \"" + *name + "\" is listed twice");
+                swarm.managers.push_back(*name);
+            }
+        }
+    } else if (!node.IsNull()) {
+        return at(mark(node, place), "swarm: needs true, false or a map (managers:)", "see \"Swarm\" in docs/fleet.md");
+    }
+    // A swarm node's firewall and policy are written by berth's provision: a driver that only
+    // knows a URL (none) cannot be one.
+    for (const auto& m : spec.machines) {
+        auto it = m_provisions.find(m.request.driver);
+        if (it != m_provisions.end() && !it->second)
+            return at(m.mark, "machine \"" + m.name + "\" uses driver " + m.request.driver +
+                                  ", which berth does not provision, so it cannot be a swarm node",
+                      "swarm: needs machines berth provisions over SSH (generic, libvirt, virtualbox)");
+    }
+    if (swarm.managers.empty()) swarm.managers.push_back(spec.machines.front().name);
+    spec.swarm = std::move(swarm);
+    return {};
+}
+
 Result<FleetSpec> SpecParser::parse(std::string_view text) {
     YAML::Node root;
     try {
@@ -571,10 +627,14 @@ Result<FleetSpec> SpecParser::parse(std::string_view text) {
     FleetSpec spec;
     Settings defaults;
     YAML::Node groups;
+    YAML::Node swarm;
+    SpecMark swarm_place;
     try {
-        if (auto ok = top_level(root, spec, defaults, groups); !ok) return std::unexpected(ok.error());
+        if (auto ok = top_level(root, spec, defaults, groups, swarm, swarm_place); !ok) return std::unexpected(ok.error());
         for (const auto& g : groups)
             if (auto ok = group(g, defaults, spec); !ok) return std::unexpected(ok.error());
+        if (!swarm_place.file.empty())
+            if (auto ok = swarm_section(swarm, swarm_place, spec); !ok) return std::unexpected(ok.error());
     } catch (const YAML::Exception& e) {
         return at(SpecMark{m_file, e.mark.line + 1, e.mark.column + 1}, e.msg);
     }
@@ -582,6 +642,17 @@ Result<FleetSpec> SpecParser::parse(std::string_view text) {
 }
 
 }  // namespace
+
+const FleetMachineSpec* FleetSpec::find(std::string_view name) const {
+    auto it = std::find_if(machines.begin(), machines.end(), [&](const FleetMachineSpec& m) { return m.name == name; });
+    return it == machines.end() ? nullptr : &*it;
+}
+
+std::string FleetSpec::swarm_role(std::string_view name) const {
+    if (!swarm || !find(name)) return {};
+    const auto& managers = swarm->managers;
+    return std::find(managers.begin(), managers.end(), name) != managers.end() ? "manager" : "worker";
+}
 
 Result<FleetSpec> parse_fleet_spec(std::string_view text, const std::filesystem::path& origin,
                                    std::span<const DriverInfo> drivers, const CreateValidator& validate) {

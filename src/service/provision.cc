@@ -167,6 +167,19 @@ Result<void> MachineService::set_fleet(std::string_view name, const FleetMembers
     return m_ports.store->save(*record);
 }
 
+Result<void> MachineService::set_swarm(std::string_view name, const SwarmMembership& swarm) const {
+    if (auto ok = validate_machine_name(name); !ok) return ok;
+    if (!swarm.empty() && swarm.role != "manager" && swarm.role != "worker")
+        return fail_usage("the swarm role of " + std::string(name) + " is \"" + swarm.role + "\", not manager or worker");
+    auto lock = lock_existing(name);
+    if (!lock) return std::unexpected(lock.error());
+    auto record = m_ports.store->load(name);
+    if (!record) return std::unexpected(record.error());
+    record->swarm = swarm;
+    record->authz.owner_swarm = !swarm.empty();
+    return m_ports.store->save(*record);
+}
+
 Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const ProvisionOptions& options,
                                                          bool first_contact, bool upgrade) const {
     const std::string name = machine.record.name;

@@ -71,19 +71,48 @@ Result<void> read_state(NodeState& state) {
                 "there lets the next apply join it again");
 }
 
-/// The manager's node list: node ID -> (state, role).
-Result<std::map<std::string, std::pair<std::string, std::string>>> list_nodes(NodeState& manager) {
+/// One node as the manager lists it.
+struct Listed {
+    std::string state;     ///< Status.State: ready, down, unknown, disconnected
+    std::string role;      ///< Spec.Role
+    std::string hostname;  ///< Description.Hostname (berth names the host after the machine)
+    std::uint64_t version = 0;  ///< Version.Index, for an update
+    json spec;             ///< Spec, as an update sends it back
+};
+
+/// The manager's node list, by node ID.
+Result<std::map<std::string, Listed>> list_nodes(NodeState& manager) {
     auto nodes = call_json(*manager.api, *manager.node, "GET", "/nodes");
     if (!nodes) return std::unexpected(nodes.error());
-    std::map<std::string, std::pair<std::string, std::string>> out;
+    std::map<std::string, Listed> out;
     if (!nodes->is_array()) return out;
     for (const auto& n : *nodes) {
         if (!n.is_object()) continue;
+        Listed item;
         const json status = n.value("Status", json::object());
-        const json spec = n.value("Spec", json::object());
-        out[n.value("ID", "")] = {status.value("State", ""), spec.value("Role", "")};
+        item.spec = n.value("Spec", json::object());
+        if (!item.spec.is_object()) item.spec = json::object();
+        const json description = n.value("Description", json::object());
+        const json version = n.value("Version", json::object());
+        item.state = status.is_object() ? status.value("State", "") : "";
+        item.role = item.spec.value("Role", "");
+        item.hostname = description.is_object() ? description.value("Hostname", "") : "";
+        item.version = version.is_object() && version.contains("Index") && version["Index"].is_number_unsigned()
+                           ? version["Index"].get<std::uint64_t>()
+                           : 0;
+        out[n.value("ID", "")] = std::move(item);
     }
     return out;
+}
+
+/// Sets a node's role through the manager (docker node promote|demote).
+Result<void> set_role(NodeState& manager, const std::string& id, const Listed& listed, const std::string& role) {
+    json spec = listed.spec;
+    spec["Role"] = role;
+    auto ok = call_json(*manager.api, *manager.node, "POST",
+                        "/nodes/" + id + "/update?version=" + std::to_string(listed.version), spec.dump());
+    if (!ok) return std::unexpected(ok.error());
+    return {};
 }
 
 Result<void> init_swarm(NodeState& state) {
@@ -120,7 +149,7 @@ Result<void> wait_ready(std::vector<NodeState>& states, NodeState& manager, Cloc
         std::string waiting;
         for (const auto& state : states) {
             auto it = listed->find(state.node_id);
-            if (it != listed->end() && it->second.first == "ready") ++ready;
+            if (it != listed->end() && it->second.state == "ready") ++ready;
             else waiting += (waiting.empty() ? "" : ", ") + state.node->machine;
         }
         report.ready = ready;
@@ -131,6 +160,47 @@ Result<void> wait_ready(std::vector<NodeState>& states, NodeState& manager, Cloc
                         "7946/tcp+udp, 4789/udp between the fleet's hosts)");
         clock.sleep_for(std::chrono::seconds(2));
     }
+}
+
+/// Roles as the spec says (promotions first, so the swarm never loses its last manager on the
+/// way), then nodes the fleet no longer has: a down node that is none of `states` (a pruned or
+/// re-created machine) is demoted if need be and removed from the swarm. A live node berth did
+/// not join is left alone, with a warning.
+Result<void> converge_roles(std::vector<NodeState>& states, NodeState& manager, SwarmReport& report) {
+    auto members = list_nodes(manager);
+    if (!members) return std::unexpected(members.error());
+    for (const char* wanted : {"manager", "worker"})
+        for (auto& state : states) {
+            auto it = members->find(state.node_id);
+            if (state.node->role != wanted || it == members->end() || it->second.role == wanted) continue;
+            spdlog::info("[{}] making it a swarm {}", state.node->machine, wanted);
+            if (auto ok = set_role(manager, state.node_id, it->second, wanted); !ok) return ok;
+            report.roles_changed.push_back(state.node->machine);
+        }
+    std::set<std::string> ours;
+    for (const auto& state : states) ours.insert(state.node_id);
+    for (const auto& [id, listed] : *members) {
+        if (ours.contains(id)) continue;
+        const std::string who = listed.hostname.empty() ? "node " + id : listed.hostname;
+        if (listed.state != "down") {
+            report.warnings.push_back(who + " is in the fleet's swarm but is not a machine of the spec; left as it is");
+            continue;
+        }
+        if (listed.role == "manager") {
+            if (auto ok = set_role(manager, id, listed, "worker"); !ok) {
+                report.warnings.push_back(who + " is a down manager the fleet no longer has; demoting it failed: " +
+                                          ok.error().message);
+                continue;
+            }
+        }
+        if (auto ok = call_json(*manager.api, *manager.node, "DELETE", "/nodes/" + id + "?force=true"); !ok) {
+            report.warnings.push_back(who + " is down and no longer in the fleet; removing it failed: " + ok.error().message);
+            continue;
+        }
+        spdlog::info("[{}] removed {} (down, no longer in the fleet) from the swarm", manager.node->machine, who);
+        report.removed.push_back(who);
+    }
+    return {};
 }
 
 }  // namespace
@@ -164,9 +234,13 @@ Result<SwarmReport> SwarmService::converge(const std::vector<SwarmNode>& nodes,
         states.push_back(std::move(state));
     }
     SwarmReport report;
-    // The manager: a desired manager already managing a swarm, else the first manager, initialised.
+    // The node whose API speaks for the cluster: a desired manager already managing the swarm,
+    // else any node managing it (the spec may have made it a worker), else the first desired
+    // manager, which initialises the swarm.
     auto manager = std::find_if(states.begin(), states.end(),
                                 [](const NodeState& s) { return s.node->role == "manager" && s.control; });
+    if (manager == states.end())
+        manager = std::find_if(states.begin(), states.end(), [](const NodeState& s) { return s.control; });
     if (manager == states.end()) {
         manager = std::find_if(states.begin(), states.end(), [](const NodeState& s) { return s.node->role == "manager"; });
         if (manager == states.end()) return fail_usage("the fleet's swarm has no manager", "give swarm: managers: at least one machine");
@@ -185,22 +259,41 @@ Result<SwarmReport> SwarmService::converge(const std::vector<SwarmNode>& nodes,
     for (auto& state : states) {
         if (&state == &*manager) continue;
         if (state.local_state == "active") {
-            auto it = members->find(state.node_id);
-            if (it == members->end())
+            if (!members->contains(state.node_id))
                 return fail("machine " + state.node->machine + " is in another swarm than the fleet's (manager " +
                                 manager->node->machine + ")",
                             "run `docker swarm leave --force` on it (berth ssh " + state.node->machine + "), then apply again");
-            if (it->second.second != state.node->role)
-                report.warnings.push_back(state.node->machine + " is a swarm " + it->second.second + ", the spec says " +
-                                          state.node->role + "; change it with `docker node promote|demote`");
             continue;
         }
         if (auto ok = join_swarm(state, *manager, tokens); !ok) return std::unexpected(ok.error());
         report.joined.push_back(state.node->machine);
     }
+    if (auto ok = converge_roles(states, *manager, report); !ok) return std::unexpected(ok.error());
     if (auto ok = wait_ready(states, *manager, *m_machines.ports().clock, ready_within, report); !ok)
         return std::unexpected(ok.error());
     return report;
+}
+
+Result<std::vector<std::string>> SwarmService::leave(const std::vector<std::string>& machines) const {
+    std::vector<std::string> left;
+    for (const auto& name : machines) {
+        auto machine = m_machines.open(name);
+        if (!machine) return std::unexpected(machine.error());
+        auto api = docker_probe(m_machines.ports(), name, *machine->driver);
+        if (!api) return std::unexpected(api.error());
+        const SwarmNode node{name, "worker", ""};
+        NodeState state;
+        state.node = &node;
+        state.api = std::move(*api);
+        auto info = state.api->info();
+        if (!info) return std::unexpected(info.error());
+        const json swarm = info->value("Swarm", json::object());
+        if (!swarm.is_object() || swarm.value("LocalNodeState", "") == "inactive") continue;
+        spdlog::info("[{}] leaving the fleet's swarm", name);
+        if (auto ok = call_json(*state.api, node, "POST", "/swarm/leave?force=true"); !ok) return std::unexpected(ok.error());
+        left.push_back(name);
+    }
+    return left;
 }
 
 }  // namespace berth

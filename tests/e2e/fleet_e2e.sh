@@ -6,7 +6,9 @@
 # answers over TLS under its own CA, and refuses the others' certificates -> a second apply
 # changes nothing -> one machine's engine-opt changed: only that machine is re-provisioned -> a
 # student's bundle opens that student's VM and no other -> a revoked certificate is refused by
-# the host -> carol dropped from the CSV: apply --prune removes her machine only.
+# the host -> swarm: the three are one Docker Swarm (docker node ls on the manager: 3 Ready), the
+# swarm ports open to the peers only, docker not restarted for it, a second apply joins nothing
+# -> carol dropped from the CSV: apply --prune removes her machine only.
 set -euo pipefail
 
 berth=$(readlink -f "${1:?usage: fleet_e2e.sh BERTH_BINARY}")
@@ -38,7 +40,8 @@ trap cleanup EXIT
 # shellcheck source=checks.sh
 . "$here/checks.sh"
 
-# The spec: one machine per CSV row, from the baked image, small guests. $1: extra group lines.
+# The spec: one machine per CSV row, from the baked image, small guests. $1: extra group lines,
+# $2: extra top-level lines.
 write_spec() {
   cat >"$work/fleet.yaml" <<EOF
 version: 1
@@ -57,6 +60,7 @@ groups:
     users: students.csv
     pattern: "fe2e-{user}"
 ${1:-}
+${2:-}
 EOF
 }
 apply() {  # apply ARGS...; output in $work/apply.out
@@ -88,7 +92,7 @@ for s in "${students[@]}"; do "$berth" rm -y -f "$(vm "$s")" >/dev/null 2>&1 || 
 ok "$baked cached"
 
 step "apply: 3 VMs, --parallel 2, bundles written"
-printf 'user\n%s\n' "${students[@]}" >"$work/students.csv"
+{ echo user; printf '%s\n' "${students[@]}"; } >"$work/students.csv"
 write_spec
 t0=$SECONDS
 apply --parallel 2 --bundles-dir "$work/bundles"
@@ -149,9 +153,45 @@ cat "$work/revoked.out" | sed 's/^/  /'
 docker_as "$(certs_of "$(vm alice)")" "$(vm alice)" ps >/dev/null || fail "the owner's certificate no longer works"
 ok "alice's revoked certificate refused; the owner's still works"
 
+step "swarm: the fleet becomes one Docker Swarm"
+bob_opt="    machines:
+      $(vm bob): {engine-opt: [log-level=warn]}"
+swarm_spec="swarm:
+  managers: [$(vm alice)]"
+write_spec "$bob_opt" "$swarm_spec"
+before_bob=$("$berth" ssh "$(vm bob)" -- sudo -n systemctl show docker -p ActiveEnterTimestamp)
+t0=$SECONDS
+apply --parallel 2
+grep -E '^Swarm' "$work/apply.out" | sed 's/^/  /'
+plan_line | grep -Eq '0 to create, 0 to change, 0 to remove, 3 unchanged' || fail "swarm: changed the machines' plan: $(plan_line)"
+grep -q '^Swarm: 3 nodes ready, manager '"$(vm alice)"'; initialised on '"$(vm alice)" "$work/apply.out" ||
+  fail "the apply did not report a swarm of 3 initialised on $(vm alice)"
+docker_as "$(certs_of "$(vm alice)")" "$(vm alice)" node ls --format '{{.Hostname}} {{.Status}} {{.ManagerStatus}}' \
+  >"$work/nodes.out" || fail "docker node ls on the manager failed"
+sed 's/^/  /' "$work/nodes.out"
+[ "$(grep -c ' Ready' "$work/nodes.out")" = 3 ] || fail "docker node ls does not list 3 Ready nodes"
+grep -q "^$(vm alice) Ready Leader" "$work/nodes.out" || fail "$(vm alice) is not the swarm's leader"
+bob_ip=$("$berth" ip "$(vm bob)")
+"$berth" ssh "$(vm alice)" -- sudo -n nft list ruleset >"$work/nft.out"
+grep -E '2377' "$work/nft.out" | grep -q "$bob_ip" || fail "alice's firewall does not open 2377 to bob ($bob_ip)"
+if grep -E '2377' "$work/nft.out" | grep -Eq 'accept$' && ! grep -E '2377' "$work/nft.out" | grep -q 'saddr'; then
+  fail "alice's firewall opens 2377 to everyone"
+fi
+[ "$("$berth" ssh "$(vm bob)" -- sudo -n systemctl show docker -p ActiveEnterTimestamp)" = "$before_bob" ] ||
+  fail "bob's docker restarted for the swarm"
+ok "3 nodes Ready, $(vm alice) the leader, 2377 open to the peers only, no docker restart, in $((SECONDS - t0))s"
+
+step "a second apply with swarm: joins nothing, changes nothing"
+apply --parallel 2
+grep -E '^Swarm' "$work/apply.out" | sed 's/^/  /'
+grep -q '^Swarm: 3 nodes ready, manager '"$(vm alice)"'\.$' "$work/apply.out" || fail "the second apply changed the swarm"
+plan_line | grep -Eq '3 unchanged' || fail "the second plan is not empty: $(plan_line)"
+ok "swarm converged: nothing joined, nothing provisioned"
+
 step "--prune removes a machine dropped from the spec"
-printf 'user\nalice\nbob\n' >"$work/students.csv"
+{ echo user; echo alice; echo bob; } >"$work/students.csv"
 apply --parallel 2 --prune
+grep -E '^Swarm|warning' "$work/apply.out" | sed 's/^/  /' || true
 plan_line | grep -Eq '1 to remove' || fail "the plan does not remove carol's machine: $(plan_line)"
 if "$berth" ls -q | grep -x "$(vm carol)" >/dev/null; then fail "$(vm carol) is still in the store"; fi
 if virsh -c "$uri" list --all --name | grep -x "berth-$(vm carol)" >/dev/null; then fail "carol's domain is left"; fi

@@ -185,7 +185,7 @@ TEST_CASE("apply --json: the plan, one event per line, then the summary", "[cli]
     CHECK(events.front()["create"] == 3);
     CHECK(events.front()["entries"][0] == nlohmann::json{{"machine", "node-01"}, {"action", "+"}, {"reasons", nlohmann::json::array()}});
     CHECK(events.back() == nlohmann::json{{"event", "summary"}, {"created", 3}, {"changed", 0}, {"removed", 0},
-                                          {"unchanged", 0}, {"failed", nlohmann::json::array()}});
+                                          {"unchanged", 0}, {"failed", nlohmann::json::array()}, {"swarm", nullptr}});
     std::set<std::string> done;
     const std::regex time(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$)");
     for (std::size_t i = 1; i + 1 < events.size(); ++i) {

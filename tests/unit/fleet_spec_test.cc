@@ -301,3 +301,47 @@ TEST_CASE("every example in examples/fleet parses", "[fleet][examples]") {
     CHECK(course->machines.size() == 31);  // 30 students and the staff machine
     CHECK(std::count_if(course->machines.begin(), course->machines.end(), [](const auto& m) { return !m.user.empty(); }) == 30);
 }
+
+TEST_CASE("swarm: managers default to the first machine - others are workers - errors name the place", "[fleet][swarm]") {
+    Fixture f;
+    const std::string groups = "defaults:\n  driver: libvirt\ngroups:\n  - name: pool\n    pattern: \"node-{1..3}\"\n";
+    auto plain = f.parse(k_head + groups);
+    REQUIRE(plain);
+    CHECK_FALSE(plain->swarm);
+    CHECK(plain->swarm_role("node-1").empty());
+
+    for (const std::string section : {"swarm:\n", "swarm: true\n", "swarm: {}\n"}) {
+        CAPTURE(section);
+        auto spec = f.parse(k_head + groups + section);
+        REQUIRE(spec);
+        REQUIRE(spec->swarm);
+        CHECK(spec->swarm->managers == std::vector<std::string>{"node-1"});
+        CHECK(spec->swarm_role("node-1") == "manager");
+        CHECK(spec->swarm_role("node-3") == "worker");
+        CHECK(spec->swarm_role("other").empty());
+    }
+    auto off = f.parse(k_head + groups + "swarm: false\n");
+    REQUIRE(off);
+    CHECK_FALSE(off->swarm);
+
+    auto named = f.parse(k_head + groups + "swarm:\n  managers: [node-2, node-3]\n");
+    REQUIRE(named);
+    CHECK(named->swarm->managers == std::vector<std::string>{"node-2", "node-3"});
+    CHECK(named->swarm_role("node-1") == "worker");
+    CHECK(named->find("node-2") != nullptr);
+    CHECK(named->find("node-9") == nullptr);
+
+    CHECK(f.error_of(k_head + groups + "swarm:\n  managers: [node-4]\n") ==
+          "fleet.yaml:9:14: swarm: managers: \"node-4\" is not a machine of this spec (did you mean \"node-1\"?)");
+    CHECK(f.error_of(k_head + groups + "swarm:\n  managers: [node-1, node-1]\n") ==
+          "fleet.yaml:9:22: swarm: managers: \"node-1\" is listed twice");
+    CHECK(f.error_of(k_head + groups + "swarm:\n  manager: [node-1]\n") ==
+          "fleet.yaml:9:3: unknown key \"manager\" (did you mean \"managers\"?)");
+    CHECK(f.error_of(k_head + groups + "swarm: maybe\n") == "fleet.yaml:8:8: swarm: needs true, false or a map (managers:)");
+    CHECK(f.error_of(k_head + groups + "swarm:\n  managers: []\n") ==
+          "fleet.yaml:9:13: swarm: managers: needs a list of the spec's machines");
+    // A driver berth does not provision cannot be a node: its firewall is not berth's.
+    CHECK(f.error_of(k_head + "defaults:\n  driver: none\n  url: tcp://192.0.2.1:2376\ngroups:\n  - name: g\n"
+                              "    names: [a]\nswarm: true\n") ==
+          "fleet.yaml:8:13: machine \"a\" uses driver none, which berth does not provision, so it cannot be a swarm node");
+}

@@ -443,6 +443,46 @@ TEST_CASE("drift in daemon.json is put back and only docker restarts", "[provisi
     CHECK(s.scripts().back().find("augenrules") == std::string::npos);
 }
 
+TEST_CASE("joining a swarm reloads docker for live-restore - never restarts it", "[provision][swarm]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    FakeDocker docker;
+    const auto host = provisioned_debian(*templates, docker);
+    auto req = request();
+    req.swarm = {"manager", {"192.168.122.11", "192.168.122.12"}};
+    req.authz.owner_swarm = true;
+    ScriptedSession s;
+    s.expect_run({"@os-release"}, {0, host.render(), ""})
+        .expect_run({"install -d -m 0755 /etc/docker"})
+        .expect_upload("/etc/docker/daemon.json", 0644)
+        .expect_upload("/etc/berth/firewall.nft", 0644)
+        .expect_upload("/etc/berth/authz.yaml", 0644)
+        .expect_run({"nft -c -f", "try-reload-or-restart berth-authz.service\n", "systemctl reload docker\n"});
+    auto report = Provisioner(s, *templates, docker).run(req);
+    INFO((report ? std::string() : report.error().line()));
+    REQUIRE(report);
+    require_clean(s);
+    CHECK(nlohmann::json::parse(s.uploaded().at("/etc/docker/daemon.json")).at("live-restore") == false);
+    CHECK(s.scripts().back().find("restart docker") == std::string::npos);
+    CHECK(std::find(report->restarted.begin(), report->restarted.end(), "docker (reload)") != report->restarted.end());
+    CHECK(std::find(report->restarted.begin(), report->restarted.end(), "docker") == report->restarted.end());
+
+    // Anything else changed in daemon.json as well: dockerd restarts, as for any drift.
+    auto drifted = provisioned_debian(*templates, docker);
+    std::get<0>(drifted.files["/etc/docker/daemon.json"]) = sha256_hex("{\"icc\": true}\n");
+    ScriptedSession again;
+    again.expect_run({"@os-release"}, {0, drifted.render(), ""})
+        .expect_run({"install -d -m 0755 /etc/docker"})
+        .expect_upload("/etc/docker/daemon.json", 0644)
+        .expect_upload("/etc/berth/firewall.nft", 0644)
+        .expect_upload("/etc/berth/authz.yaml", 0644)
+        .expect_run({"systemctl restart docker"});
+    auto restarted = Provisioner(again, *templates, docker).run(req);
+    REQUIRE(restarted);
+    require_clean(again);
+    CHECK(restarted->restarted.back() == "docker");
+}
+
 TEST_CASE("Ubuntu 24.04: same plan - dockerd in /usr/bin - ssh reloaded", "[provision]") {
     auto templates = TemplateSet::load();
     REQUIRE(templates);

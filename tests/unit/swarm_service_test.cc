@@ -1,6 +1,7 @@
 // SwarmService against simulated daemons: each machine's FakeDocker answers the swarm endpoints
 // the way dockerd does (/info's Swarm block, /swarm/init, /swarm, /swarm/join, /nodes), so the
 // order of calls, the tokens each node gets and the refusals are checked without a guest.
+#include <berth/service/fleet_service.h>
 #include <berth/service/swarm_service.h>
 #include <berth/service/driver_table.h>
 #include <berth/service/real_ports.h>
@@ -67,8 +68,33 @@ struct Cluster {
             if (method == "GET" && p == "/nodes") {
                 json nodes = json::array();
                 for (const auto& [id, role] : roles)
-                    nodes.push_back({{"ID", id}, {"Spec", {{"Role", role}}}, {"Status", {{"State", node_states[id]}}}});
+                    nodes.push_back({{"ID", id},
+                                     {"Version", {{"Index", 7}}},
+                                     {"Description", {{"Hostname", id.substr(3)}}},
+                                     {"Spec", {{"Role", role}, {"Availability", "active"}}},
+                                     {"Status", {{"State", node_states[id]}}}});
                 return ApiAnswer{200, nodes.dump()};
+            }
+            if (method == "POST" && p.starts_with("/nodes/") && p.ends_with("/update?version=7")) {
+                const std::string id = p.substr(7, p.find('/', 7) - 7);
+                const auto spec = json::parse(body);
+                if (spec.value("Availability", "") != "active") return ApiAnswer{400, R"({"message":"spec lost"})"};
+                roles[id] = spec.at("Role");
+                set_swarm(id.substr(3), "active", roles[id] == "manager");
+                return ApiAnswer{200, ""};
+            }
+            if (method == "DELETE" && p.starts_with("/nodes/") && p.ends_with("?force=true")) {
+                const std::string id = p.substr(7, p.find('?') - 7);
+                if (roles.at(id) == "manager") return ApiAnswer{400, R"({"message":"demote it first"})"};
+                roles.erase(id);
+                node_states.erase(id);
+                return ApiAnswer{200, ""};
+            }
+            if (method == "POST" && p == "/swarm/leave?force=true") {
+                roles.erase("id-" + machine);
+                node_states.erase("id-" + machine);
+                set_swarm(machine, "inactive", false);
+                return ApiAnswer{200, ""};
             }
             return ApiAnswer{404, R"({"message":"page not found"})"};
         };
@@ -226,4 +252,101 @@ TEST_CASE("swarm: a bad address or role is refused before any call", "[swarm]") 
     REQUIRE_FALSE(report.has_value());
     CHECK(report.error().kind == ErrorKind::Usage);
     CHECK(f.cluster.calls.empty());
+}
+
+TEST_CASE("swarm: roles follow the spec - promotions before demotions", "[swarm]") {
+    Fixture f;
+    auto nodes = f.make({{"m1", "manager"}, {"w1", "worker"}});
+    SwarmService swarm(f.service);
+    REQUIRE(swarm.converge(nodes, std::chrono::seconds(60)).has_value());
+    // The spec now makes w1 the manager and m1 a worker: w1 is promoted first, then m1 demoted,
+    // both through m1, which still manages the swarm.
+    nodes[0].role = "worker";
+    nodes[1].role = "manager";
+    f.cluster.calls.clear();
+    auto report = swarm.converge(nodes, std::chrono::seconds(60));
+    REQUIRE(report.has_value());
+    CHECK(report->manager == "m1");
+    CHECK(report->roles_changed == std::vector<std::string>{"w1", "m1"});
+    CHECK(f.cluster.roles.at("id-w1") == "manager");
+    CHECK(f.cluster.roles.at("id-m1") == "worker");
+    const auto promote = std::find_if(f.cluster.calls.begin(), f.cluster.calls.end(),
+                                      [](const std::string& c) { return c.find("/nodes/id-w1/update") != std::string::npos; });
+    const auto demote = std::find_if(f.cluster.calls.begin(), f.cluster.calls.end(),
+                                     [](const std::string& c) { return c.find("/nodes/id-m1/update") != std::string::npos; });
+    REQUIRE(promote != f.cluster.calls.end());
+    REQUIRE(demote != f.cluster.calls.end());
+    CHECK(promote < demote);
+    // Once converged, nothing more.
+    f.cluster.calls.clear();
+    auto again = swarm.converge(nodes, std::chrono::seconds(60));
+    REQUIRE(again.has_value());
+    CHECK(again->roles_changed.empty());
+    CHECK(f.count_calls("POST") == 0);
+}
+
+TEST_CASE("swarm: a down node the fleet no longer has is removed - a live one is left with a warning", "[swarm]") {
+    Fixture f;
+    auto nodes = f.make({{"m1", "manager"}, {"w1", "worker"}, {"gone", "worker"}, {"mgone", "manager"}, {"live", "worker"}});
+    SwarmService swarm(f.service);
+    REQUIRE(swarm.converge(nodes, std::chrono::seconds(60)).has_value());
+    // gone and mgone were pruned (their VMs are gone: down); live is a node someone else runs.
+    f.cluster.node_states["id-gone"] = "down";
+    f.cluster.node_states["id-mgone"] = "down";
+    nodes.resize(2);
+    f.cluster.calls.clear();
+    auto report = swarm.converge(nodes, std::chrono::seconds(60));
+    REQUIRE(report.has_value());
+    CHECK(report->removed == std::vector<std::string>{"gone", "mgone"});
+    CHECK_FALSE(f.cluster.roles.contains("id-gone"));
+    CHECK_FALSE(f.cluster.roles.contains("id-mgone"));  // demoted, then removed
+    CHECK(f.cluster.roles.contains("id-live"));
+    REQUIRE(report->warnings.size() == 1);
+    CHECK(report->warnings[0] == "live is in the fleet's swarm but is not a machine of the spec; left as it is");
+    CHECK(report->ready == 2);
+}
+
+TEST_CASE("swarm: leave takes machines out of their swarm - those in none are skipped", "[swarm]") {
+    Fixture f;
+    auto nodes = f.make({{"m1", "manager"}, {"w1", "worker"}, {"x1", "worker"}});
+    SwarmService swarm(f.service);
+    nodes.resize(2);
+    REQUIRE(swarm.converge(nodes, std::chrono::seconds(60)).has_value());
+    f.cluster.calls.clear();
+    auto left = swarm.leave({"w1", "m1", "x1"});
+    REQUIRE(left.has_value());
+    CHECK(*left == std::vector<std::string>{"w1", "m1"});
+    CHECK(f.count_calls("POST /swarm/leave?force=true") == 2);
+    CHECK(f.count_calls("x1 POST") == 0);
+    auto again = swarm.leave({"w1", "m1"});
+    REQUIRE(again.has_value());
+    CHECK(again->empty());
+}
+
+TEST_CASE("swarm: apply's nodes are the spec's ready machines with the spec's roles", "[swarm][fleet]") {
+    FleetSpec spec;
+    for (const char* name : {"a", "b", "c"}) {
+        FleetMachineSpec m;
+        m.name = name;
+        spec.machines.push_back(m);
+    }
+    std::vector<std::string> skipped;
+    auto none = swarm_nodes(spec, {}, skipped);
+    REQUIRE(none.has_value());
+    CHECK(none->empty());  // no swarm: in the spec
+
+    spec.swarm = FleetSwarmSpec{{"a"}, {}};
+    auto nodes = swarm_nodes(spec, {{"a", true, "10.0.0.1"}, {"b", false, ""}, {"c", true, "10.0.0.3"}}, skipped);
+    REQUIRE(nodes.has_value());
+    REQUIRE(nodes->size() == 2);
+    CHECK((*nodes)[0].machine == "a");
+    CHECK((*nodes)[0].role == "manager");
+    CHECK((*nodes)[1].role == "worker");
+    CHECK((*nodes)[1].address == "10.0.0.3");
+    CHECK(skipped == std::vector<std::string>{"b"});
+
+    skipped.clear();
+    auto headless = swarm_nodes(spec, {{"a", false, ""}, {"b", true, "10.0.0.2"}}, skipped);
+    REQUIRE_FALSE(headless.has_value());
+    CHECK(headless.error().message == "no manager of the fleet's swarm is ready (a is not ready)");
 }

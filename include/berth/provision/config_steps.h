@@ -19,12 +19,19 @@
 
 #include <berth/provision/file_step.h>
 
+#include <set>
+#include <string>
+
 namespace berth {
 
 class DockerFilesStep final : public FileStep {
 public:
     /// `unit_file`: the files are systemd unit drop-ins (systemd reloads when one is written).
-    DockerFilesStep(std::string name, std::vector<ManagedFile> files, bool unit_file = false);
+    /// `reload_from`: digests of host files from which the change needs only a reload of a
+    /// running dockerd (SIGHUP), not a restart: daemon.json's other swarm variant, which
+    /// differs in live-restore alone, an option dockerd reloads.
+    DockerFilesStep(std::string name, std::vector<ManagedFile> files, bool unit_file = false,
+                    std::set<std::string> reload_from = {});
 
 protected:
     void activate(const Facts& facts, const std::vector<std::string>& written,
@@ -32,6 +39,7 @@ protected:
 
 private:
     bool m_unit_file;
+    std::set<std::string> m_reload_from;
 };
 
 class AuditRulesStep final : public FileStep {

@@ -16,6 +16,11 @@
 
 namespace berth {
 
+/// daemon.json as the request's other swarm state would have it (in a swarm when the request is
+/// not, and the reverse): the same file but for live-restore, which dockerd reloads.
+[[nodiscard]] Result<std::string> daemon_json_across_swarm(const TemplateSet& templates, const Facts& facts,
+                                                           const ProvisionRequest& request, OsFamily family);
+
 /// The managed files in the order of managed_paths(). `warnings` gets a line for every engine
 /// option that weakens the hardening; an Error for a template that does not render or an
 /// --engine-opt or --engine-env that is not key=value.

@@ -9,6 +9,7 @@
 #include <berth/core/progress.h>
 #include <berth/service/fleet_plan.h>
 #include <berth/service/machine_service.h>
+#include <berth/service/swarm_service.h>
 
 #include <filesystem>
 #include <functional>
@@ -45,8 +46,31 @@ struct MachineOutcome {
 struct ApplyReport {
     FleetPlan plan;
     std::vector<MachineOutcome> outcomes;  ///< plan order; empty for --dry-run
+    /// The swarm phase (a spec with swarm:): what it did, or why it failed.
+    std::optional<SwarmReport> swarm;
+    std::optional<Error> swarm_error;
+    std::vector<std::string> swarm_provisioned;  ///< provisioned again for their swarm membership
+    std::vector<std::string> swarm_left;         ///< left the swarm (a spec without swarm:)
+    /// Machines that failed, plus one for a failed swarm phase.
     [[nodiscard]] int failures() const;
 };
+
+/// A machine of the spec after the plan ran, as the swarm phase sees it.
+struct FleetNodeState {
+    std::string name;
+    bool ready = false;    ///< ready and not failed in this apply
+    std::string address;   ///< its IP address (the driver's)
+};
+
+/// The swarm's nodes: the spec's machines that are ready, in spec order, with the spec's roles.
+/// The others are added to `skipped` (they join at the next apply). An error when managers
+/// were named but none is ready.
+[[nodiscard]] Result<std::vector<SwarmNode>> swarm_nodes(const FleetSpec& spec,
+                                                         const std::vector<FleetNodeState>& machines,
+                                                         std::vector<std::string>& skipped);
+
+/// Runs `work(i)` for i in [0, count) on at most `parallel` threads; returns when all are done.
+void run_bounded(std::size_t count, int parallel, const std::function<void(std::size_t)>& work);
 
 class FleetService {
 public:
@@ -79,6 +103,14 @@ private:
     [[nodiscard]] Result<void> create_machine(const FleetMachineSpec& desired, const FleetMembership& membership,
                                               const RunShared& shared, MachineOutcome& outcome) const;
     [[nodiscard]] Result<void> remove_machine(const std::string& name, const RunShared& shared) const;
+    /// The swarm phase (fleet_swarm.cc): joins the ready machines into one swarm, or takes the
+    /// fleet's machines out of it when the spec has no swarm:.
+    [[nodiscard]] Result<void> converge_swarm(const FleetSpec& spec, const ApplyOptions& options,
+                                              ApplyReport& report) const;
+    [[nodiscard]] Result<void> leave_swarm(const FleetSpec& spec, const std::vector<std::string>& machines,
+                                           const ApplyOptions& options, ApplyReport& report) const;
+    [[nodiscard]] Result<void> set_and_provision(const FleetSpec& spec, const std::string& name,
+                                                 const SwarmMembership& membership) const;
 
     MachineService& m_machines;
 };

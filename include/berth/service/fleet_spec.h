@@ -23,6 +23,8 @@
 ///         pattern: "node-{01..03}"  # {A..B}: zero-padded as written
 ///         machines:                 # per-machine overrides
 ///           node-02: {libvirt-memory: 4096}
+///     swarm:                        # optional: the fleet's machines are one Docker Swarm
+///       managers: [node-01]         # default: the spec's first machine
 ///
 /// Settings merge defaults -> group -> machine; a list given at a lower level replaces the one
 /// above. Keys are create's flag names (`libvirt-cpu-count`, `engine-opt`, `tls-san`,
@@ -69,6 +71,14 @@ struct FleetMachineSpec {
     SpecMark mark;             ///< where the machine is named
 };
 
+/// `swarm:`: the fleet is one Docker Swarm (SwarmService). Every machine of the spec is a node;
+/// `managers` are managers, the rest workers. Only drivers berth provisions over SSH can be
+/// nodes (the firewall opens the swarm ports to the other nodes only).
+struct FleetSwarmSpec {
+    std::vector<std::string> managers;  ///< resolved: never empty (default the spec's first machine)
+    SpecMark mark;
+};
+
 struct FleetSpec {
     std::filesystem::path file;  ///< as given
     int version = 1;
@@ -77,6 +87,11 @@ struct FleetSpec {
     int package_parallel = 0;    ///< 0 = default 2
     std::optional<std::filesystem::path> bundles_dir;  ///< absolute
     std::vector<FleetMachineSpec> machines;  ///< in spec order
+    std::optional<FleetSwarmSpec> swarm;     ///< none: the fleet is no swarm
+    /// The machine named `name`, or nullptr.
+    [[nodiscard]] const FleetMachineSpec* find(std::string_view name) const;
+    /// "manager" or "worker" for a machine of a swarm: spec ("" without swarm:).
+    [[nodiscard]] std::string swarm_role(std::string_view name) const;
 };
 
 /// Checks one machine's request as create would, making nothing (MachineService::validate_create).

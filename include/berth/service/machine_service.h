@@ -132,6 +132,11 @@ public:
     /// Records the machine's fleet membership (berth apply, after a successful create or
     /// provision of a spec's machine), under the machine's lock.
     [[nodiscard]] Result<void> set_fleet(std::string_view name, const FleetMembership& fleet) const;
+    /// Records the machine's place in its fleet's swarm (berth apply's swarm phase), under the
+    /// machine's lock: the role and peers the firewall opens the swarm ports to, and the
+    /// owner's `swarm-owner` role (AuthzConfig::owner_swarm) when it is in a swarm. The next
+    /// provision writes both; an empty membership takes them away.
+    [[nodiscard]] Result<void> set_swarm(std::string_view name, const SwarmMembership& swarm) const;
 
     /// New server certificate from the machine's CA (with `client_certs`: a new CA and client
     /// certificate too, which invalidates the old client certificate), then a provision, which

@@ -4,7 +4,9 @@
 /// AuthzConfig::owner_swarm). berth writes no orchestration of its own: it asks each daemon
 /// what it is (GET /info), initialises the swarm on the first manager when no machine is in one
 /// (POST /swarm/init), joins the others with the manager's or the worker's token (GET /swarm,
-/// POST /swarm/join), then waits until the manager lists every machine as ready (GET /nodes).
+/// POST /swarm/join), promotes or demotes nodes to the spec's roles (POST /nodes/ID/update),
+/// removes down nodes the fleet no longer has (DELETE /nodes/ID: a pruned or re-created
+/// machine), then waits until the manager lists every machine as ready (GET /nodes).
 /// Converging again changes nothing. A machine already in a swarm the fleet's manager does not
 /// know is an error, never taken over. Join tokens are secrets: never logged, never in an error.
 
@@ -28,7 +30,9 @@ struct SwarmReport {
     std::string manager;              ///< the machine whose API answered for the cluster
     std::vector<std::string> initialized;  ///< the machine the swarm was initialised on (at most one)
     std::vector<std::string> joined;  ///< machines that joined now
-    std::vector<std::string> warnings;  ///< e.g. a node whose role differs from the spec's
+    std::vector<std::string> roles_changed;  ///< machines promoted or demoted to the spec's role
+    std::vector<std::string> removed;  ///< down nodes the fleet no longer has, removed from the swarm
+    std::vector<std::string> warnings;  ///< e.g. a live node the fleet did not join
     int ready = 0;                    ///< nodes the manager lists as ready
 };
 
@@ -42,6 +46,9 @@ public:
     /// for the manager to list every node as ready.
     [[nodiscard]] Result<SwarmReport> converge(const std::vector<SwarmNode>& nodes,
                                                std::chrono::seconds ready_within) const;
+    /// Takes each machine out of whatever swarm it is in (POST /swarm/leave?force=true; a spec
+    /// that no longer has swarm:). Machines in none are skipped. Returns those that left.
+    [[nodiscard]] Result<std::vector<std::string>> leave(const std::vector<std::string>& machines) const;
 
 private:
     const MachineService& m_machines;
