@@ -120,16 +120,21 @@ std::string PackagesStep::install_script(const std::vector<std::string>& package
     if (m_family == OsFamily::Debian) {
         script = "export DEBIAN_FRONTEND=noninteractive\n";
         if (m_engine.install == "docker-ce") script += docker_apt_repo();
+        // apt's status lines (APT::Status-Fd) go to stdout, read live for the progress bar
+        // (AptStatusReader); its ordinary output goes to stderr, where a failure's tail is read.
+        const std::string status = " -o APT::Status-Fd=3";
+        const std::string to_stdout = " 3>&1 1>&2";
         script += "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update -q\n"
-                  "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends " +
+                  "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300" + status +
+                  " install -y -q --no-install-recommends " +
                   std::string(m_engine.version.empty() ? "" : "--allow-downgrades ") +
-                  (m_upgrade ? "--only-upgrade " : "") + args + "\n";
+                  (m_upgrade ? "--only-upgrade " : "") + args + to_stdout + "\n";
         if (m_upgrade) {
             // --only-upgrade skips what is not installed yet; install the rest normally.
             script = "export DEBIAN_FRONTEND=noninteractive\n"
                      "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update -q\n"
-                     "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends " +
-                     args + "\n";
+                     "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300" + status +
+                     " install -y -q --no-install-recommends " + args + to_stdout + "\n";
         }
     } else {
         if (m_engine.install == "docker-ce") script = docker_dnf_repo();

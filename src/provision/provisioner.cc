@@ -1,5 +1,7 @@
 #include <berth/provision/provisioner.h>
 
+#include <berth/provision/apt_status.h>
+
 #include <berth/core/log.h>
 #include <berth/core/progress.h>
 #include <berth/docker/docker_client.h>
@@ -22,8 +24,9 @@ namespace {
 
 // A remote step that must succeed; its failure names the step, the exit status and stderr's tail.
 Result<RemoteResult> remote_step(Session& session, const std::string& machine, const std::string& what,
-                                 const std::string& script, std::chrono::seconds timeout = std::chrono::seconds(0)) {
-    auto r = session.run(script, timeout);
+                                 const std::string& script, std::chrono::seconds timeout = std::chrono::seconds(0),
+                                 const std::function<void(std::string_view)>& on_out = {}) {
+    auto r = on_out ? session.run_streaming(script, timeout, on_out) : session.run(script, timeout);
     if (!r) {
         Error e = r.error();
         e.message = what + " on " + machine + " failed: " + e.message;
@@ -254,7 +257,10 @@ Result<void> Provisioner::install_packages(const ProvisionRequest& req, const Ch
     }
     progress_step("packages");
     spdlog::info("[{}] Installing {}...", req.machine, what);
-    auto ok = remote_step(m_session, req.machine, "installing " + what, changes.install_script, std::chrono::seconds(1800));
+    // apt's status lines on stdout become the step's progress bar (download, then install).
+    AptStatusReader status;
+    auto ok = remote_step(m_session, req.machine, "installing " + what, changes.install_script, std::chrono::seconds(1800),
+                          [&status](std::string_view chunk) { status.feed(chunk); });
     if (!ok) return std::unexpected(ok.error());
     return {};
 }

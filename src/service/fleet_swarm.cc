@@ -105,7 +105,11 @@ Result<void> FleetService::converge_swarm(const FleetSpec& spec, const ApplyOpti
                     "fix each, then apply again (the swarm is joined once every node's firewall lets its peers in)");
     }
     progress_step("joining");
-    auto converged = SwarmService(m_machines).converge(*nodes, std::chrono::minutes(5));
+    // Machines this apply removed or made again: their old nodes leave the swarm now.
+    std::set<std::string> departed;
+    for (const auto& o : report.outcomes)
+        if (!o.error && (o.action == PlanAction::Remove || o.action == PlanAction::Replace)) departed.insert(o.name);
+    auto converged = SwarmService(m_machines).converge(*nodes, std::chrono::minutes(5), departed);
     if (!converged) return std::unexpected(converged.error());
     converged->warnings.insert(converged->warnings.begin(), swarm.warnings.begin(), swarm.warnings.end());
     report.swarm = std::move(*converged);

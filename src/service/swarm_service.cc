@@ -163,10 +163,12 @@ Result<void> wait_ready(std::vector<NodeState>& states, NodeState& manager, Cloc
 }
 
 /// Roles as the spec says (promotions first, so the swarm never loses its last manager on the
-/// way), then nodes the fleet no longer has: a down node that is none of `states` (a pruned or
-/// re-created machine) is demoted if need be and removed from the swarm. A live node berth did
-/// not join is left alone, with a warning.
-Result<void> converge_roles(std::vector<NodeState>& states, NodeState& manager, SwarmReport& report) {
+/// way), then nodes the fleet no longer has: a node that is none of `states` and is down, or is
+/// a machine this apply removed (`departed`, by host name: berth names the host after the
+/// machine), is demoted if need be and removed from the swarm. A live node berth did not join
+/// is left alone, with a warning.
+Result<void> converge_roles(std::vector<NodeState>& states, NodeState& manager, const std::set<std::string>& departed,
+                            SwarmReport& report) {
     auto members = list_nodes(manager);
     if (!members) return std::unexpected(members.error());
     for (const char* wanted : {"manager", "worker"})
@@ -182,7 +184,7 @@ Result<void> converge_roles(std::vector<NodeState>& states, NodeState& manager, 
     for (const auto& [id, listed] : *members) {
         if (ours.contains(id)) continue;
         const std::string who = listed.hostname.empty() ? "node " + id : listed.hostname;
-        if (listed.state != "down") {
+        if (listed.state != "down" && !departed.contains(listed.hostname)) {
             report.warnings.push_back(who + " is in the fleet's swarm but is not a machine of the spec; left as it is");
             continue;
         }
@@ -214,8 +216,8 @@ std::vector<std::string> swarm_peers(const std::vector<SwarmNode>& nodes, std::s
 
 SwarmService::SwarmService(const MachineService& machines) : m_machines(machines) {}
 
-Result<SwarmReport> SwarmService::converge(const std::vector<SwarmNode>& nodes,
-                                           std::chrono::seconds ready_within) const {
+Result<SwarmReport> SwarmService::converge(const std::vector<SwarmNode>& nodes, std::chrono::seconds ready_within,
+                                           const std::set<std::string>& departed) const {
     if (nodes.empty()) return SwarmReport{};
     std::vector<NodeState> states;
     for (const auto& node : nodes) {
@@ -268,7 +270,7 @@ Result<SwarmReport> SwarmService::converge(const std::vector<SwarmNode>& nodes,
         if (auto ok = join_swarm(state, *manager, tokens); !ok) return std::unexpected(ok.error());
         report.joined.push_back(state.node->machine);
     }
-    if (auto ok = converge_roles(states, *manager, report); !ok) return std::unexpected(ok.error());
+    if (auto ok = converge_roles(states, *manager, departed, report); !ok) return std::unexpected(ok.error());
     if (auto ok = wait_ready(states, *manager, *m_machines.ports().clock, ready_within, report); !ok)
         return std::unexpected(ok.error());
     return report;

@@ -281,7 +281,8 @@ Result<std::unique_ptr<LibsshSession>> LibsshSession::connect(const SshTarget& t
 }
 
 Result<RemoteResult> LibsshSession::exec(const std::string& command, std::string_view input,
-                                         std::chrono::seconds timeout) {
+                                         std::chrono::seconds timeout,
+                                         const std::function<void(std::string_view)>& on_out) {
     ssh_session s = m_impl->session.get();
     const std::string prefix = log_prefix(m_target.machine);
     auto lost = [&](const std::string& when) {
@@ -314,13 +315,19 @@ Result<RemoteResult> LibsshSession::exec(const std::string& command, std::string
     while (true) {
         int n = ssh_channel_read_timeout(ch, buf, sizeof buf, 0, 200);
         if (n == SSH_ERROR) return lost("while a command ran");
-        if (n > 0) out.add(buf, n);
+        if (n > 0) {
+            out.add(buf, n);
+            if (on_out) on_out(std::string_view(buf, static_cast<size_t>(n)));
+        }
         int e;
         while ((e = ssh_channel_read_nonblocking(ch, buf, sizeof buf, 1)) > 0) err.add(buf, e);
         if (e == SSH_ERROR) return lost("while a command ran");
         if (ssh_channel_is_eof(ch) && n == 0) {
             // Drain what is left on both streams.
-            while ((n = ssh_channel_read_nonblocking(ch, buf, sizeof buf, 0)) > 0) out.add(buf, n);
+            while ((n = ssh_channel_read_nonblocking(ch, buf, sizeof buf, 0)) > 0) {
+                out.add(buf, n);
+                if (on_out) on_out(std::string_view(buf, static_cast<size_t>(n)));
+            }
             while ((n = ssh_channel_read_nonblocking(ch, buf, sizeof buf, 1)) > 0) err.add(buf, n);
             break;
         }
@@ -353,11 +360,16 @@ Result<RemoteResult> LibsshSession::exec(const std::string& command, std::string
 }
 
 Result<RemoteResult> LibsshSession::run(std::string_view script, std::chrono::seconds timeout) {
+    return run_streaming(script, timeout, {});
+}
+
+Result<RemoteResult> LibsshSession::run_streaming(std::string_view script, std::chrono::seconds timeout,
+                                                  const std::function<void(std::string_view)>& on_out) {
     // The script is read whole from stdin before it runs, so no command in it can swallow the rest.
     const std::string runner = "sh -c 'script=$(cat); eval \"$script\"'";
     const std::string command = m_impl->root ? runner : "sudo -n " + runner;
     spdlog::debug("{}run: {}", log_prefix(m_target.machine), tail_lines(script, 3));
-    return exec(command, script, timeout);
+    return exec(command, script, timeout, on_out);
 }
 
 Result<void> LibsshSession::upload(std::string_view content, const std::string& path, unsigned mode,

@@ -196,4 +196,10 @@ plan_line | grep -Eq '1 to remove' || fail "the plan does not remove carol's mac
 if "$berth" ls -q | grep -x "$(vm carol)" >/dev/null; then fail "$(vm carol) is still in the store"; fi
 if virsh -c "$uri" list --all --name | grep -x "berth-$(vm carol)" >/dev/null; then fail "carol's domain is left"; fi
 for s in alice bob; do [ "$("$berth" status "$(vm "$s")")" = Running ] || fail "$(vm "$s") is not running after the prune"; done
-ok "$(vm carol) removed (record and domain); alice and bob kept"
+grep -q "^Swarm: 2 nodes ready, manager $(vm alice); removed: $(vm carol)" "$work/apply.out" ||
+  fail "the apply did not remove $(vm carol) from the swarm"
+docker_as "$(certs_of "$(vm alice)")" "$(vm alice)" node ls --format '{{.Hostname}} {{.Status}}' >"$work/nodes.out" ||
+  fail "docker node ls on the manager failed"
+sed 's/^/  /' "$work/nodes.out"
+[ "$(wc -l <"$work/nodes.out")" = 2 ] && ! grep -q "$(vm carol)" "$work/nodes.out" || fail "the swarm still lists $(vm carol)"
+ok "$(vm carol) removed (record, domain and swarm node); alice and bob kept"

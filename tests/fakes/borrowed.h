@@ -14,6 +14,10 @@ public:
     Result<RemoteResult> run(std::string_view script, std::chrono::seconds timeout) override {
         return m_target.run(script, timeout);
     }
+    Result<RemoteResult> run_streaming(std::string_view script, std::chrono::seconds timeout,
+                                       const std::function<void(std::string_view)>& on_out) override {
+        return m_target.run_streaming(script, timeout, on_out);
+    }
     Result<void> upload(std::string_view content, const std::string& path, unsigned mode,
                         const std::string& owner) override {
         return m_target.upload(content, path, mode, owner);

@@ -196,6 +196,30 @@ TEST_CASE("run returns output and exit status and reads the whole script first",
     CHECK(s->channels_opened() == 4);
 }
 
+TEST_CASE("run_streaming hands stdout over as it arrives - the result still holds all of it", "[ssh]") {
+    SshdFixture sshd;
+    TempDir dir;
+    auto s = connect_ok(target_for(sshd, dir), HostKeyPolicy::PinOnFirstUse);
+    // The first line arrives while the command still sleeps: a piece before the end, and the
+    // status lines apt writes to fd 3 come through as the install script sends them (3>&1 1>&2).
+    std::vector<std::string> pieces;
+    std::string when_first;
+    auto r = s->run_streaming("sh -c 'echo pmstatus:a:50:x >&3; echo noise; sleep 2; echo done >&3' 3>&1 1>&2",
+                              std::chrono::seconds(30), [&](std::string_view piece) {
+                                  pieces.emplace_back(piece);
+                                  if (pieces.size() == 1) when_first = std::string(piece);
+                              });
+    REQUIRE(r);
+    CHECK(r->exit_status == 0);
+    CHECK(r->out == "pmstatus:a:50:x\ndone\n");
+    CHECK(r->err == "noise\n");
+    REQUIRE(pieces.size() >= 2);  // one before the sleep, one after
+    CHECK(when_first == "pmstatus:a:50:x\n");
+    std::string all;
+    for (const auto& p : pieces) all += p;
+    CHECK(all == r->out);
+}
+
 TEST_CASE("uploads land whole with the mode and owner asked for", "[ssh]") {
     SshdFixture sshd;
     TempDir dir;

@@ -2,6 +2,7 @@
 // driven by scripted event sequences and rendered to strings.
 
 #include <berth/core/progress.h>
+#include <berth/provision/apt_status.h>
 
 #include "../../src/cli/progress_render.h"
 
@@ -145,4 +146,39 @@ TEST_CASE("the locked sink feeds one renderer from many threads, lines whole", "
     int lines = 0;
     for (std::string l; std::getline(in, l); ++lines) CHECK_FALSE(nlohmann::json::parse(l, nullptr, false).is_discarded());
     CHECK(lines == 800);
+}
+
+TEST_CASE("apt's status lines become the packages step's fraction - cut anywhere - noise ignored", "[progress][apt]") {
+    std::vector<ProgressEvent> got;
+    ProgressScope scope("n1", [&](const ProgressEvent& e) { got.push_back(e); });
+    AptStatusReader apt;
+    const std::string stream =
+        "dlstatus:1:0:Retrieving file 1 of 3\n"
+        "dlstatus:1:0.2:Retrieving file 1 of 3\n"   // the same whole percent: no event
+        "dlstatus:2:66.6667:Retrieving file 2 of 3\n"
+        "Reading package lists...\n"               // not a status line
+        "pmstatus:docker.io:12.5:Unpacking docker.io (20.10.24+dfsg1-1+deb12u1)\r\n"
+        "pmstatus:docker.io:abc:bad\n"              // malformed: ignored
+        "pmstatus:x:250:too much\n"                 // out of range: ignored
+        "pmerror:auditd:40:something\n"             // not reported as progress
+        "pmstatus:nftables:100:Installed nftables\n";
+    // Cut into pieces of 7 bytes, as SSH may deliver it.
+    for (std::size_t i = 0; i < stream.size(); i += 7) apt.feed(std::string_view(stream).substr(i, 7));
+    REQUIRE(got.size() == 4);
+    for (const auto& e : got) {
+        CHECK(e.kind == ProgressEvent::Kind::Fraction);
+        CHECK(e.machine == "n1");
+        CHECK(e.total == 1000);
+    }
+    CHECK(got[0].step == "packages (download)");
+    CHECK(got[0].done == 0);
+    CHECK(got[1].done == 666);
+    CHECK(got[2].step == "packages");
+    CHECK(got[2].done == 125);
+    CHECK(got[3].done == 1000);
+    // A line never ended does not grow without bound.
+    apt.feed(std::string(10000, 'x'));
+    apt.feed("\npmstatus:a:50:half\n");
+    REQUIRE(got.size() == 5);
+    CHECK(got[4].done == 500);
 }

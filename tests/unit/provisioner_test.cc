@@ -987,8 +987,8 @@ TEST_CASE("docker-ce on Debian: Docker's key is checked against its fingerprint 
         "echo \"deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] "
         "https://download.docker.com/linux/$ID $VERSION_CODENAME stable\" > /etc/apt/sources.list.d/docker.list\n"
         "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update -q\n"
-        "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends 'docker-ce' "
-        "'docker-ce-cli' 'containerd.io' 'apparmor' 'auditd' 'nftables'\n";
+        "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 -o APT::Status-Fd=3 install -y -q "
+        "--no-install-recommends 'docker-ce' 'docker-ce-cli' 'containerd.io' 'apparmor' 'auditd' 'nftables' 3>&1 1>&2\n";
     CHECK(docker_ce_install_script("debian-12") == expected);
 }
 
@@ -1063,7 +1063,9 @@ TEST_CASE("the package install waits for a slot of the package gate - the steps 
     auto before = fresh("debian-12");
     auto after = installed_debian(before, "/usr/sbin/dockerd");
     s.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, before.render(), ""})
-        .expect_run({"install -y -q --no-install-recommends 'docker.io' 'apparmor' 'auditd' 'nftables'"})
+        .expect_run({"-o APT::Status-Fd=3 install -y -q --no-install-recommends 'docker.io' 'apparmor' 'auditd' "
+                     "'nftables' 3>&1 1>&2\n"},
+                    {0, "dlstatus:1:50:Retrieving file 1 of 2\npmstatus:docker.io:40:Unpacking docker.io\n", ""})
         .expect_run({"@os-release"}, {0, after.render(), ""})
         .expect_run({"hostnamectl set-hostname"});
     expect_all_uploads(s);
@@ -1096,7 +1098,9 @@ TEST_CASE("the package install waits for a slot of the package gate - the steps 
     INFO((report ? std::string() : report.error().line()));
     REQUIRE(report);
     require_clean(s);
-    CHECK(steps == std::vector<std::string>{"facts", "packages (waiting)", "packages", "hardening", "restart", "verify"});
+    // apt's status lines (stdout of the install) are the install's fractions.
+    CHECK(steps == std::vector<std::string>{"facts", "packages (waiting)", "packages", "packages (download)", "packages",
+                                            "hardening", "restart", "verify"});
     CHECK(req.package_gate->try_acquire());  // the slot was given back
 }
 

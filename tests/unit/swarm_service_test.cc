@@ -350,3 +350,16 @@ TEST_CASE("swarm: apply's nodes are the spec's ready machines with the spec's ro
     REQUIRE_FALSE(headless.has_value());
     CHECK(headless.error().message == "no manager of the fleet's swarm is ready (a is not ready)");
 }
+
+TEST_CASE("swarm: a machine the apply removed leaves the swarm at once - before the manager sees it down", "[swarm]") {
+    Fixture f;
+    auto nodes = f.make({{"m1", "manager"}, {"w1", "worker"}, {"pruned", "worker"}});
+    SwarmService swarm(f.service);
+    REQUIRE(swarm.converge(nodes, std::chrono::seconds(60)).has_value());
+    nodes.resize(2);  // pruned's VM is gone; the manager still lists it ready
+    auto report = swarm.converge(nodes, std::chrono::seconds(60), {"pruned"});
+    REQUIRE(report.has_value());
+    CHECK(report->removed == std::vector<std::string>{"pruned"});
+    CHECK(report->warnings.empty());
+    CHECK_FALSE(f.cluster.roles.contains("id-pruned"));
+}

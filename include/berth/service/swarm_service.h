@@ -14,6 +14,7 @@
 #include <berth/service/machine_service.h>
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,8 +45,10 @@ public:
     explicit SwarmService(const MachineService& machines);
     /// Makes `nodes` one swarm (the first manager initialises it) and waits up to `ready_within`
     /// for the manager to list every node as ready.
-    [[nodiscard]] Result<SwarmReport> converge(const std::vector<SwarmNode>& nodes,
-                                               std::chrono::seconds ready_within) const;
+    /// `departed`: machines this apply removed or made again; their old nodes are removed from
+    /// the swarm at once, down or not yet (their VM is gone), not only once they are down.
+    [[nodiscard]] Result<SwarmReport> converge(const std::vector<SwarmNode>& nodes, std::chrono::seconds ready_within,
+                                               const std::set<std::string>& departed = {}) const;
     /// Takes each machine out of whatever swarm it is in (POST /swarm/leave?force=true; a spec
     /// that no longer has swarm:). Machines in none are skipped. Returns those that left.
     [[nodiscard]] Result<std::vector<std::string>> leave(const std::vector<std::string>& machines) const;

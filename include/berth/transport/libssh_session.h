@@ -21,6 +21,8 @@ public:
 
     [[nodiscard]] Result<RemoteResult> run(std::string_view script,
                                            std::chrono::seconds timeout = std::chrono::seconds(0)) override;
+    [[nodiscard]] Result<RemoteResult> run_streaming(std::string_view script, std::chrono::seconds timeout,
+                                                     const std::function<void(std::string_view)>& on_out) override;
     [[nodiscard]] Result<void> upload(std::string_view content, const std::string& path, unsigned mode,
                                       const std::string& owner = "root:root") override;
     [[nodiscard]] Result<std::string> read(const std::string& path) override;
@@ -32,7 +34,8 @@ private:
     struct Impl;
     explicit LibsshSession(std::unique_ptr<Impl> impl);
     [[nodiscard]] Result<RemoteResult> exec(const std::string& command, std::string_view input,
-                                            std::chrono::seconds timeout);
+                                            std::chrono::seconds timeout,
+                                            const std::function<void(std::string_view)>& on_out = {});
     std::unique_ptr<Impl> m_impl;
     SshTarget m_target;
     SshOptions m_options;

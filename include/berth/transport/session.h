@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,16 @@ public:
     /// timeout 0 means the session's default command timeout.
     [[nodiscard]] virtual Result<RemoteResult> run(std::string_view script,
                                                    std::chrono::seconds timeout = std::chrono::seconds(0)) = 0;
+
+    /// As run(), and `on_out` gets the command's standard output as it arrives, in pieces (not
+    /// cut at lines), for live progress; the result still holds all of it. This default, for
+    /// sessions that cannot stream, hands over the whole output once the command is done.
+    [[nodiscard]] virtual Result<RemoteResult> run_streaming(std::string_view script, std::chrono::seconds timeout,
+                                                             const std::function<void(std::string_view)>& on_out) {
+        auto result = run(script, timeout);
+        if (result && on_out && !result->out.empty()) on_out(result->out);
+        return result;
+    }
 
     /// Writes `content` to `path` as a whole (temp file beside it, then rename), with `mode` and
     /// `owner` ("user:group"). The parent directory must exist.
