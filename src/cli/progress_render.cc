@@ -53,7 +53,9 @@ public:
             case ProgressEvent::Kind::Fraction: {
                 const int pct = percent(e);
                 if (pct < 0) return;
-                auto& last = m_decile[e.machine];
+                // Tenths per machine and step: the install's download, then its dpkg run.
+                auto& [step, last] = m_decile[e.machine];
+                if (step != e.step) step = e.step, last = 0;
                 if (pct / 10 <= last && pct != 100) return;
                 if (pct == 100 && last == 10) return;
                 last = pct / 10;
@@ -74,7 +76,7 @@ private:
     std::ostream& m_out;
     bool m_utc;
     std::map<std::string, Clock::time_point> m_started;
-    std::map<std::string, int> m_decile;
+    std::map<std::string, std::pair<std::string, int>> m_decile;  ///< machine -> (step, last tenth shown)
 };
 
 class TtyRenderer final : public ProgressRenderer {

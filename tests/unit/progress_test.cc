@@ -85,6 +85,18 @@ TEST_CASE("plain progress: timestamped lines per machine, a fraction every 10%",
     CHECK(out.str() == want);
 }
 
+TEST_CASE("plain progress: the install's download then its dpkg run - each step counts its own tenths",
+          "[progress][apply][apt]") {
+    std::ostringstream out;
+    auto r = cli::make_plain_renderer(out, true);
+    r->event(ev(K::Step, "n1", "packages", 0ms));
+    for (std::uint64_t d : {0, 500, 1000}) r->event(ev(K::Fraction, "n1", "packages (download)", 0ms, d, 1000));
+    for (std::uint64_t d : {0, 250, 990, 1000}) r->event(ev(K::Fraction, "n1", "packages", 0ms, d, 1000));
+    CHECK(out.str() ==
+          "22:13:20 [n1] packages\n22:13:20 [n1] packages (download) 50%\n22:13:20 [n1] packages (download) 100%\n"
+          "22:13:20 [n1] packages 25%\n22:13:20 [n1] packages 99%\n22:13:20 [n1] packages 100%\n");
+}
+
 TEST_CASE("terminal progress: one line per machine redrawn in place, a bar when a fraction is known",
           "[progress][apply]") {
     std::ostringstream out;
