@@ -259,6 +259,8 @@ Result<ApiAnswer> DockerClient::send(std::string_view method, std::string_view p
         set(CURLOPT_POSTFIELDS, json_body.c_str());
         set(CURLOPT_POSTFIELDSIZE, static_cast<long>(json_body.size()));
         set(CURLOPT_HTTPHEADER, headers.get());
+    } else if (method == "DELETE") {
+        set(CURLOPT_CUSTOMREQUEST, "DELETE");  // docker node rm: /nodes/ID?force=true
     } else {
         set(CURLOPT_HTTPGET, 1L);
     }
@@ -376,7 +378,8 @@ Result<ApiAnswer> DockerClient::authz_probe() {
 }
 
 Result<ApiAnswer> DockerClient::call(std::string_view method, std::string_view path, const std::string& json_body) {
-    if (method != "GET" && method != "POST") return fail_usage("the Docker API client sends GET or POST, not " + std::string(method));
+    if (method != "GET" && method != "POST" && method != "DELETE")
+        return fail_usage("the Docker API client sends GET, POST or DELETE, not " + std::string(method));
     return send(method, path, json_body, std::max(m_request_timeout, milliseconds(std::chrono::minutes(1))), true);
 }
 

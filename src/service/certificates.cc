@@ -85,12 +85,14 @@ Result<void> MachineService::reissue_server_cert(Machine& machine) const {
 }
 
 Result<ProvisionReport> MachineService::regenerate_certs(std::string_view name, bool client_certs,
-                                                         const ProvisionOptions& options) const {
+                                                         const ProvisionOptions& options,
+                                                         const std::optional<std::vector<std::string>>& tls_sans) const {
     MachineLogScope log_scope{std::string(name)};
     auto locked = open_locked(name);
     if (!locked) return std::unexpected(locked.error());
     Machine* machine = &locked->machine;
     auto& record = machine->record;
+    if (tls_sans) record.tls.extra_sans = *tls_sans;
     if (client_certs) {
         spdlog::info("[{}] Making a new CA, server and client certificate...", name);
         if (auto ok = issue_certificates(record, *machine->driver); !ok) return std::unexpected(ok.error());

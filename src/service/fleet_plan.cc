@@ -47,9 +47,10 @@ std::string policy_digest(const ProvisionOptions& options) {
     return "sha256:" + sha256_hex(buf.str());
 }
 
-/// The keys whose change only a new machine can carry; everything else a provision applies.
+/// The keys whose change only a new machine can carry; everything else a provision applies
+/// (tls-san: a new server certificate from the machine's CA, then a provision).
 bool needs_replace(const std::string& key) {
-    static const std::set<std::string> keys = {"driver", "tls-key-type", "tls-ca-days", "tls-cert-days", "tls-san"};
+    static const std::set<std::string> keys = {"driver", "tls-key-type", "tls-ca-days", "tls-cert-days"};
     return keys.contains(key) || key.starts_with("driver-option ");
 }
 

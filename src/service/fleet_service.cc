@@ -174,7 +174,14 @@ Result<void> FleetService::run_action(const FleetSpec& spec, const PlanEntry& en
         ProvisionOptions options = desired.request.provision;
         options.package_gate = shared.package_gate;
         options.engine = desired.request.engine;
-        auto report = m_machines.provision(entry.name, options);
+        // New SANs need a new server certificate (from the machine's own CA), which the
+        // provision then installs: dockerd restarts, live-restore keeps the containers.
+        auto record = m_machines.store().load(entry.name);
+        if (!record) return std::unexpected(record.error());
+        const bool new_sans = record->tls.extra_sans != desired.request.tls_sans;
+        if (new_sans) progress_step("certificates");
+        auto report = new_sans ? m_machines.regenerate_certs(entry.name, false, options, desired.request.tls_sans)
+                               : m_machines.provision(entry.name, options);
         if (!report) return std::unexpected(report.error());
         outcome.remote_commands = report->remote_commands;
         outcome.changed = report->changed;

@@ -518,3 +518,20 @@ TEST_CASE("the authorization probe POSTs a privileged create as JSON and returns
     REQUIRE_FALSE(unreachable.has_value());
     CHECK(contains(unreachable.error().message, "POST /containers/create"));
 }
+
+TEST_CASE("call sends GET, POST and DELETE - nothing else", "[docker][swarm]") {
+    const Machine dev("dev");
+    const FakeDockerd daemon(server_of(dev));
+    DockerClient client(daemon.url(), dev.client_tls());
+    auto removed = client.call("DELETE", "/nodes/abc123?force=true", "");
+    INFO((removed ? std::string() : removed.error().line()));
+    REQUIRE(removed.has_value());
+    CHECK(removed->status == 200);
+    CHECK(contains(removed->body, "\"deleted\": \"abc123\""));
+    auto got = client.call("GET", "/_ping", "");
+    REQUIRE(got.has_value());
+    CHECK(got->status == 200);
+    auto other = client.call("PUT", "/nodes/abc123", "{}");
+    REQUIRE_FALSE(other.has_value());
+    CHECK(other.error().kind == berth::ErrorKind::Usage);
+}

@@ -122,6 +122,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.answer_json(404, {"message": "No such image: " + str(request.get("Image"))})
 
+    def do_DELETE(self):
+        # docker node rm --force: /nodes/ID?force=true; the answer names what was asked.
+        path = re.sub(r"^/v[0-9]+\.[0-9]+(?=/)", "", self.path.split("?", 1)[0])
+        query = self.path.split("?", 1)[1] if "?" in self.path else ""
+        if path.startswith("/nodes/") and query == "force=true":
+            self.answer_json(200, {"deleted": path[len("/nodes/"):]})
+        else:
+            self.answer_json(404, {"message": "page not found"})
+
     def log_message(self, format, *args):  # noqa: A002 (BaseHTTPRequestHandler's signature)
         pass
 

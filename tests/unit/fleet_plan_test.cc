@@ -58,6 +58,8 @@ TEST_CASE("the plan of a spec against the store - table-driven", "[fleet][plan]"
     a_days.request.tls_cert_days = 365;
     auto a_user = a;
     a_user.user = "alice";
+    auto a_san = a;
+    a_san.request.tls_sans = {"docker.example.org"};
     const auto old = machine("old");
     auto creating = stored(a);
     creating.record->status = MachineStatus::Creating;
@@ -84,6 +86,8 @@ TEST_CASE("the plan of a spec against the store - table-driven", "[fleet][plan]"
                         "a provision cannot change this: apply --recreate replaces the machine"}}},
         {{a_days}, {"certificate days with --recreate: replace", {stored(a)}, {false, true}, {{P::Replace, "a"}},
                     {"tls-cert-days: 730 -> 365"}}},
+        {{a_san}, {"a new tls-san: change (a new server certificate), no --recreate needed", {stored(a)}, {},
+                   {{P::Change, "a"}}, {"tls-san: [] -> [docker.example.org]"}}},
         {{a}, {"outside the fleet: conflict", {stored(a, "")}, {}, {{P::Conflict, "a"}},
                {"a machine of this name exists outside the fleet"}}},
         {{a}, {"another fleet: conflict", {stored(a, "other")}, {}, {{P::Conflict, "a"}},

@@ -141,8 +141,11 @@ public:
     /// New server certificate from the machine's CA (with `client_certs`: a new CA and client
     /// certificate too, which invalidates the old client certificate), then a provision, which
     /// replaces only the TLS files and restarts dockerd (live-restore keeps containers running).
-    [[nodiscard]] Result<ProvisionReport> regenerate_certs(std::string_view name, bool client_certs,
-                                                           const ProvisionOptions& options) const;
+    /// `tls_sans`: the extra SANs (--tls-san) the new server certificate carries from now on
+    /// (berth apply, when a spec's tls-san changed); none: the recorded ones.
+    [[nodiscard]] Result<ProvisionReport> regenerate_certs(
+        std::string_view name, bool client_certs, const ProvisionOptions& options,
+        const std::optional<std::vector<std::string>>& tls_sans = std::nullopt) const;
 
     enum class Power { Start, Stop, Restart, Kill };
     /// One lifecycle call under the machine's lock. After start and restart, a machine whose
