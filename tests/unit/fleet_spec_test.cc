@@ -300,6 +300,11 @@ TEST_CASE("every example in examples/fleet parses", "[fleet][examples]") {
     REQUIRE(course);
     CHECK(course->machines.size() == 31);  // 30 students and the staff machine
     CHECK(std::count_if(course->machines.begin(), course->machines.end(), [](const auto& m) { return !m.user.empty(); }) == 30);
+    auto swarm = load_fleet_spec(examples / "swarm.yaml", driver_table(), f.validate);
+    REQUIRE(swarm);
+    REQUIRE(swarm->swarm);
+    CHECK(swarm->swarm->managers == std::vector<std::string>{"swarm-1"});
+    CHECK(swarm->swarm_role("swarm-3") == "worker");
 }
 
 TEST_CASE("swarm: managers default to the first machine - others are workers - errors name the place", "[fleet][swarm]") {
