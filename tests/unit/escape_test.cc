@@ -417,7 +417,13 @@ TEST_CASE("a swarm machine's firewall opens the swarm ports to its peers only - 
             if (f.path == k_daemon_json) CHECK(nlohmann::json::parse(f.content).at("live-restore") == false);
     }
     for (const auto& f : *plain_files)
-        if (f.path == k_daemon_json) CHECK(nlohmann::json::parse(f.content).at("live-restore") == true);
+        if (f.path == k_daemon_json) {
+            const auto daemon = nlohmann::json::parse(f.content);
+            CHECK(daemon.at("live-restore") == true);
+            // BuildKit's gRPC stream is not seen by berth-authz: dockerd refuses its entitlements.
+            CHECK(daemon.at("builder") ==
+                  nlohmann::json{{"Entitlements", {{"network-host", false}, {"security-insecure", false}}}});
+        }
 
     req.swarm.peers = {"10.0.0.1 } accept; tcp dport 22"};
     auto hostile = render_desired_files(*templates, facts, req, OsFamily::Debian, warnings);
