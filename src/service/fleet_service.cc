@@ -298,6 +298,16 @@ Result<ApplyReport> FleetService::apply(const FleetSpec& spec, const ApplyOption
     } catch (const std::exception& e) {
         report.swarm_error = Error{ErrorKind::Failed, std::string("internal error in the swarm phase: ") + e.what(), {}, {}};
     }
+    // The swarm's progress line ends like a machine's.
+    if (options.progress && (report.swarm || report.swarm_error || !report.swarm_left.empty())) {
+        ProgressEvent event;
+        event.machine = "swarm";
+        event.at = std::chrono::system_clock::now();
+        event.kind = report.swarm_error ? ProgressEvent::Kind::Failed : ProgressEvent::Kind::Done;
+        event.message = report.swarm_error ? error_line(*report.swarm_error)
+                        : report.swarm_left.empty() ? "converged" : "left";
+        options.progress(event);
+    }
     return report;
 }
 
