@@ -47,6 +47,9 @@ cleanup() {
 }
 trap cleanup EXIT
 row() { rows+=("$(printf '%-52s %9s' "$1" "$2")"); printf '%-52s %9s\n' "$1" "$2" >&2; }
+# ratio A B: A/B to two decimals ("-" when either is missing or B is 0).
+ratio() { awk -v a="${1:-}" -v b="${2:-}" 'BEGIN{ if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'; }
+declare -A secs
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b - a}'; }
 
@@ -75,7 +78,8 @@ create_one() {  # image name
   "$berth" create -d libvirt --libvirt-uri "$uri" --libvirt-virt-type qemu --libvirt-memory "$memory" \
     --libvirt-data-disk-size 0 --libvirt-image "$image" "$name" 2>"$work/$name.log" >/dev/null ||
     { cat "$work/$name.log" >&2; exit 1; }
-  row "create-to-ready from $image" "$(since "$t0") s"
+  secs[$image]=$(since "$t0")
+  row "create-to-ready from $image" "${secs[$image]} s"
   phases=$(grep -o 'Time: .*' "$work/$name.log" | tail -1)
   echo "  $phases" >&2
   rows+=("  ${phases}")
@@ -83,6 +87,7 @@ create_one() {  # image name
 }
 create_one "$base" bench-plain
 create_one "$baked" bench-baked
+row "  ratio: from $base / from $baked" "$(ratio "${secs[$base]}" "${secs[$baked]}")"
 
 # 3. Ten from the baked image, two at a time and one after another.
 if [ "$fleet" = 1 ]; then
@@ -111,9 +116,11 @@ EOF
       t0=$(now)
       "$berth" apply -f "$spec" --parallel "$parallel" --progress=plain >"$work/apply-$parallel.log" 2>&1 ||
         { tail -n 40 "$work/apply-$parallel.log" >&2; exit 1; }
-      row "$count VMs from $baked, apply --parallel $parallel" "$(since "$t0") s"
+      secs[parallel$parallel]=$(since "$t0")
+      row "$count VMs from $baked, apply --parallel $parallel" "${secs[parallel$parallel]} s"
       for i in $(seq -w 1 "$count"); do "$berth" rm -y -f "bench-$i" >/dev/null 2>&1 || true; done
     done
+    row "  ratio: --parallel 1 / --parallel 2" "$(ratio "${secs[parallel1]}" "${secs[parallel2]}")"
   fi
 fi
 
