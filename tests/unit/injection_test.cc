@@ -136,7 +136,9 @@ TEST_CASE("the version pin and every package reach apt-get and dnf as single quo
             auto r = run_sh("PATH=" + shell_quote((dir / "bin").string()) + ":$PATH\n" + changes.install_script);
             INFO(changes.install_script << r.err);
             const std::string pinned = (family == OsFamily::Debian ? "docker.io=" : "moby-engine-") + engine.version;
-            CHECK(r.out.ends_with("[" + pinned + "]" +
+            // apt-get install's own output goes to stderr (its status lines, fd 3, to stdout).
+            const std::string& printed = family == OsFamily::Debian ? r.err : r.out;
+            CHECK(printed.ends_with("[" + pinned + "]" +
                                   (family == OsFamily::Debian ? "[apparmor][auditd][nftables]"
                                                               : "[audit][nftables][container-selinux]")));
             CHECK_FALSE(std::filesystem::exists(marker));
