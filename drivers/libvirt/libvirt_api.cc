@@ -403,6 +403,22 @@ Result<std::vector<Domain>> Connection::all_domains() const {
     return out;
 }
 
+Result<std::map<std::string, DomainStateCode>> Connection::domain_states() const {
+    virDomainStatsRecordPtr* records = nullptr;
+    int n = virConnectGetAllDomainStats(get(), VIR_DOMAIN_STATS_STATE, &records, 0);
+    if (n < 0) return std::unexpected(last_error("cannot read the states of the domains at " + m_uri));
+    std::map<std::string, DomainStateCode> out;
+    for (int i = 0; i < n; ++i) {
+        const char* name = virDomainGetName(records[i]->dom);
+        int state = VIR_DOMAIN_NOSTATE;
+        if (virTypedParamsGetInt(records[i]->params, records[i]->nparams, "state.state", &state) < 0)
+            state = VIR_DOMAIN_NOSTATE;
+        if (name != nullptr) out[name] = state;
+    }
+    virDomainStatsRecordListFree(records);
+    return out;
+}
+
 Result<std::optional<StoragePool>> Connection::pool(const std::string& name) const {
     virStoragePoolPtr p = virStoragePoolLookupByName(get(), name.c_str());
     if (p == nullptr) {

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -247,6 +248,9 @@ const std::vector<DriverOption>& libvirt_options() {
 
 std::string libvirt_default(std::string_view name) { return option_default(libvirt_options(), name); }
 int libvirt_default_int(std::string_view name) { return option_default_int(libvirt_options(), name); }
+
+/// The address ip() last found, read by ls (listed_docker_url) instead of asking libvirt.
+constexpr const char* k_address_file = "libvirt-address";
 
 class LibvirtDriver final : public Driver {
 public:
@@ -507,14 +511,26 @@ public:
         if (address->empty())
             return fail("domain " + m_names.domain + " has no IP address on network " + m_network + " yet",
                         address_hint());
+        remember_address(*address);
         return *address;
     }
 
     Result<std::string> docker_url() override {
         auto address = ip();
         if (!address) return std::unexpected(address.error());
-        const bool v6 = address->find(':') != std::string::npos;
-        return "tcp://" + (v6 ? "[" + *address + "]" : *address) + ":2376";
+        return url_of(*address);
+    }
+
+    /// ls: the address ip() last found (kept in libvirt-address), not a lookup per machine;
+    /// docker_url() for a machine whose address berth never looked up.
+    Result<std::string> listed_docker_url() override {
+        auto kept = read_file(m_ctx.machine_dir / k_address_file);
+        if (kept) {
+            std::string address = *kept;
+            while (!address.empty() && std::isspace(static_cast<unsigned char>(address.back()))) address.pop_back();
+            if (!address.empty()) return url_of(address);
+        }
+        return docker_url();
     }
 
     Result<SshEndpoint> ssh_endpoint() override {
@@ -825,6 +841,22 @@ private:
         return v6;
     }
 
+    static std::string url_of(const std::string& address) {
+        const bool v6 = address.find(':') != std::string::npos;
+        return "tcp://" + (v6 ? "[" + address + "]" : address) + ":2376";
+    }
+
+    /// Keeps the address for ls; a failure to write it only costs ls a lookup.
+    void remember_address(const std::string& address) const {
+        if (m_ctx.machine_dir.empty()) return;
+        auto kept = read_file(m_ctx.machine_dir / k_address_file);
+        if (kept && *kept == address + "\n") return;
+        std::error_code ec;
+        if (!std::filesystem::is_directory(m_ctx.machine_dir, ec)) return;
+        if (auto ok = write_file_atomic(m_ctx.machine_dir / k_address_file, address + "\n", 0600); !ok)
+            spdlog::debug("cannot keep the address of {}: {}", m_ctx.machine, ok.error().message);
+    }
+
     std::string address_hint() const {
         return "check that the guest boots (`virsh -c " + m_uri + " console " + m_names.domain +
                "`), that network " + m_network + " hands out DHCP leases (`virsh -c " + m_uri + " net-dhcp-leases " +
@@ -839,6 +871,7 @@ private:
                 auto address = find_address(domain);
                 if (!address) return std::unexpected(address.error());
                 if (address->empty()) return WaitStep::NotYet;
+                remember_address(*address);
                 spdlog::debug("{}domain {} has address {}", "[" + m_ctx.machine + "] ", m_names.domain, *address);
                 return WaitStep::Done;
             },
@@ -871,7 +904,7 @@ private:
     std::string m_instance_id;
 };
 
-/// One connection and one virConnectListAllDomains per URI, however many machines.
+/// One connection and one virConnectGetAllDomainStats per URI, however many machines.
 std::vector<Result<MachineState>> libvirt_states(const std::vector<Driver*>& drivers) {
     std::vector<Result<MachineState>> out(drivers.size(), Result<MachineState>(MachineState::None));
     std::map<std::string, std::vector<std::size_t>> by_uri;
@@ -889,22 +922,19 @@ std::vector<Result<MachineState>> libvirt_states(const std::vector<Driver*>& dri
             for (std::size_t i : indexes) out[i] = std::unexpected(conn.error());
             continue;
         }
-        auto domains = conn->all_domains();
-        if (!domains) {
-            for (std::size_t i : indexes) out[i] = std::unexpected(domains.error());
+        auto states = conn->domain_states();
+        if (!states) {
+            for (std::size_t i : indexes) out[i] = std::unexpected(states.error());
             continue;
         }
-        std::map<std::string, const Domain*> by_name;
-        for (const Domain& dom : *domains) by_name[dom.name()] = &dom;
         for (std::size_t i : indexes) {
             auto* d = static_cast<LibvirtDriver*>(drivers[i]);
-            auto it = by_name.find(d->domain_name());
-            if (it == by_name.end()) {
+            auto it = states->find(d->domain_name());
+            if (it == states->end()) {
                 out[i] = fail_kind(ErrorKind::NotFound, "domain " + d->domain_name() + " does not exist at " + uri);
                 continue;
             }
-            auto s = it->second->state();
-            out[i] = s ? Result<MachineState>(map_domain_state(*s)) : std::unexpected(s.error());
+            out[i] = map_domain_state(it->second);
         }
     }
     return out;

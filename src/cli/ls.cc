@@ -143,7 +143,7 @@ nlohmann::json listing_item(MachineListing& entry, const std::string& docker_hos
         if (r.status != MachineStatus::Ready)
             item["Error"] = r.last_error.empty() ? "status " + std::string(to_string(r.status)) : r.last_error;
         if (entry.state == MachineState::Running) {
-            if (auto url = entry.machine->driver->docker_url(); url) {
+            if (auto url = entry.machine->driver->listed_docker_url(); url) {
                 item["URL"] = *url;
                 if (*url == docker_host) {
                     item["Active"] = "*";

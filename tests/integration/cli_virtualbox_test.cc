@@ -172,6 +172,41 @@ TEST_CASE("cli virtualbox: ls of 50 machines makes two VBoxManage calls - status
     CHECK_FALSE(std::filesystem::exists(t.dir / "store" / "machines" / "m4"));
 }
 
+TEST_CASE("cli virtualbox: ls of 3 and of 12 machines make the same VBoxManage calls - status one",
+          "[cli][virtualbox][ls-calls]") {
+    // Every column of ls (URL, Active, the default table) and status: nothing is asked per machine.
+    auto calls_of = [](int machines) {
+        VBoxCli t;
+        for (int i = 0; i < machines; ++i) t.add_machine("m" + std::to_string(i), uuid_for(i), i % 2 == 0, i == 2);
+        t.take_calls();
+        std::map<std::string, std::vector<Call>> out;
+        const std::vector<std::pair<std::string, std::vector<std::string>>> runs = {
+            {"ls", {"ls"}},
+            {"ls --format", {"ls", "--format", "{{.Name}} {{.Active}} {{.State}} {{.URL}} {{.Errors}}"}},
+            {"ls --json", {"ls", "--json"}},
+            {"ls --filter", {"ls", "-q", "--filter", "state=Running"}},
+            {"status", {"status", "m0"}}};
+        for (const auto& [label, args] : runs) {
+            auto r = t.berth(args);
+            INFO(label << ": " << r.err);
+            REQUIRE(r.exit_status == 0);
+            out[label] = t.take_calls();
+        }
+        auto names = t.berth({"ls", "-q"}).out;
+        CHECK(std::count(names.begin(), names.end(), '\n') == machines);
+        return out;
+    };
+    auto few = calls_of(3);
+    auto many = calls_of(12);
+    CHECK(few.at("ls") == std::vector<Call>{{"list", "vms"}, {"list", "runningvms"}});
+    CHECK(few.at("status") == std::vector<Call>{{"showvminfo", uuid_for(0), "--machinereadable"}});
+    for (const auto& [label, calls] : few) {
+        INFO(label);
+        CHECK_FALSE(calls.empty());
+        CHECK(many.at(label) == calls);
+    }
+}
+
 TEST_CASE("cli virtualbox: a vanished VM, a missing VBoxManage and a failing one are clear errors",
           "[cli][virtualbox]") {
     VBoxCli t;

@@ -131,6 +131,11 @@ public:
     [[nodiscard]] virtual Result<std::string> ip() = 0;
     /// tcp://HOST:PORT of the Docker daemon.
     [[nodiscard]] virtual Result<std::string> docker_url() = 0;
+    /// The URL `ls` shows for a running machine, without an external call where the driver can
+    /// (ls makes a constant number of calls per driver, whatever the number of machines). By
+    /// default docker_url(); drivers whose docker_url() asks the hypervisor give the address the
+    /// last docker_url()/ip() found.
+    [[nodiscard]] virtual Result<std::string> listed_docker_url() { return docker_url(); }
     [[nodiscard]] virtual Result<SshEndpoint> ssh_endpoint() = 0;
     /// The ports sshd and dockerd listen on inside the machine, when the driver reaches them
     /// through forwarded ports (virtualbox's NAT: 127.0.0.1:41000 -> 22); nullopt when the ports

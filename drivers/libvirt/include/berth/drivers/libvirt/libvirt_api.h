@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -177,6 +178,9 @@ public:
     [[nodiscard]] Result<Domain> define_domain(const std::string& xml);
     /// Every domain, active or not: one virConnectListAllDomains call.
     [[nodiscard]] Result<std::vector<Domain>> all_domains() const;
+    /// Every domain's name and state (virDomainState): one virConnectGetAllDomainStats call,
+    /// not a virDomainGetState per domain (names are read locally, virDomainGetName).
+    [[nodiscard]] Result<std::map<std::string, DomainStateCode>> domain_states() const;
 
     [[nodiscard]] Result<std::optional<StoragePool>> pool(const std::string& name) const;
     [[nodiscard]] Result<StoragePool> define_pool(const std::string& xml);
