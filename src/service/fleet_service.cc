@@ -38,12 +38,6 @@ bool left_half_made(const Store& store, const StoredMachine& stored, const std::
     return lock.has_value();
 }
 
-std::string error_line(const Error& error) {
-    std::string line = error.message;
-    if (auto nl = line.find('\n'); nl != std::string::npos) line.resize(nl);
-    return line;
-}
-
 /// Sends a machine's Done or Failed event (the owner of its scope sends these).
 void finish_event(const ProgressSink& sink, const MachineOutcome& outcome) {
     if (!sink) return;
@@ -77,6 +71,12 @@ void run_bounded(std::size_t count, int parallel, const std::function<void(std::
         pool.emplace_back([&] {
             for (std::size_t i = next++; i < count; i = next++) work(i);
         });
+}
+
+std::string error_line(const Error& error) {
+    std::string line = error.message;
+    if (auto nl = line.find('\n'); nl != std::string::npos) line.resize(nl);
+    return line;
 }
 
 int ApplyReport::failures() const {

@@ -16,16 +16,6 @@
 #include <set>
 
 namespace berth {
-namespace {
-
-std::string first_line(const Error& error) {
-    std::string line = error.message;
-    if (auto nl = line.find('\n'); nl != std::string::npos) line.resize(nl);
-    return line;
-}
-
-}  // namespace
-
 Result<std::vector<SwarmNode>> swarm_nodes(const FleetSpec& spec, const std::vector<FleetNodeState>& machines,
                                            std::vector<std::string>& skipped) {
     std::vector<SwarmNode> nodes;
@@ -90,12 +80,13 @@ Result<void> FleetService::converge_swarm(const FleetSpec& spec, const ApplyOpti
         MachineLogScope log_scope{node.machine};
         const SwarmMembership wanted{node.role, swarm_peers(*nodes, node.machine)};
         auto record = m_machines.store().load(node.machine);
+        const bool changed = record && (record->swarm != wanted || !record->authz.owner_swarm);
         Result<void> done = {};
         if (!record) done = std::unexpected(record.error());
-        else if (record->swarm != wanted || !record->authz.owner_swarm) done = set_and_provision(spec, node.machine, wanted);
+        else if (changed) done = set_and_provision(spec, node.machine, wanted);
         std::lock_guard lock(mutex);
-        if (!done) errors.push_back(node.machine + ": " + first_line(done.error()));
-        else if (record && (record->swarm != wanted || !record->authz.owner_swarm)) report.swarm_provisioned.push_back(node.machine);
+        if (!done) errors.push_back(node.machine + ": " + error_line(done.error()));
+        else if (changed) report.swarm_provisioned.push_back(node.machine);
     });
     std::sort(report.swarm_provisioned.begin(), report.swarm_provisioned.end());
     if (!errors.empty()) {

@@ -69,6 +69,9 @@ struct FleetNodeState {
                                                          const std::vector<FleetNodeState>& machines,
                                                          std::vector<std::string>& skipped);
 
+/// The first line of an error's message (a machine's line in apply's summary and progress).
+[[nodiscard]] std::string error_line(const Error& error);
+
 /// Runs `work(i)` for i in [0, count) on at most `parallel` threads; returns when all are done.
 void run_bounded(std::size_t count, int parallel, const std::function<void(std::size_t)>& work);
 
