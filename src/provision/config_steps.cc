@@ -54,9 +54,12 @@ Drift AuditRulesStep::unit_drift(const Facts& facts) const {
 
 void AuditRulesStep::activate(const Facts& facts, const std::vector<std::string>& written,
                               Changes& changes) const {
-    if (!written.empty() || rules_unloaded(facts))
+    if (!facts.unit_enabled("auditd")) changes.enable("auditd");
+    // auditd loads the rules as it starts (ExecStartPost=augenrules --load, on Debian and the
+    // RHEL family): a running auditd gets them loaded, a stopped one is started, once each.
+    if (!facts.unit_active("auditd")) changes.activate(Stage::Audit, "systemctl start auditd\n", "auditd (start)");
+    else if (!written.empty() || rules_unloaded(facts))
         changes.activate(Stage::Audit, "augenrules --load >/dev/null\n", "audit rules");
-    if (!facts.unit_active("auditd")) changes.activate(Stage::Audit, "systemctl enable --now auditd\n");
 }
 
 SshdStep::SshdStep(ManagedFile dropin, bool debian)
@@ -87,8 +90,7 @@ void FirewallStep::activate(const Facts& facts, const std::vector<std::string>& 
                             Changes& changes) const {
     if (std::find(written.begin(), written.end(), k_firewall_unit) != written.end())
         changes.reload_units = true;
-    if (!facts.unit_enabled("berth-firewall"))
-        changes.activate(Stage::Firewall, "systemctl enable berth-firewall 2>/dev/null\n");
+    if (!facts.unit_enabled("berth-firewall")) changes.enable("berth-firewall");
     if (!written.empty() || !facts.unit_active("berth-firewall")) {
         // The unit loads the table (so it reads active, and loads it again at boot); nft checks
         // the file first, so a bad table never replaces a good one.
@@ -125,8 +127,8 @@ void AuthzStep::activate(const Facts& facts, const std::vector<std::string>& wri
         changes.activate(Stage::Authz, "systemctl try-restart berth-authz.service\n", "berth-authz");
     else if (active && (wrote(k_authz_policy) || wrote(k_authz_revoked)))
         changes.activate(Stage::Authz, "systemctl try-reload-or-restart berth-authz.service\n", "berth-authz (reload)");
-    if (!active || !facts.unit_enabled("berth-authz.socket"))
-        changes.activate(Stage::Authz, "systemctl enable --now berth-authz.socket\n", "berth-authz.socket");
+    if (!facts.unit_enabled("berth-authz.socket")) changes.enable("berth-authz.socket");
+    if (!active) changes.activate(Stage::Authz, "systemctl start berth-authz.socket\n", "berth-authz.socket");
 }
 
 }  // namespace berth

@@ -60,10 +60,9 @@ Drift DockerServiceStep::check(const Facts& facts) const {
 }
 
 void DockerServiceStep::apply(const Facts& facts, Changes& changes) const {
-    if (m_debian && !facts.unit_active("apparmor"))
-        changes.activate(Stage::Services, "systemctl enable --now apparmor\n");
-    if (!facts.unit_enabled("docker"))
-        changes.activate(Stage::Services, "systemctl enable docker 2>/dev/null\n");
+    if (m_debian && !facts.unit_enabled("apparmor")) changes.enable("apparmor");
+    if (m_debian && !facts.unit_active("apparmor")) changes.activate(Stage::Services, "systemctl start apparmor\n");
+    if (!facts.unit_enabled("docker")) changes.enable("docker");
     if (!facts.unit_active("docker")) changes.restart_docker = true;
 }
 

@@ -69,9 +69,18 @@ std::vector<std::string> package_names(OsFamily family, const EngineConfig& engi
     return pkgs;
 }
 
-PackagesStep::PackagesStep(OsFamily family, EngineConfig engine, bool upgrade)
+std::string docker_hold_policy(const std::string& saved) {
+    return "#!/bin/sh\n"
+           "# berth: Docker's units start once berth has configured them (removed after the install).\n"
+           "[ \"$1\" = --quiet ] && shift\n"
+           "case \"$1\" in docker|docker.service|docker.socket) exit 101 ;; esac\n"
+           "[ -x " + shell_quote(saved) + " ] && exec " + shell_quote(saved) + " \"$@\"\n"
+           "exit 0\n";
+}
+
+PackagesStep::PackagesStep(OsFamily family, EngineConfig engine, bool upgrade, InstallPaths paths)
     : m_family(family), m_engine(std::move(engine)), m_upgrade(upgrade),
-      m_docker_package(package_names(family, m_engine).front()) {}
+      m_docker_package(package_names(family, m_engine).front()), m_paths(std::move(paths)) {}
 
 std::vector<std::string> PackagesStep::to_install(const Facts& facts) const {
     std::vector<std::string> missing;
@@ -116,31 +125,47 @@ void PackagesStep::apply(const Facts& facts, Changes& changes) const {
 std::string PackagesStep::install_script(const std::vector<std::string>& packages) const {
     // Each argument one quoted word: a version pin comes from a flag and a saved record.
     const std::string args = join_shell_words(packages);
-    std::string script;
     if (m_family == OsFamily::Debian) {
-        script = "export DEBIAN_FRONTEND=noninteractive\n";
-        if (m_engine.install == "docker-ce") script += docker_apt_repo();
+        std::string script = "export DEBIAN_FRONTEND=noninteractive\n";
+        if (m_engine.install == "docker-ce" && !m_upgrade) script += docker_apt_repo();
+        return script + apt_install_script(args);
+    }
+    std::string script = m_engine.install == "docker-ce" ? docker_dnf_repo() : "";
+    return script + "dnf -y -q " + std::string(m_upgrade ? "upgrade " : "install ") + args + "\n";
+}
+
+std::string PackagesStep::apt_install_script(const std::string& args) const {
+    const std::string policy = shell_quote(m_paths.policy_rc_d);
+    const std::string saved = m_paths.policy_rc_d + ".berth-saved";
+    const std::string stamp = shell_quote(m_paths.lists_stamp);
+    std::string sources;
+    for (const auto& s : m_paths.sources) sources += " " + shell_quote(s);
+    // Docker's units are held back while dpkg runs (the package would start dockerd with its
+    // defaults; berth starts it once, configured); a policy-rc.d that was there is kept and asked
+    // about every other unit, and put back afterwards.
+    std::string script =
+        "if [ -e " + policy + " ] || [ -L " + policy + " ]; then mv -f " + policy + " " + shell_quote(saved) +
+        " || exit 1; fi\n"
+        "berth_unhold() { rm -f " + policy + "; if [ -e " + shell_quote(saved) + " ] || [ -L " + shell_quote(saved) +
+        " ]; then mv -f " + shell_quote(saved) + " " + policy + "; fi; }\n"
+        "trap berth_unhold EXIT\n"
+        "printf '%s' " + shell_quote(docker_hold_policy(saved)) + " > " + policy + " && chmod 0755 " + policy +
+        " || exit 1\n"
+        "berth_apt() { apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 \"$@\"; }\n"
+        "berth_update() { berth_apt update -q && mkdir -p \"$(dirname " + stamp + ")\" && touch " + stamp + "; }\n"
+        // Fresh: updated within the window by berth or apt's daily job, and no source changed since.
+        "berth_fresh() { for s in " + stamp + " " + shell_quote(m_paths.periodic_stamp) + "; do "
+        "[ -f \"$s\" ] && [ -z \"$(find \"$s\" -mmin +" + std::to_string(k_apt_lists_fresh_minutes) + ")\" ] && "
+        "[ -z \"$(find" + sources + " -newer \"$s\" 2>/dev/null)\" ] && return 0; done; return 1; }\n"
         // apt's status lines (APT::Status-Fd) go to stdout, read live for the progress bar
         // (AptStatusReader); its ordinary output goes to stderr, where a failure's tail is read.
-        const std::string status = " -o APT::Status-Fd=3";
-        const std::string to_stdout = " 3>&1 1>&2";
-        script += "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update -q\n"
-                  "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300" + status +
-                  " install -y -q --no-install-recommends " +
-                  std::string(m_engine.version.empty() ? "" : "--allow-downgrades ") +
-                  (m_upgrade ? "--only-upgrade " : "") + args + to_stdout + "\n";
-        if (m_upgrade) {
-            // --only-upgrade skips what is not installed yet; install the rest normally.
-            script = "export DEBIAN_FRONTEND=noninteractive\n"
-                     "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300 update -q\n"
-                     "apt-get -o Acquire::Retries=5 -o DPkg::Lock::Timeout=300" + status +
-                     " install -y -q --no-install-recommends " + args + to_stdout + "\n";
-        }
-    } else {
-        if (m_engine.install == "docker-ce") script = docker_dnf_repo();
-        script += "dnf -y -q " + std::string(m_upgrade ? "upgrade " : "install ") + args + "\n";
-    }
-    return script;
+        "berth_install() { berth_apt -o APT::Status-Fd=3 install -y -q --no-install-recommends " +
+        std::string(m_engine.version.empty() || m_upgrade ? "" : "--allow-downgrades ") + args + " 3>&1 1>&2; }\n";
+    if (m_upgrade) return script + "berth_update || exit 1\nberth_install\n";
+    return script +
+           "fresh=0; if berth_fresh; then fresh=1; else berth_update || exit 1; fi\n"
+           "berth_install || { [ \"$fresh\" = 1 ] && echo 'berth: the install from the lists on the host failed; "
+           "updating them and trying again' >&2 && berth_update && berth_install; }\n";
 }
 
 }  // namespace berth

@@ -193,6 +193,7 @@ Result<void> Provisioner::run_steps(const ProvisionRequest& req, ProvisionReport
     report.warnings = plan->warnings;
     report.digests = plan->digests;
     for (const auto& w : report.warnings) spdlog::warn("{}: {}", m, w);
+    changes.docker_active = facts->unit_active("docker");
     for (const auto& step : plan->steps) step->apply(*facts, changes);
 
     progress_step("hardening");

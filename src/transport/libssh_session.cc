@@ -100,8 +100,9 @@ void set_session_options(ssh_session s, const SshTarget& target) {
     ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
 }
 
-/// A connected session (not yet verified nor authenticated), retrying with back-off (0.5 s
-/// doubling up to 5 s) until options.connect_timeout.
+/// A connected session (not yet verified nor authenticated), retrying with back-off (0.5 s, then
+/// every second: a refused connection costs nothing, and a guest's sshd that comes up is reached
+/// within a second) until options.connect_timeout.
 Result<SessionPtr> connect_with_retries(const SshTarget& target, const SshOptions& options,
                                         const std::string& where, const std::string& prefix) {
     const auto deadline = Clock::now() + options.connect_timeout;
@@ -121,7 +122,7 @@ Result<SessionPtr> connect_with_retries(const SshTarget& target, const SshOption
                         "check that the host is up and sshd listens there (--ssh-timeout waits longer)");
         }
         std::this_thread::sleep_for(backoff);
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
     }
 }
 

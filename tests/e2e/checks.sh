@@ -14,6 +14,19 @@ check_security_options() {
   ok "docker info: userns, apparmor, default seccomp, live-restore"
 }
 
+# dockerd started exactly once in this boot of machine $1 (default $name), and never stopped:
+# create wrote Docker's configuration before its first start, so nothing was restarted.
+check_docker_started_once() {
+  local m=${1:-$name} journal starts stops
+  journal=$("$berth" ssh "$m" -- sudo -n journalctl -b -u docker.service --no-pager -o cat)
+  starts=$(grep -c '^Starting docker.service\|^Starting Docker Application Container Engine' <<<"$journal" || true)
+  stops=$(grep -c '^Stopping docker.service\|^Stopping Docker Application Container Engine' <<<"$journal" || true)
+  [ "$starts" = 1 ] && [ "$stops" = 0 ] ||
+    fail "dockerd on $m started $starts times and stopped $stops times in this boot (want 1 and 0):
+$(grep -i 'start\|stop' <<<"$journal" | head -n 10)"
+  ok "dockerd on $m started once, configured (0 restarts)"
+}
+
 # A container runs with root remapped and no-new-privileges; $1 is the busybox rootfs tarball.
 check_container() {
   docker image inspect e2e/busybox:1 >/dev/null 2>&1 || docker import -c 'CMD ["/bin/sh"]' "$1" e2e/busybox:1 >/dev/null

@@ -102,6 +102,7 @@ for s in "${students[@]}"; do
   [ -f "$work/bundles/$s.tar.gz" ] || fail "no bundle for $s"
 done
 ok "3 machines ready in $((SECONDS - t0))s; bundles for ${students[*]}"
+for s in "${students[@]}"; do check_docker_started_once "$(vm "$s")"; done
 
 step "each VM answers over TLS under its own CA, and refuses the others' certificates"
 fps=()

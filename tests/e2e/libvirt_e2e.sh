@@ -82,6 +82,7 @@ step "berth create -d libvirt --libvirt-virt-type qemu"
 [ "$("$berth" status "$name")" = Running ] || fail "status is not Running"
 ip=$("$berth" ip "$name")
 ok "VM $name runs at $ip"
+check_docker_started_once "$name"
 
 step "no trust on first use: the host key berth put in the seed was pinned and verified; the seed is gone"
 mdir="$BERTH_STORAGE_PATH/machines/$name"

@@ -111,10 +111,14 @@ touch "$R/boot/vmlinuz-6.1.0" "$R/boot/initrd.img-6.1.0"
     test::write_text(bin / "mke2fs", R"(#!/bin/bash
 set -e
 cp "$8/etc/apt/sources.list" "$FAKE_LOG/sources.list"
+[ -f "$8/var/lib/berth/apt-lists-updated" ] && touch "$FAKE_LOG/lists-stamp"
+ls "$8/etc/systemd/system" > "$FAKE_LOG/masked"
 touch "$9"
 )");
     test::write_text(bin / "qemu-img", "#!/bin/bash\ntouch \"${@: -1}\"\n");
-    for (const char* tool : {"debootstrap", "mke2fs", "qemu-img"})
+    // chroot ROOT apt-get ... update: the image's lists are updated at build time.
+    test::write_text(bin / "chroot", "#!/bin/bash\nprintf '%s\\0' \"${@:2}\" > \"$FAKE_LOG/chroot.args\"\n");
+    for (const char* tool : {"debootstrap", "mke2fs", "qemu-img", "chroot"})
         std::filesystem::permissions(bin / tool, std::filesystem::perms::owner_all);
 
     auto templates = TemplateSet::load();
@@ -148,6 +152,11 @@ touch "$9"
     CHECK(read_file(log / "sources.list").value() ==
           "deb " + mirror + " bookworm main\ndeb " + mirror + " bookworm-updates main\ndeb " + security +
               " bookworm-security main\n");
+    CHECK(read_file(log / "chroot.args").value() == std::string("apt-get\0-o\0Acquire::Retries=5\0update\0-q\0", 40));
+    CHECK(std::filesystem::exists(log / "lists-stamp"));
+    const std::string masked = read_file(log / "masked").value();
+    for (const char* unit : {"cloud-config.service", "cloud-final.service", "apt-daily.timer", "e2scrub_reap.service"})
+        CHECK(masked.find(unit) != std::string::npos);
     CHECK(std::filesystem::exists(out / "disk.qcow2"));
     CHECK(std::filesystem::exists(out / "vmlinuz"));
     CHECK(std::filesystem::exists(out / "initrd.img"));

@@ -131,7 +131,12 @@ TEST_CASE("the version pin and every package reach apt-get and dnf as single quo
             EngineConfig engine;
             engine.version = "1.0-1; touch " + marker + "; :'\"$(touch " + marker + ")`touch " + marker + "`";
             Changes changes;
-            PackagesStep(family, engine, upgrade).apply(Facts{}, changes);
+            InstallPaths paths;  // the Debian script's own files, in the scratch directory
+            paths.policy_rc_d = (dir / "policy-rc.d").string();
+            paths.lists_stamp = (dir / "stamp").string();
+            paths.periodic_stamp = (dir / "periodic").string();
+            paths.sources = {(dir / "sources.list").string()};
+            PackagesStep(family, engine, upgrade, paths).apply(Facts{}, changes);
             REQUIRE_FALSE(changes.install_script.empty());
             auto r = run_sh("PATH=" + shell_quote((dir / "bin").string()) + ":$PATH\n" + changes.install_script);
             INFO(changes.install_script << r.err);

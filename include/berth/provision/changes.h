@@ -36,7 +36,16 @@ public:
     std::vector<ManagedFile> uploads;    ///< files that differ, in plan order
     std::vector<std::string> changed;    ///< files written (paths) and settings changed
     bool reload_units = false;           ///< systemctl daemon-reload before any stage
-    bool restart_docker = false;         ///< systemctl restart docker after every stage
+    bool restart_docker = false;         ///< (re)start docker after every stage
+    /// Whether dockerd runs now (after any install): a docker that must restart and is not running
+    /// is started, and reported as "docker (start)" - its first start, not a restart.
+    bool docker_active = true;
+
+    /// Enables `unit` for the next boots. Enabling does not start anything and, with --no-reload,
+    /// needs no daemon-reload; on Debian it also runs update-rc.d for a unit with an init script
+    /// (seconds under emulation), so all units are enabled in one command that runs in the
+    /// background of the stages and is waited for at the end.
+    void enable(const std::string& unit);
 
     /// Adds `script` (whole lines) to `stage`; `restarted` names what it reloads or restarts.
     void activate(Stage stage, const std::string& script, const std::string& restarted = "");
@@ -49,6 +58,7 @@ private:
     static constexpr size_t k_stages = 5;
     std::array<std::string, k_stages> m_scripts;
     std::array<std::vector<std::string>, k_stages> m_restarted;
+    std::vector<std::string> m_enable;
 };
 
 }  // namespace berth
