@@ -59,6 +59,7 @@ void add_tls_and_engine_flags(CLI::App* sub, CreateOptions& opts) {
     one_each(key_option(sub, "engine-registry-mirror", engine.registry_mirrors));
     key_option(sub, "engine-storage-driver", engine.storage_driver);
     one_each(key_option(sub, "engine-env", engine.env));
+    key_option(sub, "engine-apt-proxy", engine.apt_proxy)->type_name("URL");
     key_option(sub, "templates-dir", opts.templates_dir);
     key_option(sub, "ssh-timeout", opts.ssh_timeout)->capture_default_str();
     add_authz_options(sub, opts.authz_policy, opts.request.provision.authz_owner_role);

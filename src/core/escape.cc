@@ -140,6 +140,19 @@ std::string systemd_env_file_value(std::string_view text) {
     return out + "\"";
 }
 
+std::string apt_conf_quote(std::string_view text) {
+    std::string out = "\"";
+    for (char c : text) {
+        if (c == '"' || c == '\\' || is_control(c)) out += hex_escape("%%%02X", c);
+        else out += c;
+    }
+    return out + "\"";
+}
+
+bool apt_conf_can_carry(std::string_view text) {
+    return !has_control_character(text) && text.find_first_of("\"\\") == std::string_view::npos;
+}
+
 bool has_control_character(std::string_view text) {
     for (char c : text)
         if (is_control(c)) return true;

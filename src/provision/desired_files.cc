@@ -166,6 +166,22 @@ Result<std::string> daemon_json_across_swarm(const TemplateSet& templates, const
     return render_daemon_json(templates, facts, other, family, ignored);
 }
 
+Result<std::vector<ManagedFile>> render_pre_install_files(const TemplateSet& templates,
+                                                          const ProvisionRequest& request, OsFamily family) {
+    if (family != OsFamily::Debian) return std::vector<ManagedFile>{};
+    const std::string& proxy = request.engine.apt_proxy;
+    // Checked at create and before every provision (check_apt_proxy_url); refused here too
+    // rather than written altered.
+    if (!apt_conf_can_carry(proxy))
+        return fail_usage(
+            "the apt proxy URL of " + request.machine + " has a quote, a backslash or a control character",
+            "give --engine-apt-proxy a plain http:// or https:// URL");
+    const nlohmann::json ctx = {{"apt_proxy_set", !proxy.empty()}, {"apt_proxy", apt_conf_quote(proxy)}};
+    auto text = templates.render("apt-proxy.conf", ctx);
+    if (!text) return std::unexpected(text.error());
+    return std::vector<ManagedFile>{{k_apt_proxy, *text, 0644}};
+}
+
 Result<std::vector<ManagedFile>> render_desired_files(const TemplateSet& templates, const Facts& facts,
                                                       const ProvisionRequest& request, OsFamily family,
                                                       std::vector<std::string>& warnings) {
@@ -191,6 +207,9 @@ Result<std::vector<ManagedFile>> render_desired_files(const TemplateSet& templat
         files.push_back({path, *text, mode});
     }
     if (auto ok = add_authz_files(templates, *ctx, request, files); !ok) return std::unexpected(ok.error());
+    auto pre_install = render_pre_install_files(templates, request, family);
+    if (!pre_install) return std::unexpected(pre_install.error());
+    files.insert(files.end(), pre_install->begin(), pre_install->end());
     if (request.authz.owner_role == "admin")
         warnings.push_back("--authz-owner-role admin weakens the hardening: " + weakening_reason("authz-owner-role"));
     if (request.authz.owner_swarm)

@@ -6,6 +6,7 @@
 #include <berth/provision/elf_arch.h>
 #include <berth/provision/host_paths.h>
 #include <berth/provision/host_steps.h>
+#include <berth/provision/package_config_step.h>
 
 #include <algorithm>
 
@@ -43,6 +44,7 @@ Result<Plan> make_plan(const TemplateSet& templates, const Facts& facts, const P
     plan.steps.push_back(std::make_unique<AuthzStep>(file(k_authz_binary), file(k_authz_policy),
                                                      file(k_authz_revoked), file(k_authz_socket_unit), file(k_authz_service_unit)));
     plan.steps.push_back(std::make_unique<DockerServiceStep>(debian));
+    if (debian) plan.steps.push_back(std::make_unique<PackageConfigStep>(std::vector{file(k_apt_proxy)}));
     return plan;
 }
 

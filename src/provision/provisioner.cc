@@ -7,8 +7,10 @@
 #include <berth/docker/docker_client.h>
 #include <berth/provision/engine_options.h>
 #include <berth/provision/engine_checks.h>
+#include <berth/provision/desired_files.h>
 #include <berth/provision/facts.h>
 #include <berth/provision/host_paths.h>
+#include <berth/provision/package_config_step.h>
 #include <berth/provision/packages_step.h>
 #include <berth/provision/plan.h>
 
@@ -172,12 +174,17 @@ Result<void> Provisioner::run_steps(const ProvisionRequest& req, ProvisionReport
     auto os = supported_os(*facts);
     if (!os) return std::unexpected(os.error());
     if (auto ok = check_saved_engine(m, req.engine, os->family); !ok) return std::unexpected(ok.error());
+    if (auto ok = check_apt_proxy_host(req.engine, *os, m); !ok) return std::unexpected(ok.error());
     report.os = *os;
 
     Changes changes;
     PackagesStep(os->family, req.engine, req.upgrade).apply(*facts, changes);
+    std::vector<std::string> written_early;  // the files the install reads (apt's proxy)
     if (!changes.install_script.empty()) {
         report.installed = changes.installed;  // before: a failed install may have done part of it
+        auto early = write_pre_install_files(req, *facts, os->family);
+        if (!early) return std::unexpected(early.error());
+        written_early = *early;
         if (auto ok = install_packages(req, changes); !ok) return std::unexpected(ok.error());
         lap("packages");
         // Paths and versions changed: read the state again (one more command, only after an install).
@@ -198,7 +205,8 @@ Result<void> Provisioner::run_steps(const ProvisionRequest& req, ProvisionReport
 
     progress_step("hardening");
     if (auto ok = write_files(req, changes); !ok) return std::unexpected(ok.error());
-    report.changed = changes.changed;
+    report.changed = written_early;
+    report.changed.insert(report.changed.end(), changes.changed.begin(), changes.changed.end());
     lap("hardening");
     report.restarted = changes.restarted();  // before: a failed apply may have done part of it
     progress_step("restart");
@@ -220,6 +228,7 @@ Result<CheckReport> Provisioner::check(const ProvisionRequest& req) {
     if (!facts) return std::unexpected(facts.error());
     auto os = supported_os(*facts);
     if (!os) return std::unexpected(os.error());
+    if (auto ok = check_apt_proxy_host(req.engine, *os, req.machine); !ok) return std::unexpected(ok.error());
     CheckReport report;
     report.os = *os;
     const PackagesStep packages(os->family, req.engine, req.upgrade);
@@ -264,6 +273,26 @@ Result<void> Provisioner::install_packages(const ProvisionRequest& req, const Ch
                           [&status](std::string_view chunk) { status.feed(chunk); });
     if (!ok) return std::unexpected(ok.error());
     return {};
+}
+
+// The files the package install reads (apt's proxy), uploaded right before it when they differ
+// from the facts, with the upload write_files makes; the plan's step then finds them in place.
+Result<std::vector<std::string>> Provisioner::write_pre_install_files(const ProvisionRequest& req,
+                                                                      const Facts& facts, OsFamily family) {
+    auto files = render_pre_install_files(m_templates, req, family);
+    if (!files) return std::unexpected(files.error());
+    Changes differ;
+    PackageConfigStep(*files).apply(facts, differ);
+    std::vector<std::string> written;
+    for (const auto& f : differ.uploads) {
+        spdlog::debug("{}writing {} ({}) before the package install", log_prefix(req.machine), f.path,
+                      mode_text(f.mode));
+        if (auto ok = m_session.upload(f.content, f.path, f.mode, f.owner); !ok)
+            return std::unexpected(ok.error());
+        m_progress.changed.push_back(f.path);
+        written.push_back(f.path);
+    }
+    return written;
 }
 
 // The "preparing the host" command (host name, subordinate ids, the directories the files go

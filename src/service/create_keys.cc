@@ -1,5 +1,7 @@
 #include <berth/service/create_keys.h>
 
+#include <berth/provision/engine_checks.h>
+
 #include <charconv>
 
 namespace berth {
@@ -28,6 +30,13 @@ Result<void> set_ssh_timeout(CreateRequest& r, const std::vector<std::string>& v
     if (!n) return std::unexpected(n.error());
     if (*n < 1) return fail_usage("ssh-timeout must be at least 1 second");
     r.provision.ssh_timeout = std::chrono::seconds(*n);
+    return {};
+}
+
+/// Checked here too, so that a spec's error names the value's place (create checks it again).
+Result<void> set_apt_proxy(CreateRequest& r, const std::vector<std::string>& v) {
+    if (auto ok = check_apt_proxy_url(v.at(0)); !ok) return ok;
+    r.engine.apt_proxy = v.at(0);
     return {};
 }
 
@@ -76,6 +85,10 @@ const std::vector<CreateKey>& table() {
         {"engine-env", T::StringList,
          "Environment variable KEY=VALUE for dockerd, kept in a root-only file (repeatable; no control characters)",
          false, BERTH_LIST(engine.env)},
+        {"engine-apt-proxy", T::String,
+         "apt proxy or mirror URL the machine's package downloads go through, e.g. http://apt-cache.lan:3142 "
+         "(http:// or https://, no user:pass@; Debian and Ubuntu hosts only)",
+         false, set_apt_proxy},
         {"templates-dir", T::String, "Directory of templates that replace berth's own (see templates/README.md)",
          true, set_templates_dir},
         {"ssh-timeout", T::Int, "Seconds to keep trying to reach the machine over SSH", false, set_ssh_timeout},

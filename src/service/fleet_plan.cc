@@ -149,7 +149,7 @@ nlohmann::json desired_json(const FleetMachineSpec& machine) {
     for (const auto& [name, values] : r.driver_flags) options[name] = values;
     const EngineConfig& e = r.engine;
     const ProvisionOptions& p = r.provision;
-    return nlohmann::json{
+    nlohmann::json desired = {
         {"driver", r.driver},
         {"driver-options", options},
         {"engine-install", e.install},
@@ -172,6 +172,9 @@ nlohmann::json desired_json(const FleetMachineSpec& machine) {
         {"user-role", machine.user.empty() ? std::string() : machine.user_role},
         {"context", machine.context},
     };
+    // Only when given, so that the settings recorded before the key compare equal.
+    if (!e.apt_proxy.empty()) desired["engine-apt-proxy"] = e.apt_proxy;
+    return desired;
 }
 
 FleetPlan make_plan(const FleetSpec& spec, const std::vector<StoredMachine>& stored, const PlanOptions& options) {

@@ -28,10 +28,10 @@ std::string bake_cleanup_script() {
         "systemctl stop containerd.service >/dev/null 2>&1 || true\n"
         "for d in /var/lib/docker /var/lib/containerd; do [ -d \"$d\" ] && find \"$d\" -mindepth 1 -maxdepth 1 "
         "-exec rm -rf {} +; done\n"
-        "# The machine's own files: TLS, engine environment, authz policy (its owner's CN).\n"
+        "# The machine's own files: TLS, engine environment, authz policy (its owner's CN), apt's proxy.\n"
         "rm -f " + shell_quote(k_ca_path) + " " + shell_quote(k_server_cert_path) + " " +
         shell_quote(k_server_key_path) + " " + shell_quote(k_engine_env) + " " + shell_quote(k_authz_policy) + " " +
-        shell_quote(k_authz_revoked) + "\n"
+        shell_quote(k_authz_revoked) + " " + shell_quote(k_apt_proxy) + "\n"
         "rm -f /etc/ssh/ssh_host_*\n"
         "rm -f /root/.ssh/authorized_keys /home/*/.ssh/authorized_keys /root/.bash_history /home/*/.bash_history\n"
         "if command -v cloud-init >/dev/null; then cloud-init clean --logs --seed || exit 1; "

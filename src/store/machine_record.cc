@@ -65,6 +65,7 @@ nlohmann::json MachineRecord::to_json() const {
     };
     // Only when given, so that records without it are written as before.
     if (!engine.insecure_opts.empty()) j["engine"]["insecure_opts"] = engine.insecure_opts;
+    if (!engine.apt_proxy.empty()) j["engine"]["apt_proxy"] = engine.apt_proxy;
     if (!authz.is_default())
         j["authz"] = {{"owner_role", authz.owner_role}, {"custom_policy", authz.custom_policy},
                       {"owner_swarm", authz.owner_swarm}};
@@ -180,6 +181,7 @@ Result<MachineRecord> MachineRecord::from_json(const nlohmann::json& j, const st
             r.engine.registry_mirrors = e.value("registry_mirrors", std::vector<std::string>{});
             r.engine.storage_driver = e.value("storage_driver", "");
             r.engine.env = e.value("env", std::vector<std::string>{});
+            r.engine.apt_proxy = e.value("apt_proxy", "");
         }
         if (j.contains("provision")) {
             const auto& p = j["provision"];

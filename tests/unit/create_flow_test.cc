@@ -59,6 +59,7 @@ const char* const k_managed[] = {
     "/etc/audit/rules.d/berth-docker.rules", "/etc/ssh/sshd_config.d/00-berth.conf", "/etc/berth/firewall.nft",
     "/etc/systemd/system/berth-firewall.service", "/usr/local/sbin/berth-authz", "/etc/berth/authz.yaml",
     "/etc/berth/authz-revoked.yaml", "/etc/systemd/system/berth-authz.socket", "/etc/systemd/system/berth-authz.service",
+    "/etc/apt/apt.conf.d/90berth-proxy",
 };
 
 /// The plan berth runs on that host on first contact: facts, host name, every file, one apply.
@@ -66,7 +67,7 @@ void expect_first_provision(ScriptedSession& s, const std::string& name) {
     s.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, installed_debian_facts(), ""})
         .expect_run({"h='" + name + "'\nhostnamectl set-hostname \"$h\"", "install -d -m 0755 /etc/docker",
                      "install -d -m 0700 '/etc/docker/tls'"});
-    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644, 0644};
+    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644, 0644, 0644};
     for (size_t i = 0; i < std::size(k_managed); ++i) s.expect_upload(k_managed[i], modes[i]);
     s.expect_run({"systemctl daemon-reload", "sshd -t", "nft -c -f '/etc/berth/firewall.nft'",
                   "augenrules --load", "systemctl restart docker"});
@@ -184,7 +185,7 @@ TEST_CASE("create provisions over one scripted session and verifies through the 
     std::vector<std::string> phases;
     for (const auto& [phase, secs] : report->timings) phases.push_back(phase);
     CHECK(phases == std::vector<std::string>{"machine", "ssh", "hardening", "restarts", "verify"});
-    CHECK(report->remote_commands() == 18);  // facts, prepare, 15 uploads, apply
+    CHECK(report->remote_commands() == 19);  // facts, prepare, 16 uploads, apply
     REQUIRE(report->provision);
     CHECK(report->provision->restarted.back() == "docker");
 
@@ -247,7 +248,7 @@ TEST_CASE("two creates run at once on one MachineService - each with its own rep
         INFO((result ? std::string() : result.error().line()));
         REQUIRE(result);
         CHECK(result->record.name == name);
-        CHECK(result->remote_commands() == 18);
+        CHECK(result->remote_commands() == 19);
         int machine_phases = 0;
         for (const auto& [phase, secs] : result->timings) machine_phases += phase == "machine";
         CHECK(machine_phases == 1);
@@ -371,7 +372,7 @@ TEST_CASE("a create on a host berth did not make that fails after changing it sa
     auto& session = f.session_for("web1");
     session.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, installed_debian_facts(), ""})
         .expect_run({"h='web1'\nhostnamectl set-hostname \"$h\"", "install -d -m 0755 /etc/docker"});
-    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644, 0644};
+    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644, 0644, 0644};
     for (size_t i = 0; i < std::size(k_managed); ++i) session.expect_upload(k_managed[i], modes[i]);
     session.expect_run({"systemctl restart docker"}, {1, "", "Job for docker.service failed"})
         .expect_run({"journalctl -u docker"}, {0, "dockerd: bad daemon.json\n", ""});

@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 using namespace berth;
 using berth::test::run_sh;
@@ -101,12 +102,92 @@ TEST_CASE("systemd_env_file_value: sourced back exactly - control characters are
     CHECK_FALSE(has_control_character("http://user:p%40ss@proxy:3128 \xc3\xa9"));
 }
 
+namespace {
+
+/// What apt reads from an apt.conf text (format_readers.h): the keys the file adds, and `key`'s value.
+std::pair<std::set<std::string>, std::string> apt_reads(const std::string& text, const std::string& key) {
+    auto read = berth::test::apt_conf_read(text, key);
+    INFO(text);
+    REQUIRE(read);
+    const auto at = read->find("@value\n");
+    REQUIRE(at != std::string::npos);
+    std::set<std::string> keys;
+    std::istringstream lines(read->substr(0, at));
+    for (std::string line; std::getline(lines, line);) keys.insert(line);
+    return {keys, read->substr(at + 7)};
+}
+
+}  // namespace
+
+TEST_CASE("apt_conf_quote: apt reads the value back exactly - what it cannot carry stays one string", "[escape][apt-proxy]") {
+    std::vector<std::string> values = k_hostile;
+    values.push_back("http://[fd00::2]:3142/a  b//c#d;e{f}/* x */");
+    values.push_back("nul\x01 del\x7f esc\x1b\r utf8 \xc3\xa9");
+    for (const auto& v : values) {
+        CAPTURE(v);
+        const std::string quoted = apt_conf_quote(v);
+        CHECK(quoted.find('\n') == std::string::npos);
+        auto [keys, value] = apt_reads("Acquire::http::Proxy " + quoted + ";\n", "Acquire::http::Proxy");
+        CHECK(keys.contains("Acquire::http::Proxy"));
+        keys.erase("Acquire::http");  // the parent, when the system has no setting under it
+        CHECK(keys == std::set<std::string>{"Acquire::http::Proxy"});  // nothing else was set
+        const bool carried = v.find_first_of("\"\\") == std::string::npos && !has_control_character(v);
+        CHECK(apt_conf_can_carry(v) == carried);
+        if (carried) {
+            CHECK(value == v);
+        } else {  // one string, with each byte apt cannot carry as %XX
+            CHECK(value == quoted.substr(1, quoted.size() - 2));
+            CHECK(value.find_first_of("\"\\") == std::string::npos);
+            CHECK_FALSE(has_control_character(value));
+        }
+    }
+    CHECK(apt_conf_quote("a\"b\\c\nd") == "\"a%22b%5Cc%0Ad\"");
+}
+
+TEST_CASE("apt's proxy file: apt reads the URL back - without a proxy it sets nothing", "[escape][apt-proxy]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    ProvisionRequest req;
+    req.machine = "n1";
+    for (const auto& v : one_line(k_hostile)) {
+        CAPTURE(v);
+        req.engine.apt_proxy = "http://proxy:3142/" + v;
+        auto files = render_pre_install_files(*templates, req, OsFamily::Debian);
+        if (!apt_conf_can_carry(v)) {  // validation refuses it first; rendering refuses it too
+            REQUIRE_FALSE(files);
+            CHECK(files.error().message.find("apt proxy URL of n1") != std::string::npos);
+            continue;
+        }
+        REQUIRE(files);
+        REQUIRE(files->size() == 1);
+        const ManagedFile& f = files->front();
+        CHECK(f.path == k_apt_proxy);
+        CHECK(f.mode == 0644);
+        for (const char* key : {"Acquire::http::Proxy", "Acquire::https::Proxy"}) {
+            auto [keys, value] = apt_reads(f.content, key);
+            CHECK(value == req.engine.apt_proxy);
+            keys.erase("Acquire::http");
+            keys.erase("Acquire::https");
+            CHECK(keys == std::set<std::string>{"Acquire::http::Proxy", "Acquire::https::Proxy"});
+        }
+    }
+    req.engine.apt_proxy.clear();
+    auto none = render_pre_install_files(*templates, req, OsFamily::Debian);
+    REQUIRE(none);
+    REQUIRE(none->size() == 1);  // still written: removing the proxy from a machine removes it from the host
+    CHECK(none->front().content.find("Acquire") == std::string::npos);
+    CHECK(apt_reads(none->front().content, "Acquire::http::Proxy") == std::pair{std::set<std::string>{}, std::string()});
+    auto rhel = render_pre_install_files(*templates, req, OsFamily::Rhel);  // no apt there
+    REQUIRE(rhel);
+    CHECK(rhel->empty());
+}
+
 TEST_CASE("every template is rendered with hostile values by a test", "[escape]") {
     const std::set<std::string> here = {"daemon.json", "docker-engine.env", "docker-service-override.conf",
                                         "audit-docker.rules", "sshd-hardening.conf", "firewall.nft",
                                         "berth-firewall.service", "cloud-init-user-data", "cloud-init-meta-data",
                                         "cloud-init-network-config", "authz-policy.yaml", "berth-authz.socket",
-                                        "berth-authz.service", "authz-revoked.yaml"};
+                                        "berth-authz.service", "authz-revoked.yaml", "apt-proxy.conf"};
     const std::set<std::string> elsewhere = {"libvirt-domain.xml",      // drivers/libvirt/tests (libxml2)
                                              "image-build-debian.sh"};  // values in the environment
     for (const auto& t : embedded_templates()) {

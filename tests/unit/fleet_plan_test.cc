@@ -60,6 +60,10 @@ TEST_CASE("the plan of a spec against the store - table-driven", "[fleet][plan]"
     a_user.user = "alice";
     auto a_san = a;
     a_san.request.tls_sans = {"docker.example.org"};
+    auto a_proxy = a;
+    a_proxy.request.engine.apt_proxy = "http://10.0.0.2:3142";
+    auto a_other_proxy = a;
+    a_other_proxy.request.engine.apt_proxy = "http://10.0.0.3:3142";
     const auto old = machine("old");
     auto creating = stored(a);
     creating.record->status = MachineStatus::Creating;
@@ -81,6 +85,12 @@ TEST_CASE("the plan of a spec against the store - table-driven", "[fleet][plan]"
                     {"engine-opt: [a=1] -> [a=1, b=2]"}}},
         {{a_user}, {"a user: change", {stored(a)}, {}, {{P::Change, "a"}},
                     {"user: \"\" -> alice", "user-role: \"\" -> restricted"}}},
+        {{a_proxy}, {"an apt proxy: change", {stored(a)}, {}, {{P::Change, "a"}},
+                     {"engine-apt-proxy: (none) -> http://10.0.0.2:3142"}}},
+        {{a_other_proxy}, {"another apt proxy: change", {stored(a_proxy)}, {}, {{P::Change, "a"}},
+                           {"engine-apt-proxy: http://10.0.0.2:3142 -> http://10.0.0.3:3142"}}},
+        {{a}, {"the apt proxy removed: change", {stored(a_proxy)}, {}, {{P::Change, "a"}},
+               {"engine-apt-proxy: http://10.0.0.2:3142 -> (none)"}}},
         {{a_libvirt}, {"the driver without --recreate: conflict", {stored(a)}, {}, {{P::Conflict, "a"}},
                        {"driver: none -> libvirt",
                         "a provision cannot change this: apply --recreate replaces the machine"}}},
@@ -137,6 +147,7 @@ TEST_CASE("desired_json is canonical and hashes the authz policy's content", "[f
     CHECK(desired_json(m).dump() == desired_json(machine("a")).dump());
     CHECK(desired_json(m)["authz-policy"] == "default");
     CHECK(desired_json(m)["authz-owner-role"] == "restricted");
+    CHECK_FALSE(desired_json(m).contains("engine-apt-proxy"));  // the settings recorded before it compare equal
     berth::test::write_text(dir / "p.yaml", "version: 1\n");
     m.request.provision.authz_policy = dir / "p.yaml";
     const auto first = desired_json(m)["authz-policy"].get<std::string>();

@@ -119,6 +119,29 @@ TEST_CASE("a value create would refuse is refused at the machine's place", "[fle
               .starts_with("fleet.yaml:6:13: machine \"a\": "));  // none needs its url
 }
 
+TEST_CASE("engine-apt-proxy: a spec key like create's flag - a bad URL is refused at the value's place", "[fleet][apt-proxy]") {
+    Fixture f;
+    auto spec = f.parse(k_head +
+                        "defaults: {driver: none, url: \"tcp://192.0.2.1:2376\", engine-apt-proxy: \"http://10.0.0.2:3142\"}\n"
+                        "groups:\n  - name: g\n    names: [a, b]\n"
+                        "    machines:\n      b: {engine-apt-proxy: \"https://[fd00::2]:3128/acng\"}\n");
+    REQUIRE(spec);
+    CHECK(spec->machines[0].request.engine.apt_proxy == "http://10.0.0.2:3142");
+    CHECK(spec->machines[1].request.engine.apt_proxy == "https://[fd00::2]:3128/acng");
+    const std::string groups = "groups:\n  - name: g\n    names: [a]\n";
+    CHECK(f.error_of(k_head + "defaults:\n  driver: none\n  engine-apt-proxy: ftp://mirror\n" + groups) ==
+          "fleet.yaml:5:21: engine-apt-proxy: \"ftp://mirror\" is not an http:// or https:// URL");
+    CHECK(f.error_of(k_head + "defaults:\n  driver: none\n  engine-apt-proxy: [\"http://a:1\"]\n" + groups) ==
+          "fleet.yaml:5:21: engine-apt-proxy: needs a single value, not a list or a map");
+    const std::string secret = f.error_of(k_head + "defaults:\n  driver: none\n  engine-apt-proxy: http://u:s3cret@proxy:3142\n" + groups);
+    CHECK(secret.starts_with("fleet.yaml:5:21: engine-apt-proxy: the URL has a user name or password"));
+    CHECK(secret.find("s3cret") == std::string::npos);
+    CHECK(f.error_of(k_head + "defaults:\n  driver: none\n  engine-apt-proxy: \"http://p:3142\\\";\\nAPT::X \\\"y\"\n" + groups) ==
+          "fleet.yaml:5:21: engine-apt-proxy: \"http://p:3142\\\";\\nAPT::X \\\"y\" has a quote (\"), which a proxy URL may not hold");
+    CHECK(f.error_of(k_head + "defaults:\n  driver: none\n  engine-apt-prxy: http://p\n" + groups) ==
+          "fleet.yaml:5:3: unknown key \"engine-apt-prxy\" (did you mean \"engine-apt-proxy\"?)");
+}
+
 TEST_CASE("settings merge defaults - then the group - then the machine - a list replaces the one above", "[fleet]") {
     Fixture f;
     auto spec = f.parse(k_head +

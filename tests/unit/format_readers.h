@@ -94,4 +94,28 @@ inline CommandResult run_sh(const std::string& script, const std::vector<std::st
     return *r;
 }
 
+/// What apt itself reads from `text` as a file of /etc/apt/apt.conf.d (apt.conf(5)), through the
+/// real apt-config: "keys" lists the keys the file adds to the system's configuration, one per
+/// line (parents included: "Acquire::http" with "Acquire::http::Proxy"), and `key`'s value
+/// follows after a line "@value". nullopt when apt refuses the file (a syntax error). The test
+/// fails when apt-config is not installed: it cannot check the file without it.
+inline std::optional<std::string> apt_conf_read(const std::string& text, const std::string& key) {
+    auto r = run_sh("command -v apt-config >/dev/null || exit 127\n"
+                    "f=$(mktemp) || exit 3\n"
+                    "printf '%s' \"$1\" > \"$f\"\n"
+                    "apt-config dump > \"$f.base\" || exit 3\n"
+                    "if ! apt-config -c \"$f\" dump > \"$f.with\"; then rm -f \"$f\" \"$f.base\" \"$f.with\"; exit 4; fi\n"
+                    "diff \"$f.base\" \"$f.with\" | sed -n 's/^> //p' | sed 's/ .*//' | grep -v '^CommandLine::'\n"
+                    "eval \"$(apt-config -c \"$f\" shell V \"$2\")\"\n"
+                    "printf '@value\\n%s' \"${V-}\"\n"
+                    "rm -f \"$f\" \"$f.base\" \"$f.with\"\n",
+                    {text, key});
+    INFO(r.err);
+    REQUIRE(r.exit_status != 127);  // apt-config (package apt) is needed
+    REQUIRE(r.exit_status != 3);
+    if (r.exit_status == 4) return std::nullopt;
+    REQUIRE(r.exit_status == 0);
+    return r.out;
+}
+
 }  // namespace berth::test

@@ -3,6 +3,8 @@
 // machine gets run (the cleanup, in order), what lands in the image cache, and that the
 // temporary machine is removed whatever fails.
 
+#include <berth/core/digest.h>
+#include <berth/provision/desired_files.h>
 #include <berth/service/image_bake.h>
 #include <berth/service/real_ports.h>
 
@@ -51,11 +53,26 @@ std::string installed_debian_facts() {
            "@arch\nx86_64\n@dirs\n@end\n";
 }
 
-/// The first provision of the temporary machine: facts, the install, facts again, the files.
+/// The facts after the install: apt's proxy file (a comment alone) is there, written before it.
+std::string installed_with_apt_file() {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    auto files = render_pre_install_files(*templates, ProvisionRequest{}, OsFamily::Debian);
+    REQUIRE(files);
+    REQUIRE(files->size() == 1);
+    std::string facts = installed_debian_facts();
+    facts.replace(facts.find("@files\n"), 7, "@files\n" + files->front().path + " " +
+                                                 sha256_hex(files->front().content) + " 644 root:root\n");
+    return facts;
+}
+
+/// The first provision of the temporary machine: facts, apt's proxy file, the install, facts
+/// again, the files.
 void expect_bake_provision(ScriptedSession& s) {
     s.expect_run({"@os-release", "dpkg-query"}, {0, bare_debian_facts(), ""})
+        .expect_upload("/etc/apt/apt.conf.d/90berth-proxy", 0644)
         .expect_run({"apt-get", "install -y -q --no-install-recommends 'docker.io' 'apparmor' 'auditd' 'nftables'"})
-        .expect_run({"@os-release", "dpkg-query"}, {0, installed_debian_facts(), ""})
+        .expect_run({"@os-release", "dpkg-query"}, {0, installed_with_apt_file(), ""})
         .expect_run({"hostnamectl set-hostname"});
     const char* const managed[] = {
         "/etc/docker/tls/ca.pem", "/etc/docker/tls/server-cert.pem", "/etc/docker/tls/server-key.pem",
@@ -173,7 +190,8 @@ TEST_CASE("the bake's cleanup removes what is machine-specific, docker first and
         "systemctl disable --now docker.service docker.socket",
         "/var/lib/docker /var/lib/containerd",
         "'/etc/docker/tls/ca.pem' '/etc/docker/tls/server-cert.pem' '/etc/docker/tls/server-key.pem' "
-        "'/etc/docker/berth-engine.env' '/etc/berth/authz.yaml' '/etc/berth/authz-revoked.yaml'",
+        "'/etc/docker/berth-engine.env' '/etc/berth/authz.yaml' '/etc/berth/authz-revoked.yaml' "
+        "'/etc/apt/apt.conf.d/90berth-proxy'",
         "rm -f /etc/ssh/ssh_host_*",
         "/home/*/.ssh/authorized_keys",
         "/root/.bash_history /home/*/.bash_history",

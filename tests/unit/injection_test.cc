@@ -1,8 +1,9 @@
 // Issue 10 items 1 and 2, checked on what the host receives (ScriptedSession): a hostile
-// --engine-version or --engine-env is refused at create and when a saved record is replayed,
+// --engine-version, --engine-env or --engine-apt-proxy is refused at create and when a saved record is replayed,
 // before any remote command; valid values reach the package manager as quoted words (run through
 // a real /bin/sh) and dockerd's environment through a root-only EnvironmentFile.
 
+#include <berth/core/escape.h>
 #include <berth/provision/engine_checks.h>
 #include <berth/provision/host_paths.h>
 #include <berth/provision/packages_step.h>
@@ -95,6 +96,84 @@ TEST_CASE("engine env: --engine-env takes NAME=VALUE with an environment name an
     }
 }
 
+TEST_CASE("apt proxy: --engine-apt-proxy takes an http or https URL with a host - nothing else", "[injection][apt-proxy]") {
+    for (const char* url : {"", "http://apt-cache.lan:3142", "https://mirror.example.org", "http://10.0.0.2:3128/",
+                            "http://[fd00::2]:3142", "http://[::1]", "http://proxy:65535/acng/debian%2Dsecurity",
+                            "http://a-b.c1.example:1/x/y.z~_-!$&()*+,=:@"})
+        CHECK(check_apt_proxy_url(url));
+    struct Bad {
+        std::string url;
+        std::string says;  // part of the message
+    };
+    const std::vector<Bad> bad = {
+        {"ftp://proxy:21", "is not an http:// or https:// URL"},
+        {"proxy:3142", "is not an http:// or https:// URL"},
+        {"HTTP://proxy", "is not an http:// or https:// URL"},
+        {"http://", "has no host"},
+        {"http://:3142", "has no host"},
+        {"http://proxy:0", "port \"0\" is not a number from 1 to 65535"},
+        {"http://proxy:65536", "port \"65536\""},
+        {"http://proxy:", "port \"\""},
+        {"http://proxy:-1", "port \"-1\""},
+        {"http://proxy:31x", "port \"31x\""},
+        {"http://fd00::2:3142", "\"fd00::2:3142\" is not host[:port]"},
+        {"http://[fd00::zz]:3142", "is not an [IPv6] address"},
+        {"http://[fd00::2]x", "is not an [IPv6] address"},
+        {"http://[fd00::2", "is not an [IPv6] address"},
+        {"http://999.1.1.1", "is not a DNS name, an IPv4 address or an [IPv6] address"},
+        {"http://10.1", "is not a DNS name"},
+        {"http://-proxy", "is not a DNS name"},
+        {"http://a..b", "is not a DNS name"},
+        {"http://pro_xy", "is not a DNS name"},
+        {"http://pro$(id)xy", "is not a DNS name"},
+        {"http://" + std::string(64, 'a') + ".lan", "is not a DNS name"},
+        {"http://proxy/a?b=c", "has a query or fragment (?)"},
+        {"http://proxy/#x", "has a query or fragment (#)"},
+        {"http://proxy/100%", "has a '%' that is not %XX"},
+        {"http://proxy/%zz", "has a '%' that is not %XX"},
+        {"http://proxy/{x}", "has '{' in its path"},
+        {"http://proxy/a b", "has a space"},
+        {"http://proxy:3142\";\nAcquire::https::Proxy \"http://evil", "has a quote (\")"},
+        {"http://proxy/'x'", "has a quote (')"},
+        {"http://proxy/`id`", "has a quote (`)"},
+        {"http://proxy/a\\b", "has a backslash"},
+        {"http://proxy/a;b", "has ';'"},
+        {"http://proxy/\n", "has a line break"},
+        {"http://proxy/\tx", "has a tab"},
+        {"http://proxy/\x1b[2J", "has a control character"},
+        {"http://proxy/\x7f", "has a control character"},
+        {"http://proxy/" + std::string(2100, 'a'), "longer than 2048 characters"},
+    };
+    for (const auto& [url, says] : bad) {
+        CAPTURE(url);
+        auto r = check_apt_proxy_url(url);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().kind == ErrorKind::Usage);
+        CHECK(r.error().message.find(says) != std::string::npos);
+        CHECK_FALSE(r.error().hint.empty());
+        CHECK_FALSE(has_control_character(r.error().line()));  // shown escaped, never as it is
+    }
+    // A password would end up in a world-readable file and in the record: refused, never repeated.
+    for (const char* url : {"http://user:s3cret@proxy:3142", "https://s3cret@proxy", "http://u:s3cret@[::1]/x",
+                            "user:s3cret@proxy:3142", "http://u:s3cret\n@proxy"}) {
+        CAPTURE(url);
+        auto r = check_apt_proxy_url(url);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().kind == ErrorKind::Usage);
+        CHECK(r.error().message.find("user name or password") != std::string::npos);
+        CHECK(r.error().message.find("world-readable") != std::string::npos);
+        CHECK(r.error().hint.find("without user:pass@") != std::string::npos);
+        CHECK(r.error().line().find("s3cret") == std::string::npos);
+    }
+    CHECK(check_apt_proxy_url("http://proxy/a@b"));  // '@' in the path is no password
+    // Through check_engine_config (create, and every provision of a saved record): the flag first.
+    EngineConfig e;
+    e.apt_proxy = "ftp://proxy";
+    auto r = check_engine_config(e);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message == "--engine-apt-proxy: \"ftp://proxy\" is not an http:// or https:// URL");
+}
+
 TEST_CASE("a hostile engine version or env in a saved record runs nothing on the host", "[injection]") {
     auto templates = TemplateSet::load();
     REQUIRE(templates);
@@ -102,6 +181,7 @@ TEST_CASE("a hostile engine version or env in a saved record runs nothing on the
     auto req = request();
     SECTION("version") { req.engine.version = k_hostile_version; }
     SECTION("env") { req.engine.env = {"HTTP_PROXY=a\"\nExecStartPre=/bin/touch /tmp/x"}; }
+    SECTION("apt proxy") { req.engine.apt_proxy = "http://proxy:3142\";\nAPT::Update::Pre-Invoke {\"touch /tmp/x\"}"; }
     SECTION("upgrade") {
         req.engine.version = k_hostile_version;
         req.upgrade = true;
@@ -200,6 +280,8 @@ TEST_CASE("create refuses a hostile engine version or env before anything is mad
     SECTION("version") { req.engine.version = k_hostile_version; }
     SECTION("env newline") { req.engine.env = {"HTTP_PROXY=a\"\nExecStartPre=/bin/touch /tmp/x"}; }
     SECTION("env name") { req.engine.env = {"BAD NAME=1"}; }
+    SECTION("apt proxy newline") { req.engine.apt_proxy = "http://proxy:3142\";\nAPT::Update::Pre-Invoke {\"id\"}"; }
+    SECTION("apt proxy password") { req.engine.apt_proxy = "http://user:pass@proxy:3142"; }
     auto r = service.create(req);
     REQUIRE_FALSE(r);
     CHECK(r.error().kind == ErrorKind::Usage);

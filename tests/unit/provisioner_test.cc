@@ -6,6 +6,7 @@
 #include <berth/core/digest.h>
 #include <berth/core/progress.h>
 #include <berth/provision/config_steps.h>
+#include <berth/provision/desired_files.h>
 #include <berth/provision/elf_arch.h>
 #include <berth/provision/engine_options.h>
 #include <berth/provision/host_steps.h>
@@ -132,8 +133,20 @@ const std::vector<std::tuple<std::string, unsigned>> k_uploads = {
     {"/etc/systemd/system/berth-authz.service", 0644},
 };
 
-void expect_all_uploads(ScriptedSession& s) {
+/// Every file of the plan; on apt hosts (`apt_file`) apt's proxy file last, unless it was written
+/// before the install (with_apt_file).
+void expect_all_uploads(ScriptedSession& s, bool apt_file = true) {
     for (const auto& [path, mode] : k_uploads) s.expect_upload(path, mode);
+    if (apt_file) s.expect_upload("/etc/apt/apt.conf.d/90berth-proxy", 0644);
+}
+
+/// `f` with apt's proxy file as berth writes it for `req`: what the facts show after the install,
+/// before which berth wrote it.
+HostFacts with_apt_file(HostFacts f, const TemplateSet& templates, const ProvisionRequest& req = request()) {
+    auto files = render_pre_install_files(templates, req, OsFamily::Debian);
+    REQUIRE(files);
+    for (const auto& m : *files) f.files[m.path] = {sha256_hex(m.content), m.mode, "root:root"};
+    return f;
 }
 
 void require_clean(const ScriptedSession& s) {
@@ -193,18 +206,19 @@ TEST_CASE("Debian 12 from scratch: install - write every file - restart - verify
     ScriptedSession s;
     FakeDocker docker;
     auto before = fresh("debian-12");
-    auto after = installed_debian(before, "/usr/sbin/dockerd");
+    auto after = with_apt_file(installed_debian(before, "/usr/sbin/dockerd"), *templates);
     // As Debian leaves them after berth's install: docker held back (policy-rc.d), apparmor not started.
     after.units["docker"] = "inactive enabled";
     after.units["apparmor"] = "inactive enabled";
     s.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, before.render(), ""})
+        .expect_upload("/etc/apt/apt.conf.d/90berth-proxy", 0644)  // before the install, which reads it
         .expect_run({"berth_update() { berth_apt update -q", "fresh=0; if berth_fresh; then fresh=1; else berth_update",
                      "install -y -q --no-install-recommends 'docker.io' 'apparmor' 'auditd' 'nftables'",
                      "case \"$1\" in docker|docker.service|docker.socket) exit 101 ;; esac", "trap berth_unhold EXIT"})
         .expect_run({"@os-release"}, {0, after.render(), ""})
         .expect_run({"h='n1'\nhostnamectl set-hostname \"$h\"", "install -d -m 0755 -o root -g root '/srv/berth'\n",
                      "install -d -m 0755 /etc/docker", "install -d -m 0700 '/etc/docker/tls'"});
-    expect_all_uploads(s);
+    expect_all_uploads(s, false);
     s.expect_run({"systemctl daemon-reload\n"
                   "systemctl --no-reload enable 'berth-firewall' 'berth-authz.socket' >/dev/null 2>&1 &\n"
                   "berth_enabling=$!\n",
@@ -264,6 +278,96 @@ TEST_CASE("Debian 12 from scratch: install - write every file - restart - verify
     CHECK(fw.find("flush ruleset") == std::string::npos);
     CHECK(up.at("/etc/docker/tls/server-key.pem") == "SERVER KEY PEM\n");
     CHECK(report->digests.at("/etc/docker/daemon.json") == sha256_hex(daemon));
+}
+
+namespace {
+
+/// Provisions a fresh Debian 12 host with `req`: the facts, apt's proxy file unless the host has
+/// it as berth wants it (`has_apt_file`), the install, the facts, the plan; the session's record.
+ScriptedSession provision_fresh_debian(const TemplateSet& templates, const ProvisionRequest& req, bool has_apt_file,
+                                       Result<ProvisionReport>& report) {
+    FakeDocker docker;
+    ScriptedSession s;
+    auto before = fresh("debian-12");
+    if (has_apt_file) before = with_apt_file(before, templates, req);
+    s.expect_run({"@os-release"}, {0, before.render(), ""});
+    if (!has_apt_file) s.expect_upload("/etc/apt/apt.conf.d/90berth-proxy", 0644);
+    s.expect_run({"install -y -q --no-install-recommends 'docker.io' 'apparmor' 'auditd' 'nftables'"})
+        .expect_run({"@os-release"}, {0, with_apt_file(installed_debian(before, "/usr/sbin/dockerd"), templates, req).render(), ""})
+        .expect_run({"hostnamectl set-hostname"});
+    expect_all_uploads(s, false);
+    s.expect_run({"systemctl restart docker"});
+    report = Provisioner(s, templates, docker).run(req);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("apt's proxy is written before the package install - nothing else about the install changes", "[provision][apt-proxy]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    auto req = request();
+    req.engine.apt_proxy = "http://10.0.0.2:3142";
+    Result<ProvisionReport> report = fail("not run");
+    auto s = provision_fresh_debian(*templates, req, false, report);
+    INFO((report ? std::string() : report.error().line()));
+    REQUIRE(report);
+    require_clean(s);
+    REQUIRE(s.transcript().size() > 2);
+    CHECK(s.transcript()[1] == "upload: /etc/apt/apt.conf.d/90berth-proxy 0644 root:root");  // before the install
+    CHECK(s.transcript()[2].starts_with("run: "));  // the install, the second script
+    CHECK(s.scripts().at(1).find("apt-get -o Acquire::Retries=5") != std::string::npos);
+    const std::string conf = s.uploaded().at("/etc/apt/apt.conf.d/90berth-proxy");
+    CHECK(conf.find("\nAcquire::http::Proxy \"http://10.0.0.2:3142\";\nAcquire::https::Proxy \"http://10.0.0.2:3142\";\n") !=
+          std::string::npos);
+    CHECK(std::count(report->changed.begin(), report->changed.end(), "/etc/apt/apt.conf.d/90berth-proxy") == 1);
+    CHECK(report->changed.front() == "/etc/apt/apt.conf.d/90berth-proxy");
+    CHECK(report->digests.at("/etc/apt/apt.conf.d/90berth-proxy") == sha256_hex(conf));
+
+    // Without a proxy: the same install command; the file holds a comment alone.
+    Result<ProvisionReport> plain = fail("not run");
+    auto without = provision_fresh_debian(*templates, request(), false, plain);
+    INFO((plain ? std::string() : plain.error().line()));
+    REQUIRE(plain);
+    require_clean(without);
+    CHECK(without.scripts().at(1) == s.scripts().at(1));
+    const std::string comment = without.uploaded().at("/etc/apt/apt.conf.d/90berth-proxy");
+    CHECK(comment.find("Acquire") == std::string::npos);
+    CHECK(comment.starts_with("// "));
+
+    // A host whose file is already berth's: nothing is uploaded before the install, nor after.
+    Result<ProvisionReport> again = fail("not run");
+    auto in_place = provision_fresh_debian(*templates, req, true, again);
+    INFO((again ? std::string() : again.error().line()));
+    REQUIRE(again);
+    require_clean(in_place);
+    CHECK(std::count(again->changed.begin(), again->changed.end(), "/etc/apt/apt.conf.d/90berth-proxy") == 0);
+}
+
+TEST_CASE("an apt proxy on a dnf host is refused after the facts - before anything changes", "[provision][apt-proxy]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    FakeDocker docker;
+    auto req = request();
+    req.engine.apt_proxy = "http://10.0.0.2:3142";
+    auto host = fresh("fedora-40");
+    host.units.erase("apparmor");
+    ScriptedSession s;
+    s.expect_run({"@os-release"}, {0, host.render(), ""});
+    auto report = Provisioner(s, *templates, docker).run(req);
+    REQUIRE_FALSE(report);
+    require_clean(s);
+    CHECK(report.error().kind == ErrorKind::Usage);
+    CHECK(report.error().message.starts_with("--engine-apt-proxy is for apt hosts; n1 runs dnf (Fedora Linux 40"));
+    CHECK(report.error().hint.find("drop engine-apt-proxy") != std::string::npos);
+    CHECK(report.error().hint.find("berth rm n1") != std::string::npos);
+    CHECK(docker.waits == 0);
+    ScriptedSession checked;  // a check-only run (audit, apply's plan) says the same
+    checked.expect_run({"@os-release"}, {0, host.render(), ""});
+    auto check = Provisioner(checked, *templates, docker).check(req);
+    REQUIRE_FALSE(check);
+    require_clean(checked);
+    CHECK(check.error().message == report.error().message);
 }
 
 TEST_CASE("a host that matches is verified with one command: nothing uploaded - nothing restarted", "[provision]") {
@@ -504,12 +608,13 @@ TEST_CASE("Ubuntu 24.04: same plan - dockerd in /usr/bin - ssh reloaded", "[prov
     ScriptedSession s;
     FakeDocker docker;
     auto before = fresh("ubuntu-24.04");
-    auto after = installed_debian(before, "/usr/bin/dockerd");
+    auto after = with_apt_file(installed_debian(before, "/usr/bin/dockerd"), *templates);
     s.expect_run({"@os-release"}, {0, before.render(), ""})
+        .expect_upload("/etc/apt/apt.conf.d/90berth-proxy", 0644)
         .expect_run({"install -y -q --no-install-recommends 'docker.io' 'apparmor' 'auditd' 'nftables'"})
         .expect_run({"@os-release"}, {0, after.render(), ""})
         .expect_run({"h='n1'\nhostnamectl set-hostname \"$h\""});
-    expect_all_uploads(s);
+    expect_all_uploads(s, false);
     s.expect_run({"systemctl try-reload-or-restart ssh\n", "systemctl restart docker"});
     auto report = Provisioner(s, *templates, docker).run(request());
     INFO((report ? std::string() : report.error().line()));
@@ -543,7 +648,7 @@ TEST_CASE("Fedora 40: dnf - SELinux instead of AppArmor", "[provision]") {
         .expect_run({"dnf -y -q install 'moby-engine' 'audit' 'nftables' 'container-selinux'"})
         .expect_run({"@os-release"}, {0, after.render(), ""})
         .expect_run({"h='n1'\nhostnamectl set-hostname \"$h\""});
-    expect_all_uploads(s);
+    expect_all_uploads(s, false);  // no apt: no apt proxy file
     s.expect_run({"systemctl try-reload-or-restart sshd\n",
                   "systemctl --no-reload enable 'auditd' 'berth-firewall' 'berth-authz.socket' 'docker' >/dev/null 2>&1 &",
                   "systemctl start auditd\n", "systemctl start docker\n"});
@@ -688,10 +793,11 @@ TEST_CASE("engine env and version pin reach the host", "[provision]") {
     req.engine.env = {"HTTP_PROXY=http://proxy:3128"};
     req.engine.version = "20.10.24+dfsg1-1+deb12u1+b6";
     s.expect_run({"@os-release"}, {0, host.render(), ""})
+        .expect_upload("/etc/apt/apt.conf.d/90berth-proxy", 0644)
         .expect_run({"--allow-downgrades", "'docker.io=20.10.24+dfsg1-1+deb12u1+b6'"})
-        .expect_run({"@os-release"}, {0, host.render(), ""})
+        .expect_run({"@os-release"}, {0, with_apt_file(host, *templates, req).render(), ""})
         .expect_run({"hostnamectl"});
-    expect_all_uploads(s);
+    expect_all_uploads(s, false);
     s.expect_run({"systemctl restart docker"});
     auto report = Provisioner(s, *templates, docker).run(req);
     REQUIRE(report);
@@ -830,7 +936,7 @@ TEST_CASE("check mode on a clean host: no drift after one command - nothing uplo
     }
     CHECK(names == std::vector<std::string>{"packages", "hostname", "subids", "bind-mount directory", "TLS files",
                                             "daemon.json", "docker drop-in", "audit rules", "sshd", "firewall",
-                                            "berth-authz", "docker service"});
+                                            "berth-authz", "docker service", "apt proxy"});
     CHECK(report->clean());
     CHECK(report->digests.at("/etc/docker/daemon.json") == std::get<0>(host.files.at("/etc/docker/daemon.json")));
 }
@@ -1082,14 +1188,15 @@ TEST_CASE("the package install waits for a slot of the package gate - the steps 
     ScriptedSession s;
     FakeDocker docker;
     auto before = fresh("debian-12");
-    auto after = installed_debian(before, "/usr/sbin/dockerd");
+    auto after = with_apt_file(installed_debian(before, "/usr/sbin/dockerd"), *templates);
     s.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, before.render(), ""})
+        .expect_upload("/etc/apt/apt.conf.d/90berth-proxy", 0644)
         .expect_run({"-o APT::Status-Fd=3 install -y -q --no-install-recommends 'docker.io' 'apparmor' 'auditd' "
                      "'nftables' 3>&1 1>&2; }\n"},
                     {0, "dlstatus:1:50:Retrieving file 1 of 2\npmstatus:docker.io:40:Unpacking docker.io\n", ""})
         .expect_run({"@os-release"}, {0, after.render(), ""})
         .expect_run({"hostnamectl set-hostname"});
-    expect_all_uploads(s);
+    expect_all_uploads(s, false);
     s.expect_run({"systemctl restart docker"});
     auto req = request();
     req.package_gate = std::make_shared<std::counting_semaphore<>>(0);  // no slot: others install

@@ -210,6 +210,22 @@ TEST_CASE("record: --insecure-engine-opt round-trips - a record without it is wr
     CHECK(back->to_json() == j);
 }
 
+TEST_CASE("record: --engine-apt-proxy round-trips - a record without it loads as none and is written as before", "[store][apt-proxy]") {
+    MachineRecord r = sample("n1");
+    const auto before = r.to_json();
+    CHECK_FALSE(before["engine"].contains("apt_proxy"));  // old records stay byte-for-byte
+    auto old = MachineRecord::from_json(before, "test");
+    REQUIRE(old);
+    CHECK(old->engine.apt_proxy.empty());
+    r.engine.apt_proxy = "http://apt-cache.lan:3142";
+    auto j = r.to_json();
+    CHECK(j["engine"]["apt_proxy"] == "http://apt-cache.lan:3142");
+    auto back = MachineRecord::from_json(j, "test");
+    REQUIRE(back);
+    CHECK(back->engine.apt_proxy == "http://apt-cache.lan:3142");
+    CHECK(back->to_json() == j);
+}
+
 TEST_CASE("record: berth-authz's owner role and custom policy round-trip - the default is written as before", "[store][authz]") {
     MachineRecord r = sample("n1");
     CHECK_FALSE(r.to_json().contains("authz"));  // a record with the default reads the same to an older berth

@@ -180,6 +180,7 @@ const char* const k_managed[] = {
     "/etc/audit/rules.d/berth-docker.rules", "/etc/ssh/sshd_config.d/00-berth.conf", "/etc/berth/firewall.nft",
     "/etc/systemd/system/berth-firewall.service", "/usr/local/sbin/berth-authz", "/etc/berth/authz.yaml",
     "/etc/berth/authz-revoked.yaml", "/etc/systemd/system/berth-authz.socket", "/etc/systemd/system/berth-authz.service",
+    "/etc/apt/apt.conf.d/90berth-proxy",
 };
 
 /// The plan berth runs on first contact: facts, host name, every file, one apply.
@@ -187,7 +188,7 @@ void expect_first_provision(ScriptedSession& s, const std::string& name) {
     s.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, installed_debian_facts(), ""})
         .expect_run({"h='" + name + "'\nhostnamectl set-hostname \"$h\"", "install -d -m 0755 /etc/docker",
                      "install -d -m 0700 '/etc/docker/tls'"});
-    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644, 0644};
+    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644, 0644, 0644};
     for (std::size_t i = 0; i < std::size(k_managed); ++i) s.expect_upload(k_managed[i], modes[i]);
     s.expect_run({"systemctl daemon-reload", "sshd -t", "nft -c -f '/etc/berth/firewall.nft'",
                   "augenrules --load", "systemctl restart docker"});
@@ -508,7 +509,7 @@ TEST_CASE("libvirt apply: 30 machines at --parallel 8 on the test driver then --
         INFO(outcome_line(o));
         CHECK(o.action == PlanAction::Create);
         CHECK_FALSE(o.error);
-        CHECK(o.remote_commands == 18);  // facts, prepare, 15 uploads, apply: the whole first provision
+        CHECK(o.remote_commands == 19);  // facts, prepare, 16 uploads, apply: the whole first provision
     }
     CHECK(report->failures() == 0);
     check_consistent(world, *keeper, all);

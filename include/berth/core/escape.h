@@ -50,6 +50,16 @@ namespace berth {
 /// hold no control characters: validate first).
 [[nodiscard]] std::string systemd_env_file_value(std::string_view text);
 
+/// apt.conf(5) (/etc/apt/apt.conf.d/*): a value as a double-quoted string. apt has no escapes
+/// inside quotes: it reads every byte up to the next `"` as it is. So a value with a double quote,
+/// a backslash (apt.conf(5) forbids it) or a control character cannot be carried
+/// (apt_conf_can_carry); validate first. Should one reach this function anyway, each such byte is
+/// written as %XX (URL percent-encoding, which apt does not decode): the value stays one string on
+/// one line and cannot end it or start another setting, but is not read back as given.
+[[nodiscard]] std::string apt_conf_quote(std::string_view text);
+/// Whether apt.conf can carry `text` exactly: no double quote, backslash or control character.
+[[nodiscard]] bool apt_conf_can_carry(std::string_view text);
+
 /// nftables: an IP address in a rule or set, as inet_ntop writes it (the canonical form, which
 /// nft reads back as the same address); nullopt when `text` is not an IPv4 or IPv6 literal.
 [[nodiscard]] std::optional<std::string> nft_address(std::string_view text);

@@ -21,8 +21,16 @@ namespace berth {
 [[nodiscard]] Result<std::string> daemon_json_across_swarm(const TemplateSet& templates, const Facts& facts,
                                                            const ProvisionRequest& request, OsFamily family);
 
-/// The managed files in the order of managed_paths(). `warnings` gets a line for every engine
-/// option that weakens the hardening; an Error for a template that does not render or an
+/// The managed files the package install reads, so written before it (Provisioner::run): they
+/// depend on the request alone, not on facts an install changes. On apt hosts apt's proxy
+/// (k_apt_proxy; a comment alone without --engine-apt-proxy), on the RHEL family none. An Error
+/// for a template that does not render or a proxy URL apt.conf cannot carry.
+[[nodiscard]] Result<std::vector<ManagedFile>> render_pre_install_files(const TemplateSet& templates,
+                                                                        const ProvisionRequest& request,
+                                                                        OsFamily family);
+
+/// The managed files in the order of managed_paths(), the pre-install ones included. `warnings` gets a line
+/// for every engine option that weakens the hardening; an Error for a template that does not render or an
 /// --engine-opt or --engine-env that is not key=value.
 [[nodiscard]] Result<std::vector<ManagedFile>> render_desired_files(const TemplateSet& templates,
                                                                     const Facts& facts,

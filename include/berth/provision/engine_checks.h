@@ -28,7 +28,21 @@ namespace berth {
 /// in VALUE. Errors name the variable, never its value (it may be a proxy password).
 [[nodiscard]] Result<void> check_engine_env(const std::vector<std::string>& env);
 
-/// Both of the above.
+/// --engine-apt-proxy: "" (none), or the URL of an apt proxy or mirror (apt-cacher-ng, squid):
+/// http:// or https://, a host (a DNS name, an IPv4 address or an [IPv6] address), an optional
+/// :port of 1-65535 and an optional path of URL characters; at most 2048 characters. Refused:
+/// user:pass@ (it would land in a world-readable file on the host and in the record; the value
+/// is then never repeated in the error), whitespace, quotes, backslashes, control characters,
+/// ';', '?' and '#'. A usage Error whose message names what is wrong without naming the flag
+/// (the caller puts "--engine-apt-proxy: " or the spec key first).
+[[nodiscard]] Result<void> check_apt_proxy_url(std::string_view url);
+
+/// --engine-apt-proxy on a host `os`: apt's setting, so a usage Error on the RHEL family (dnf)
+/// that names `machine`, its OS and what to do; ok without a proxy or on an apt host.
+[[nodiscard]] Result<void> check_apt_proxy_host(const EngineConfig& engine, const OsInfo& os,
+                                                std::string_view machine);
+
+/// --engine-version, --engine-env and --engine-apt-proxy, as above.
 [[nodiscard]] Result<void> check_engine_config(const EngineConfig& engine);
 
 }  // namespace berth

@@ -30,6 +30,10 @@ inline constexpr const char* k_authz_revoked = "/etc/berth/authz-revoked.yaml";
 inline constexpr const char* k_authz_socket_unit = "/etc/systemd/system/berth-authz.socket";
 inline constexpr const char* k_authz_service_unit = "/etc/systemd/system/berth-authz.service";
 inline constexpr const char* k_authz_socket = "/run/docker/plugins/berth-authz.sock";
+/// apt's proxy (--engine-apt-proxy), on apt hosts only: written before a package install, and
+/// always there (a comment alone when the machine has no proxy), so that removing the proxy
+/// removes it from the host.
+inline constexpr const char* k_apt_proxy = "/etc/apt/apt.conf.d/90berth-proxy";
 /// The default policy's bind-mount allow-list: the one host directory containers may bind-mount.
 inline constexpr const char* k_bind_allow_dir = "/srv/berth";
 
@@ -37,7 +41,7 @@ inline constexpr const char* k_bind_allow_dir = "/srv/berth";
 [[nodiscard]] inline std::vector<std::string> managed_paths() {
     return {k_ca_path, k_server_cert_path, k_server_key_path, k_daemon_json, k_engine_env, k_dropin, k_audit_rules,
             k_sshd_dropin, k_firewall, k_firewall_unit, k_authz_binary, k_authz_policy, k_authz_revoked, k_authz_socket_unit,
-            k_authz_service_unit};
+            k_authz_service_unit, k_apt_proxy};
 }
 
 /// The directories berth makes when they are missing (root:root 0755); the facts report them.

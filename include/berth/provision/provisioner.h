@@ -3,7 +3,9 @@
 ///   1. one facts command (facts.h): OS, packages, the digest/mode/owner of every file berth
 ///      manages, services, sshd's ports, which of Docker's paths exist;
 ///   2. the packages step (packages_step.h): docker.io or docker-ce, apparmor or SELinux, auditd,
-///      nftables, installed if missing, after which the facts are read again;
+///      nftables, installed if missing, after which the facts are read again. Before an install,
+///      the files it reads (apt's proxy, --engine-apt-proxy: desired_files.h) are uploaded when
+///      they differ;
 ///   3. the steps of the plan (plan.h), each checking its part of the desired state, rendered
 ///      from templates, against the facts: host name, subordinate ids, TLS files, daemon.json,
 ///      the dockerd drop-in, audit rules, sshd, the firewall, the docker service. Applying them
@@ -115,6 +117,9 @@ public:
 private:
     [[nodiscard]] Result<void> run_steps(const ProvisionRequest& request, ProvisionReport& report);
     [[nodiscard]] Result<Facts> read_facts(const ProvisionRequest& request);
+    [[nodiscard]] Result<std::vector<std::string>> write_pre_install_files(const ProvisionRequest& request,
+                                                                           const Facts& facts,
+                                                                           OsFamily family);
     [[nodiscard]] Result<void> install_packages(const ProvisionRequest& request, const Changes& changes);
     [[nodiscard]] Result<void> write_files(const ProvisionRequest& request, const Changes& changes);
     [[nodiscard]] Result<std::vector<std::string>> apply_changes(const ProvisionRequest& request,

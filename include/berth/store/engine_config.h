@@ -18,6 +18,7 @@ struct EngineConfig {
     std::vector<std::string> registry_mirrors;     ///< --engine-registry-mirror
     std::string storage_driver;                    ///< --engine-storage-driver
     std::vector<std::string> env;                  ///< --engine-env KEY=VALUE -> the dockerd unit
+    std::string apt_proxy;                         ///< --engine-apt-proxy URL -> apt's proxy; "" = none
 };
 
 }  // namespace berth
