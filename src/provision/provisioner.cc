@@ -296,7 +296,7 @@ Result<std::vector<std::string>> Provisioner::write_pre_install_files(const Prov
 }
 
 // The "preparing the host" command (host name, subordinate ids, the directories the files go
-// in), then the uploads.
+// in), then every file that differs with one upload_all: one command whatever their number.
 Result<void> Provisioner::write_files(const ProvisionRequest& req, const Changes& changes) {
     const std::string& m = req.machine;
     std::string prepare = changes.prepare;
@@ -313,13 +313,23 @@ Result<void> Provisioner::write_files(const ProvisionRequest& req, const Changes
                              [&](const ManagedFile& f) { return f.path == c; }))
                 m_progress.changed.push_back(c);
     }
-    if (!changes.uploads.empty()) spdlog::info("[{}] Hardening Docker, sshd, auditd and the firewall...", m);
+    if (changes.uploads.empty()) return {};
+    spdlog::info("[{}] Hardening Docker, sshd, auditd and the firewall...", m);
+    std::vector<FileUpload> files;
     for (const auto& f : changes.uploads) {
         spdlog::debug("{}writing {} ({})", log_prefix(m), f.path, mode_text(f.mode));
-        if (auto ok = m_session.upload(f.content, f.path, f.mode, f.owner); !ok) return std::unexpected(ok.error());
-        m_progress.changed.push_back(f.path);
+        files.push_back({f.path, f.content, f.mode, f.owner});
     }
-    return {};
+    auto ok = m_session.upload_all(files);
+    // Written: all of them, or those before the file that failed. When the error cannot tell
+    // (the connection was lost while they were installed), every file is reported: any may be.
+    std::size_t written = files.size();
+    if (!ok)
+        for (const auto& [key, value] : ok.error().context)
+            if (key == k_files_written) std::from_chars(value.data(), value.data() + value.size(), written);
+    written = std::min(written, files.size());
+    for (std::size_t i = 0; i < written; ++i) m_progress.changed.push_back(files[i].path);
+    return ok;
 }
 
 // The "applying the configuration" command: reload and restart only what changed.

@@ -15,7 +15,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
 #include <fstream>
+#include <optional>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -233,12 +237,66 @@ void enable_tcp_keepalive(ssh_session s) {
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
 }
 
+/// A file mode as the four octal digits install(1) takes.
+std::string octal_mode(unsigned mode) {
+    char text[8];
+    std::snprintf(text, sizeof text, "%04o", mode & 07777);
+    return text;
+}
+
+/// An error of upload_all, when `written` of its files are in place.
+Error upload_error(std::string message, std::size_t written) {
+    return Error{ErrorKind::Failed, std::move(message), "", {{k_files_written, std::to_string(written)}}};
+}
+
+/// What the install script writes to stderr before it stops at file `i`.
+constexpr std::string_view k_upload_failed = "berth-upload-failed: ";
+
+/// The one command of upload_all: every staged file installed beside its path and renamed over
+/// it, in order, stopping at the first that fails with k_upload_failed and its index on stderr;
+/// the staging directory is removed whatever happens.
+std::string install_script(const std::string& dir, const std::vector<std::string>& staged,
+                           const std::vector<FileUpload>& files) {
+    std::string script = "set -e\nberth_dir=" + shell_quote(dir) + "\ntrap 'rm -rf -- \"$berth_dir\"' EXIT\n";
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        const FileUpload& f = files[i];
+        const auto colon = f.owner.find(':');
+        const std::string user = f.owner.substr(0, colon);
+        const std::string group = colon == std::string::npos ? user : f.owner.substr(colon + 1);
+        const std::string tmp = shell_quote(f.path + ".berth-new");
+        script += "install -m " + octal_mode(f.mode) + " -o " + shell_quote(user) + " -g " + shell_quote(group) +
+                  " -- " + shell_quote(staged[i]) + " " + tmp + " && mv -f -- " + tmp + " " + shell_quote(f.path) +
+                  " || { rm -f -- " + tmp + "; echo '" + std::string(k_upload_failed) + std::to_string(i) +
+                  "' >&2; exit 1; }\n";
+    }
+    return script;
+}
+
+/// The index of the file the install script stopped at, from its stderr.
+std::optional<std::size_t> failed_index(const std::string& err, std::size_t files) {
+    const auto at = err.rfind(k_upload_failed);
+    if (at == std::string::npos) return std::nullopt;
+    std::size_t i = 0;
+    const char* begin = err.data() + at + k_upload_failed.size();
+    auto [end, ec] = std::from_chars(begin, err.data() + err.size(), i);
+    if (ec != std::errc() || end == begin || i >= files) return std::nullopt;
+    return i;
+}
+
+/// The install script's stderr without its own marker line: what install or mv said.
+std::string without_marker(const std::string& err) {
+    std::string out;
+    std::istringstream in(err);
+    for (std::string line; std::getline(in, line);)
+        if (!line.starts_with(k_upload_failed)) out += line + "\n";
+    return out;
+}
+
 }  // namespace
 
 struct LibsshSession::Impl {
     SessionPtr session;  // freed after the sftp session, which the destructor body frees
-    sftp_session sftp = nullptr;
-    std::string upload_dir;  // private temp dir on the host, made on first upload
+    sftp_session sftp = nullptr;  // started on the first upload
     bool root = true;
     ~Impl() {
         if (sftp != nullptr) sftp_free(sftp);
@@ -247,12 +305,7 @@ struct LibsshSession::Impl {
 
 LibsshSession::LibsshSession(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 
-LibsshSession::~LibsshSession() {
-    if (m_impl && m_impl->session != nullptr && !m_impl->upload_dir.empty()) {
-        // Best effort: the directory is private and small; a failure here changes nothing.
-        (void)exec("rm -rf " + shell_quote(m_impl->upload_dir), "", std::chrono::seconds(30));
-    }
-}
+LibsshSession::~LibsshSession() = default;
 
 Result<std::unique_ptr<LibsshSession>> LibsshSession::connect(const SshTarget& target, const SshOptions& options) {
     const std::string where = target.user + "@" + target.host + ":" + std::to_string(target.port);
@@ -373,59 +426,85 @@ Result<RemoteResult> LibsshSession::run_streaming(std::string_view script, std::
     return exec(command, script, timeout, on_out);
 }
 
-Result<void> LibsshSession::upload(std::string_view content, const std::string& path, unsigned mode,
-                                   const std::string& owner) {
-    const std::string prefix = log_prefix(m_target.machine);
+Result<std::string> LibsshSession::make_staging_dir() {
     ssh_session s = m_impl->session.get();
-    if (m_impl->upload_dir.empty()) {
-        // A private directory of the login user; files land there first, then root installs them.
-        auto made = exec("umask 077 && mktemp -d /tmp/berth-upload.XXXXXXXX", "", std::chrono::seconds(60));
-        if (!made) return std::unexpected(made.error());
-        if (made->exit_status != 0)
-            return fail("cannot make a temporary directory on " + m_target.machine + ": " + tail_lines(made->err, 3));
-        std::string dir = made->out;
-        while (!dir.empty() && (dir.back() == '\n' || dir.back() == '\r')) dir.pop_back();
-        m_impl->upload_dir = dir;
-    }
     if (m_impl->sftp == nullptr) {
         m_impl->sftp = sftp_new(s);
-        if (m_impl->sftp == nullptr || sftp_init(m_impl->sftp) != SSH_OK)
+        if (m_impl->sftp == nullptr || sftp_init(m_impl->sftp) != SSH_OK) {
+            if (m_impl->sftp != nullptr) sftp_free(m_impl->sftp);
+            m_impl->sftp = nullptr;
             return fail("cannot start SFTP on " + m_target.machine + ": " + ssh_get_error(s),
                         "the host's sshd needs the sftp subsystem");
-    }
-    const std::string staged = m_impl->upload_dir + "/" + std::to_string(m_channels) + "-" +
-                               std::filesystem::path(path).filename().string();
-    sftp_file file = sftp_open(m_impl->sftp, staged.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (file == nullptr)
-        return fail("cannot write " + staged + " on " + m_target.machine + " over SFTP: " + ssh_get_error(s));
-    size_t off = 0;
-    while (off < content.size()) {
-        ssize_t n = sftp_write(file, content.data() + off, std::min<size_t>(content.size() - off, 32768));
-        if (n < 0) {
-            sftp_close(file);
-            return fail("cannot write " + staged + " on " + m_target.machine + " over SFTP: " + ssh_get_error(s));
         }
-        off += static_cast<size_t>(n);
     }
-    if (sftp_close(file) != SSH_OK)
-        return fail("cannot finish writing " + staged + " on " + m_target.machine + ": " + ssh_get_error(s));
+    // What mktemp -d does, over SFTP: a new directory of a random name, private to the login
+    // user (mkdir fails on any existing name, a symbolic link too).
+    static constexpr std::string_view k_chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    std::random_device random;
+    std::string dir;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        dir = "/tmp/berth-upload.";
+        for (int i = 0; i < 12; ++i) dir += k_chars[random() % k_chars.size()];
+        if (sftp_mkdir(m_impl->sftp, dir.c_str(), 0700) == SSH_OK) return dir;
+    }
+    return fail("cannot make a temporary directory on " + m_target.machine + " over SFTP: " + ssh_get_error(s));
+}
 
-    auto colon = owner.find(':');
-    const std::string user = owner.substr(0, colon);
-    const std::string group = colon == std::string::npos ? user : owner.substr(colon + 1);
-    char mode_text[8];
-    std::snprintf(mode_text, sizeof mode_text, "%04o", mode);
-    const std::string tmp = path + ".berth-new";
-    const std::string script = "install -m " + std::string(mode_text) + " -o " + shell_quote(user) + " -g " +
-                               shell_quote(group) + " " + shell_quote(staged) + " " + shell_quote(tmp) +
-                               " && mv -f " + shell_quote(tmp) + " " + shell_quote(path) + " && rm -f " +
-                               shell_quote(staged);
-    spdlog::debug("{}upload {} ({} bytes, {}, {})", prefix, path, content.size(), mode_text, owner);
-    auto r = run(script);
-    if (!r) return std::unexpected(r.error());
-    if (r->exit_status != 0)
-        return fail("cannot install " + path + " on " + m_target.machine + ": " + tail_lines(r->err, 3));
+Result<void> LibsshSession::stage(const std::string& dir, const std::vector<FileUpload>& files,
+                                  std::vector<std::string>& staged) {
+    ssh_session s = m_impl->session.get();
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        const FileUpload& f = files[i];
+        const std::string path = dir + "/" + std::to_string(i) + "-" + std::filesystem::path(f.path).filename().string();
+        auto cannot = [&](const char* what) {
+            return upload_error("cannot upload " + f.path + " to " + m_target.machine + ": cannot " + what + " " +
+                                    path + " over SFTP: " + ssh_get_error(s),
+                                0);
+        };
+        sftp_file file = sftp_open(m_impl->sftp, path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+        if (file == nullptr) return std::unexpected(cannot("write"));
+        staged.push_back(path);
+        size_t off = 0;
+        while (off < f.content.size()) {
+            ssize_t n = sftp_write(file, f.content.data() + off, std::min<size_t>(f.content.size() - off, 32768));
+            if (n < 0) {
+                sftp_close(file);
+                return std::unexpected(cannot("write"));
+            }
+            off += static_cast<size_t>(n);
+        }
+        if (sftp_close(file) != SSH_OK) return std::unexpected(cannot("finish writing"));
+    }
     return {};
+}
+
+void LibsshSession::remove_staged(const std::string& dir, const std::vector<std::string>& staged) {
+    // Best effort: the directory is private; what cannot be removed stays in /tmp.
+    for (const auto& path : staged) sftp_unlink(m_impl->sftp, path.c_str());
+    sftp_rmdir(m_impl->sftp, dir.c_str());
+}
+
+Result<void> LibsshSession::upload_all(const std::vector<FileUpload>& files) {
+    if (files.empty()) return {};
+    const std::string prefix = log_prefix(m_target.machine);
+    auto dir = make_staging_dir();
+    if (!dir) return std::unexpected(Error(dir.error()).with(k_files_written, "0"));  // nothing staged yet
+    std::vector<std::string> staged;
+    if (auto ok = stage(*dir, files, staged); !ok) {
+        remove_staged(*dir, staged);
+        return ok;
+    }
+    for (const auto& f : files)
+        spdlog::debug("{}upload {} ({} bytes, {}, {})", prefix, f.path, f.content.size(), octal_mode(f.mode), f.owner);
+    auto r = run(install_script(*dir, staged, files));
+    if (!r) return std::unexpected(r.error());  // the directory is left: the connection is gone
+    if (r->exit_status == 0) return {};
+    const auto failed = failed_index(r->err, files.size());
+    if (!failed)  // it did not say where it stopped (killed, say): any of the files may be written
+        return fail("cannot install the uploaded files on " + m_target.machine + ": " + tail_lines(r->err, 3));
+    return std::unexpected(upload_error("cannot install " + files[*failed].path + " on " + m_target.machine + ": " +
+                                            tail_lines(without_marker(r->err), 3),
+                                        *failed));
 }
 
 Result<std::string> LibsshSession::read(const std::string& path) {

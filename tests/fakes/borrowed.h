@@ -18,10 +18,7 @@ public:
                                        const std::function<void(std::string_view)>& on_out) override {
         return m_target.run_streaming(script, timeout, on_out);
     }
-    Result<void> upload(std::string_view content, const std::string& path, unsigned mode,
-                        const std::string& owner) override {
-        return m_target.upload(content, path, mode, owner);
-    }
+    Result<void> upload_all(const std::vector<FileUpload>& files) override { return m_target.upload_all(files); }
     Result<std::string> read(const std::string& path) override { return m_target.read(path); }
     int channels_opened() const override { return m_target.channels_opened(); }
     std::string host_key_fingerprint() const override { return m_target.host_key_fingerprint(); }

@@ -59,6 +59,7 @@ Error ScriptedSession::unexpected(const std::string& call, const std::string& wh
 }
 
 Result<RemoteResult> ScriptedSession::run(std::string_view script, std::chrono::seconds) {
+    ++m_commands;
     const std::string call = "run: " + first_line(script);
     m_transcript.push_back(call);
     m_scripts.emplace_back(script);
@@ -74,21 +75,29 @@ Result<RemoteResult> ScriptedSession::run(std::string_view script, std::chrono::
     return e.result;
 }
 
-Result<void> ScriptedSession::upload(std::string_view content, const std::string& path, unsigned mode,
-                                     const std::string& owner) {
-    const std::string call = "upload: " + path + " " + mode_text(mode) + " " + owner;
-    m_transcript.push_back(call);
-    if (m_expected.empty()) return std::unexpected(unexpected(call, "no more calls were expected"));
-    Expectation e = m_expected.front();
-    if (e.kind != Expectation::Kind::Upload || e.path != path || e.mode != mode || e.owner != owner)
-        return std::unexpected(unexpected(call, "expected " + e.describe()));
-    m_expected.pop_front();
-    m_uploaded[path] = std::string(content);
-    m_modes[path] = mode;
+Result<void> ScriptedSession::upload_all(const std::vector<FileUpload>& files) {
+    if (files.empty()) return {};
+    ++m_commands;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        const FileUpload& f = files[i];
+        const std::string call = "upload: " + f.path + " " + mode_text(f.mode) + " " + f.owner;
+        m_transcript.push_back(call);
+        auto stop = [&](const std::string& why) {
+            return std::unexpected(unexpected(call, why).with(k_files_written, std::to_string(i)));
+        };
+        if (m_expected.empty()) return stop("no more calls were expected");
+        const Expectation& e = m_expected.front();
+        if (e.kind != Expectation::Kind::Upload || e.path != f.path || e.mode != f.mode || e.owner != f.owner)
+            return stop("expected " + e.describe());
+        m_expected.pop_front();
+        m_uploaded[f.path] = f.content;
+        m_modes[f.path] = f.mode;
+    }
     return {};
 }
 
 Result<std::string> ScriptedSession::read(const std::string& path) {
+    ++m_commands;
     const std::string call = "read: " + path;
     m_transcript.push_back(call);
     if (m_expected.empty()) return std::unexpected(unexpected(call, "no more calls were expected"));

@@ -1,7 +1,7 @@
 #pragma once
 // A Session that replays an expected, ordered transcript: each call must match the next
-// expectation (a run whose script contains given text, an upload of a given path, mode and owner,
-// a read of a given path). An unexpected call fails the call and is recorded; expectations left
+// expectation (a run whose script contains given text, an upload of a given path, mode and owner -
+// each file of an upload_all is one, a read of a given path). An unexpected call fails the call and is recorded; expectations left
 // unused are reported by unused(). Tests check both, so a plan that does more or less than
 // expected fails.
 
@@ -24,11 +24,13 @@ public:
     ScriptedSession& expect_read(std::string path, std::string content);
 
     Result<RemoteResult> run(std::string_view script, std::chrono::seconds timeout) override;
-    Result<void> upload(std::string_view content, const std::string& path, unsigned mode,
-                        const std::string& owner) override;
+    /// Matches each file with the next expect_upload, in order, and stops at the first that does
+    /// not (its error has k_files_written, as LibsshSession's); the whole batch counts one command.
+    Result<void> upload_all(const std::vector<FileUpload>& files) override;
     Result<std::string> read(const std::string& path) override;
-    /// Runs, uploads and reads made so far, as LibsshSession counts its channels.
-    int channels_opened() const override { return static_cast<int>(m_transcript.size()); }
+    /// Runs, upload_alls (one each, whatever the number of files) and reads made so far, as
+    /// LibsshSession counts its channels.
+    int channels_opened() const override { return m_commands; }
     std::string host_key_fingerprint() const override { return m_fingerprint; }
     ScriptedSession& set_host_key_fingerprint(std::string fp) {
         m_fingerprint = std::move(fp);
@@ -37,7 +39,8 @@ public:
 
     [[nodiscard]] const std::vector<std::string>& failures() const { return m_failures; }
     [[nodiscard]] std::vector<std::string> unused() const;
-    /// Every call made, one line each ("run: <first line>", "upload: <path> 0644 root:root").
+    /// Every call made, one line each ("run: <first line>", "upload: <path> 0644 root:root" for
+    /// each file of an upload_all).
     [[nodiscard]] const std::vector<std::string>& transcript() const { return m_transcript; }
     /// What was uploaded, by path (the last upload wins).
     [[nodiscard]] const std::map<std::string, std::string>& uploaded() const { return m_uploaded; }
@@ -66,6 +69,7 @@ private:
     std::map<std::string, std::string> m_uploaded;
     std::map<std::string, unsigned> m_modes;
     std::string m_fingerprint = "SHA256:scripted-host-key";
+    int m_commands = 0;
 };
 
 }  // namespace berth::test

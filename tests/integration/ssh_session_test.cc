@@ -10,8 +10,10 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -253,6 +255,96 @@ TEST_CASE("uploads land whole with the mode and owner asked for", "[ssh]") {
     auto no_dir = s->upload("x", (remote / "no-such-dir" / "f").string(), 0644);
     REQUIRE_FALSE(no_dir);
     CHECK(no_dir.error().message.find("cannot install") != std::string::npos);
+}
+
+namespace {
+
+/// Staged copies left in any upload directory whose name ends with `tag`.
+int staged_left(const std::string& tag) {
+    int left = 0;
+    for (const auto& d : std::filesystem::directory_iterator("/tmp")) {
+        if (!d.path().filename().string().starts_with("berth-upload.")) continue;
+        std::error_code ec;
+        for (const auto& f : std::filesystem::directory_iterator(d.path(), ec))
+            left += f.path().filename().string().ends_with(tag) ? 1 : 0;
+    }
+    return left;
+}
+
+std::string files_written(const Error& e) {
+    for (const auto& [key, value] : e.context)
+        if (key == k_files_written) return value;
+    return "(none)";
+}
+
+}  // namespace
+
+TEST_CASE("upload_all writes every file with one remote command - the mode and owner of each", "[ssh]") {
+    SshdFixture sshd;
+    TempDir dir;
+    auto s = connect_ok(target_for(sshd, dir), HostKeyPolicy::PinOnFirstUse);
+    const auto remote = dir / "etc";
+    std::filesystem::create_directories(remote);
+    const std::string tag = "-batch-" + std::to_string(::getpid());
+    const std::vector<FileUpload> files = {
+        {(remote / ("key" + tag)).string(), "server key\n", 0400, "root:root"},
+        {(remote / ("it's a conf" + tag)).string(), "a = 'b'\n", 0644, "root:root"},
+        {(remote / ("nobody" + tag)).string(), std::string(100000, 'x'), 0640, "nobody:nogroup"},
+        {(remote / ("sbin" + tag)).string(), "#!/bin/sh\n", 0755, "root"},
+    };
+    const int before = s->channels_opened();
+    auto ok = s->upload_all(files);
+    INFO((ok ? std::string() : ok.error().line()));
+    REQUIRE(ok);
+    CHECK(s->channels_opened() == before + 1);  // one command for all four, staging over SFTP
+
+    for (const auto& f : files) {
+        std::ifstream in(f.path, std::ios::binary);
+        CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == f.content);
+        CHECK(file_mode(f.path) == f.mode);
+        CHECK_FALSE(std::filesystem::exists(f.path + ".berth-new"));
+    }
+    struct stat st{};
+    REQUIRE(::stat(files[2].path.c_str(), &st) == 0);
+    CHECK(st.st_uid == 65534);
+    CHECK(staged_left(tag) == 0);
+
+    CHECK(s->upload_all({}));  // nothing to write: no command
+    CHECK(s->channels_opened() == before + 1);
+}
+
+TEST_CASE("upload_all stops at the file that fails - names it, says how many were written, leaves nothing staged", "[ssh]") {
+    SshdFixture sshd;
+    TempDir dir;
+    auto s = connect_ok(target_for(sshd, dir), HostKeyPolicy::PinOnFirstUse);
+    const auto remote = dir / "etc";
+    std::filesystem::create_directories(remote);
+    const std::string tag = "-fails-" + std::to_string(::getpid());
+    const std::vector<FileUpload> files = {
+        {(remote / ("first" + tag)).string(), "1", 0644, "root:root"},
+        {(remote / "no-such-dir" / ("second" + tag)).string(), "2", 0644, "root:root"},
+        {(remote / ("third" + tag)).string(), "3", 0644, "root:root"},
+    };
+    const int before = s->channels_opened();
+    auto failed = s->upload_all(files);
+    REQUIRE_FALSE(failed);
+    INFO(failed.error().line());
+    CHECK(failed.error().message.starts_with("cannot install " + files[1].path + " on t1: "));
+    CHECK(failed.error().message.find("berth-upload-failed") == std::string::npos);
+    CHECK(files_written(failed.error()) == "1");
+    CHECK(s->channels_opened() == before + 1);
+    CHECK(std::filesystem::exists(files[0].path));  // before the failure: written
+    CHECK_FALSE(std::filesystem::exists(files[2].path));  // after it: not
+    CHECK(staged_left(tag) == 0);
+
+    // An owner that does not exist fails the same way, and an existing file keeps its content.
+    auto bad_owner = s->upload_all({{files[0].path, "new", 0644, "no-such-user:root"}});
+    REQUIRE_FALSE(bad_owner);
+    CHECK(bad_owner.error().message.starts_with("cannot install " + files[0].path + " on t1: "));
+    CHECK(files_written(bad_owner.error()) == "0");
+    CHECK(s->read(files[0].path).value() == "1");
+    CHECK_FALSE(std::filesystem::exists(files[0].path + ".berth-new"));
+    CHECK(staged_left(tag) == 0);
 }
 
 TEST_CASE("a new program is renamed over a running one: no ETXTBSY - the running process keeps its file", "[ssh][authz]") {

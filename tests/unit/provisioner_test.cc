@@ -242,6 +242,9 @@ TEST_CASE("Debian 12 from scratch: install - write every file - restart - verify
     CHECK(s.scripts().back().find("\nsystemctl enable") == std::string::npos);  // only --no-reload, in the background
     CHECK(report->docker_version == "20.10.24+dfsg1");
     CHECK(docker.waits == 1);
+    // facts, install, facts again, prepare, the 15 files in one command, apply
+    CHECK(s.channels_opened() == 6);
+    CHECK(report->changed.size() >= k_uploads.size());
 
     const auto& up = s.uploaded();
     const std::string daemon = up.at("/etc/docker/daemon.json");
@@ -808,6 +811,28 @@ TEST_CASE("engine env and version pin reach the host", "[provision]") {
     const std::string dropin = s.uploaded().at("/etc/systemd/system/docker.service.d/10-berth.conf");
     CHECK(dropin.find("\nEnvironmentFile=/etc/docker/berth-engine.env\n") != std::string::npos);
     CHECK(dropin.find("HTTP_PROXY") == std::string::npos);
+}
+
+TEST_CASE("every file is written with one command - a file that fails is named and the ones before it are reported written", "[provision]") {
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    ScriptedSession s;
+    FakeDocker docker;
+    auto host = installed_debian(fresh("debian-12"), "/usr/sbin/dockerd");
+    s.expect_run({"@os-release"}, {0, host.render(), ""}).expect_run({"hostnamectl"});
+    // The fourth file does not match what the session expects: it fails there.
+    for (std::size_t i = 0; i < 3; ++i) s.expect_upload(std::get<0>(k_uploads[i]), std::get<1>(k_uploads[i]));
+    s.expect_upload("/etc/elsewhere", 0644);
+    Provisioner p(s, *templates, docker);
+    auto report = p.run(request());
+    REQUIRE_FALSE(report);
+    INFO(report.error().line());
+    CHECK(report.error().message.find(std::get<0>(k_uploads[3])) != std::string::npos);
+    CHECK(s.channels_opened() == 3);  // facts, prepare, the files
+    const auto& changed = p.progress().changed;
+    CHECK(changed.front() == "hostname n1");  // from the prepare command
+    for (std::size_t i = 0; i < k_uploads.size(); ++i)
+        CHECK((std::find(changed.begin(), changed.end(), std::get<0>(k_uploads[i])) != changed.end()) == (i < 3));
 }
 
 TEST_CASE("a daemon that fails to restart is reported with the journal's tail", "[provision]") {

@@ -230,10 +230,10 @@ public:
         ++m_drift_checks;
         return RemoteResult{0, provisioned_facts(m_first, m_name), ""};
     }
-    Result<void> upload(std::string_view content, const std::string& path, unsigned mode, const std::string& owner) {
+    Result<void> upload_all(const std::vector<FileUpload>& files) {
         std::lock_guard lock(m_mutex);
-        if (!m_first.unused().empty()) return m_first.upload(content, path, mode, owner);
-        return std::unexpected(failure("upload after the first provision: " + path).error());
+        if (!m_first.unused().empty() || files.empty()) return m_first.upload_all(files);
+        return std::unexpected(failure("upload after the first provision: " + files.front().path).error());
     }
     Result<std::string> read(const std::string& path) {
         std::lock_guard lock(m_mutex);
@@ -284,10 +284,7 @@ public:
         if (r && on_out) on_out(r->out);
         return r;
     }
-    Result<void> upload(std::string_view content, const std::string& path, unsigned mode,
-                        const std::string& owner) override {
-        return m_host.upload(content, path, mode, owner);
-    }
+    Result<void> upload_all(const std::vector<FileUpload>& files) override { return m_host.upload_all(files); }
     Result<std::string> read(const std::string& path) override { return m_host.read(path); }
     int channels_opened() const override { return m_host.channels(); }
     std::string host_key_fingerprint() const override { return "SHA256:scripted-host-key"; }
@@ -509,7 +506,7 @@ TEST_CASE("libvirt apply: 30 machines at --parallel 8 on the test driver then --
         INFO(outcome_line(o));
         CHECK(o.action == PlanAction::Create);
         CHECK_FALSE(o.error);
-        CHECK(o.remote_commands == 19);  // facts, prepare, 16 uploads, apply: the whole first provision
+        CHECK(o.remote_commands == 4);  // facts, prepare, the 16 files in one command, apply: the whole first provision
     }
     CHECK(report->failures() == 0);
     check_consistent(world, *keeper, all);

@@ -9,9 +9,9 @@
 ///   3. the steps of the plan (plan.h), each checking its part of the desired state, rendered
 ///      from templates, against the facts: host name, subordinate ids, TLS files, daemon.json,
 ///      the dockerd drop-in, audit rules, sshd, the firewall, the docker service. Applying them
-///      batches the changes (changes.h): one "preparing the host" command, the uploads of the
-///      files that differ, one "applying the configuration" command that reloads or restarts
-///      only what changed;
+///      batches the changes (changes.h): one "preparing the host" command, one command that
+///      installs all the files that differ (Session::upload_all), one "applying the
+///      configuration" command that reloads or restarts only what changed;
 ///   4. the daemon is verified through the Docker API over mutual TLS (DockerProbe).
 /// On a host that already matches, step 1 is the only remote command: nothing is uploaded and
 /// nothing restarts. check() runs step 1 only and reports each step's drift.
@@ -72,7 +72,7 @@ struct ProvisionReport {
     std::map<std::string, std::string> digests;  ///< path -> sha256 of what berth manages there
     std::vector<std::string> warnings;
     std::vector<std::pair<std::string, double>> timings;  ///< phase -> seconds
-    int remote_commands = 0;  ///< commands run on the host (uploads count one each)
+    int remote_commands = 0;  ///< commands run on the host (all the files written count one)
 };
 
 /// One step's drift in a check-only run.

@@ -23,8 +23,7 @@ public:
                                            std::chrono::seconds timeout = std::chrono::seconds(0)) override;
     [[nodiscard]] Result<RemoteResult> run_streaming(std::string_view script, std::chrono::seconds timeout,
                                                      const std::function<void(std::string_view)>& on_out) override;
-    [[nodiscard]] Result<void> upload(std::string_view content, const std::string& path, unsigned mode,
-                                      const std::string& owner = "root:root") override;
+    [[nodiscard]] Result<void> upload_all(const std::vector<FileUpload>& files) override;
     [[nodiscard]] Result<std::string> read(const std::string& path) override;
 
     [[nodiscard]] int channels_opened() const override { return m_channels; }
@@ -36,6 +35,13 @@ private:
     [[nodiscard]] Result<RemoteResult> exec(const std::string& command, std::string_view input,
                                             std::chrono::seconds timeout,
                                             const std::function<void(std::string_view)>& on_out = {});
+    /// upload_all's parts: a fresh private directory made over SFTP (no remote command), the
+    /// files written into it over SFTP (`staged` gets each one written), and their removal over
+    /// SFTP when the install command never ran.
+    [[nodiscard]] Result<std::string> make_staging_dir();
+    [[nodiscard]] Result<void> stage(const std::string& dir, const std::vector<FileUpload>& files,
+                                     std::vector<std::string>& staged);
+    void remove_staged(const std::string& dir, const std::vector<std::string>& staged);
     std::unique_ptr<Impl> m_impl;
     SshTarget m_target;
     SshOptions m_options;
