@@ -242,8 +242,8 @@ TEST_CASE("Debian 12 from scratch: install - write every file - restart - verify
     CHECK(s.scripts().back().find("\nsystemctl enable") == std::string::npos);  // only --no-reload, in the background
     CHECK(report->docker_version == "20.10.24+dfsg1");
     CHECK(docker.waits == 1);
-    // facts, install, facts again, prepare, the 15 files in one command, apply
-    CHECK(s.channels_opened() == 6);
+    // facts, the apt proxy file, install, facts again, prepare, the other 15 files in one command, apply
+    CHECK(s.channels_opened() == 7);
     CHECK(report->changed.size() >= k_uploads.size());
 
     const auto& up = s.uploaded();
