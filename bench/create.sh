@@ -29,38 +29,22 @@ while [ $# -gt 0 ]; do
   shift
 done
 berth=$(readlink -f "${1:-$here/../build/berth}")
-export BERTH_STORAGE_PATH="${BERTH_E2E_CACHE:-/var/cache/berth-e2e}/libvirt-store"
-uri=qemu:///system
-base=debian-12
-baked=debian-12-docker
 memory=${BENCH_MEMORY:-2048}
 packages="docker.io apparmor auditd nftables"
 work=$(mktemp -d /tmp/berth-bench-create.XXXXXX)
 floor_dir=/var/lib/libvirt/images/berth-bench-floor
-floor_domain=berth-bench-floor
-started_daemons=()
-made=()
-rows=()
-unset DOCKER_HOST DOCKER_TLS_VERIFY DOCKER_CERT_PATH
+floor_domain="berth-bench-floor"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
 cleanup() {
   virsh -c "$uri" destroy "$floor_domain" >/dev/null 2>&1 || true
   mountpoint -q "$work/mnt" 2>/dev/null && umount "$work/mnt"
   rm -rf "$floor_dir"
-  for m in "${made[@]}"; do "$berth" rm -y -f "$m" >/dev/null 2>&1 || true; done
-  "$here/../scripts/start-libvirtd" --stop "${started_daemons[@]}" || true
-  rm -rf "$work"
+  cleanup_libvirt
 }
 trap cleanup EXIT
-row() { rows+=("$(printf '%-56s %10s' "$1" "$2")"); printf '%-56s %10s\n' "$1" "$2" >&2; }
-# ratio A B: A/B to two decimals ("-" when either is missing or B is 0).
-ratio() { awk -v a="${1:-}" -v b="${2:-}" 'BEGIN{ if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'; }
-sum() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", a + b}'; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b - a}'; }
-
-daemons=$("$here/../scripts/start-libvirtd" "$uri") || true
-for d in $daemons; do started_daemons+=("$d"); done
+start_libvirt
 if ! "$berth" image ls -q | grep -x "$base" >/dev/null; then "$berth" image build "$base"; fi
 image_dir="$BERTH_STORAGE_PATH/cache/images/$base"
 for f in disk.qcow2 vmlinuz initrd.img; do
@@ -162,6 +146,5 @@ if [ "$baked_row" = 1 ]; then
 fi
 
 echo
-echo "berth bench/create.sh on $(nproc) cores, guests under $(virsh -c "$uri" capabilities 2>/dev/null |
-  grep -q "<domain type='kvm'" && echo "KVM (unused: TCG forced)" || echo TCG), $memory MiB each, image $base"
+echo "berth bench/create.sh on $(nproc) cores, guests under $(guest_kind), $memory MiB each, image $base"
 printf '%s\n' "${rows[@]}"

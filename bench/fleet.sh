@@ -29,32 +29,13 @@ while [ $# -gt 0 ]; do
   shift
 done
 berth=$(readlink -f "${1:-$here/../build/berth}")
-export BERTH_STORAGE_PATH="${BERTH_E2E_CACHE:-/var/cache/berth-e2e}/libvirt-store"
-uri=qemu:///system
-base=debian-12
-baked=debian-12-docker
 memory=${BENCH_MEMORY:-1024}
 work=$(mktemp -d /tmp/berth-bench-fleet.XXXXXX)
-started_daemons=()
-made=()
-rows=()
-unset DOCKER_HOST DOCKER_TLS_VERIFY DOCKER_CERT_PATH
-
-cleanup() {
-  for m in "${made[@]}"; do "$berth" rm -y -f "$m" >/dev/null 2>&1 || true; done
-  "$here/../scripts/start-libvirtd" --stop "${started_daemons[@]}" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-row() { rows+=("$(printf '%-52s %9s' "$1" "$2")"); printf '%-52s %9s\n' "$1" "$2" >&2; }
-# ratio A B: A/B to two decimals ("-" when either is missing or B is 0).
-ratio() { awk -v a="${1:-}" -v b="${2:-}" 'BEGIN{ if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'; }
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+trap cleanup_libvirt EXIT
 declare -A secs
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b - a}'; }
-
-daemons=$("$here/../scripts/start-libvirtd" "$uri") || true
-for d in $daemons; do started_daemons+=("$d"); done
+start_libvirt
 
 if ! "$berth" image ls -q | grep -x "$base" >/dev/null; then "$berth" image build "$base"; fi
 
@@ -125,6 +106,5 @@ EOF
 fi
 
 echo
-echo "berth bench/fleet.sh on $(nproc) cores, guests under $(virsh -c "$uri" capabilities 2>/dev/null |
-  grep -q "<domain type='kvm'" && echo KVM || echo TCG), $memory MiB each"
+echo "berth bench/fleet.sh on $(nproc) cores, guests under $(guest_kind), $memory MiB each"
 printf '%s\n' "${rows[@]}"

@@ -21,9 +21,10 @@ check_docker_started_once() {
   journal=$("$berth" ssh "$m" -- sudo -n journalctl -b -u docker.service --no-pager -o cat)
   starts=$(grep -c '^Starting docker.service\|^Starting Docker Application Container Engine' <<<"$journal" || true)
   stops=$(grep -c '^Stopping docker.service\|^Stopping Docker Application Container Engine' <<<"$journal" || true)
-  [ "$starts" = 1 ] && [ "$stops" = 0 ] ||
+  if [ "$starts" != 1 ] || [ "$stops" != 0 ]; then
     fail "dockerd on $m started $starts times and stopped $stops times in this boot (want 1 and 0):
 $(grep -i 'start\|stop' <<<"$journal" | head -n 10)"
+  fi
   ok "dockerd on $m started once, configured (0 restarts)"
 }
 
