@@ -41,6 +41,7 @@ cleanup() {
   "$berth" rm -y -f "$name-crash" >/dev/null 2>&1 || true
   "$berth" rm -y -f "$name-ssh" >/dev/null 2>&1 || true
   if [ -f "$work/ssh/sshd.pid" ]; then kill "$(cat "$work/ssh/sshd.pid")" 2>/dev/null || true; fi
+  if [ -n "${proxy_pid:-}" ]; then kill "$proxy_pid" 2>/dev/null || true; fi
   # Stop only the daemons this test started (none when libvirtd already ran, e.g. started by
   # scripts/run-tests), and the NAT rules libvirt leaves behind.
   "$here/../../scripts/start-libvirtd" --stop "${started_daemons[@]}" || true
@@ -74,15 +75,33 @@ fi
 "$here/guest/busybox-image.sh" "$work/busybox.tar" >/dev/null
 ok "image ready"
 
-step "berth create -d libvirt --libvirt-virt-type qemu"
+step "an apt proxy on the host for the machine's packages (tests/e2e/apt_proxy.py, logging)"
+# The gateway of libvirt's default network (berth defines it with this address when it is absent).
+gw=$(virsh -c "$uri" net-dumpxml default 2>/dev/null | sed -n "s/.*<ip address='\([0-9.]*\)'.*/\1/p" | head -n 1)
+gw=${gw:-192.168.122.1}
+proxy_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])')
+python3 "$here/apt_proxy.py" "$proxy_port" "$work/proxy.log" deb.debian.org security.debian.org >"$work/proxy.out" 2>&1 &
+proxy_pid=$!
+for _ in $(seq 50); do grep -q ready "$work/proxy.out" 2>/dev/null && break; sleep 0.2; done
+grep -q ready "$work/proxy.out" || fail "the apt proxy did not start: $(cat "$work/proxy.out")"
+proxy_url="http://$gw:$proxy_port"
+ok "apt proxy at $proxy_url"
+
+step "berth create -d libvirt --libvirt-virt-type qemu --engine-apt-proxy $proxy_url"
 "$berth" rm -y -f "$name" >/dev/null 2>&1 || true
 "$berth" --debug create -d libvirt --libvirt-uri "$uri" --libvirt-virt-type qemu --libvirt-memory 1536 \
-  --libvirt-cpu-count 2 --libvirt-disk-size 8 --libvirt-data-disk-size 4 "$name" 2>&1 | tee "$work/create.log"
+  --libvirt-cpu-count 2 --libvirt-disk-size 8 --libvirt-data-disk-size 4 --engine-apt-proxy "$proxy_url" "$name" 2>&1 |
+  tee "$work/create.log"
 "$berth" ls
 [ "$("$berth" status "$name")" = Running ] || fail "status is not Running"
 ip=$("$berth" ip "$name")
 ok "VM $name runs at $ip"
 check_docker_started_once "$name"
+grep -E "^200 GET http://deb\.debian\.org/.*/docker\.io_[^ ]*\.deb$" "$work/proxy.log" >/dev/null ||
+  fail "docker.io's package did not come through the apt proxy; its log: $(tail -n 5 "$work/proxy.log")"
+"$berth" ssh "$name" -- cat /etc/apt/apt.conf.d/90berth-proxy | grep -Fx "Acquire::http::Proxy \"$proxy_url\";" >/dev/null ||
+  fail "the machine's /etc/apt/apt.conf.d/90berth-proxy does not name $proxy_url"
+ok "the packages came through the apt proxy ($(grep -c '^200 ' "$work/proxy.log") requests); 90berth-proxy names it"
 
 step "no trust on first use: the host key berth put in the seed was pinned and verified; the seed is gone"
 mdir="$BERTH_STORAGE_PATH/machines/$name"
