@@ -283,15 +283,9 @@ Result<std::vector<std::string>> Provisioner::write_pre_install_files(const Prov
     if (!files) return std::unexpected(files.error());
     Changes differ;
     PackageConfigStep(*files).apply(facts, differ);
+    if (auto ok = upload_files(req.machine, differ.uploads); !ok) return std::unexpected(ok.error());
     std::vector<std::string> written;
-    for (const auto& f : differ.uploads) {
-        spdlog::debug("{}writing {} ({}) before the package install", log_prefix(req.machine), f.path,
-                      mode_text(f.mode));
-        if (auto ok = m_session.upload(f.content, f.path, f.mode, f.owner); !ok)
-            return std::unexpected(ok.error());
-        m_progress.changed.push_back(f.path);
-        written.push_back(f.path);
-    }
+    for (const auto& f : differ.uploads) written.push_back(f.path);
     return written;
 }
 
@@ -315,8 +309,15 @@ Result<void> Provisioner::write_files(const ProvisionRequest& req, const Changes
     }
     if (changes.uploads.empty()) return {};
     spdlog::info("[{}] Hardening Docker, sshd, auditd and the firewall...", m);
+    return upload_files(m, changes.uploads);
+}
+
+// `uploads` with one upload_all (one command whatever their number), each written one recorded
+// in the progress report for a failure's account.
+Result<void> Provisioner::upload_files(const std::string& m, const std::vector<ManagedFile>& uploads) {
+    if (uploads.empty()) return {};
     std::vector<FileUpload> files;
-    for (const auto& f : changes.uploads) {
+    for (const auto& f : uploads) {
         spdlog::debug("{}writing {} ({})", log_prefix(m), f.path, mode_text(f.mode));
         files.push_back({f.path, f.content, f.mode, f.owner});
     }

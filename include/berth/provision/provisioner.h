@@ -122,6 +122,7 @@ private:
                                                                            OsFamily family);
     [[nodiscard]] Result<void> install_packages(const ProvisionRequest& request, const Changes& changes);
     [[nodiscard]] Result<void> write_files(const ProvisionRequest& request, const Changes& changes);
+    [[nodiscard]] Result<void> upload_files(const std::string& machine, const std::vector<ManagedFile>& uploads);
     [[nodiscard]] Result<std::vector<std::string>> apply_changes(const ProvisionRequest& request,
                                                                  const Changes& changes);
     [[nodiscard]] Result<void> verify(const ProvisionRequest& request, bool selinux, ProvisionReport& report);
