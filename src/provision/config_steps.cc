@@ -27,8 +27,8 @@ void DockerFilesStep::activate(const Facts& facts, const std::vector<std::string
     if (m_unit_file) changes.reload_units = true;
 }
 
-AuditRulesStep::AuditRulesStep(ManagedFile rules)
-    : FileStep("audit rules", {rules}), m_watches(count_watches(rules.content)) {}
+AuditRulesStep::AuditRulesStep(ManagedFile tmpfiles, ManagedFile rules)
+    : FileStep("audit rules", {std::move(tmpfiles), rules}), m_watches(count_watches(rules.content)) {}
 
 int AuditRulesStep::count_watches(const std::string& rules) {
     int n = 0;
@@ -55,10 +55,14 @@ Drift AuditRulesStep::unit_drift(const Facts& facts) const {
 void AuditRulesStep::activate(const Facts& facts, const std::vector<std::string>& written,
                               Changes& changes) const {
     if (!facts.unit_enabled("auditd")) changes.enable("auditd");
+    // The directory the rules watch into exists before they load, now as at every boot.
+    if (std::find(written.begin(), written.end(), k_containerd_tmpfiles) != written.end())
+        changes.activate(Stage::Audit, "systemd-tmpfiles --create " + shell_quote(k_containerd_tmpfiles) + "\n", "");
+    const bool rules_written = std::find(written.begin(), written.end(), k_audit_rules) != written.end();
     // auditd loads the rules as it starts (ExecStartPost=augenrules --load, on Debian and the
     // RHEL family): a running auditd gets them loaded, a stopped one is started, once each.
     if (!facts.unit_active("auditd")) changes.activate(Stage::Audit, "systemctl start auditd\n", "auditd (start)");
-    else if (!written.empty() || rules_unloaded(facts))
+    else if (rules_written || rules_unloaded(facts))
         changes.activate(Stage::Audit, "augenrules --load >/dev/null\n", "audit rules");
 }
 

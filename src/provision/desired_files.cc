@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <set>
 #include <tuple>
 
@@ -97,7 +98,8 @@ Result<nlohmann::json> template_context(const Facts& facts, const ProvisionReque
     ctx["ssh_ports"] = port_list;
     nlohmann::json watches = nlohmann::json::array();
     for (const auto& path : k_audit_candidates)
-        if (facts.existing.contains(path) || path == k_daemon_json) watches.push_back({{"path", path}});
+        if (facts.existing.contains(path) || std::ranges::find(k_audit_always, path) != k_audit_always.end())
+            watches.push_back({{"path", path}});
     ctx["watches"] = watches;
     // berth-authz: the default policy gives the machine's own client certificate its role.
     if (req.authz.owner_role != "restricted" && req.authz.owner_role != "admin")
@@ -198,6 +200,7 @@ Result<std::vector<ManagedFile>> render_desired_files(const TemplateSet& templat
     };
     for (auto [name, path, mode] : {std::tuple{"docker-engine.env", k_engine_env, 0600u},
                                     std::tuple{"docker-service-override.conf", k_dropin, 0644u},
+                                    std::tuple{"containerd-tmpfiles.conf", k_containerd_tmpfiles, 0644u},
                                     std::tuple{"audit-docker.rules", k_audit_rules, 0640u},
                                     std::tuple{"sshd-hardening.conf", k_sshd_dropin, 0644u},
                                     std::tuple{"firewall.nft", k_firewall, 0644u},

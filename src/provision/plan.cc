@@ -38,7 +38,7 @@ Result<Plan> make_plan(const TemplateSet& templates, const Facts& facts, const P
                                                            std::set<std::string>{sha256_hex(*across_swarm)}));
     plan.steps.push_back(
         std::make_unique<DockerFilesStep>("docker drop-in", std::vector{file(k_engine_env), file(k_dropin)}, true));
-    plan.steps.push_back(std::make_unique<AuditRulesStep>(file(k_audit_rules)));
+    plan.steps.push_back(std::make_unique<AuditRulesStep>(file(k_containerd_tmpfiles), file(k_audit_rules)));
     plan.steps.push_back(std::make_unique<SshdStep>(file(k_sshd_dropin), debian));
     plan.steps.push_back(std::make_unique<FirewallStep>(file(k_firewall), file(k_firewall_unit)));
     plan.steps.push_back(std::make_unique<AuthzStep>(file(k_authz_binary), file(k_authz_policy),

@@ -9,7 +9,7 @@
 # the generic hardening (daemon.json, the drop-in) kept -> create from the baked image (timed): no
 # package install, only the machine's own files written, docker enabled and answering over TLS
 # under the machine's own CA with the security options, a machine-id and host key of its own ->
-# rm. It also prints the figures (bake time, create-to-ready from the baked image with its phases).
+# berth restart: every audit rule loaded at boot and berth audit passing -> rm. It also prints the figures (bake time, create-to-ready from the baked image with its phases).
 # The baked image stays cached for tests/e2e/fleet_e2e.sh and bench/fleet.sh.
 set -euo pipefail
 
@@ -124,7 +124,7 @@ fi
 if grep -E 'apt-get|dnf ' "$work/create.log" >/dev/null; then fail "the create ran apt-get"; fi
 written=$(grep -o 'writing /[^ ]*' "$work/create.log" | awk '{print $2}' | sort | tr '\n' ' ')
 echo "  written: $written"
-[ "$written" = "/etc/berth/authz-revoked.yaml /etc/berth/authz.yaml /etc/docker/berth-engine.env /etc/docker/tls/ca.pem /etc/docker/tls/server-cert.pem /etc/docker/tls/server-key.pem " ] ||
+[ "$written" = "/etc/apt/apt.conf.d/90berth-proxy /etc/berth/authz-revoked.yaml /etc/berth/authz.yaml /etc/docker/berth-engine.env /etc/docker/tls/ca.pem /etc/docker/tls/server-cert.pem /etc/docker/tls/server-key.pem " ] ||
   fail "the create wrote more than the machine's own files: $written"
 ok "ready in ${create_seconds}s; no package install, only the machine's own files written"
 
@@ -136,8 +136,18 @@ eval "$("$berth" env --shell bash "$name")"
 check_security_options
 check_container "$work/busybox.tar"
 check_tls_only "$("$berth" ip "$name"):2376"
+ok "machine-id $mid, docker enabled, TLS only, security options on"
+
+step "after a reboot the hardening is all back: every audit rule loaded, berth audit passes"
+"$berth" restart "$name" >"$work/restart.log" 2>&1 || { cat "$work/restart.log" >&2; fail "berth restart failed"; }
+# auditd loads the rules at boot, before containerd runs: a watch whose parent directory is
+# missing stops auditctl there (berth's tmpfiles.d entry makes /run/containerd first).
+rules=$("$berth" ssh "$name" -- sudo -n grep -c '^-w ' /etc/audit/rules.d/berth-docker.rules)
+loaded=$("$berth" ssh "$name" -- sudo -n auditctl -l | grep -c -- '-k docker' || true)
+[ "$loaded" = "$rules" ] || fail "after a reboot the kernel holds $loaded of berth's $rules audit rules"
+"$berth" audit "$name" >"$work/audit.out" 2>&1 || { grep -v ' PASS' "$work/audit.out" >&2; fail "berth audit fails after a reboot"; }
 "$berth" rm -y "$name"
-ok "machine-id $mid, docker enabled, TLS only, security options on; removed"
+ok "$loaded of $rules audit rules loaded at boot; berth audit passes; removed"
 
 echo
 echo "figures: bake ${bake_seconds}s; create-to-ready from $baked ${create_seconds}s (libvirt_e2e.sh's create from debian-12 for comparison; bench/fleet.sh prints both)"

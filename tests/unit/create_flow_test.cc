@@ -13,6 +13,7 @@
 #include "../fakes/fake_docker.h"
 #include "../fakes/fake_driver.h"
 #include "../fakes/fake_elf.h"
+#include "../fakes/managed_uploads.h"
 #include "../fakes/scripted_session.h"
 #include "temp_dir.h"
 
@@ -53,22 +54,14 @@ std::string installed_debian_facts() {
            "@sshd-ports\n22\n@subid\nsubuid\nsubgid\n@dockerd\n/usr/sbin/dockerd\n@selinux\n\n@nft\n/usr/sbin/nft\n@arch\nx86_64\n@dirs\n@end\n";
 }
 
-const char* const k_managed[] = {
-    "/etc/docker/tls/ca.pem", "/etc/docker/tls/server-cert.pem", "/etc/docker/tls/server-key.pem",
-    "/etc/docker/daemon.json", "/etc/docker/berth-engine.env", "/etc/systemd/system/docker.service.d/10-berth.conf",
-    "/etc/audit/rules.d/berth-docker.rules", "/etc/ssh/sshd_config.d/00-berth.conf", "/etc/berth/firewall.nft",
-    "/etc/systemd/system/berth-firewall.service", "/usr/local/sbin/berth-authz", "/etc/berth/authz.yaml",
-    "/etc/berth/authz-revoked.yaml", "/etc/systemd/system/berth-authz.socket", "/etc/systemd/system/berth-authz.service",
-    "/etc/apt/apt.conf.d/90berth-proxy",
-};
+const auto k_managed = berth::test::debian_uploads();
 
 /// The plan berth runs on that host on first contact: facts, host name, every file, one apply.
 void expect_first_provision(ScriptedSession& s, const std::string& name) {
     s.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, installed_debian_facts(), ""})
         .expect_run({"h='" + name + "'\nhostnamectl set-hostname \"$h\"", "install -d -m 0755 /etc/docker",
                      "install -d -m 0700 '/etc/docker/tls'"});
-    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644, 0644, 0644};
-    for (size_t i = 0; i < std::size(k_managed); ++i) s.expect_upload(k_managed[i], modes[i]);
+    for (const auto& [path, mode] : k_managed) s.expect_upload(path, mode);
     s.expect_run({"systemctl daemon-reload", "sshd -t", "nft -c -f '/etc/berth/firewall.nft'",
                   "augenrules --load", "systemctl restart docker"});
 }
@@ -200,7 +193,7 @@ TEST_CASE("create provisions over one scripted session and verifies through the 
     CHECK(saved->provision.host_key == "SHA256:scripted-host-key");
     CHECK(saved->provision.os == "debian 12");
     CHECK(saved->docker_version == "20.10.24+dfsg1");
-    CHECK(saved->provision.digests.size() == std::size(k_managed));
+    CHECK(saved->provision.digests.size() == k_managed.size());
     CHECK(saved->provision.digests.at("/etc/docker/tls/ca.pem") == report->provision->digests.at("/etc/docker/tls/ca.pem"));
 }
 
@@ -372,8 +365,7 @@ TEST_CASE("a create on a host berth did not make that fails after changing it sa
     auto& session = f.session_for("web1");
     session.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, installed_debian_facts(), ""})
         .expect_run({"h='web1'\nhostnamectl set-hostname \"$h\"", "install -d -m 0755 /etc/docker"});
-    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644, 0644, 0644};
-    for (size_t i = 0; i < std::size(k_managed); ++i) session.expect_upload(k_managed[i], modes[i]);
+    for (const auto& [path, mode] : k_managed) session.expect_upload(path, mode);
     session.expect_run({"systemctl restart docker"}, {1, "", "Job for docker.service failed"})
         .expect_run({"journalctl -u docker"}, {0, "dockerd: bad daemon.json\n", ""});
     MachineService service(f.ports());
@@ -387,7 +379,7 @@ TEST_CASE("a create on a host berth did not make that fails after changing it sa
     CHECK(e.message.find("applying the configuration on web1 failed") != std::string::npos);
     CHECK(e.message.find("berth changed web1 before it failed") != std::string::npos);
     CHECK(e.message.find("hostname web1") != std::string::npos);
-    for (const char* path : k_managed) CHECK(e.message.find(path) != std::string::npos);
+    for (const auto& [path, mode] : k_managed) CHECK(e.message.find(path) != std::string::npos);
     CHECK(e.message.find("services reloaded or restarted: ") != std::string::npos);
     CHECK(e.message.find("docker") != std::string::npos);
     CHECK(e.hint.find("berth provision web1") != std::string::npos);

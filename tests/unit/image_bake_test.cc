@@ -13,6 +13,7 @@
 #include "../fakes/fake_docker.h"
 #include "../fakes/fake_driver.h"
 #include "../fakes/fake_elf.h"
+#include "../fakes/managed_uploads.h"
 #include "../fakes/fake_runner.h"
 #include "../fakes/scripted_session.h"
 #include "temp_dir.h"
@@ -74,15 +75,7 @@ void expect_bake_provision(ScriptedSession& s) {
         .expect_run({"apt-get", "install -y -q --no-install-recommends 'docker.io' 'apparmor' 'auditd' 'nftables'"})
         .expect_run({"@os-release", "dpkg-query"}, {0, installed_with_apt_file(), ""})
         .expect_run({"hostnamectl set-hostname"});
-    const char* const managed[] = {
-        "/etc/docker/tls/ca.pem", "/etc/docker/tls/server-cert.pem", "/etc/docker/tls/server-key.pem",
-        "/etc/docker/daemon.json", "/etc/docker/berth-engine.env", "/etc/systemd/system/docker.service.d/10-berth.conf",
-        "/etc/audit/rules.d/berth-docker.rules", "/etc/ssh/sshd_config.d/00-berth.conf", "/etc/berth/firewall.nft",
-        "/etc/systemd/system/berth-firewall.service", "/usr/local/sbin/berth-authz", "/etc/berth/authz.yaml",
-        "/etc/berth/authz-revoked.yaml", "/etc/systemd/system/berth-authz.socket", "/etc/systemd/system/berth-authz.service",
-    };
-    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644, 0644};
-    for (std::size_t i = 0; i < std::size(managed); ++i) s.expect_upload(managed[i], modes[i]);
+    for (const auto& [path, mode] : berth::test::k_managed_uploads) s.expect_upload(path, mode);
     s.expect_run({"systemctl daemon-reload"});
 }
 

@@ -9,6 +9,7 @@
 #include <berth/provision/desired_files.h>
 #include <berth/provision/elf_arch.h>
 #include <berth/provision/engine_options.h>
+#include <berth/provision/host_paths.h>
 #include <berth/provision/host_steps.h>
 #include <berth/provision/packages_step.h>
 #include <berth/provision/provisioner.h>
@@ -16,6 +17,7 @@
 
 #include "../fakes/fake_docker.h"
 #include "../fakes/fake_elf.h"
+#include "../fakes/managed_uploads.h"
 #include "../fakes/scripted_session.h"
 #include "temp_dir.h"
 #include "test_gpg.h"
@@ -115,23 +117,7 @@ ProvisionRequest request() {
     return r;
 }
 
-const std::vector<std::tuple<std::string, unsigned>> k_uploads = {
-    {"/etc/docker/tls/ca.pem", 0444},
-    {"/etc/docker/tls/server-cert.pem", 0444},
-    {"/etc/docker/tls/server-key.pem", 0400},
-    {"/etc/docker/daemon.json", 0644},
-    {"/etc/docker/berth-engine.env", 0600},
-    {"/etc/systemd/system/docker.service.d/10-berth.conf", 0644},
-    {"/etc/audit/rules.d/berth-docker.rules", 0640},
-    {"/etc/ssh/sshd_config.d/00-berth.conf", 0644},
-    {"/etc/berth/firewall.nft", 0644},
-    {"/etc/systemd/system/berth-firewall.service", 0644},
-    {"/usr/local/sbin/berth-authz", 0755},
-    {"/etc/berth/authz.yaml", 0644},
-    {"/etc/berth/authz-revoked.yaml", 0644},
-    {"/etc/systemd/system/berth-authz.socket", 0644},
-    {"/etc/systemd/system/berth-authz.service", 0644},
-};
+const auto& k_uploads = berth::test::k_managed_uploads;
 
 /// Every file of the plan; on apt hosts (`apt_file`) apt's proxy file last, unless it was written
 /// before the install (with_apt_file).
@@ -821,18 +807,18 @@ TEST_CASE("every file is written with one command - a file that fails is named a
     auto host = installed_debian(fresh("debian-12"), "/usr/sbin/dockerd");
     s.expect_run({"@os-release"}, {0, host.render(), ""}).expect_run({"hostnamectl"});
     // The fourth file does not match what the session expects: it fails there.
-    for (std::size_t i = 0; i < 3; ++i) s.expect_upload(std::get<0>(k_uploads[i]), std::get<1>(k_uploads[i]));
+    for (std::size_t i = 0; i < 3; ++i) s.expect_upload(k_uploads[i].path, k_uploads[i].mode);
     s.expect_upload("/etc/elsewhere", 0644);
     Provisioner p(s, *templates, docker);
     auto report = p.run(request());
     REQUIRE_FALSE(report);
     INFO(report.error().line());
-    CHECK(report.error().message.find(std::get<0>(k_uploads[3])) != std::string::npos);
+    CHECK(report.error().message.find(k_uploads[3].path) != std::string::npos);
     CHECK(s.channels_opened() == 3);  // facts, prepare, the files
     const auto& changed = p.progress().changed;
     CHECK(changed.front() == "hostname n1");  // from the prepare command
     for (std::size_t i = 0; i < k_uploads.size(); ++i)
-        CHECK((std::find(changed.begin(), changed.end(), std::get<0>(k_uploads[i])) != changed.end()) == (i < 3));
+        CHECK((std::find(changed.begin(), changed.end(), k_uploads[i].path) != changed.end()) == (i < 3));
 }
 
 TEST_CASE("a daemon that fails to restart is reported with the journal's tail", "[provision]") {
@@ -1027,20 +1013,32 @@ TEST_CASE("each step checks its own facts", "[provision]") {
           Drift{"/etc/docker/daemon.json is owned by admin:admin, not root:root"});
 
     const ManagedFile rules{"/etc/audit/rules.d/berth-docker.rules", "-w /etc/docker -p wa -k docker\n", 0640};
+    const ManagedFile tmpfiles{"/etc/tmpfiles.d/berth-containerd.conf", "d /run/containerd 0711 root root -\n", 0644};
     written.files[rules.path] = {sha256_hex(rules.content), 0640, "root:root"};
-    CHECK(AuditRulesStep(rules).check(written).empty());
+    written.files[tmpfiles.path] = {sha256_hex(tmpfiles.content), 0644, "root:root"};
+    CHECK(AuditRulesStep(tmpfiles, rules).check(written).empty());
     written.audit_rules_loaded = 1;
-    CHECK(AuditRulesStep(rules).check(written).empty());
+    CHECK(AuditRulesStep(tmpfiles, rules).check(written).empty());
     // `auditctl -D` leaves the file as it was and the kernel without the rules: reloaded, nothing written.
     written.audit_rules_loaded = 0;
-    CHECK(AuditRulesStep(rules).check(written) == Drift{"the kernel holds 0 of berth's 1 audit rules (auditctl -l)"});
+    CHECK(AuditRulesStep(tmpfiles, rules).check(written) == Drift{"the kernel holds 0 of berth's 1 audit rules (auditctl -l)"});
     Changes reload;
-    AuditRulesStep(rules).apply(written, reload);
+    AuditRulesStep(tmpfiles, rules).apply(written, reload);
     CHECK(reload.uploads.empty());
     CHECK(reload.apply_script().find("augenrules --load") != std::string::npos);
+    CHECK(reload.apply_script().find("systemd-tmpfiles") == std::string::npos);
+    // The tmpfiles.d entry alone missing: written and applied at once, the loaded rules left alone.
+    Facts no_tmpfiles = written;
+    no_tmpfiles.audit_rules_loaded = 1;
+    no_tmpfiles.files.erase(tmpfiles.path);
+    Changes created;
+    AuditRulesStep(tmpfiles, rules).apply(no_tmpfiles, created);
+    REQUIRE(created.uploads.size() == 1);
+    CHECK(created.uploads[0].path == tmpfiles.path);
+    CHECK(created.apply_script() == "systemd-tmpfiles --create '/etc/tmpfiles.d/berth-containerd.conf'\n");
     written.audit_rules_loaded.reset();
     written.units["auditd"] = {"failed", "enabled"};
-    CHECK(AuditRulesStep(rules).check(written) == Drift{"unit auditd is not active"});
+    CHECK(AuditRulesStep(tmpfiles, rules).check(written) == Drift{"unit auditd is not active"});
     CHECK(AuditRulesStep::count_watches("## c\n-w /a -p wa -k docker\n-w /b -p wa -k docker") == 2);
 
     const ManagedFile table{"/etc/berth/firewall.nft", "table inet berth {}\n", 0644};
@@ -1333,4 +1331,34 @@ TEST_CASE("a user certificate and its revocation change only the policy and the 
     auto refused = Provisioner(b, *templates, docker).run(bad);
     REQUIRE_FALSE(refused);
     CHECK(refused.error().message.find("no readable serial") != std::string::npos);
+}
+
+TEST_CASE("the audit rules are the same before dockerd's first start as after it", "[provision][audit]") {
+    // Docker is held back during the install, so /var/lib/docker does not exist yet when the facts
+    // are read again; the rules must not change when dockerd makes it (a re-provision would write them).
+    auto templates = TemplateSet::load();
+    REQUIRE(templates);
+    ProvisionRequest req;
+    req.machine = "m1";
+    req.authz_owner_cn = "berth client for m1";
+    Facts before;
+    before.sshd_ports = {22};
+    before.existing = {"/usr/sbin/dockerd", "/usr/bin/containerd"};
+    Facts after = before;
+    after.existing.insert({"/var/lib/docker", "/etc/docker", "/etc/docker/daemon.json"});
+    std::vector<std::string> warnings;
+    auto rules = [&](const Facts& facts) {
+        auto files = render_desired_files(*templates, facts, req, OsFamily::Debian, warnings);
+        REQUIRE(files);
+        for (const auto& f : *files)
+            if (f.path == k_audit_rules) return f.content;
+        FAIL("no audit rules rendered");
+        return std::string();
+    };
+    const std::string first = rules(before);
+    CHECK(first == rules(after));
+    for (const char* w : {"-w /var/lib/docker -p wa -k docker\n", "-w /etc/docker -p wa -k docker\n",
+                          "-w /etc/docker/daemon.json -p wa -k docker\n", "-w /usr/bin/containerd -p wa -k docker\n"})
+        CHECK(first.find(w) != std::string::npos);
+    CHECK(first.find("/usr/bin/dockerd") == std::string::npos);  // not on this host: not watched
 }

@@ -23,6 +23,7 @@
 #include "../../../tests/fakes/fake_clock.h"
 #include "../../../tests/fakes/fake_docker.h"
 #include "../../../tests/fakes/fake_elf.h"
+#include "../../../tests/fakes/managed_uploads.h"
 #include "../../../tests/fakes/fake_runner.h"
 #include "../../../tests/fakes/scripted_session.h"
 #include "temp_dir.h"
@@ -174,22 +175,14 @@ std::string installed_debian_facts() {
            "@sshd-ports\n22\n@subid\nsubuid\nsubgid\n@dockerd\n/usr/sbin/dockerd\n@selinux\n\n@nft\n/usr/sbin/nft\n@arch\nx86_64\n@dirs\n@end\n";
 }
 
-const char* const k_managed[] = {
-    "/etc/docker/tls/ca.pem", "/etc/docker/tls/server-cert.pem", "/etc/docker/tls/server-key.pem",
-    "/etc/docker/daemon.json", "/etc/docker/berth-engine.env", "/etc/systemd/system/docker.service.d/10-berth.conf",
-    "/etc/audit/rules.d/berth-docker.rules", "/etc/ssh/sshd_config.d/00-berth.conf", "/etc/berth/firewall.nft",
-    "/etc/systemd/system/berth-firewall.service", "/usr/local/sbin/berth-authz", "/etc/berth/authz.yaml",
-    "/etc/berth/authz-revoked.yaml", "/etc/systemd/system/berth-authz.socket", "/etc/systemd/system/berth-authz.service",
-    "/etc/apt/apt.conf.d/90berth-proxy",
-};
+const auto k_managed = berth::test::debian_uploads();
 
 /// The plan berth runs on first contact: facts, host name, every file, one apply.
 void expect_first_provision(ScriptedSession& s, const std::string& name) {
     s.expect_run({"@os-release", "dpkg-query", "sha256sum"}, {0, installed_debian_facts(), ""})
         .expect_run({"h='" + name + "'\nhostnamectl set-hostname \"$h\"", "install -d -m 0755 /etc/docker",
                      "install -d -m 0700 '/etc/docker/tls'"});
-    const unsigned modes[] = {0444, 0444, 0400, 0644, 0600, 0644, 0640, 0644, 0644, 0644, 0755, 0644, 0644, 0644, 0644, 0644};
-    for (std::size_t i = 0; i < std::size(k_managed); ++i) s.expect_upload(k_managed[i], modes[i]);
+    for (const auto& [path, mode] : k_managed) s.expect_upload(path, mode);
     s.expect_run({"systemctl daemon-reload", "sshd -t", "nft -c -f '/etc/berth/firewall.nft'",
                   "augenrules --load", "systemctl restart docker"});
 }

@@ -3,9 +3,10 @@
 /// from each (the rules the hardening has always had):
 ///   DockerFilesStep  the TLS files, daemon.json, the dockerd drop-in: docker restarts when one
 ///                    was written; a unit drop-in also reloads systemd;
-///   AuditRulesStep   the audit rules: reloaded with augenrules when written or when the kernel
-///                    holds fewer of them than the file (auditctl -D); auditd enabled and started
-///                    when it is not active;
+///   AuditRulesStep   the audit rules and the tmpfiles.d entry that makes /run/containerd at boot
+///                    (created at once when written): the rules reloaded with augenrules when
+///                    written or when the kernel holds fewer of them than the file (auditctl -D);
+///                    auditd enabled and started when it is not active;
 ///   SshdStep         the sshd drop-in: sshd reloads when it was written, behind an `sshd -t`
 ///                    guard that takes a refused drop-in back (berth must never lock itself out);
 ///   FirewallStep     the nftables table and its unit: systemd reloads when the unit was written,
@@ -44,7 +45,7 @@ private:
 
 class AuditRulesStep final : public FileStep {
 public:
-    explicit AuditRulesStep(ManagedFile rules);
+    AuditRulesStep(ManagedFile tmpfiles, ManagedFile rules);
     /// The `-w` lines of a rules file.
     [[nodiscard]] static int count_watches(const std::string& rules);
 

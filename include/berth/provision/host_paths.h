@@ -16,6 +16,10 @@ inline constexpr const char* k_daemon_json = "/etc/docker/daemon.json";
 /// reads it with EnvironmentFile=, so no value is in a unit that `systemctl show` prints.
 inline constexpr const char* k_engine_env = "/etc/docker/berth-engine.env";
 inline constexpr const char* k_dropin = "/etc/systemd/system/docker.service.d/10-berth.conf";
+/// containerd's runtime directory made at boot by systemd-tmpfiles, before auditd loads the rules:
+/// the watch on containerd.sock needs its parent directory, and without it auditctl stops at that
+/// rule and loads none after it.
+inline constexpr const char* k_containerd_tmpfiles = "/etc/tmpfiles.d/berth-containerd.conf";
 inline constexpr const char* k_audit_rules = "/etc/audit/rules.d/berth-docker.rules";
 inline constexpr const char* k_sshd_dropin = "/etc/ssh/sshd_config.d/00-berth.conf";
 inline constexpr const char* k_firewall = "/etc/berth/firewall.nft";
@@ -39,7 +43,7 @@ inline constexpr const char* k_bind_allow_dir = "/srv/berth";
 
 /// Every file berth manages, in the order they are written.
 [[nodiscard]] inline std::vector<std::string> managed_paths() {
-    return {k_ca_path, k_server_cert_path, k_server_key_path, k_daemon_json, k_engine_env, k_dropin, k_audit_rules,
+    return {k_ca_path, k_server_cert_path, k_server_key_path, k_daemon_json, k_engine_env, k_dropin, k_containerd_tmpfiles, k_audit_rules,
             k_sshd_dropin, k_firewall, k_firewall_unit, k_authz_binary, k_authz_policy, k_authz_revoked, k_authz_socket_unit,
             k_authz_service_unit, k_apt_proxy};
 }
@@ -58,5 +62,14 @@ inline const std::vector<std::string> k_audit_candidates = {
     "/usr/bin/containerd-shim", "/usr/bin/containerd-shim-runc-v1", "/usr/bin/containerd-shim-runc-v2",
     "/usr/bin/runc", "/usr/sbin/runc", "/usr/bin/docker",
 };
+
+/// The candidates watched whether or not they exist when the facts are read: berth makes
+/// /etc/docker and daemon.json, dockerd makes /var/lib/docker at its first start (after the rules
+/// are written, as Docker is held back during the install), containerd its socket, and
+/// /run/containerd is made at boot (k_containerd_tmpfiles). auditctl adds a watch on a path that
+/// does not exist yet when its parent does; the rules so come out the same whether dockerd or
+/// containerd ran yet, and they all load at boot.
+inline const std::vector<std::string> k_audit_always = {"/run/containerd", "/var/lib/docker", "/etc/docker",
+                                                        "/run/containerd/containerd.sock", "/etc/docker/daemon.json"};
 
 }  // namespace berth
