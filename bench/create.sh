@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark of create against the floor (issue 13, point 4), in one run on one image:
 #   1. the floor: the image berth uses (debian-12 from berth's cache) booted by libvirt with the
-#      same kernel, command line, CPUs and memory, but with cloud-init disabled and an SSH key and
-#      host keys written into a copy of its disk beforehand - boot-to-SSH (domain start to a root
-#      login) - then the package install alone in that guest (apt-get update and install of the
-#      packages berth installs, --no-install-recommends);
+#      same kernel, command line, CPUs and memory, but with its first boot (berth-firstboot, or
+#      cloud-init in older images) disabled and an SSH key and host keys written into a copy of
+#      its disk beforehand - boot-to-SSH (domain start to a root login) - then the package
+#      install alone in that guest (apt-get update and install of the packages berth installs,
+#      --no-install-recommends);
 #   2. berth create from the same image, with its own phase timings, and how often dockerd
 #      started in the new machine (1 = no restart);
 #   3. berth create from the baked image (debian-12-docker, made by bench/fleet.sh or
@@ -51,13 +52,15 @@ for f in disk.qcow2 vmlinuz initrd.img; do
   [ -f "$image_dir/$f" ] || { echo "create.sh: $image_dir/$f is missing (berth image build $base)" >&2; exit 1; }
 done
 
-# 1. The floor. A copy of the image's disk, with what cloud-init would have written put in
-# beforehand: root's key, host keys, DHCP on eth0 (the command line has net.ifnames=0).
+# 1. The floor. A copy of the image's disk, with what the first boot (berth-firstboot or
+# cloud-init) would have written put in beforehand: root's key, host keys, DHCP on eth0 (the command line has net.ifnames=0).
 ssh-keygen -q -t ed25519 -N '' -f "$work/key"
 mkdir -p "$floor_dir" "$work/mnt"
 qemu-img convert -O raw "$image_dir/disk.qcow2" "$floor_dir/disk.raw"
 mount -o loop "$floor_dir/disk.raw" "$work/mnt"
-touch "$work/mnt/etc/cloud/cloud-init.disabled"
+# Neither first-boot agent runs: cloud-init (older images) nor berth-firstboot (images built now).
+[ -d "$work/mnt/etc/cloud" ] && touch "$work/mnt/etc/cloud/cloud-init.disabled"
+mkdir -p "$work/mnt/var/lib/berth" && touch "$work/mnt/var/lib/berth/firstboot-done"
 mkdir -p "$work/mnt/etc/ssh" && ssh-keygen -A -f "$work/mnt" >/dev/null
 install -d -m 0700 "$work/mnt/root/.ssh" && install -m 0600 "$work/key.pub" "$work/mnt/root/.ssh/authorized_keys"
 printf 'allow-hotplug eth0\niface eth0 inet dhcp\n' > "$work/mnt/etc/network/interfaces.d/eth0"

@@ -170,10 +170,10 @@ void add_image_rm(CLI::App* verb, Context& ctx) {
     });
 }
 
-// berth image build: a cloud-ready Debian image made here with debootstrap (root only).
+// berth image build: a Debian image made here with debootstrap (root only), first-booted by berth-firstboot.
 void add_image_build(CLI::App* verb, Context& ctx) {
     auto opts = std::make_shared<BuildOptions>();
-    auto* sub = verb->add_subcommand("build", "Build a cloud-ready Debian image locally with debootstrap (as root)");
+    auto* sub = verb->add_subcommand("build", "Build a Debian image locally with debootstrap (as root), first-booted without cloud-init");
     sub->add_option("name", opts->name, "debian-12 or debian-11")->capture_default_str();
     sub->add_option("--mirror", opts->mirror,
                     "Debian mirror for debootstrap and the image's sources (an http:// or https:// URL)")

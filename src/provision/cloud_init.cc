@@ -1,6 +1,7 @@
 #include <berth/provision/cloud_init.h>
 
 #include <berth/core/escape.h>
+#include <berth/driver/user_name.h>
 
 #include <berth/store/atomic_file.h>
 #include <berth/store/store.h>
@@ -23,6 +24,7 @@ Result<void> make_iso(Runner& runner, const std::string& genisoimage, const Clou
     std::vector<std::pair<std::string, const std::string*>> wanted = {{"user-data", &files.user_data},
                                                                       {"meta-data", &files.meta_data}};
     if (!files.network_config.empty()) wanted.emplace_back("network-config", &files.network_config);
+    wanted.emplace_back(k_seed_firstboot_file, &files.firstboot);
     Command command;
     command.argv = {genisoimage, "-output", iso.string(), "-volid", "cidata", "-joliet", "-rock", "-quiet"};
     std::error_code ec;
@@ -41,6 +43,44 @@ Result<void> make_iso(Runner& runner, const std::string& genisoimage, const Clou
     std::filesystem::permissions(iso, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
     if (ec) return fail("cannot make " + iso.string() + " private: " + ec.message());
     return {};
+}
+
+/// A MAC as the kernel shows it in /sys/class/net/*/address: six lower-case hex pairs.
+std::optional<std::string> kernel_mac(std::string mac) {
+    if (mac.size() != 17) return std::nullopt;
+    for (std::size_t i = 0; i < mac.size(); ++i) {
+        char& c = mac[i];
+        if (i % 3 == 2) {
+            if (c != ':') return std::nullopt;
+            continue;
+        }
+        if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
+    }
+    return mac;
+}
+
+/// berth-firstboot.sh: every value a shell_quote()d word.
+Result<std::string> render_firstboot(const TemplateSet& templates, const CloudInitSpec& spec) {
+    if (!is_user_name(spec.user))
+        return fail("the VM's login user \"" + spec.user + "\" is not a user name useradd can make",
+                    "use lower-case letters, digits, '_' and '-', starting with a letter or '_'");
+    std::string macs;
+    for (const auto& m : spec.dhcp_macs) {
+        auto mac = kernel_mac(m);
+        if (!mac) return fail("the NIC address \"" + m + "\" is not a MAC (six hex pairs and colons)");
+        macs += (macs.empty() ? "" : " ") + *mac;
+    }
+    nlohmann::json ctx = {
+        {"hostname", shell_quote(spec.hostname)},
+        {"user", shell_quote(spec.user)},
+        {"ssh_public_key", shell_quote(spec.ssh_public_key)},
+        {"host_key_private", shell_quote(spec.host_key_private)},
+        {"host_key_public", shell_quote(spec.host_key_public)},
+        {"data_disk", spec.data_disk ? "1" : "0"},
+        {"macs", shell_quote(macs)},
+    };
+    return templates.render("seed-firstboot.sh", ctx);
 }
 
 }  // namespace
@@ -65,8 +105,11 @@ Result<CloudInitFiles> render_cloud_init(const TemplateSet& templates, const Clo
     if (!user_data) return std::unexpected(user_data.error());
     auto meta_data = templates.render("cloud-init-meta-data", ctx);
     if (!meta_data) return std::unexpected(meta_data.error());
+    auto firstboot = render_firstboot(templates, spec);
+    if (!firstboot) return std::unexpected(firstboot.error());
     out.user_data = std::move(*user_data);
     out.meta_data = std::move(*meta_data);
+    out.firstboot = std::move(*firstboot);
     if (!spec.dhcp_macs.empty()) {
         auto network = templates.render("cloud-init-network-config", ctx);
         if (!network) return std::unexpected(network.error());

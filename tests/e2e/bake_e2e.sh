@@ -4,7 +4,7 @@
 # Steps: libvirtd -> debian-12 (built once, cached) -> berth image bake debian-12 --as
 # debian-12-docker (timed) -> the temporary machine is gone (no record, domain or volume) -> the
 # baked disk is a standalone qcow2, read offline with debugfs: no SSH host keys, an empty
-# machine-id, no TLS files, no authz policy, no cloud-init instance, no authorized_keys, an empty
+# machine-id, no TLS files, no authz policy, no cloud-init instance or first-boot stamp, no authorized_keys, an empty
 # /var/lib/docker and journal, docker not enabled; Docker, apparmor, auditd and nftables installed;
 # the generic hardening (daemon.json, the drop-in) kept -> create from the baked image (timed): no
 # package install, only the machine's own files written, docker enabled and answering over TLS
@@ -91,7 +91,7 @@ names() { fsck "ls -p $1" | awk -F/ '$6 != "" && $6 != "." && $6 != ".." {print 
 [ -z "$(names /etc/ssh | grep '^ssh_host_' || true)" ] || fail "SSH host keys are baked in"
 fsck "stat /etc/machine-id" | grep -Eq 'Size: 0$|Size: 0[^0-9]' || fail "/etc/machine-id is not empty"
 for f in /etc/docker/tls/ca.pem /etc/docker/tls/server-cert.pem /etc/docker/tls/server-key.pem /etc/berth/authz.yaml /etc/berth/authz-revoked.yaml \
-  /etc/docker/berth-engine.env /var/lib/cloud/instance /home/docker/.ssh/authorized_keys /root/.bash_history \
+  /etc/docker/berth-engine.env /var/lib/cloud/instance /var/lib/berth/firstboot-done /home/docker/.ssh/authorized_keys /root/.bash_history \
   /etc/systemd/system/multi-user.target.wants/docker.service; do
   if exists "$f"; then fail "$f is baked in"; fi
 done

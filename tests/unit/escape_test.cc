@@ -188,7 +188,7 @@ TEST_CASE("every template is rendered with hostile values by a test", "[escape]"
                                         "berth-firewall.service", "cloud-init-user-data", "cloud-init-meta-data",
                                         "cloud-init-network-config", "authz-policy.yaml", "berth-authz.socket",
                                         "berth-authz.service", "authz-revoked.yaml", "apt-proxy.conf",
-                                        "containerd-tmpfiles.conf"};  // no values
+                                        "containerd-tmpfiles.conf", "seed-firstboot.sh"};
     const std::set<std::string> elsewhere = {"libvirt-domain.xml",      // drivers/libvirt/tests (libxml2)
                                              "image-build-debian.sh"};  // values in the environment
     for (const auto& t : embedded_templates()) {
@@ -362,31 +362,60 @@ TEST_CASE("a program path systemd cannot run is refused before anything is rende
     }
 }
 
-TEST_CASE("the cloud-init seed carries hostile values as YAML strings", "[escape]") {
+TEST_CASE("the seed carries hostile values as YAML strings and as shell words", "[escape]") {
     auto templates = TemplateSet::load();
     REQUIRE(templates);
     for (const auto& v : k_hostile) {
         CAPTURE(v);
         CloudInitSpec spec;
         spec.hostname = v;
-        spec.user = v;
+        spec.user = "docker";  // a user name useradd cannot make is refused (below)
         spec.ssh_public_key = "ssh-ed25519 AAAA " + v;
+        spec.host_key_private = "-----BEGIN OPENSSH PRIVATE KEY-----\n" + v + "\n-----END OPENSSH PRIVATE KEY-----";
+        spec.host_key_public = "ssh-ed25519 BBBB " + v;
         spec.instance_id = v;
-        spec.dhcp_macs = {v};
+        spec.dhcp_macs = {"52:54:00:AB:cd:01", "08:00:27:00:00:02"};
         auto files = render_cloud_init(*templates, spec);
         REQUIRE(files);
         const YAML::Node user = YAML::Load(files->user_data);
         CHECK(user["hostname"].as<std::string>() == v);
-        CHECK(user["users"][0]["name"].as<std::string>() == v);
         CHECK(user["users"][0]["ssh_authorized_keys"][0].as<std::string>() == spec.ssh_public_key);
         CHECK(user["users"][0]["sudo"].as<std::string>() == "ALL=(ALL) NOPASSWD:ALL");
+        CHECK(user["ssh_keys"]["ed25519_private"].as<std::string>() == spec.host_key_private);
         const YAML::Node meta = YAML::Load(files->meta_data);
         CHECK(meta["instance-id"].as<std::string>() == v);
         CHECK(meta["local-hostname"].as<std::string>() == v);
         const YAML::Node net = YAML::Load(files->network_config);
-        CHECK(net["config"][0]["mac_address"].as<std::string>() == v);
+        CHECK(net["config"][0]["mac_address"].as<std::string>() == "52:54:00:AB:cd:01");
         CHECK(net["config"][0]["name"].as<std::string>() == "eth0");
+        // The script's values, read back by sh: its assignments (up to the first blank line), then
+        // each variable printed. The script as a whole parses.
+        const std::string& script = files->firstboot;
+        const auto assignments = script.substr(0, script.find("\n\n"));
+        auto r = berth::test::run_sh(assignments + "\nprintf '%s\\0' \"$hostname\" \"$user\" \"$ssh_public_key\" "
+                                                   "\"$host_key_private\" \"$host_key_public\" \"$data_disk\" \"$macs\"\n");
+        REQUIRE(r.exit_status == 0);
+        using namespace std::string_literals;
+        CHECK(r.out == v + "\0docker\0"s + spec.ssh_public_key + "\0"s + spec.host_key_private + "\0"s +
+                           spec.host_key_public + "\0" "1\0" "52:54:00:ab:cd:01 08:00:27:00:00:02\0"s);
+        CHECK(berth::test::run_sh("sh -n -c " + shell_quote(script) + "\n").exit_status == 0);
     }
+    // A user name useradd cannot make, or a MAC that is not one, never reaches the script.
+    CloudInitSpec bad;
+    bad.hostname = "web1";
+    for (const auto& v : k_hostile) {
+        CAPTURE(v);
+        bad.user = v;
+        CHECK_FALSE(render_cloud_init(*templates, bad));
+        bad.user = "docker";
+        bad.dhcp_macs = {v};
+        CHECK_FALSE(render_cloud_init(*templates, bad));
+        bad.dhcp_macs = {};
+    }
+    bad.dhcp_macs = {"52:54:00:ab:cd:0g"};
+    CHECK_FALSE(render_cloud_init(*templates, bad));
+    bad.dhcp_macs = {"52:54:00:ab:cd:01"};
+    CHECK(render_cloud_init(*templates, bad));
     // What cloud-init could not use as a host name is refused before: machine names are DNS labels.
     CHECK_FALSE(validate_machine_name("web\nruncmd"));
     CHECK_FALSE(validate_machine_name("a'b"));

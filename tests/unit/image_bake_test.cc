@@ -189,6 +189,7 @@ TEST_CASE("the bake's cleanup removes what is machine-specific, docker first and
         "/home/*/.ssh/authorized_keys",
         "/root/.bash_history /home/*/.bash_history",
         "cloud-init clean --logs --seed",
+        "rm -f /var/lib/berth/firstboot-done",
         "rm -rf /var/lib/apt/lists/*",
         "/var/lib/systemd/random-seed",
         "rm -rf /var/log/journal/*",

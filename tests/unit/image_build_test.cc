@@ -113,6 +113,8 @@ set -e
 cp "$8/etc/apt/sources.list" "$FAKE_LOG/sources.list"
 [ -f "$8/var/lib/berth/apt-lists-updated" ] && touch "$FAKE_LOG/lists-stamp"
 ls "$8/etc/systemd/system" > "$FAKE_LOG/masked"
+ls "$8/etc/systemd/system/multi-user.target.wants" > "$FAKE_LOG/wants"
+[ -x "$8/usr/local/lib/berth/firstboot" ] && cp "$8/usr/local/lib/berth/firstboot" "$FAKE_LOG/firstboot"
 touch "$9"
 )");
     test::write_text(bin / "qemu-img", "#!/bin/bash\ntouch \"${@: -1}\"\n");
@@ -155,8 +157,12 @@ touch "$9"
     CHECK(read_file(log / "chroot.args").value() == std::string("apt-get\0-o\0Acquire::Retries=5\0update\0-q\0", 40));
     CHECK(std::filesystem::exists(log / "lists-stamp"));
     const std::string masked = read_file(log / "masked").value();
-    for (const char* unit : {"cloud-config.service", "cloud-final.service", "apt-daily.timer", "e2scrub_reap.service"})
+    for (const char* unit : {"apt-daily.timer", "e2scrub_reap.service", "berth-firstboot.service"})
         CHECK(masked.find(unit) != std::string::npos);
+    // No cloud-init: the first boot is berth-firstboot.service, enabled, running the seed's script.
+    CHECK(args->find("cloud-init") == std::string::npos);
+    CHECK(read_file(log / "wants").value() == "berth-firstboot.service\n");
+    CHECK(read_file(log / "firstboot").value().find("sh /run/berth-seed/berth-firstboot.sh") != std::string::npos);
     CHECK(std::filesystem::exists(out / "disk.qcow2"));
     CHECK(std::filesystem::exists(out / "vmlinuz"));
     CHECK(std::filesystem::exists(out / "initrd.img"));

@@ -1,8 +1,10 @@
 #pragma once
-/// The cloud-init NoCloud seed that VM drivers (libvirt, virtualbox) boot a cloud image with: a
-/// user with sudo and berth's SSH key, the hostname, no passwords, a grown root filesystem; an ISO
-/// labelled "cidata" made with genisoimage. Rendered from the templates cloud-init-user-data,
-/// cloud-init-meta-data and (when NICs are named by MAC) cloud-init-network-config.
+/// The NoCloud seed that VM drivers (libvirt, virtualbox) boot an image with: a user with sudo
+/// and berth's SSH key, the hostname, no passwords, a grown root filesystem, the data disk; an ISO
+/// labelled "cidata" made with genisoimage. Two readers, one content: cloud-init (cloud images and
+/// images built by older berths) reads the templates cloud-init-user-data, cloud-init-meta-data
+/// and (when NICs are named by MAC) cloud-init-network-config; images `berth image build` makes
+/// have no cloud-init and run berth-firstboot.sh (template seed-firstboot.sh) from the seed instead.
 
 #include <berth/core/error.h>
 #include <berth/process/runner.h>
@@ -34,8 +36,13 @@ struct CloudInitFiles {
     std::string user_data;
     std::string meta_data;
     std::string network_config;  ///< "" for none
+    std::string firstboot;       ///< k_seed_firstboot_file: the same first boot as a shell script
 };
 
+/// The seed's script for images without cloud-init (their berth-firstboot.service runs it once).
+inline constexpr const char* k_seed_firstboot_file = "berth-firstboot.sh";
+
+/// An Error for a user name useradd cannot make or a MAC that is not one (the script's values).
 [[nodiscard]] Result<CloudInitFiles> render_cloud_init(const TemplateSet& templates, const CloudInitSpec& spec);
 
 /// The SSH key a VM driver's machine is reached with, in the machine's directory.
