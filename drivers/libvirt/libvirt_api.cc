@@ -215,6 +215,12 @@ Result<std::string> StorageVolume::path() const {
     return take_string(p);
 }
 
+Result<std::string> StorageVolume::xml() const {
+    char* x = virStorageVolGetXMLDesc(get(), 0);
+    if (x == nullptr) return std::unexpected(last_error("cannot read the XML of volume " + name()));
+    return take_string(x);
+}
+
 Result<std::uint64_t> StorageVolume::physical_size() const {
     virStorageVolInfo info{};
     if (virStorageVolGetInfoFlags(get(), &info, VIR_STORAGE_VOL_GET_PHYSICAL) < 0)

@@ -1,5 +1,7 @@
 #include <berth/drivers/libvirt/libvirt_driver.h>
 
+#include <berth/drivers/libvirt/shared_volume.h>
+
 #include <berth/core/digest.h>
 #include <berth/core/escape.h>
 #include <berth/core/progress.h>
@@ -679,7 +681,8 @@ private:
     Result<SharedPieces> ensure_shared_pieces(StoragePool& pool, const ImageFiles& image, DomainSpec& spec) {
         // Shared, read-only pieces: uploaded once per image. Another berth process creating a
         // machine from the same image waits here instead of seeing (and re-starting) a half
-        // uploaded volume. A second client host uploading to the same remote pool is not covered.
+        // uploaded volume. The records of verified volumes (shared_place) are written under it too.
+        // A second client host uploading to the same remote pool is not covered.
         std::optional<FileLock> upload_lock;
         if (m_ctx.shared_lock) {
             auto lock = m_ctx.shared_lock("libvirt-base-" + image.sha256.substr(0, 16),
@@ -692,32 +695,31 @@ private:
         auto virtual_size = qcow2_virtual_size(image.disk);
         if (!virtual_size)
             return fail("image " + image.disk.string() + " is not a qcow2 file", "berth's libvirt driver needs qcow2 images");
-        auto base = ensure_uploaded(pool, m_base_volume, image.disk, "qcow2", *virtual_size);
+        const std::string stem = "base-" + image.sha256.substr(0, 16);
+        const SharedVolumePlace place = shared_place(stem);
+        // The disk's sha256 is the image cache's, verified when it pulled, built or imported the
+        // image: the ~1 GiB file is not hashed again. The kernel and initrd are (they are small).
+        auto base = ensure_shared_volume(
+            pool, place, {.name = m_base_volume, .file = image.disk, .sha256 = image.sha256, .format = "qcow2",
+                          .capacity = *virtual_size});
         if (!base) return std::unexpected(base.error());
         if (!image.kernel.empty()) {
-            const std::string stem = "base-" + image.sha256.substr(0, 16);
             m_kernel_volume = stem + "-kernel";
             m_initrd_volume = stem + "-initrd";
-            auto kernel = ensure_uploaded(pool, m_kernel_volume, image.kernel, "raw", 0);
+            auto kernel = ensure_shared_volume(
+                pool, place, {.name = m_kernel_volume, .file = image.kernel, .sha256 = {}, .format = "raw", .capacity = 0});
             if (!kernel) return std::unexpected(kernel.error());
-            spec.kernel_path = kernel->first;
+            spec.kernel_path = *kernel;
             if (!image.initrd.empty()) {
-                auto initrd = ensure_uploaded(pool, m_initrd_volume, image.initrd, "raw", 0);
+                auto initrd = ensure_shared_volume(
+                    pool, place,
+                    {.name = m_initrd_volume, .file = image.initrd, .sha256 = {}, .format = "raw", .capacity = 0});
                 if (!initrd) return std::unexpected(initrd.error());
-                spec.initrd_path = initrd->first;
+                spec.initrd_path = *initrd;
             }
             spec.kernel_cmdline = image.kernel_cmdline.empty() ? k_default_cmdline : image.kernel_cmdline;
         }
-        return SharedPieces{base->first, *virtual_size};
-    }
-
-    /// With `owner_only`, the file is 0600 in the pool (the seed: it holds the VM's private host key).
-    static std::string plain_volume_xml(const std::string& name, std::uint64_t bytes, const std::string& format,
-                                        bool owner_only = false) {
-        return "<volume>\n  <name>" + xml_escape(name) + "</name>\n  <capacity unit='bytes'>" + std::to_string(bytes) +
-               "</capacity>\n  <allocation unit='bytes'>0</allocation>\n  <target>\n    <format type='" + format +
-               "'/>\n" + (owner_only ? "    <permissions>\n      <mode>0600</mode>\n    </permissions>\n" : "") +
-               "  </target>\n</volume>\n";
+        return SharedPieces{*base, *virtual_size};
     }
 
     static std::string overlay_xml(const std::string& name, std::uint64_t bytes, const std::string& backing) {
@@ -737,60 +739,16 @@ private:
         return made->path();
     }
 
-    /// Whether the existing shared volume holds exactly `file`: read back and hashed, never taken
-    /// on its name and size (the name comes from the image's digest, but anyone who can write
-    /// the pool can put other bytes under it).
-    Result<bool> volume_holds(StorageVolume& volume, const std::filesystem::path& file) {
-        auto want = file_digest(file);
-        if (!want) return std::unexpected(want.error());
-        auto have = m_hooks.uploader->content_digest(volume);
-        if (!have) return std::unexpected(have.error());
-        if (*have == *want) return true;
-        spdlog::warn("volume {} does not hold {} (it has {} bytes with sha256 {}, the file {} bytes with sha256 {}): "
-                     "it was changed or cut short; uploading it again",
-                     volume.name(), file.string(), have->first, have->second, want->first, want->second);
-        return false;
-    }
-
-    /// {path, name} of a shared volume holding `file`, uploaded unless a verified copy exists.
-    Result<std::pair<std::string, std::string>> ensure_uploaded(StoragePool& pool, const std::string& vol_name,
-                                                                const std::filesystem::path& file,
-                                                                const std::string& format, std::uint64_t capacity) {
-        std::error_code ec;
-        const auto size = std::filesystem::file_size(file, ec);
-        if (ec) return fail("cannot read " + file.string() + ": " + ec.message());
-        auto found = pool.volume(vol_name);
-        if (!found) return std::unexpected(found.error());
-        if (*found) {
-            auto same = volume_holds(**found, file);
-            if (!same) return std::unexpected(same.error());
-            if (*same) {
-                auto path = (*found)->path();
-                if (!path) return std::unexpected(path.error());
-                return std::pair{*path, vol_name};
-            }
-            if (auto r = (*found)->remove(); !r) return std::unexpected(r.error());
-        }
-        spdlog::info("Uploading {} to libvirt volume {} ({} MiB)...", file.string(), vol_name, size >> 20);
-        progress_step("upload");
-        auto made = pool.create_volume(
-            plain_volume_xml(vol_name, std::max<std::uint64_t>(capacity, size), format, vol_name == m_names.seed));
-        if (!made) return std::unexpected(made.error());
-        if (auto r = m_hooks.uploader->upload(*made, file); !r) {
-            (void)made->remove();
-            return std::unexpected(r.error());
-        }
-        (void)pool.refresh();
-        auto path = made->path();
-        if (!path) return std::unexpected(path.error());
-        return std::pair{*path, vol_name};
-    }
-
-    Result<std::string> ensure_vol_path(StoragePool& pool, const std::string& vol_name, const std::filesystem::path& file,
-                                        const std::string& format) {
-        auto r = ensure_uploaded(pool, vol_name, file, format, 0);
-        if (!r) return std::unexpected(r.error());
-        return r->first;
+    /// Where this machine's shared volumes are checked: records of the verified ones are kept in
+    /// the store's cache, one file per image (`stem`), written under the image's shared lock
+    /// (none are kept without a lock or a cache).
+    SharedVolumePlace shared_place(const std::string& stem) const {
+        SharedVolumePlace place;
+        place.uri = m_uri;
+        place.uploader = m_hooks.uploader.get();
+        if (m_ctx.shared_lock && !m_ctx.cache_dir.empty()) place.records = m_ctx.cache_dir / "libvirt-volumes" / (stem + ".json");
+        place.stamp = m_hooks.volume_stamp;
+        return place;
     }
 
     /// The cloud-init NoCloud seed: rendered, made into an ISO here, uploaded as a volume.
@@ -810,7 +768,10 @@ private:
         if (*old) {
             if (auto r = (*old)->remove(); !r) return std::unexpected(r.error());
         }
-        return ensure_vol_path(pool, m_names.seed, *iso, "raw");
+        // The seed holds the VM's private host key: its file is 0600 in the pool.
+        auto made = upload_new_volume(pool, *m_hooks.uploader, m_names.seed, *iso, "raw", 0, true);
+        if (!made) return std::unexpected(made.error());
+        return made->path();
     }
 
     Result<void> boot(Domain& domain) {

@@ -22,6 +22,7 @@ DriverContext MachineService::context_for(std::string_view name,
     ctx.runner = m_ports.runner;
     ctx.clock = m_ports.clock;
     ctx.image = m_ports.images;
+    ctx.cache_dir = m_ports.store->root() / "cache";
     ctx.ssh = pinned_sessions(m_ports, std::string(name));
     ctx.shared_lock = [store = m_ports.store](std::string_view key, std::string_view what) -> Result<FileLock> {
         return FileLock::acquire(store->root() / "locks" / ("shared-" + std::string(key) + ".lock"), what,

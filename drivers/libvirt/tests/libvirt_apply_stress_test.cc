@@ -54,8 +54,6 @@ using berth::test::write_text;
 namespace {
 
 constexpr const char* k_test_uri = "test:///default";
-const std::string k_sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-const std::string k_base = "base-0123456789abcdef";
 const std::string k_fleet = "stress";
 
 // --- the hypervisor's side: uploads (as libvirt_driver_test.cc) ------------------------------------
@@ -88,8 +86,8 @@ struct FakeUploader final : VolumeUploader {
     }
 };
 
-/// A file that looks like a qcow2 (header only) of `virtual_size` bytes.
-void write_qcow2_header(const std::filesystem::path& path, std::uint64_t virtual_size) {
+/// The bytes of a file that looks like a qcow2 (header only) of `virtual_size` bytes.
+std::string qcow2_header(std::uint64_t virtual_size) {
     std::string header(512, '\0');
     header[0] = 'Q';
     header[1] = 'F';
@@ -98,8 +96,17 @@ void write_qcow2_header(const std::filesystem::path& path, std::uint64_t virtual
     header[7] = 3;
     for (int i = 0; i < 8; ++i)
         header[31 - static_cast<std::size_t>(i)] = static_cast<char>((virtual_size >> (8 * i)) & 0xff);
-    std::ofstream(path, std::ios::binary) << header;
+    return header;
 }
+
+void write_qcow2_header(const std::filesystem::path& path, std::uint64_t virtual_size) {
+    std::ofstream(path, std::ios::binary) << qcow2_header(virtual_size);
+}
+
+/// The image's disk's real sha256 (the driver trusts the image record's digest for the disk, so
+/// a made-up one would never match what was uploaded) and the stem of its shared volumes.
+const std::string k_sha = sha256_hex(qcow2_header(4ULL << 30));
+const std::string k_base = "base-" + k_sha.substr(0, 16);
 
 std::vector<std::string> sorted(std::vector<std::string> v) {
     std::sort(v.begin(), v.end());

@@ -5,6 +5,8 @@
 // real libvirtd at qemu:///system when one is reachable, and is skipped otherwise.
 
 #include <berth/drivers/libvirt/libvirt_driver.h>
+#include <berth/drivers/libvirt/shared_volume.h>
+#include <berth/drivers/libvirt/volume_record.h>
 
 #include <berth/core/digest.h>
 #include <berth/core/escape.h>
@@ -17,6 +19,8 @@
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 #include <yaml-cpp/yaml.h>
@@ -29,6 +33,8 @@
 #include <sstream>
 #include <thread>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace berth;
@@ -41,12 +47,18 @@ using berth::test::write_text;
 namespace {
 
 constexpr const char* k_test_uri = "test:///default";
-const std::string k_sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 struct FakeUploader final : VolumeUploader {
     std::vector<std::pair<std::string, std::filesystem::path>> uploads;
     /// What each volume holds (size, sha256), as the real uploader would read it back.
     std::map<std::string, std::pair<std::uint64_t, std::string>> contents;
+    /// Volumes read back whole (content_digest), by name.
+    std::map<std::string, int> read_backs;
+    /// With `stamped`, plays a file-backed pool (the hooks' volume_stamp): every write gives the
+    /// volume a new ctime and mtime. Without, volumes have no stamp, like the test driver's.
+    bool stamped = false;
+    std::map<std::string, VolumeStamp> stamps;
+    int writes = 0;
     std::mutex mutex;  ///< one uploader may serve several machines' threads
     Result<void> upload(StorageVolume& volume, const std::filesystem::path& file) override {
         std::lock_guard lock(mutex);
@@ -54,14 +66,52 @@ struct FakeUploader final : VolumeUploader {
         auto digest = file_digest(file);
         if (!digest) return std::unexpected(digest.error());
         contents[volume.name()] = *digest;
+        stamp_write(volume.name());
         return {};
+    }
+    /// Someone writes `bytes` (of the same size) into the volume behind berth's back.
+    void overwrite(const std::string& name, const std::string& bytes) {
+        std::lock_guard lock(mutex);
+        contents.at(name).second = sha256_hex(bytes);
+        stamp_write(name);
+    }
+    Result<std::optional<VolumeStamp>> stamp(StorageVolume& volume) {
+        std::lock_guard lock(mutex);
+        const auto it = stamps.find(volume.name());
+        if (!stamped || it == stamps.end()) return std::optional<VolumeStamp>();
+        return std::optional<VolumeStamp>(it->second);
+    }
+    int read_back_count(const std::string& name) {
+        std::lock_guard lock(mutex);
+        return read_backs[name];
     }
     Result<std::pair<std::uint64_t, std::string>> content_digest(StorageVolume& volume) override {
         std::lock_guard lock(mutex);
+        ++read_backs[volume.name()];
         const auto it = contents.find(volume.name());
         if (it == contents.end()) return std::pair<std::uint64_t, std::string>{0, sha256_hex("")};
         return it->second;
     }
+
+private:
+    void stamp_write(const std::string& name) {
+        const std::string now = "1796563804." + std::to_string(100000000 + ++writes);
+        stamps[name] = VolumeStamp{.size = contents[name].first, .ctime = now, .mtime = now};
+    }
+};
+
+/// Takes spdlog's default logger, at debug level, into `text` while it lives.
+struct LogCapture {
+    std::ostringstream text;
+    std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+    LogCapture() {
+        auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(text));
+        logger->set_level(spdlog::level::debug);
+        spdlog::set_default_logger(logger);
+    }
+    ~LogCapture() { spdlog::set_default_logger(previous); }
+    LogCapture(const LogCapture&) = delete;
+    LogCapture& operator=(const LogCapture&) = delete;
 };
 
 /// Plays genisoimage: answers -version, writes the -output file.
@@ -75,8 +125,8 @@ void script_genisoimage(FakeRunner& runner) {
     });
 }
 
-/// A file that looks like a qcow2 (header only) of `virtual_size` bytes.
-void write_qcow2_header(const std::filesystem::path& path, std::uint64_t virtual_size) {
+/// The bytes of a file that looks like a qcow2 (header only) of `virtual_size` bytes.
+std::string qcow2_header(std::uint64_t virtual_size) {
     std::string header(512, '\0');
     header[0] = 'Q';
     header[1] = 'F';
@@ -84,8 +134,17 @@ void write_qcow2_header(const std::filesystem::path& path, std::uint64_t virtual
     header[3] = static_cast<char>(0xfb);
     header[7] = 3;
     for (int i = 0; i < 8; ++i) header[31 - static_cast<std::size_t>(i)] = static_cast<char>((virtual_size >> (8 * i)) & 0xff);
-    std::ofstream(path, std::ios::binary) << header;
+    return header;
 }
+
+void write_qcow2_header(const std::filesystem::path& path, std::uint64_t virtual_size) {
+    std::ofstream(path, std::ios::binary) << qcow2_header(virtual_size);
+}
+
+/// The harness's image: its disk's real sha256 (the image cache's record is trusted for it, so a
+/// made-up digest would never match what is uploaded), and the stem of its shared volumes.
+const std::string k_sha = sha256_hex(qcow2_header(4ULL << 30));
+const std::string k_base = "base-" + k_sha.substr(0, 16);
 
 std::string read_all(const std::filesystem::path& p) {
     std::ifstream in(p);
@@ -105,6 +164,9 @@ struct Harness {
     std::optional<std::filesystem::path> templates_dir;
     std::atomic<int> lock_waits{0};
     std::filesystem::path locks_dir = dir / "locks";  ///< the store's locks (shared by harnesses that share a store)
+    std::filesystem::path cache_dir = dir / "cache";  ///< the store's cache: records of verified volumes
+    /// The records file of the harness's image.
+    std::filesystem::path records() const { return cache_dir / "libvirt-volumes" / (k_base + ".json"); }
 
     Harness() {
         std::filesystem::create_directories(dir / "locks");
@@ -112,6 +174,7 @@ struct Harness {
         write_text(dir / "vmlinuz", "kernel");
         write_text(dir / "initrd.img", "initrd");
         hooks.uploader = uploader;
+        hooks.volume_stamp = [this](StorageVolume& volume) { return uploader->stamp(volume); };
         script_genisoimage(runner);
         hooks.address_timeout = std::chrono::milliseconds(200);
         hooks.shutdown_timeout = std::chrono::milliseconds(200);
@@ -128,6 +191,7 @@ struct Harness {
         ctx.runner = &runner;
         ctx.clock = &clock;
         ctx.templates_dir = templates_dir;
+        ctx.cache_dir = cache_dir;
         ctx.shared_lock = [this](std::string_view key, std::string_view what) {
             return FileLock::acquire(locks_dir / (std::string(key) + ".lock"), what, std::chrono::minutes(5),
                                      [this](const std::string&) { ++lock_waits; });
@@ -409,7 +473,53 @@ TEST_CASE("libvirt: qcow2 virtual size comes from the header", "[libvirt]") {
     CHECK(qcow2_virtual_size(dir / "a.qcow2") == std::optional<std::uint64_t>(4ULL << 30));
     write_text(dir / "raw.img", std::string(64, 'x'));
     CHECK_FALSE(qcow2_virtual_size(dir / "raw.img"));
-    CHECK(base_volume_name(k_sha) == "base-0123456789abcdef.qcow2");
+    CHECK(base_volume_name("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef") ==
+          "base-0123456789abcdef.qcow2");
+}
+
+// --- records of verified volumes (volume_record.h) -----------------------------------------------
+
+TEST_CASE("libvirt: a volume's stamp is read from the XML libvirt wrote", "[libvirt][trust]") {
+    const std::filesystem::path fixtures = std::filesystem::path(BERTH_LIBVIRT_FIXTURES_DIR);
+    // A base volume in a dir pool at qemu:///system (libvirt 9.0).
+    auto base = parse_volume_stamp(read_all(fixtures / "volume-dir-pool-qcow2.xml"));
+    REQUIRE(base);
+    CHECK(*base == VolumeStamp{.size = 1412431872, .ctime = "1796563804.793597046", .mtime = "1796563803.625750857"});
+    // An overlay: its own timestamps, not its backing store's.
+    auto overlay = parse_volume_stamp(read_all(fixtures / "volume-dir-pool-overlay.xml"));
+    REQUIRE(overlay);
+    CHECK(*overlay == VolumeStamp{.size = 196624, .ctime = "1796598772.451053210", .mtime = "1796598771.257750857"});
+    // The test driver reports no physical size and no timestamps: no stamp, never trusted.
+    CHECK_FALSE(parse_volume_stamp(read_all(fixtures / "volume-test-driver.xml")));
+    std::string no_ctime = read_all(fixtures / "volume-dir-pool-qcow2.xml");
+    no_ctime.replace(no_ctime.find("<ctime>") + 7, 20, "0");
+    CHECK_FALSE(parse_volume_stamp(no_ctime));
+}
+
+TEST_CASE("libvirt: volume records save, load, and are ignored when damaged or newer", "[libvirt][trust]") {
+    TempDir dir;
+    const auto file = dir / "cache" / "libvirt-volumes" / "base-x.json";
+    auto empty = VolumeRecords::load(file);
+    CHECK(empty.all().empty());
+    VolumeRecord a{.uri = "qemu:///system", .pool = "berth", .volume = "base-x.qcow2", .sha256 = k_sha,
+                         .stamp = {.size = 512, .ctime = "1.000000002", .mtime = "1.000000001"}};
+    VolumeRecord b = a;
+    b.uri = "qemu+ssh://h/system";
+    empty.put(a);
+    empty.put(b);
+    a.stamp.size = 513;
+    empty.put(a);  // replaces the first
+    REQUIRE(empty.save());
+    CHECK((std::filesystem::status(file.parent_path()).permissions() & std::filesystem::perms::all) ==
+          std::filesystem::perms::owner_all);
+    auto loaded = VolumeRecords::load(file);
+    CHECK(loaded.all() == std::vector<VolumeRecord>{b, a});
+    CHECK(loaded.find("qemu:///system", "berth", "base-x.qcow2") == a);
+    CHECK_FALSE(loaded.find("qemu:///system", "other", "base-x.qcow2"));
+    write_text(file, read_all(file).replace(read_all(file).find("\"version\": 1"), 12, "\"version\": 2"));
+    CHECK(VolumeRecords::load(file).all().empty());
+    write_text(file, "{\"version\": 1, \"volumes\": [");
+    CHECK(VolumeRecords::load(file).all().empty());
 }
 
 // --- the lifecycle against test:///default ------------------------------------------------------
@@ -423,12 +533,12 @@ TEST_CASE("libvirt: create, lifecycle and remove against the test driver", "[lib
 
     REQUIRE(d->create());
     // The pool was made; shared and per-machine volumes are in it.
-    CHECK(volume_names(*keeper) == std::vector<std::string>{"base-0123456789abcdef-initrd",
-                                                            "base-0123456789abcdef-kernel",
-                                                            "base-0123456789abcdef.qcow2", "web1-data.qcow2",
+    CHECK(volume_names(*keeper) == std::vector<std::string>{k_base + "-initrd",
+                                                            k_base + "-kernel",
+                                                            k_base + ".qcow2", "web1-data.qcow2",
                                                             "web1-seed.iso", "web1.qcow2"});
     REQUIRE(h.uploader->uploads.size() == 4);
-    CHECK(h.uploader->uploads[0].first == "base-0123456789abcdef.qcow2");
+    CHECK(h.uploader->uploads[0].first == k_base + ".qcow2");
     CHECK(h.uploader->uploads[3].first == "web1-seed.iso");
     // genisoimage ran as an argv, with the NoCloud label and the three files.
     const auto calls = h.runner.calls();
@@ -449,7 +559,7 @@ TEST_CASE("libvirt: create, lifecycle and remove against the test driver", "[lib
     const std::string xml = (*dom)->xml().value();
     CHECK(xml.find("<domain type='qemu'") != std::string::npos);  // no vmx/svm: TCG although /dev/kvm exists
     CHECK(xml.find("/var/lib/libvirt/images/berth/web1.qcow2") != std::string::npos);
-    CHECK(xml.find("base-0123456789abcdef-kernel") != std::string::npos);
+    CHECK(xml.find(k_base + "-kernel") != std::string::npos);
 
     CHECK(d->state().value() == MachineState::Running);
     const std::string ip = d->ip().value();
@@ -486,9 +596,9 @@ TEST_CASE("libvirt: create, lifecycle and remove against the test driver", "[lib
 
     REQUIRE(d->remove());  // running: destroyed, undefined, its volumes deleted
     CHECK_FALSE(keeper->domain("berth-web1").value().has_value());
-    CHECK(volume_names(*keeper) == std::vector<std::string>{"base-0123456789abcdef-initrd",
-                                                            "base-0123456789abcdef-kernel",
-                                                            "base-0123456789abcdef.qcow2", "web2-seed.iso",
+    CHECK(volume_names(*keeper) == std::vector<std::string>{k_base + "-initrd",
+                                                            k_base + "-kernel",
+                                                            k_base + ".qcow2", "web2-seed.iso",
                                                             "web2.qcow2"});
     REQUIRE(d->remove());  // idempotent
     auto gone = d->state();
@@ -496,9 +606,9 @@ TEST_CASE("libvirt: create, lifecycle and remove against the test driver", "[lib
     CHECK(gone.error().kind == ErrorKind::NotFound);
 
     REQUIRE(d2->remove());
-    CHECK(volume_names(*keeper) == std::vector<std::string>{"base-0123456789abcdef-initrd",
-                                                            "base-0123456789abcdef-kernel",
-                                                            "base-0123456789abcdef.qcow2"});
+    CHECK(volume_names(*keeper) == std::vector<std::string>{k_base + "-initrd",
+                                                            k_base + "-kernel",
+                                                            k_base + ".qcow2"});
 }
 
 TEST_CASE("libvirt: the seed carries a host key berth pinned - discard_seed ejects and deletes it", "[libvirt]") {
@@ -550,7 +660,7 @@ TEST_CASE("libvirt: a create waits while another berth process uploads the same 
     // Another process is uploading this image: it holds the image's shared lock.
     std::optional<FileLock> other;
     {
-        auto lock = FileLock::try_acquire(h.dir / "locks" / "libvirt-base-0123456789abcdef.lock", "the base image");
+        auto lock = FileLock::try_acquire(h.dir / "locks" / ("libvirt-" + k_base + ".lock"), "the base image");
         REQUIRE(lock);
         other.emplace(std::move(*lock));
     }
@@ -633,9 +743,9 @@ TEST_CASE("libvirt: 8 creates at once on one store share one base upload, one po
     }
     std::map<std::string, int> uploads;
     for (const auto& [volume, file] : uploader->uploads) ++uploads[volume];
-    CHECK(uploads["base-0123456789abcdef.qcow2"] == 1);
-    CHECK(uploads["base-0123456789abcdef-kernel"] == 1);
-    CHECK(uploads["base-0123456789abcdef-initrd"] == 1);
+    CHECK(uploads[k_base + ".qcow2"] == 1);
+    CHECK(uploads[k_base + "-kernel"] == 1);
+    CHECK(uploads[k_base + "-initrd"] == 1);
     const auto volumes = volume_names(*keeper);
     CHECK(volumes.size() == 3 + 3 * n);  // the shared pieces, then each machine's disk, data disk and seed
     for (auto& d : drivers) CHECK(d->remove());
@@ -652,7 +762,7 @@ TEST_CASE("libvirt: a base volume is reused only when its content matches the im
     REQUIRE(h.uploader->uploads.size() == 4);
 
     // Someone puts other bytes of the same size under the base volume's name.
-    const std::string base = "base-0123456789abcdef.qcow2";
+    const std::string base = k_base + ".qcow2";
     auto& held = h.uploader->contents.at(base);
     held.second = sha256_hex("not the image");
     auto d2 = h.configured("web2", {{"data-disk-size", {"0"}}});
@@ -669,6 +779,136 @@ TEST_CASE("libvirt: a base volume is reused only when its content matches the im
     REQUIRE(h.uploader->uploads.size() == 7);
     CHECK(h.uploader->uploads[6].first == "web3-seed.iso");
     for (auto* m : {&d, &d2, &d3}) REQUIRE((*m)->remove());
+}
+
+TEST_CASE("libvirt: an unchanged shared volume is trusted on berth's record, a changed one is read back",
+          "[libvirt][trust]") {
+    auto keeper = Connection::open(k_test_uri);
+    REQUIRE(keeper);
+    Harness h;
+    h.uploader->stamped = true;  // a file-backed pool: libvirt reports size, ctime and mtime
+    const std::string base = k_base + ".qcow2";
+    auto d = h.configured("web1");
+    REQUIRE(d->create());
+    REQUIRE(h.uploader->uploads.size() == 4);
+    // Uploaded: recorded with the image record's sha256 and the volume's stamp, nothing read back.
+    auto records = VolumeRecords::load(h.records());
+    REQUIRE(records.all().size() == 3);
+    auto record = records.find(k_test_uri, "berth", base);
+    REQUIRE(record);
+    CHECK(record->sha256 == k_sha);
+    CHECK(record->stamp == h.uploader->stamps.at(base));
+    CHECK(h.uploader->read_backs.empty());
+    CHECK((std::filesystem::status(h.records()).permissions() & std::filesystem::perms::all) ==
+          (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+
+    // Unchanged: reused without reading it back.
+    auto d2 = h.configured("web2", {{"data-disk-size", {"0"}}});
+    {
+        LogCapture log;
+        REQUIRE(d2->create());
+        CHECK(log.text.str().find("volume " + base + " trusted without reading it back") != std::string::npos);
+    }
+    CHECK(h.uploader->read_backs.empty());
+    REQUIRE(h.uploader->uploads.size() == 5);
+    CHECK(h.uploader->uploads[4].first == "web2-seed.iso");
+
+    // Other bytes written into the base volume behind berth's back: new timestamps, read back,
+    // found different, uploaded again, and recorded anew.
+    h.uploader->overwrite(base, std::string(512, 'x'));
+    auto d3 = h.configured("web3", {{"data-disk-size", {"0"}}});
+    {
+        LogCapture log;
+        REQUIRE(d3->create());
+        CHECK(log.text.str().find("reading volume " + base + " back to check it: its size or timestamps changed") !=
+              std::string::npos);
+    }
+    CHECK(h.uploader->read_back_count(base) == 1);
+    CHECK(h.uploader->read_back_count(k_base + "-kernel") == 0);
+    REQUIRE(h.uploader->uploads.size() == 7);
+    CHECK(h.uploader->uploads[5].first == base);
+    CHECK(h.uploader->contents.at(base).second == k_sha);
+    CHECK(VolumeRecords::load(h.records()).find(k_test_uri, "berth", base)->stamp == h.uploader->stamps.at(base));
+
+    auto d4 = h.configured("web4", {{"data-disk-size", {"0"}}});
+    REQUIRE(d4->create());
+    CHECK(h.uploader->read_back_count(base) == 1);  // the new copy is trusted again
+    for (auto* m : {&d, &d2, &d3, &d4}) REQUIRE((*m)->remove());
+}
+
+TEST_CASE("libvirt: a shared volume is read back without a stamp, without a record or with another sha256",
+          "[libvirt][trust]") {
+    auto keeper = Connection::open(k_test_uri);
+    REQUIRE(keeper);
+    Harness h;
+    const std::string base = k_base + ".qcow2";
+    auto d = h.configured("web1");
+    REQUIRE(d->create());
+
+    // No stamp (the test driver reports no timestamps): read back on every create.
+    std::vector<std::unique_ptr<Driver>> more;
+    for (int i = 2; i <= 3; ++i) {
+        more.push_back(h.configured("web" + std::to_string(i), {{"data-disk-size", {"0"}}}));
+        REQUIRE(more.back()->create());
+        CHECK(h.uploader->read_back_count(base) == i - 1);
+    }
+
+    // Stamped now, but no record of a verified copy: read back once, then recorded and trusted.
+    h.uploader->stamped = true;
+    h.uploader->overwrite(k_base + "-kernel", "kernel");  // same bytes, new stamp
+    h.uploader->overwrite(k_base + "-initrd", "initrd");
+    h.uploader->overwrite(base, qcow2_header(4ULL << 30));
+    for (int i = 4; i <= 5; ++i) {
+        more.push_back(h.configured("web" + std::to_string(i), {{"data-disk-size", {"0"}}}));
+        REQUIRE(more.back()->create());
+        CHECK(h.uploader->read_back_count(base) == 3);
+        CHECK(h.uploader->read_back_count(k_base + "-kernel") == 3);
+    }
+
+    // A record whose sha256 is not the wanted one vouches for nothing; a damaged file for nothing.
+    auto records = VolumeRecords::load(h.records());
+    auto record = records.find(k_test_uri, "berth", base);
+    REQUIRE(record);
+    record->sha256 = sha256_hex("another image");
+    records.put(*record);
+    REQUIRE(records.save());
+    more.push_back(h.configured("web6", {{"data-disk-size", {"0"}}}));
+    REQUIRE(more.back()->create());
+    CHECK(h.uploader->read_back_count(base) == 4);
+    CHECK(h.uploader->read_back_count(k_base + "-kernel") == 3);
+    CHECK(VolumeRecords::load(h.records()).find(k_test_uri, "berth", base)->sha256 == k_sha);
+    write_text(h.records(), "{\"version\": 1, \"volumes\": [{\"uri\": 7}]}");
+    more.push_back(h.configured("web7", {{"data-disk-size", {"0"}}}));
+    REQUIRE(more.back()->create());
+    CHECK(h.uploader->read_back_count(base) == 5);
+    CHECK(h.uploader->read_back_count(k_base + "-kernel") == 4);
+    CHECK(h.uploader->uploads.size() == 4 + 6);  // never uploaded again: only the seeds
+    REQUIRE(d->remove());
+    for (auto& m : more) REQUIRE(m->remove());
+}
+
+TEST_CASE("libvirt: the base disk's sha256 comes from the image record - the kernel and initrd are hashed",
+          "[libvirt][trust]") {
+    auto keeper = Connection::open(k_test_uri);
+    REQUIRE(keeper);
+    Harness h;
+    auto d = h.configured("web1");
+    REQUIRE(d->create());
+    REQUIRE(h.uploader->uploads.size() == 4);
+    // The cached files change (same sizes). The disk is not hashed again: the volume is checked
+    // against the image record's sha256, which it still holds. The kernel is hashed: it differs.
+    std::string disk = qcow2_header(4ULL << 30);
+    disk.back() = 'x';
+    write_text(h.dir / "base.qcow2", disk);
+    write_text(h.dir / "vmlinuz", "kernal");
+    auto d2 = h.configured("web2", {{"data-disk-size", {"0"}}});
+    REQUIRE(d2->create());
+    REQUIRE(h.uploader->uploads.size() == 6);
+    CHECK(h.uploader->uploads[4].first == k_base + "-kernel");
+    CHECK(h.uploader->uploads[5].first == "web2-seed.iso");
+    CHECK(h.uploader->read_back_count(k_base + ".qcow2") == 1);
+    REQUIRE(d->remove());
+    REQUIRE(d2->remove());
 }
 
 TEST_CASE("libvirt: a qcow2 image with a backing file is refused before anything is uploaded",
@@ -737,7 +977,7 @@ TEST_CASE("libvirt: a half-made machine is removable", "[libvirt]") {
     REQUIRE(pool->volume("half-data.qcow2").value()->remove());
     REQUIRE(d->remove());
     CHECK_FALSE(keeper->domain("berth-half").value().has_value());
-    CHECK(volume_names(*keeper) == std::vector<std::string>{"base-0123456789abcdef.qcow2"});
+    CHECK(volume_names(*keeper) == std::vector<std::string>{k_base + ".qcow2"});
 }
 
 TEST_CASE("libvirt: states of several machines in one call", "[libvirt]") {
@@ -846,6 +1086,100 @@ TEST_CASE("libvirt: real libvirtd - makes the pool and uploads a volume", "[libv
     if (std::filesystem::exists(*path)) CHECK(std::filesystem::file_size(*path) == 3 * 1024 * 1024 + 17);
     CHECK(vol->remove());
     (void)made_pool;  // the pool stays: berth keeps it for its machines
+}
+
+namespace {
+
+/// The real uploader, counting what it does.
+struct CountingUploader final : VolumeUploader {
+    StreamUploader real;
+    int uploads = 0;
+    int read_backs = 0;
+    Result<void> upload(StorageVolume& volume, const std::filesystem::path& file) override {
+        ++uploads;
+        return real.upload(volume, file);
+    }
+    Result<std::pair<std::uint64_t, std::string>> content_digest(StorageVolume& volume) override {
+        ++read_backs;
+        return real.content_digest(volume);
+    }
+};
+
+/// Writes `bytes` at the start of `path` in place, then sets its mtime back to what it was: what
+/// someone who can write the pool could do. Only ctime tells.
+void overwrite_keeping_mtime(const std::filesystem::path& path, const std::string& bytes) {
+    struct stat before {};
+    REQUIRE(::stat(path.c_str(), &before) == 0);
+    {
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        REQUIRE(f);
+        f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    }
+    const struct timespec times[2] = {before.st_atim, before.st_mtim};
+    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("libvirt: real libvirtd - a shared volume is trusted on its timestamps until it is written",
+          "[libvirt][system]") {
+    auto conn = Connection::open("qemu:///system");
+    if (!conn) {
+        WARN("skipped: no libvirtd at qemu:///system (" + conn.error().message + ")");
+        return;
+    }
+    auto pool = conn->pool("berth");
+    REQUIRE(pool);
+    if (!*pool) {
+        WARN("skipped: no libvirtd pool \"berth\" (the test above makes it)");
+        return;
+    }
+    if (!(*pool)->is_active().value()) REQUIRE((*pool)->start());
+    TempDir dir;
+    std::string payload(2 * 1024 * 1024 + 5, 'p');
+    for (std::size_t i = 0; i < payload.size(); i += 4096) payload[i] = static_cast<char>(i / 4096);
+    write_text(dir / "payload.img", payload);
+    const std::string sha = file_digest(dir / "payload.img").value().second;
+    CountingUploader uploader;
+    const SharedVolumePlace place{.uri = "qemu:///system", .uploader = &uploader,
+                                  .records = dir / "cache" / "libvirt-volumes" / "test.json", .stamp = {}};
+    const SharedVolume volume{.name = "berth-test-shared-" + std::to_string(::getpid()) + ".img",
+                              .file = dir / "payload.img", .sha256 = sha, .format = "raw", .capacity = 0};
+
+    // Uploaded, and recorded with the timestamps libvirt reports.
+    auto path = ensure_shared_volume(**pool, place, volume);
+    REQUIRE(path);
+    CHECK(uploader.uploads == 1);
+    auto record = VolumeRecords::load(place.records).find(place.uri, "berth", volume.name);
+    REQUIRE(record);
+    CHECK(record->sha256 == sha);
+    CHECK(record->stamp.size == payload.size());
+    CHECK(record->stamp.ctime.find('.') != std::string::npos);
+
+    // Unchanged: trusted without reading it back, again and again.
+    for (int i = 0; i < 2; ++i) {
+        auto again = ensure_shared_volume(**pool, place, volume);
+        REQUIRE(again);
+        CHECK(*again == *path);
+    }
+    CHECK(uploader.read_backs == 0);
+    CHECK(uploader.uploads == 1);
+
+    // Written behind berth's back (its mtime set back): read back, found different, uploaded again.
+    overwrite_keeping_mtime(*path, "not the payload");
+    auto checked = ensure_shared_volume(**pool, place, volume);
+    REQUIRE(checked);
+    CHECK(uploader.read_backs == 1);
+    CHECK(uploader.uploads == 2);
+    auto vol = (*pool)->volume(volume.name).value();
+    REQUIRE(vol);
+    CHECK(uploader.real.content_digest(*vol).value() == file_digest(dir / "payload.img").value());
+
+    // The new copy is trusted again.
+    REQUIRE(ensure_shared_volume(**pool, place, volume));
+    CHECK(uploader.read_backs == 1);
+    CHECK(uploader.uploads == 2);
+    CHECK(vol->remove());
 }
 
 TEST_CASE("libvirt: real libvirtd - create and remove a machine on an isolated network", "[libvirt][system]") {

@@ -88,6 +88,9 @@ struct DriverContext {
     /// Serialises work that machines share (uploading one base image) across berth processes:
     /// waits while another process holds `key`, and holds it until the FileLock goes.
     SharedLock shared_lock;
+    /// The store's cache directory (<root>/cache): what a driver may keep to save work and can
+    /// do without (the libvirt driver's records of verified volumes). "": nothing is kept.
+    std::filesystem::path cache_dir;
     /// What waits read and sleep on; null: the process-wide SystemClock (driver_clock()).
     Clock* clock = nullptr;
 };

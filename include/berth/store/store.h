@@ -1,7 +1,8 @@
 #pragma once
 /// The on-disk store: <root>/machines/<name>/ holds machine.json, the machine's keys and
 /// certificates; <root>/locks/<name>.lock serialises writers of one machine; <root>/cache/ holds
-/// downloaded images. Directories are 0700, keys 0600; every write is atomic (atomic_file.h).
+/// downloaded images and what drivers keep to save work (cache/libvirt-volumes/: the libvirt
+/// driver's records of the shared volumes it verified). Directories are 0700, keys 0600; every write is atomic (atomic_file.h).
 /// Readers take no lock: they always see a whole record, old or new.
 
 #include <berth/core/error.h>

@@ -101,6 +101,9 @@ public:
     [[nodiscard]] std::string name() const;
     /// The volume's path on the hypervisor's host (what a domain's <source file=> names).
     [[nodiscard]] Result<std::string> path() const;
+    /// virStorageVolGetXMLDesc: for file-backed pools libvirt stats the file first, so sizes and
+    /// <timestamps> are current.
+    [[nodiscard]] Result<std::string> xml() const;
     /// Bytes the file takes on disk (physical size), where the driver can tell.
     [[nodiscard]] Result<std::uint64_t> physical_size() const;
     [[nodiscard]] Result<void> remove();  ///< virStorageVolDelete

@@ -4,6 +4,7 @@
 /// and an address from libvirt's DHCP leases. See drivers/libvirt/README.md.
 
 #include <berth/drivers/libvirt/libvirt_api.h>
+#include <berth/drivers/libvirt/volume_record.h>
 
 #include <berth/core/host_cpu.h>
 #include <berth/driver/driver.h>
@@ -98,6 +99,9 @@ struct LibvirtHooks {
     std::function<bool()> dev_kvm_exists;      ///< null: std::filesystem::exists("/dev/kvm")
     std::function<std::string()> cpuinfo;      ///< null: the text of /proc/cpuinfo
     std::string genisoimage = "genisoimage";   ///< argv[0] of the ISO maker
+    /// What libvirt reports of a shared volume that any write changes; null: its XML's size and
+    /// timestamps (libvirt's test driver reports none, so tests play them).
+    libvirt::VolumeStamper volume_stamp;
 };
 
 [[nodiscard]] DriverInfo libvirt_driver_info(LibvirtHooks hooks = {});
