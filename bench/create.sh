@@ -53,7 +53,8 @@ for f in disk.qcow2 vmlinuz initrd.img; do
 done
 
 # 1. The floor. A copy of the image's disk, with what the first boot (berth-firstboot or
-# cloud-init) would have written put in beforehand: root's key, host keys, DHCP on eth0 (the command line has net.ifnames=0).
+# cloud-init) would have written put in beforehand: root's key, host keys, DHCP on eth0 (the
+# command line has net.ifnames=0).
 ssh-keygen -q -t ed25519 -N '' -f "$work/key"
 mkdir -p "$floor_dir" "$work/mnt"
 qemu-img convert -O raw "$image_dir/disk.qcow2" "$floor_dir/disk.raw"
@@ -108,7 +109,7 @@ until ssh "${ssh_opts[@]}" "root@$ip" true 2>/dev/null; do
 done
 boot=$(since "$t0")
 row "floor: domain start to DHCP lease" "$lease s"
-row "floor: boot-to-SSH (no cloud-init, no berth)" "$boot s"
+row "floor: boot-to-SSH (no first-boot agent, no berth)" "$boot s"
 t1=$(now)
 ssh "${ssh_opts[@]}" "root@$ip" "export DEBIAN_FRONTEND=noninteractive; apt-get -o Acquire::Retries=5 update -q &&
   apt-get -o Acquire::Retries=5 install -y -q --no-install-recommends $packages" >"$work/floor-install.log" 2>&1 ||

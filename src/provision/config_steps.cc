@@ -7,9 +7,9 @@
 
 namespace berth {
 
-DockerFilesStep::DockerFilesStep(std::string name, std::vector<ManagedFile> files, bool unit_file,
+DockerFilesStep::DockerFilesStep(std::string name, std::vector<ManagedFile> files, std::string unit_file,
                                  std::set<std::string> reload_from)
-    : FileStep(std::move(name), std::move(files)), m_unit_file(unit_file), m_reload_from(std::move(reload_from)) {}
+    : FileStep(std::move(name), std::move(files)), m_unit_file(std::move(unit_file)), m_reload_from(std::move(reload_from)) {}
 
 void DockerFilesStep::activate(const Facts& facts, const std::vector<std::string>& written,
                                Changes& changes) const {
@@ -24,7 +24,8 @@ void DockerFilesStep::activate(const Facts& facts, const std::vector<std::string
         return;
     }
     changes.restart_docker = true;
-    if (m_unit_file) changes.reload_units = true;
+    if (!m_unit_file.empty() && std::find(written.begin(), written.end(), m_unit_file) != written.end())
+        changes.reload_units = true;
 }
 
 AuditRulesStep::AuditRulesStep(ManagedFile tmpfiles, ManagedFile rules)

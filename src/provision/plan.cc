@@ -34,10 +34,10 @@ Result<Plan> make_plan(const TemplateSet& templates, const Facts& facts, const P
     // daemon.json of the other swarm state differs in live-restore alone: from it, a reload.
     auto across_swarm = daemon_json_across_swarm(templates, facts, request, family);
     if (!across_swarm) return std::unexpected(across_swarm.error());
-    plan.steps.push_back(std::make_unique<DockerFilesStep>("daemon.json", std::vector{file(k_daemon_json)}, false,
+    plan.steps.push_back(std::make_unique<DockerFilesStep>("daemon.json", std::vector{file(k_daemon_json)}, "",
                                                            std::set<std::string>{sha256_hex(*across_swarm)}));
     plan.steps.push_back(
-        std::make_unique<DockerFilesStep>("docker drop-in", std::vector{file(k_engine_env), file(k_dropin)}, true));
+        std::make_unique<DockerFilesStep>("docker drop-in", std::vector{file(k_engine_env), file(k_dropin)}, k_dropin));
     plan.steps.push_back(std::make_unique<AuditRulesStep>(file(k_containerd_tmpfiles), file(k_audit_rules)));
     plan.steps.push_back(std::make_unique<SshdStep>(file(k_sshd_dropin), debian));
     plan.steps.push_back(std::make_unique<FirewallStep>(file(k_firewall), file(k_firewall_unit)));

@@ -121,7 +121,10 @@ if virsh -c "$uri" dumpxml --inactive "berth-$name" | grep -F "seed.iso" >/dev/n
   fail "the domain's definition still has the seed"
 fi
 [ ! -e "$mdir/seed.iso" ] && [ ! -e "$mdir/cloud-init" ] || fail "the local seed files are still in $mdir"
-ok "first SSH connection verified against the pre-pinned key $pinned; seed volume and files deleted"
+# The image berth built has no cloud-init: berth-firstboot ran the seed's script, once.
+"$berth" ssh "$name" -- sh -c "'test -e /var/lib/berth/firstboot-done && ! command -v cloud-init'" ||
+  fail "the first boot was not berth-firstboot's (no /var/lib/berth/firstboot-done, or cloud-init is installed)"
+ok "first SSH connection verified against the pre-pinned key $pinned; seed volume and files deleted; first boot by berth-firstboot"
 
 step "DOCKER_CERT_PATH holds only what the docker CLI reads"
 certs=$(ls "$mdir/certs" | tr '\n' ' ')

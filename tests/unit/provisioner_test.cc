@@ -1066,7 +1066,7 @@ TEST_CASE("applying steps batches their changes: units reload first - docker res
     const ManagedFile sshd{"/etc/ssh/sshd_config.d/00-berth.conf", "MaxAuthTries 3\n", 0644};
     DockerServiceStep(true).apply(*facts, changes);
     DockerFilesStep("TLS files", {key}).apply(*facts, changes);
-    DockerFilesStep("docker drop-in", {dropin}, true).apply(*facts, changes);
+    DockerFilesStep("docker drop-in", {dropin}, dropin.path).apply(*facts, changes);
     SshdStep(sshd, true).apply(*facts, changes);
     HostnameStep("n1").apply(*facts, changes);
     SubidsStep().apply(*facts, changes);  // subids exist: nothing to do
@@ -1092,6 +1092,19 @@ TEST_CASE("applying steps batches their changes: units reload first - docker res
     CHECK(none.uploads.empty());
     CHECK(none.apply_script().empty());
     CHECK(none.restarted().empty());
+
+    // Only the environment file written (a create from a baked image): docker restarts, systemd
+    // does not reload (EnvironmentFile= is read as the unit starts).
+    const ManagedFile env{"/etc/docker/berth-engine.env", "HTTP_PROXY=x\n", 0600};
+    Facts dropin_there = matching;
+    dropin_there.files[dropin.path] = {sha256_hex(dropin.content), 0644, "root:root"};
+    Changes env_only;
+    DockerFilesStep("docker drop-in", {env, dropin}, dropin.path).apply(dropin_there, env_only);
+    CHECK(env_only.changed == std::vector<std::string>{env.path});
+    CHECK(env_only.apply_script() == "systemctl restart docker\n");
+    Changes both;
+    DockerFilesStep("docker drop-in", {env, dropin}, dropin.path).apply(matching, both);
+    CHECK(both.apply_script() == "systemctl daemon-reload\nsystemctl restart docker\n");
 }
 
 namespace {

@@ -27,11 +27,12 @@ namespace berth {
 
 class DockerFilesStep final : public FileStep {
 public:
-    /// `unit_file`: the files are systemd unit drop-ins (systemd reloads when one is written).
+    /// `unit_file`: the one of `files` that is a systemd unit drop-in ("" none): systemd reloads
+    /// when it is written, not for the others (an EnvironmentFile is read as the unit starts).
     /// `reload_from`: digests of host files from which the change needs only a reload of a
     /// running dockerd (SIGHUP), not a restart: daemon.json's other swarm variant, which
     /// differs in live-restore alone, an option dockerd reloads.
-    DockerFilesStep(std::string name, std::vector<ManagedFile> files, bool unit_file = false,
+    DockerFilesStep(std::string name, std::vector<ManagedFile> files, std::string unit_file = {},
                     std::set<std::string> reload_from = {});
 
 protected:
@@ -39,7 +40,7 @@ protected:
                   Changes& changes) const override;
 
 private:
-    bool m_unit_file;
+    std::string m_unit_file;
     std::set<std::string> m_reload_from;
 };
 
