@@ -74,6 +74,7 @@ void add_provision(CLI::App& app, Context& ctx);
 void add_regenerate_certs(CLI::App& app, Context& ctx);
 void add_upgrade(CLI::App& app, Context& ctx);
 void add_ssh(CLI::App& app, Context& ctx);
+void add_ssh_config(CLI::App& app, Context& ctx);
 void add_scp(CLI::App& app, Context& ctx);
 void add_image(CLI::App& app, Context& ctx);    // image ls, pull, rm
 void add_audit(CLI::App& app, Context& ctx);

@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
     cli::add_active(app, ctx);
     cli::add_lifecycle(app, ctx);
     cli::add_ssh(app, ctx);
+    cli::add_ssh_config(app, ctx);
     cli::add_scp(app, ctx);
     cli::add_provision(app, ctx);
     cli::add_regenerate_certs(app, ctx);

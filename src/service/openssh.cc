@@ -75,6 +75,12 @@ Result<std::vector<std::string>> MachineService::ssh_argv(std::string_view name,
     return args;
 }
 
+Result<std::string> MachineService::ssh_config(std::string_view name) const {
+    auto t = ssh_target(name);
+    if (!t) return std::unexpected(t.error());
+    return scp_host_block(t->machine, *t);
+}
+
 Result<void> MachineService::copy(const std::vector<std::string>& paths, bool recursive) const {
     std::string config;
     std::vector<std::string> args = {"scp", "-q"};

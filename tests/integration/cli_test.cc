@@ -297,7 +297,7 @@ TEST_CASE("help lists every docker-machine verb - --version names the build", "[
     Berth b;
     auto help = b.run({"--help"});
     CHECK(help.exit_status == 0);
-    for (const char* verb : {"create", "ls", "env", "ssh", "scp", "start", "stop", "restart", "kill", "rm",
+    for (const char* verb : {"create", "ls", "env", "ssh", "ssh-config", "scp", "start", "stop", "restart", "kill", "rm",
                              "inspect", "ip", "url", "config", "status", "active", "provision",
                              "regenerate-certs", "upgrade", "version"}) {
         CAPTURE(verb);
@@ -406,6 +406,42 @@ TEST_CASE("ssh finds the machine's key at a new address: OpenSSH looks it up by 
                             "[127.0.0.2]:" + std::to_string(sshd.port()) + " " + type + " " + blob + "\n");
     CHECK(b.run({"ssh", "g1", "--", "true"}).exit_status == 0);
     CHECK(berth::read_file(store.machine_file("g1", "known_hosts")).value() == "berth-g1 " + type + " " + blob + "\n");
+}
+
+TEST_CASE("ssh-config prints a block plain ssh reaches the machine with - a changed host key is refused",
+          "[cli][ssh]") {
+    berth::test::SshdFixture sshd;
+    Berth b;
+    make_generic_machine(b, sshd, "g1");
+    auto printed = b.run({"ssh-config", "g1"});
+    INFO(printed.err);
+    REQUIRE(printed.exit_status == 0);
+    CHECK(printed.out.starts_with("Host g1\n  HostName 127.0.0.1\n  Port " + std::to_string(sshd.port()) +
+                                  "\n  User root\n"));
+    CHECK(printed.out.find("  HostKeyAlias berth-g1\n") != std::string::npos);
+    CHECK(printed.out.find("  StrictHostKeyChecking yes\n") != std::string::npos);
+    const auto config = b.dir / "ssh_config";
+    berth::test::write_text(config, printed.out);
+    ProcessRunner runner;
+    Command ssh;
+    ssh.argv = {"ssh", "-F", config.string(), "-o", "BatchMode=yes", "g1", "echo", "plain ssh"};
+    ssh.timeout = std::chrono::seconds(30);
+    auto r = runner.run(ssh);
+    REQUIRE(r);
+    INFO(r->err);
+    CHECK(r->exit_status == 0);
+    CHECK(r->out == "plain ssh\n");
+    // The pinned key is the only one taken: a host that now shows another is refused.
+    sshd.restart_with_new_host_key();
+    auto changed = runner.run(ssh);
+    REQUIRE(changed);
+    CHECK(changed->exit_status == 255);
+    CHECK(changed->err.find("HOST IDENTIFICATION HAS CHANGED") != std::string::npos);
+    // A machine that does not exist: an error, and nothing printed for the ones before it.
+    auto none = b.run({"ssh-config", "g1", "ghost"});
+    CHECK(none.exit_status == 1);
+    CHECK(none.out.empty());
+    CHECK(none.err.find("ghost") != std::string::npos);
 }
 
 TEST_CASE("provision --replace-host-key takes the fingerprint and pins only a key that has it", "[cli][ssh]") {

@@ -161,6 +161,10 @@ public:
     /// key and its pinned host key only.
     [[nodiscard]] Result<std::vector<std::string>> ssh_argv(std::string_view name,
                                                             const std::vector<std::string>& command) const;
+    /// An OpenSSH client config block "Host NAME" that reaches the machine with its key and its
+    /// pinned host key only (UserKnownHostsFile, HostKeyAlias, StrictHostKeyChecking yes): for
+    /// `ssh -F`, an ~/.ssh/config include, VS Code Remote. Paths are quoted with '%' doubled.
+    [[nodiscard]] Result<std::string> ssh_config(std::string_view name) const;
     /// Copies with OpenSSH's `scp` (through the Runner, on the user's terminal): NAME:PATH is a
     /// path on machine NAME, each machine reached through a private ssh_config of this copy
     /// (removed afterwards) with its own key and pinned host key; between two machines through
