@@ -6,10 +6,10 @@
 # completion system, the script autoloaded from fpath, in an interactive zsh under tmux.
 set -u
 shell=$1
-berth=$(realpath "$2")
 command -v "$shell" >/dev/null || { echo "skipped: $shell is not installed"; exit 77; }
 if [[ $shell == zsh ]] && ! command -v tmux >/dev/null; then echo "skipped: tmux is not installed"; exit 77; fi
 
+berth=$(realpath "$2")
 tmp=$(mktemp -d)
 sock="berth-completion-$$"
 cleanup() {
