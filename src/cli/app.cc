@@ -1,4 +1,5 @@
 #include "app.h"
+#include "completion_hint.h"
 
 #include <iostream>
 
@@ -26,7 +27,8 @@ void add_machine_text_verb(CLI::App& app, Context& ctx, const char* verb, const 
                            NoMachineText without_name) {
     auto name = std::make_shared<std::string>();
     auto* sub = app.add_subcommand(verb, help);
-    sub->add_option("name", *name, without_name ? "Machine" : "Machine (default: \"default\")");
+    sub->add_option("name", *name, without_name ? "Machine" : "Machine (default: \"default\")")
+        ->check(completes_machines());
     sub->callback([&ctx, name, text, without_name] {
         set_action(ctx, [&ctx, name, text, without_name]() -> Result<void> {
             if (name->empty() && without_name) {

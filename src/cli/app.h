@@ -82,6 +82,8 @@ void add_apply(CLI::App& app, Context& ctx);
 void add_certs(CLI::App& app, Context& ctx);    // certs issue, ls, revoke
 void add_bundle(CLI::App& app, Context& ctx);
 void add_context(CLI::App& app, Context& ctx);
+/// `completion SHELL`: walks `app` (the root) when it runs, so it sees every verb.
+void add_completion(CLI::App& app, Context& ctx);
 
 /// Flags shared by the verbs that provision over SSH.
 struct ProvisionFlags {

@@ -3,6 +3,7 @@
 // first and reports the audit that follows.
 
 #include "app.h"
+#include "completion_hint.h"
 
 #include <berth/core/go_template.h>
 #include <berth/service/audit_service.h>
@@ -131,7 +132,7 @@ void add_audit(CLI::App& app, Context& ctx) {
     auto flags = std::make_shared<AuditFlags>();
     auto* sub = app.add_subcommand("audit", "Check machines' hardening, read-only (CIS Docker Benchmark ids); "
                                             "exit 1 when a scored check warns");
-    sub->add_option("names", flags->names, "Machines (default: \"default\")");
+    sub->add_option("names", flags->names, "Machines (default: \"default\")")->check(completes_machines());
     sub->add_flag("--json", flags->json, "Print a JSON array of the machines' audits");
     sub->add_option("-f,--format", flags->format,
                     "Go-style template per check, e.g. '{{.ID}} {{.Status}}'. Fields: Machine, ID, Status (PASS, "

@@ -3,6 +3,7 @@
 // Never a CA key.
 
 #include "app.h"
+#include "completion_hint.h"
 
 #include <berth/service/user_certs.h>
 
@@ -18,7 +19,7 @@ void add_bundle(CLI::App& app, Context& ctx) {
     };
     auto opts = std::make_shared<Options>();
     auto* sub = app.add_subcommand("bundle", "Write what one person needs to use a machine into a .tar.gz (0600)");
-    sub->add_option("name", opts->machine, "Machine")->required();
+    sub->add_option("name", opts->machine, "Machine")->required()->check(completes_machines());
     sub->add_option("--user", opts->user, "Whose certificate (from `berth certs issue`); default: the machine's own");
     sub->add_option("-o,--output", opts->out, "The file to write (replaced if it exists)")->required();
     sub->callback([&ctx, opts] {

@@ -2,6 +2,7 @@
 // change updates the host's berth-authz policy over SSH (only the policy: berth-authz reloads).
 
 #include "app.h"
+#include "completion_hint.h"
 
 #include <berth/service/user_certs.h>
 
@@ -25,7 +26,7 @@ void add_issue(CLI::App* certs, Context& ctx) {
     auto opts = std::make_shared<CertsOptions>();
     auto* sub = certs->add_subcommand("issue", "Issue a client certificate with CN=USER from the machine's CA, and "
                                                "give USER its role in the host's berth-authz policy");
-    sub->add_option("name", opts->machine, "Machine")->required();
+    sub->add_option("name", opts->machine, "Machine")->required()->check(completes_machines());
     sub->add_option("--user", opts->user, "The user: the certificate's CN (letters, digits, . _ @ -)")->required();
     sub->add_option("--role", opts->role, "The user's role in the default policy: restricted (refuses what gives "
                                           "away the host) or admin (as good as root on the host)")
@@ -66,7 +67,7 @@ void print_table(const std::vector<UserCert>& users) {
 void add_ls(CLI::App* certs, Context& ctx) {
     auto opts = std::make_shared<CertsOptions>();
     auto* sub = certs->add_subcommand("ls", "List the machine's user certificates (revoked ones too)");
-    sub->add_option("name", opts->machine, "Machine")->required();
+    sub->add_option("name", opts->machine, "Machine")->required()->check(completes_machines());
     sub->add_flag("--json", opts->json, "Print a JSON list");
     sub->callback([&ctx, opts] {
         set_action(ctx, [&ctx, opts]() -> Result<void> {
@@ -91,7 +92,7 @@ void add_revoke(CLI::App* certs, Context& ctx) {
     auto opts = std::make_shared<CertsOptions>();
     auto* sub = certs->add_subcommand("revoke", "Revoke every certificate of USER on the machine: its berth-authz "
                                                 "refuses them from now on");
-    sub->add_option("name", opts->machine, "Machine")->required();
+    sub->add_option("name", opts->machine, "Machine")->required()->check(completes_machines());
     sub->add_option("user", opts->user, "The user (the certificate's CN)")->required();
     add_provision_options(sub, opts->provision);
     sub->callback([&ctx, opts] {

@@ -2,6 +2,7 @@
 // that read contexts reach it (`docker --context NAME`, `docker context use NAME`). `rm` removes it.
 
 #include "app.h"
+#include "completion_hint.h"
 
 #include <berth/service/user_certs.h>
 
@@ -12,7 +13,7 @@ namespace berth::cli {
 void add_context(CLI::App& app, Context& ctx) {
     auto name = std::make_shared<std::string>();
     auto* sub = app.add_subcommand("context", "Write a docker CLI context named after the machine (berth rm removes it)");
-    sub->add_option("name", *name, "Machine")->required();
+    sub->add_option("name", *name, "Machine")->required()->check(completes_machines());
     sub->callback([&ctx, name] {
         set_action(ctx, [&ctx, name]() -> Result<void> {
             Services services(ctx);

@@ -2,6 +2,7 @@
 // appear here as --<driver>-<option> flags (and BERTH_<DRIVER>_<OPTION> variables).
 
 #include "app.h"
+#include "completion_hint.h"
 
 #include <berth/service/create_keys.h>
 #include <berth/service/driver_table.h>
@@ -84,6 +85,7 @@ void add_driver_flags(CLI::App* sub, CreateOptions& opts) {
                 if (option.type == OptionType::StringList)
                     o->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
             }
+            if (option.name == "image") o->check(completes_images());
             o->group(group);
             opts.flag_options.emplace_back(&info, o);
         }
@@ -113,7 +115,8 @@ void add_create(CLI::App& app, Context& ctx) {
     auto opts = std::make_shared<CreateOptions>();
     auto* sub = app.add_subcommand("create", "Create a machine");
     sub->add_option("-d,--driver", opts->request.driver, "Driver that makes the machine: libvirt, virtualbox, generic or none")
-        ->required();
+        ->required()
+        ->check(completes_words(driver_names()));
     add_tls_and_engine_flags(sub, *opts);
     sub->add_option("name", opts->request.name, "Name of the machine")->required();
     sub->add_flag("--context", opts->context,

@@ -2,6 +2,7 @@
 // docker-machine's formats. Reads only the store and the driver's state: no network.
 
 #include "app.h"
+#include "completion_hint.h"
 
 #include <berth/shell/env_script.h>
 
@@ -20,10 +21,12 @@ void add_env(CLI::App& app, Context& ctx) {
     auto* sub = app.add_subcommand("env", "Print the commands that point the docker CLI at a machine");
     sub->add_option("--shell", opts->shell,
                     "Shell to print for: bash, zsh, sh, fish, powershell, cmd, tcsh, emacs "
-                    "(default: from $SHELL)");
+                    "(default: from $SHELL)")
+        ->check(completes_words(shell_names()));
     sub->add_flag("-u,--unset", opts->unset, "Print the commands that unset the variables instead");
     sub->add_flag("--no-proxy", opts->no_proxy, "Add the machine's address to NO_PROXY");
-    sub->add_option("name", opts->name, "Machine (default: \"default\"; not needed with -u)");
+    sub->add_option("name", opts->name, "Machine (default: \"default\"; not needed with -u)")
+        ->check(completes_machines());
 
     sub->callback([&ctx, opts] {
         set_action(ctx, [&ctx, opts]() -> Result<void> {

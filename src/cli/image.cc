@@ -4,11 +4,13 @@
 //   rm    cached images
 
 #include "app.h"
+#include "completion_hint.h"
 
 #include <berth/image/image_builder.h>
 
 #include <berth/image/image_cache.h>
 #include <berth/image/progress.h>
+#include <berth/service/driver_table.h>
 #include <berth/service/image_bake.h>
 
 #include <spdlog/spdlog.h>
@@ -147,7 +149,7 @@ void add_image_pull(CLI::App* verb, Context& ctx) {
 void add_image_rm(CLI::App* verb, Context& ctx) {
     auto names = std::make_shared<std::vector<std::string>>();
     auto* sub = verb->add_subcommand("rm", "Remove cached images (machines made from them keep working)");
-    sub->add_option("names", *names, "Images to remove")->required();
+    sub->add_option("names", *names, "Images to remove")->required()->check(completes_images());
     sub->callback([&ctx, names] {
         set_action(ctx, [&ctx, names]() -> Result<void> {
             ImageCache cache = image_cache(ctx);
@@ -239,9 +241,12 @@ void add_image_bake(CLI::App* verb, Context& ctx) {
         "bake", "Boot a cached image once, install Docker and the hardening's packages, strip what is "
                 "machine-specific and cache the disk as a new image");
     sub->add_option("source", opts->request.source, "A cached image to start from (berth image ls), e.g. debian-12")
-        ->required();
+        ->required()
+        ->check(completes_images());
     sub->add_option("--as", opts->request.name, "The new image's name in the cache")->required();
-    sub->add_option("-d,--driver", opts->request.driver, "The driver of the temporary machine")->capture_default_str();
+    sub->add_option("-d,--driver", opts->request.driver, "The driver of the temporary machine")
+        ->capture_default_str()
+        ->check(completes_words(driver_names()));
     for (const char* o : {"uri", "memory", "cpu-count", "disk-size", "network", "virt-type", "ssh-user"})
         sub->add_option(std::string("--libvirt-") + o, opts->libvirt[o],
                         std::string("As for create: the temporary machine's ") + o);

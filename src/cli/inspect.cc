@@ -2,6 +2,7 @@
 // through --format.
 
 #include "app.h"
+#include "completion_hint.h"
 
 #include <berth/core/go_template.h>
 #include <berth/provision/engine_options.h>
@@ -19,7 +20,7 @@ void add_inspect(CLI::App& app, Context& ctx) {
     auto* sub = app.add_subcommand("inspect", "Show a machine's record as JSON");
     sub->add_option("-f,--format", opts->format,
                     "Go-style template, e.g. '{{.Driver.URL}}' or '{{json .Tls}}'");
-    sub->add_option("name", opts->name, "Machine (default: \"default\")");
+    sub->add_option("name", opts->name, "Machine (default: \"default\")")->check(completes_machines());
     sub->callback([&ctx, opts] {
         set_action(ctx, [&ctx, opts]() -> Result<void> {
             Services services(ctx);

@@ -1,6 +1,7 @@
 // berth ip: the address of one or more machines, one per line.
 
 #include "app.h"
+#include "completion_hint.h"
 
 #include <iostream>
 
@@ -9,7 +10,7 @@ namespace berth::cli {
 void add_ip(CLI::App& app, Context& ctx) {
     auto names = std::make_shared<std::vector<std::string>>();
     auto* sub = app.add_subcommand("ip", "Print the IP address (or host name) of machines");
-    sub->add_option("names", *names, "Machines (default: \"default\")");
+    sub->add_option("names", *names, "Machines (default: \"default\")")->check(completes_machines());
     sub->callback([&ctx, names] {
         set_action(ctx, [&ctx, names]() -> Result<void> {
             Services services(ctx);

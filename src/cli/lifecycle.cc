@@ -2,6 +2,7 @@
 // Drivers that cannot do one (none; generic's start and kill) say so.
 
 #include "app.h"
+#include "completion_hint.h"
 
 namespace berth::cli {
 namespace {
@@ -27,7 +28,7 @@ void add_lifecycle(CLI::App& app, Context& ctx) {
         auto* sub = app.add_subcommand(verb.name, verb.help);
         if (verb.action == MachineService::Power::Start || verb.action == MachineService::Power::Restart)
             add_provision_options(sub, flags);
-        sub->add_option("names", *names, "Machines (default: \"default\")");
+        sub->add_option("names", *names, "Machines (default: \"default\")")->check(completes_machines());
         sub->callback([&ctx, names, flags, &verb] {
             set_action(ctx, [&ctx, names, flags, &verb]() -> Result<void> {
                 Services services(ctx);

@@ -47,26 +47,9 @@ int run_action(berth::cli::Context& ctx) {
     return berth::k_exit_error;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    using namespace berth;
-    cli::Context ctx;
-    ctx.argv.assign(argv, argv + argc);
-
-    CLI::App app{"berth makes hardened Docker hosts: it creates a machine, installs Docker on it and\n"
-                 "locks it down, then points your docker CLI at it over mutual TLS.",
-                 "berth"};
-    app.set_version_flag("--version", version_line(), "Print berth's version and exit");
-    app.add_option("-s,--storage-path", ctx.storage_path,
-                   "Where berth keeps machines, keys and certificates (default ~/.berth): a new path, an "
-                   "empty directory or a berth store; any other directory is refused")
-        ->envname("BERTH_STORAGE_PATH");
-    app.add_flag("-D,--debug", ctx.debug, "Show debug output, every command berth runs");
-    app.require_subcommand(1);
-    app.footer("Exit codes: 0 ok, 1 error (also an internal error), 2 usage error, 3 pre-create check failed.\n"
-               "Run 'berth COMMAND --help' for a command's options.");
-
+/// Every verb, in the order --help lists them.
+void add_verbs(CLI::App& app, berth::cli::Context& ctx) {
+    namespace cli = berth::cli;
     cli::add_create(app, ctx);
     cli::add_ls(app, ctx);
     cli::add_env(app, ctx);
@@ -91,6 +74,30 @@ int main(int argc, char** argv) {
     cli::add_certs(app, ctx);
     cli::add_bundle(app, ctx);
     cli::add_context(app, ctx);
+    cli::add_completion(app, ctx);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace berth;
+    cli::Context ctx;
+    ctx.argv.assign(argv, argv + argc);
+
+    CLI::App app{"berth makes hardened Docker hosts: it creates a machine, installs Docker on it and\n"
+                 "locks it down, then points your docker CLI at it over mutual TLS.",
+                 "berth"};
+    app.set_version_flag("--version", version_line(), "Print berth's version and exit");
+    app.add_option("-s,--storage-path", ctx.storage_path,
+                   "Where berth keeps machines, keys and certificates (default ~/.berth): a new path, an "
+                   "empty directory or a berth store; any other directory is refused")
+        ->envname("BERTH_STORAGE_PATH");
+    app.add_flag("-D,--debug", ctx.debug, "Show debug output, every command berth runs");
+    app.require_subcommand(1);
+    app.footer("Exit codes: 0 ok, 1 error (also an internal error), 2 usage error, 3 pre-create check failed.\n"
+               "Run 'berth COMMAND --help' for a command's options.");
+
+    add_verbs(app, ctx);
 
     try {
         app.parse(argc, argv);

@@ -3,6 +3,7 @@
 // package the host's sources have, then the same plan.
 
 #include "app.h"
+#include "completion_hint.h"
 
 #include <berth/service/create_keys.h>
 
@@ -75,7 +76,7 @@ void add_plan_verb(CLI::App& app, Context& ctx, const char* verb, const char* he
     auto* sub = app.add_subcommand(verb, help);
     add_provision_options(sub, flags);
     add_authz_options(sub, flags->authz_policy, flags->authz_owner_role);
-    sub->add_option("names", *names, "Machines (default: \"default\")");
+    sub->add_option("names", *names, "Machines (default: \"default\")")->check(completes_machines());
     sub->callback([&ctx, flags, names, upgrade] {
         set_action(ctx, [&ctx, flags, names, upgrade]() -> Result<void> {
             Services services(ctx);

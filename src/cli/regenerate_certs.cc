@@ -2,6 +2,7 @@
 // certificate), installed on the host; only dockerd restarts, and live-restore keeps containers.
 
 #include "app.h"
+#include "completion_hint.h"
 
 #include <cstdio>
 #include <iostream>
@@ -18,7 +19,7 @@ void add_regenerate_certs(CLI::App& app, Context& ctx) {
     sub->add_flag("--client-certs", *client,
                   "Also make a new CA and client certificate (the old client certificate stops working)");
     add_provision_options(sub, flags);
-    sub->add_option("names", *names, "Machines (default: \"default\")");
+    sub->add_option("names", *names, "Machines (default: \"default\")")->check(completes_machines());
     sub->callback([&ctx, flags, names, force, client] {
         set_action(ctx, [&ctx, flags, names, force, client]() -> Result<void> {
             if (!*force) {

@@ -2,6 +2,7 @@
 // Asks first unless -y; -f removes the local files even when the driver cannot clean up.
 
 #include "app.h"
+#include "completion_hint.h"
 
 #include <berth/service/user_certs.h>
 
@@ -23,7 +24,7 @@ void add_rm(CLI::App& app, Context& ctx) {
     sub->add_flag("-y", opts->yes, "Do not ask for confirmation");
     sub->add_flag("-f,--force", opts->force,
                   "Remove the local record even if the driver cannot remove the machine");
-    sub->add_option("names", opts->names, "Machines to remove")->required();
+    sub->add_option("names", opts->names, "Machines to remove")->required()->check(completes_machines());
     sub->callback([&ctx, opts] {
         set_action(ctx, [&ctx, opts]() -> Result<void> {
             Services services(ctx);

@@ -2,6 +2,7 @@
 // own key and pinned host key (StrictHostKeyChecking=yes: a changed key is refused).
 
 #include "app.h"
+#include "completion_hint.h"
 
 #include <unistd.h>
 
@@ -14,7 +15,7 @@ void add_ssh(CLI::App& app, Context& ctx) {
     auto name = std::make_shared<std::string>();
     auto command = std::make_shared<std::vector<std::string>>();
     auto* sub = app.add_subcommand("ssh", "Log into a machine over SSH, or run a command there: berth ssh NAME [-- CMD...]");
-    sub->add_option("name", *name, "Machine")->required();
+    sub->add_option("name", *name, "Machine")->required()->check(completes_machines());
     sub->add_option("command", *command, "Command to run instead of a login shell (after --)");
     sub->callback([&ctx, name, command] {
         set_action(ctx, [&ctx, name, command]() -> Result<void> {

@@ -19,6 +19,12 @@ std::span<const DriverInfo> driver_table() {
     return table;
 }
 
+std::vector<std::string> driver_names() {
+    std::vector<std::string> names;
+    for (const auto& info : driver_table()) names.push_back(info.name);
+    return names;
+}
+
 Result<const DriverInfo*> find_driver(std::string_view name) { return find_driver(driver_table(), name); }
 
 Result<const DriverInfo*> find_driver(std::span<const DriverInfo> table, std::string_view name) {

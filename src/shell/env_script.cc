@@ -116,6 +116,11 @@ std::string usage_hint(Shell shell, const std::vector<std::string>& argv) {
 
 }  // namespace
 
+const std::vector<std::string>& shell_names() {
+    static const std::vector<std::string> names = {"bash", "zsh", "sh", "fish", "powershell", "cmd", "tcsh", "emacs"};
+    return names;
+}
+
 Result<Shell> parse_shell(std::string_view name) {
     if (name == "bash") return Shell::Bash;
     if (name == "zsh") return Shell::Zsh;

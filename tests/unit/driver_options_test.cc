@@ -81,3 +81,9 @@ TEST_CASE("the driver table knows none and refuses unknown drivers", "[driver]")
     CHECK(bad.error().kind == ErrorKind::Usage);
     CHECK(bad.error().hint.find("none") != std::string::npos);
 }
+
+TEST_CASE("driver_names are the table's drivers, each found by find_driver", "[driver]") {
+    auto names = berth::driver_names();
+    REQUIRE(names == std::vector<std::string>{"libvirt", "virtualbox", "generic", "none"});
+    for (const auto& name : names) CHECK(berth::find_driver(name).has_value());
+}

@@ -114,3 +114,10 @@ TEST_CASE("shell detection from $SHELL", "[env]") {
     REQUIRE_FALSE(bad);
     CHECK(bad.error().kind == ErrorKind::Usage);
 }
+
+TEST_CASE("shell_names lists exactly what parse_shell takes", "[env]") {
+    const auto& names = berth::shell_names();
+    REQUIRE(names.size() == 8);
+    for (const auto& name : names) CHECK(berth::parse_shell(name).has_value());
+    CHECK_FALSE(berth::parse_shell("csh").has_value());
+}

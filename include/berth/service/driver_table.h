@@ -5,10 +5,14 @@
 #include <berth/driver/driver.h>
 
 #include <span>
+#include <string>
+#include <vector>
 
 namespace berth {
 
 [[nodiscard]] std::span<const DriverInfo> driver_table();
+/// The drivers' names, in the table's order (what -d/--driver takes).
+[[nodiscard]] std::vector<std::string> driver_names();
 
 /// The row for `name` in `table` (the real table by default); a Usage error listing the known
 /// drivers otherwise.

@@ -13,6 +13,9 @@ namespace berth {
 
 enum class Shell { Bash, Zsh, Sh, Fish, PowerShell, Cmd, Tcsh, Emacs };
 
+/// The names --shell takes, in parse_shell's order: bash, zsh, sh, fish, powershell, cmd, tcsh, emacs.
+[[nodiscard]] const std::vector<std::string>& shell_names();
+
 /// "bash", "zsh", "sh", "fish", "powershell", "cmd", "tcsh", "emacs"; a Usage error otherwise.
 [[nodiscard]] Result<Shell> parse_shell(std::string_view name);
 
