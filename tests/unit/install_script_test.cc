@@ -166,3 +166,28 @@ TEST_CASE("install script: an install from fresh lists that fails updates them a
     }
     CHECK_FALSE(std::filesystem::exists(h.paths.policy_rc_d));
 }
+
+TEST_CASE("the facts script run by sh pairs one dpkg-query and one systemctl is-active with their items", "[provision]") {
+    // dpkg-query answers for the packages it knows, in its own order (not the one asked), and
+    // skips the unknown; systemctl says active for docker only and enabled for every unit.
+    berth::test::TempDir dir;
+    berth::test::write_text(dir / "bin" / "dpkg-query",
+                            "#!/bin/sh\necho 'D nftables installed 1.0.6-2'\necho 'D auditd config-files 1:3.0.9-1'\n"
+                            "echo 'D docker.io installed 20.10.24+dfsg1-1+b3'\nexit 1\n");
+    berth::test::write_text(dir / "bin" / "systemctl",
+                            "#!/bin/sh\ncase \"$1\" in\n"
+                            "is-active) shift; for u in \"$@\"; do [ \"$u\" = docker ] && echo active || echo inactive; done ;;\n"
+                            "is-enabled) echo enabled ;;\nesac\n");
+    for (const char* tool : {"dpkg-query", "systemctl"})
+        std::filesystem::permissions(dir / "bin" / tool, std::filesystem::perms::owner_all);
+    auto r = run_sh("PATH=" + shell_quote((dir / "bin").string()) + ":$PATH\n" +
+                    facts_script({"docker.io", "apparmor", "auditd", "nftables"}));
+    INFO(r.out << r.err);
+    auto facts = parse_facts(r.out);
+    REQUIRE(facts);
+    CHECK(facts->packages == std::map<std::string, std::string>{
+                                 {"docker.io", "20.10.24+dfsg1-1+b3"}, {"apparmor", ""}, {"auditd", ""}, {"nftables", "1.0.6-2"}});
+    CHECK(facts->units.at("docker") == std::pair<std::string, std::string>{"active", "enabled"});
+    CHECK(facts->units.at("berth-authz.socket") == std::pair<std::string, std::string>{"inactive", "enabled"});
+    CHECK(facts->units.size() == 5);
+}
