@@ -4,8 +4,18 @@
 #include <berth/provision/host_paths.h>
 
 #include <algorithm>
+#include <string_view>
 
 namespace berth {
+
+namespace {
+
+/// Whether `path` is among the files a step just wrote (its activate()'s `written`).
+bool wrote(const std::vector<std::string>& written, std::string_view path) {
+    return std::find(written.begin(), written.end(), path) != written.end();
+}
+
+}  // namespace
 
 DockerFilesStep::DockerFilesStep(std::string name, std::vector<ManagedFile> files, std::string unit_file,
                                  std::set<std::string> reload_from)
@@ -24,8 +34,7 @@ void DockerFilesStep::activate(const Facts& facts, const std::vector<std::string
         return;
     }
     changes.restart_docker = true;
-    if (!m_unit_file.empty() && std::find(written.begin(), written.end(), m_unit_file) != written.end())
-        changes.reload_units = true;
+    if (!m_unit_file.empty() && wrote(written, m_unit_file)) changes.reload_units = true;
 }
 
 AuditRulesStep::AuditRulesStep(ManagedFile tmpfiles, ManagedFile rules)
@@ -57,9 +66,9 @@ void AuditRulesStep::activate(const Facts& facts, const std::vector<std::string>
                               Changes& changes) const {
     if (!facts.unit_enabled("auditd")) changes.enable("auditd");
     // The directory the rules watch into exists before they load, now as at every boot.
-    if (std::find(written.begin(), written.end(), k_containerd_tmpfiles) != written.end())
+    if (wrote(written, k_containerd_tmpfiles))
         changes.activate(Stage::Audit, "systemd-tmpfiles --create " + shell_quote(k_containerd_tmpfiles) + "\n", "");
-    const bool rules_written = std::find(written.begin(), written.end(), k_audit_rules) != written.end();
+    const bool rules_written = wrote(written, k_audit_rules);
     // auditd loads the rules as it starts (ExecStartPost=augenrules --load, on Debian and the
     // RHEL family): a running auditd gets them loaded, a stopped one is started, once each.
     if (!facts.unit_active("auditd")) changes.activate(Stage::Audit, "systemctl start auditd\n", "auditd (start)");
@@ -93,8 +102,7 @@ Drift FirewallStep::unit_drift(const Facts& facts) const {
 
 void FirewallStep::activate(const Facts& facts, const std::vector<std::string>& written,
                             Changes& changes) const {
-    if (std::find(written.begin(), written.end(), k_firewall_unit) != written.end())
-        changes.reload_units = true;
+    if (wrote(written, k_firewall_unit)) changes.reload_units = true;
     if (!facts.unit_enabled("berth-firewall")) changes.enable("berth-firewall");
     if (!written.empty() || !facts.unit_active("berth-firewall")) {
         // The unit loads the table (so it reads active, and loads it again at boot); nft checks
@@ -118,9 +126,8 @@ Drift AuthzStep::unit_drift(const Facts& facts) const {
 }
 
 void AuthzStep::activate(const Facts& facts, const std::vector<std::string>& written, Changes& changes) const {
-    auto wrote = [&](const char* path) { return std::find(written.begin(), written.end(), path) != written.end(); };
-    const bool socket_unit = wrote(k_authz_socket_unit);
-    if (socket_unit || wrote(k_authz_service_unit)) changes.reload_units = true;
+    const bool socket_unit = wrote(written, k_authz_socket_unit);
+    if (socket_unit || wrote(written, k_authz_service_unit)) changes.reload_units = true;
     // A socket that is not listening yet starts here, before docker restarts with the plugin
     // (Stage::Authz runs before it): the service then starts on dockerd's first request, with
     // whatever program and policy were just written.
@@ -128,9 +135,9 @@ void AuthzStep::activate(const Facts& facts, const std::vector<std::string>& wri
     if (active && socket_unit)
         changes.activate(Stage::Authz, "systemctl stop berth-authz.service\nsystemctl restart berth-authz.socket\n",
                          "berth-authz.socket");
-    else if (active && (wrote(k_authz_binary) || wrote(k_authz_service_unit)))
+    else if (active && (wrote(written, k_authz_binary) || wrote(written, k_authz_service_unit)))
         changes.activate(Stage::Authz, "systemctl try-restart berth-authz.service\n", "berth-authz");
-    else if (active && (wrote(k_authz_policy) || wrote(k_authz_revoked)))
+    else if (active && (wrote(written, k_authz_policy) || wrote(written, k_authz_revoked)))
         changes.activate(Stage::Authz, "systemctl try-reload-or-restart berth-authz.service\n", "berth-authz (reload)");
     if (!facts.unit_enabled("berth-authz.socket")) changes.enable("berth-authz.socket");
     if (!active) changes.activate(Stage::Authz, "systemctl start berth-authz.socket\n", "berth-authz.socket");
