@@ -128,6 +128,28 @@ Result<void> Domain::destroy() {
     return {};
 }
 
+Result<void> Domain::set_size(unsigned long memory_kib, unsigned int vcpus) {
+    const unsigned config = VIR_DOMAIN_AFFECT_CONFIG;
+    const auto failed = [&](const std::string& what) {
+        return std::unexpected(last_error("cannot set the " + what + " of domain " + name()));
+    };
+    // A maximum below the current value is refused, and a current one above the maximum: so the
+    // maximum goes first when it grows and last when it shrinks.
+    if (virDomainSetMemoryFlags(get(), memory_kib, config | VIR_DOMAIN_MEM_MAXIMUM) < 0 ||
+        virDomainSetMemoryFlags(get(), memory_kib, config) < 0) {
+        if (virDomainSetMemoryFlags(get(), memory_kib, config) < 0 ||
+            virDomainSetMemoryFlags(get(), memory_kib, config | VIR_DOMAIN_MEM_MAXIMUM) < 0)
+            return failed("memory");
+    }
+    if (virDomainSetVcpusFlags(get(), vcpus, config | VIR_DOMAIN_VCPU_MAXIMUM) < 0 ||
+        virDomainSetVcpusFlags(get(), vcpus, config) < 0) {
+        if (virDomainSetVcpusFlags(get(), vcpus, config) < 0 ||
+            virDomainSetVcpusFlags(get(), vcpus, config | VIR_DOMAIN_VCPU_MAXIMUM) < 0)
+            return failed("virtual CPUs");
+    }
+    return {};
+}
+
 Result<void> Domain::undefine(bool nvram) {
     if (nvram) {
         if (virDomainUndefineFlags(get(), VIR_DOMAIN_UNDEFINE_NVRAM) == 0) return {};

@@ -5,6 +5,7 @@
 #include <berth/core/digest.h>
 #include <berth/core/escape.h>
 #include <berth/core/progress.h>
+#include <berth/driver/machine_size.h>
 #include <berth/driver/option_defaults.h>
 #include <berth/driver/qcow2.h>
 #include <berth/driver/settings.h>
@@ -226,18 +227,19 @@ constexpr const char* k_default_network_xml =
 /// The options, with the driver's defaults: read by name wherever the driver needs one.
 const std::vector<DriverOption>& libvirt_options() {
     static const std::vector<DriverOption> options = [] {
-        auto opt = [](std::string name, std::string help, std::string def, OptionType type) {
+        auto opt = [](std::string name, std::string help, std::string def, OptionType type, bool settable = false) {
             DriverOption o;
             o.name = std::move(name);
             o.help = std::move(help);
             o.default_value = std::move(def);
             o.type = type;
+            o.settable = settable;
             return o;
         };
         return std::vector<DriverOption>{
             opt("uri", "libvirt connection URI (qemu+ssh://user@host/system for a remote host)", "qemu:///system", OptionType::String),
-            opt("cpu-count", "Number of virtual CPUs", "2", OptionType::Int),
-            opt("memory", "Memory in MiB", "2048", OptionType::Int),
+            opt("cpu-count", "Number of virtual CPUs", "2", OptionType::Int, true),
+            opt("memory", "Memory in MiB", "2048", OptionType::Int, true),
             opt("disk-size", "Root disk size in GB", "20", OptionType::Int),
             opt("data-disk-size", "Size in GB of a second disk mounted on /var/lib/docker (0: none)", "20", OptionType::Int),
             opt("network", "libvirt network to attach to (default is made if absent)", "default", OptionType::String),
@@ -392,6 +394,24 @@ public:
             domain = std::move(*defined);
         }
         return boot(domain);
+    }
+
+    Result<std::vector<std::string>> settings_change(const OptionValues& values) const override {
+        auto size = settable_size(values);
+        if (!size) return std::unexpected(size.error());
+        return describe_size_change({m_memory, m_cpus}, *size);
+    }
+
+    Result<void> change_settings(const OptionValues& values) override {
+        auto size = settable_size(values);
+        if (!size) return std::unexpected(size.error());
+        auto domain = require_domain();
+        if (!domain) return std::unexpected(domain.error());
+        const auto mib = static_cast<unsigned long>(size->memory_mib);
+        if (auto ok = domain->set_size(mib * 1024UL, static_cast<unsigned>(size->cpus)); !ok) return ok;
+        m_memory = size->memory_mib;
+        m_cpus = size->cpus;
+        return {};
     }
 
     Result<void> start() override {
@@ -614,6 +634,17 @@ private:
         if (!c) return std::unexpected(c.error());
         m_conn = std::move(*c);
         return &*m_conn;
+    }
+
+    /// `berth set`'s memory and CPUs, checked as configure() checks them; the machine's own
+    /// where not given.
+    Result<MachineSize> settable_size(const OptionValues& values) const {
+        if (auto ok = check_settable("libvirt", libvirt_options(), values); !ok) return std::unexpected(ok.error());
+        auto cpus = option_int(values, "libvirt", "cpu-count", m_cpus, 1, 256, "");
+        if (!cpus) return std::unexpected(cpus.error());
+        auto memory = option_int(values, "libvirt", "memory", m_memory, 256, 4 * 1024 * 1024, " (MiB)");
+        if (!memory) return std::unexpected(memory.error());
+        return MachineSize{*memory, *cpus};
     }
 
     Result<Domain> require_domain() {

@@ -2,6 +2,7 @@
 
 #include <berth/core/digest.h>
 #include <berth/core/host_cpu.h>
+#include <berth/driver/machine_size.h>
 #include <berth/driver/option_defaults.h>
 #include <berth/driver/ports.h>
 #include <berth/driver/qcow2.h>
@@ -148,8 +149,8 @@ std::string colon_mac(const std::string& mac) {
 /// The options, with the driver's defaults: read by name wherever the driver needs one.
 const std::vector<DriverOption>& virtualbox_options() {
     static const std::vector<DriverOption> options = {
-        {"memory", "Memory of the VM in MiB", "2048", OptionType::Int, false, false},
-        {"cpu-count", "Number of virtual CPUs", "2", OptionType::Int, false, false},
+        {"memory", "Memory of the VM in MiB", "2048", OptionType::Int, false, false, true},
+        {"cpu-count", "Number of virtual CPUs", "2", OptionType::Int, false, false, true},
         {"disk-size", "Size of the disk in MB", "20000", OptionType::Int, false, false},
         {"image", "Image from berth's cache (`berth image ls`), converted to VDI", "debian-12", OptionType::String, false,
          false},
@@ -173,6 +174,18 @@ std::string virtualbox_default(std::string_view name) { return option_default(vi
 int virtualbox_default_int(std::string_view name) { return option_default_int(virtualbox_options(), name); }
 
 class VirtualBoxDriver final : public Driver {
+    /// `berth set`'s memory and CPUs, checked as configure() checks them; the machine's own
+    /// where not given.
+    Result<MachineSize> settable_size(const OptionValues& values) const {
+        if (auto ok = check_settable("virtualbox", virtualbox_options(), values); !ok)
+            return std::unexpected(ok.error());
+        auto memory = option_int(values, "virtualbox", "memory", m_memory, 256, 1024 * 1024, " (MiB)");
+        if (!memory) return std::unexpected(memory.error());
+        auto cpus = option_int(values, "virtualbox", "cpu-count", m_cpus, 1, 64, "");
+        if (!cpus) return std::unexpected(cpus.error());
+        return MachineSize{*memory, *cpus};
+    }
+
 public:
     VirtualBoxDriver(DriverContext ctx, VirtualBoxHooks hooks)
         : m_ctx(std::move(ctx)), m_hooks(std::move(hooks)), m_vbox(*m_ctx.runner, m_hooks.vboxmanage) {
@@ -336,6 +349,30 @@ public:
         // 3. Boot. The core then waits for SSH on the forwarded port and provisions.
         spdlog::info("Starting VirtualBox VM {} ({})...", m_ctx.machine, m_ui_type);
         if (auto r = vbox({"startvm", m_uuid, "--type", m_ui_type}); !r) return std::unexpected(r.error());
+        return {};
+    }
+
+    Result<std::vector<std::string>> settings_change(const OptionValues& values) const override {
+        auto size = settable_size(values);
+        if (!size) return std::unexpected(size.error());
+        return describe_size_change({m_memory, m_cpus}, *size);
+    }
+
+    Result<void> change_settings(const OptionValues& values) override {
+        auto size = settable_size(values);
+        if (!size) return std::unexpected(size.error());
+        auto state = vm_state();
+        if (!state) return std::unexpected(state.error());
+        if (*state == "saved")
+            return fail("VM " + m_ctx.machine + " has a saved state, which keeps its memory and CPUs",
+                        "start it and run `berth set` with --restart, or discard the saved state with "
+                        "`VBoxManage discardstate " + m_uuid + "`");
+        if (auto r = vbox({"modifyvm", m_uuid, "--memory", std::to_string(size->memory_mib), "--cpus",
+                           std::to_string(size->cpus)});
+            !r)
+            return std::unexpected(r.error());
+        m_memory = size->memory_mib;
+        m_cpus = size->cpus;
         return {};
     }
 

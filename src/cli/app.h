@@ -71,6 +71,7 @@ void add_rm(CLI::App& app, Context& ctx);
 void add_version(CLI::App& app, Context& ctx);
 void add_lifecycle(CLI::App& app, Context& ctx);  // start, stop, restart, kill
 void add_provision(CLI::App& app, Context& ctx);
+void add_set(CLI::App& app, Context& ctx);
 void add_regenerate_certs(CLI::App& app, Context& ctx);
 void add_upgrade(CLI::App& app, Context& ctx);
 void add_ssh(CLI::App& app, Context& ctx);

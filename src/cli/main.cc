@@ -64,6 +64,7 @@ void add_verbs(CLI::App& app, berth::cli::Context& ctx) {
     cli::add_ssh_config(app, ctx);
     cli::add_scp(app, ctx);
     cli::add_provision(app, ctx);
+    cli::add_set(app, ctx);
     cli::add_regenerate_certs(app, ctx);
     cli::add_upgrade(app, ctx);
     cli::add_rm(app, ctx);

@@ -1,5 +1,6 @@
 #include <berth/driver/driver.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -32,6 +33,32 @@ std::string option_env_var(std::string_view driver, const DriverOption& option) 
     std::string out = "BERTH_" + std::string(driver) + "_" + option.name;
     for (char& c : out) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return out;
+}
+
+Result<std::vector<std::string>> Driver::settings_change(const OptionValues&) const {
+    return fail_usage("the " + std::string(name()) + " driver has no settings `berth set` can change",
+                      "its machines keep the settings they were created with; remove and create one to change them");
+}
+
+Result<void> Driver::change_settings(const OptionValues& values) {
+    if (auto change = settings_change(values); !change) return std::unexpected(change.error());
+    return fail("the " + std::string(name()) + " driver checks settings it cannot change", "this is a bug in berth");
+}
+
+Result<void> check_settable(std::string_view driver, const std::vector<DriverOption>& options,
+                            const OptionValues& values) {
+    std::string settable;
+    for (const auto& o : options)
+        if (o.settable) settable += (settable.empty() ? "" : ", ") + option_flag(driver, o);
+    for (const auto& [name, given] : values) {
+        auto it = std::find_if(options.begin(), options.end(), [&](const DriverOption& o) { return o.name == name; });
+        if (it != options.end() && it->settable) continue;
+        const std::string flag = it != options.end() ? option_flag(driver, *it) : "--" + std::string(driver) + "-" + name;
+        return fail_usage(flag + " cannot be changed after create",
+                          settable.empty() ? "the " + std::string(driver) + " driver has no settings `berth set` can change"
+                                           : "`berth set` changes " + settable);
+    }
+    return {};
 }
 
 std::string option_value(const OptionValues& values, const std::string& name, const std::string& fallback) {

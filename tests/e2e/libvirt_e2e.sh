@@ -5,8 +5,8 @@
 # Steps: libvirtd (started by hand where there is no systemd) -> berth image build (cached) ->
 # create -d libvirt --libvirt-virt-type qemu -> its first SSH connection verified against the host
 # key berth put in the seed, the seed gone; DOCKER_CERT_PATH holds only the client files -> TLS
-# only, security options, the SUID exploit fails -> /var/lib/docker on its own disk -> stop/start
-# with TLS still valid -> ssh -> rm leaves no domain and no volume but the cached base image -> the
+# only, security options, the SUID exploit fails -> /var/lib/docker on its own disk -> berth set
+# (memory with --restart, CPUs at the next start, engine settings), TLS still valid -> ssh -> rm leaves no domain and no volume but the cached base image -> the
 # same through qemu+ssh:// (libvirt's ssh transport to an sshd on loopback, host key checked) -> a
 # create killed with SIGKILL half-way leaves a machine that rm removes completely.
 set -euo pipefail
@@ -155,14 +155,34 @@ audit_out=$("$berth" audit --format '{{.ID}} {{.Status}}' "$name") || {
 grep -qx '2.12 PASS' <<<"$audit_out" || fail "berth audit did not report 2.12 (authorization plugin) PASS"
 ok "berth audit: $(grep -c ' PASS$' <<<"$audit_out") checks pass, none scored warns"
 
-step "stop and start: TLS still valid"
+step "berth set: memory with --restart, CPUs of a stopped machine, engine settings through the plan"
+if "$berth" set "$name" --libvirt-memory 2048 >"$work/set.out" 2>&1; then fail "set changed a running machine's memory without --restart"; fi
+grep -F "needs a stop and a start" "$work/set.out" >/dev/null || fail "set without --restart did not say why: $(cat "$work/set.out")"
+"$berth" set "$name" --libvirt-memory 2048 --restart
+[ "$("$berth" status "$name")" = Running ] || fail "status is not Running after set --restart"
+mem_kib=$("$berth" ssh "$name" -- grep MemTotal: /proc/meminfo | awk '{print $2}')
+[ "$mem_kib" -gt 1700000 ] || fail "the guest has $mem_kib KiB after set --libvirt-memory 2048 --restart"
+eval "$("$berth" env --shell bash "$name")"
+docker version --format '{{.Server.Version}}' >/dev/null || fail "docker does not answer after set --restart"
 "$berth" stop "$name"
 [ "$("$berth" status "$name")" = Stopped ] || fail "status is not Stopped after stop"
+"$berth" set "$name" --libvirt-cpu-count 1 | grep -F "take effect when it starts" >/dev/null ||
+  fail "set on a stopped machine did not say when its change takes effect"
 "$berth" start "$name"
+[ "$("$berth" ssh "$name" -- nproc)" = 1 ] || fail "the guest does not have 1 CPU after set --libvirt-cpu-count 1 and start"
 eval "$("$berth" env --shell bash "$name")"
 docker version --format '{{.Server.Version}}' >/dev/null || fail "docker does not answer after start"
-"$berth" ssh "$name" -- uptime
-ok "stopped, started, docker answers over TLS at $("$berth" ip "$name")"
+"$berth" set "$name" --engine-opt max-concurrent-downloads=4 --engine-env BERTH_E2E=set | tee "$work/set.out"
+grep -F "changed /etc/docker/daemon.json" "$work/set.out" >/dev/null || fail "set --engine-opt did not write daemon.json"
+"$berth" ssh "$name" -- sudo -n cat /etc/docker/daemon.json | grep -E '"max-concurrent-downloads": ?"?4' >/dev/null ||
+  fail "daemon.json has no max-concurrent-downloads 4"
+"$berth" ssh "$name" -- sudo -n sh -c "'xargs -0 -n1 </proc/\$(pidof dockerd)/environ'" | grep -x "BERTH_E2E=set" >/dev/null ||
+  fail "dockerd's environment has no BERTH_E2E=set"
+docker version --format '{{.Server.Version}}' >/dev/null || fail "docker does not answer after set --engine-opt"
+"$berth" set "$name" --engine-opt max-concurrent-downloads=4 | grep -F "nothing to change" >/dev/null ||
+  fail "the same set again changed something"
+"$berth" provision "$name" | grep -F "no changes" >/dev/null || fail "a provision after set changed something"
+ok "set: memory 2048 MiB with --restart ($mem_kib KiB), 1 CPU at the next start, an engine opt and env through the plan; again: nothing"
 
 step "berth rm leaves no domain and no volume but the cached base image"
 "$berth" rm -y "$name"

@@ -33,6 +33,13 @@ struct FakeDriverScript {
     }
 };
 
+/// size: create-only; memory: settable (`berth set`).
+inline std::vector<DriverOption> fake_driver_options() {
+    return {DriverOption{.name = "size", .help = "disk size", .default_value = "10", .type = OptionType::Int},
+            DriverOption{.name = "memory", .help = "memory", .default_value = "512", .type = OptionType::Int,
+                         .settable = true}};
+}
+
 class FakeDriver final : public Driver {
 public:
     FakeDriver(std::string machine, std::shared_ptr<FakeDriverScript> script)
@@ -78,9 +85,22 @@ public:
         return SshEndpoint{m_script->address, 22, "root", "/nonexistent/id_ed25519"};
     }
     std::vector<std::string> cert_sans() override { return {m_script->address, m_machine}; }
-    nlohmann::json save() const override { return {{"size", m_size}}; }
+    nlohmann::json save() const override { return {{"size", m_size}, {"memory", m_memory}}; }
     Result<void> load(const nlohmann::json& saved) override {
         m_size = saved.value("size", "");
+        m_memory = saved.value("memory", 512);
+        return {};
+    }
+    Result<std::vector<std::string>> settings_change(const OptionValues& values) const override {
+        if (auto ok = check_settable("fake", fake_driver_options(), values); !ok) return std::unexpected(ok.error());
+        auto memory = option_int(values, "fake", "memory", m_memory, 128, 65536, " (MiB)");
+        if (!memory) return std::unexpected(memory.error());
+        if (*memory == m_memory) return std::vector<std::string>{};
+        return std::vector<std::string>{"memory: " + std::to_string(m_memory) + " -> " + std::to_string(*memory)};
+    }
+    Result<void> change_settings(const OptionValues& values) override {
+        m_script->record("change-settings " + m_machine);
+        m_memory = option_int(values, "fake", "memory", m_memory, 128, 65536).value();
         return {};
     }
 
@@ -94,14 +114,14 @@ private:
     std::string m_machine;
     std::shared_ptr<FakeDriverScript> m_script;
     std::string m_size = "10";
+    int m_memory = 512;
 };
 
 inline DriverInfo fake_driver_info(std::shared_ptr<FakeDriverScript> script) {
     return DriverInfo{
         .name = "fake",
         .description = "test driver",
-        .options = {DriverOption{.name = "size", .help = "disk size", .default_value = "10",
-                                 .type = OptionType::Int}},
+        .options = fake_driver_options(),
         .make = [script](const DriverContext& ctx) -> std::unique_ptr<Driver> {
             return std::make_unique<FakeDriver>(ctx.machine, script);
         },

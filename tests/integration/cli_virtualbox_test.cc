@@ -261,3 +261,54 @@ TEST_CASE("cli virtualbox: a vanished VM, a missing VBoxManage and a failing one
     CHECK(start.err.find("VBoxManage startvm failed: ") != std::string::npos);
     CHECK(start.err.find("already locked") != std::string::npos);
 }
+
+TEST_CASE("cli virtualbox: set changes a stopped VM's memory and CPUs - a running one only with --restart",
+          "[cli][virtualbox][set]") {
+    VBoxCli t;
+    t.add_machine("vb1", uuid_for(1), false);
+    t.add_machine("vb2", uuid_for(2), true);
+    t.take_calls();
+    auto vm_info = [&](int i) { return t.vbox({"showvminfo", uuid_for(i), "--machinereadable"}); };
+    const std::string before = vm_info(2);
+
+    auto set = t.berth({"set", "vb1", "--virtualbox-memory", "4096", "--virtualbox-cpu-count", "4"});
+    INFO(set.err);
+    REQUIRE(set.exit_status == 0);
+    CHECK(set.out == "vb1: memory: 2048 -> 4096 MiB\nvb1: cpu-count: 2 -> 4\n"
+                     "vb1: stopped; the new settings take effect when it starts\n");
+    const auto calls = t.take_calls();
+    REQUIRE_FALSE(calls.empty());
+    CHECK(calls.back() == Call{"modifyvm", uuid_for(1), "--memory", "4096", "--cpus", "4"});
+    CHECK(vm_info(1).find("memory=4096\n") != std::string::npos);
+    CHECK(vm_info(1).find("cpus=4\n") != std::string::npos);
+    Store store(t.dir / "store");
+    CHECK(store.load("vb1")->driver["memory"] == 4096);
+    CHECK(store.load("vb1")->driver["cpu_count"] == 4);
+
+    // The same again, with a variable that set does not read: nothing to change.
+    t.env["BERTH_VIRTUALBOX_MEMORY"] = "8192";
+    auto same = t.berth({"set", "vb1", "--virtualbox-cpu-count", "4"});
+    t.env.erase("BERTH_VIRTUALBOX_MEMORY");
+    CHECK(same.exit_status == 0);
+    CHECK(same.out == "vb1: nothing to change; it has these settings already\n");
+
+    // Running: refused without --restart, and nothing changed.
+    auto running = t.berth({"set", "vb2", "--virtualbox-memory", "4096"});
+    CHECK(running.exit_status == 1);
+    CHECK(running.err.find("changing vb2's memory needs a stop and a start, and it is running") != std::string::npos);
+    CHECK(running.err.find("--restart") != std::string::npos);
+    for (const auto& call : t.take_calls()) CHECK(call.front() != "modifyvm");
+    CHECK(vm_info(2) == before);
+
+    // Usage errors, before anything is asked: another driver's flag, a create-only one, nothing.
+    auto other = t.berth({"set", "vb1", "--libvirt-memory", "4096"});
+    CHECK(other.exit_status == 2);
+    CHECK(other.err.find("--libvirt-memory is for the libvirt driver, and vb1 uses the virtualbox driver") !=
+          std::string::npos);
+    CHECK(t.berth({"set", "vb1", "--virtualbox-disk-size", "40000"}).exit_status == 2);
+    CHECK(t.berth({"set", "vb1", "--virtualbox-memory", "12"}).exit_status == 2);
+    auto nothing = t.berth({"set", "vb1"});
+    CHECK(nothing.exit_status == 2);
+    CHECK(nothing.err.find("was given nothing to change") != std::string::npos);
+    for (const auto& call : t.take_calls()) CHECK(call.front() != "modifyvm");
+}

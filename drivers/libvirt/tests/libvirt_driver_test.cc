@@ -1322,3 +1322,51 @@ TEST_CASE("libvirt: domain XML with hostile values parses and carries each liter
     REQUIRE_FALSE(refused);
     CHECK(refused.error().message.find("control character") != std::string::npos);
 }
+
+TEST_CASE("libvirt: set changes memory and CPUs in the domain's definition - only settable options", "[libvirt]") {
+    auto keeper = Connection::open(k_test_uri);
+    REQUIRE(keeper);
+    Harness h;
+    auto d = h.configured("web1", {{"memory", {"1024"}}, {"cpu-count", {"1"}}});
+    REQUIRE(d->create());
+    auto definition = [&] {
+        auto dom = keeper->domain("berth-web1");
+        REQUIRE(dom);
+        REQUIRE(dom->has_value());
+        return (*dom)->xml().value();
+    };
+    CHECK(definition().find("<memory unit='KiB'>1048576</memory>") != std::string::npos);
+
+    // What would change, checked as configure checks it; nothing changes yet.
+    CHECK(d->settings_change({{"memory", {"1024"}}}).value().empty());
+    CHECK(d->settings_change({{"memory", {"3072"}}, {"cpu-count", {"3"}}}).value() ==
+          std::vector<std::string>{"memory: 1024 -> 3072 MiB", "cpu-count: 1 -> 3"});
+    auto too_small = d->settings_change({{"memory", {"100"}}});
+    REQUIRE_FALSE(too_small);
+    CHECK(too_small.error().kind == ErrorKind::Usage);
+    CHECK(too_small.error().message.find("--libvirt-memory") != std::string::npos);
+    auto fixed = d->settings_change({{"disk-size", {"40"}}});
+    REQUIRE_FALSE(fixed);
+    CHECK(fixed.error().message == "--libvirt-disk-size cannot be changed after create");
+    CHECK(fixed.error().hint.find("--libvirt-cpu-count, --libvirt-memory") != std::string::npos);
+    CHECK(definition().find("<memory unit='KiB'>1048576</memory>") != std::string::npos);
+
+    // Up, on the stopped domain: maximum and current both.
+    REQUIRE(d->stop());
+    REQUIRE(d->change_settings({{"memory", {"3072"}}, {"cpu-count", {"3"}}}));
+    std::string xml = definition();
+    CHECK(xml.find("<memory unit='KiB'>3145728</memory>") != std::string::npos);
+    CHECK(xml.find("<currentMemory unit='KiB'>3145728</currentMemory>") != std::string::npos);
+    CHECK(xml.find(">3</vcpu>") != std::string::npos);
+    CHECK(d->save()["memory"] == 3072);
+    CHECK(d->save()["cpu_count"] == 3);
+    // And down again.
+    REQUIRE(d->change_settings({{"memory", {"512"}}, {"cpu-count", {"1"}}}));
+    xml = definition();
+    CHECK(xml.find("<memory unit='KiB'>524288</memory>") != std::string::npos);
+    CHECK(xml.find("<currentMemory unit='KiB'>524288</currentMemory>") != std::string::npos);
+    CHECK(xml.find(">1</vcpu>") != std::string::npos);
+    REQUIRE(d->start());
+    CHECK(d->state().value() == MachineState::Running);
+    REQUIRE(d->remove());
+}

@@ -36,6 +36,7 @@ struct DriverOption {
     OptionType type = OptionType::String;
     bool required = false;
     bool unprefixed = false;    ///< flag without the driver prefix (none's --url, as docker-machine)
+    bool settable = false;      ///< `berth set` can change it on a made machine (at its next start)
 };
 
 /// Option values by option name; a list option may have several, the others one.
@@ -154,6 +155,15 @@ public:
     /// The driver's settings, stored in the record's "driver" object, and read back.
     [[nodiscard]] virtual nlohmann::json save() const = 0;
     [[nodiscard]] virtual Result<void> load(const nlohmann::json& saved) = 0;
+
+    /// `berth set`: the settable options (DriverOption::settable) in `values`, checked as
+    /// configure() checks them, and what they would change on this machine, one line each
+    /// ("memory: 2048 -> 4096 MiB"); empty when the machine has them already. Changes nothing.
+    /// Default: a Usage error, the driver has no settable options.
+    [[nodiscard]] virtual Result<std::vector<std::string>> settings_change(const OptionValues& values) const;
+    /// Writes them into the definition of the machine, which the caller has stopped, and into what
+    /// save() returns; they take effect when it next starts. Default: as settings_change().
+    [[nodiscard]] virtual Result<void> change_settings(const OptionValues& values);
 };
 
 /// One row of the driver table.
@@ -169,6 +179,11 @@ struct DriverInfo {
     /// so create needs berth-authz at hand before it makes anything.
     bool provisions = true;
 };
+
+/// `berth set`: a Usage error naming the first option in `values` that is not a settable one of
+/// `options` (its --<driver>-<option> flag, and the flags that are settable).
+[[nodiscard]] Result<void> check_settable(std::string_view driver, const std::vector<DriverOption>& options,
+                                          const OptionValues& values);
 
 /// The first value of option `name`, or `fallback` when it has none (or an empty one).
 [[nodiscard]] std::string option_value(const OptionValues& values, const std::string& name,

@@ -8,6 +8,7 @@
 #include <berth/core/error.h>
 #include <berth/driver/driver.h>
 #include <berth/provision/provisioner.h>
+#include <berth/service/machine_settings.h>
 #include <berth/service/ports.h>
 #include <berth/store/machine_record.h>
 
@@ -57,6 +58,29 @@ struct CreateRequest {
     /// so an apply that is interrupted finds the half-made machines of its fleet.
     FleetMembership fleet;
     std::vector<CreateUser> users;           ///< per-user certificates (`berth certs issue`), issued at create
+};
+
+/// `berth set`: what a change of a made machine's settings asks for. Driver settings (memory,
+/// CPUs) take effect when the VM next starts; engine settings are written by a provision.
+struct SetRequest {
+    std::string name;
+    /// Driver name -> the settable options given for it (--<driver>-memory ...); only the
+    /// machine's own driver may have any.
+    std::map<std::string, OptionValues> driver_flags;
+    EngineEdits engine;
+    /// Stop and start the machine when a driver change needs it (it runs), and start a stopped
+    /// machine whose engine settings change. Without it such a set changes nothing and says so.
+    bool restart = false;
+    ProvisionOptions provision;
+};
+
+struct SetReport {
+    std::vector<std::string> driver_changes;  ///< "memory: 2048 -> 4096 MiB"
+    std::vector<std::string> engine_changes;  ///< describe_engine_change()
+    bool restarted = false;      ///< stopped and started for the driver changes (or started)
+    bool at_next_start = false;  ///< the machine is stopped: the driver changes apply when it starts
+    std::optional<ProvisionReport> provision;  ///< the provision that wrote the engine settings
+    [[nodiscard]] bool nothing() const { return driver_changes.empty() && engine_changes.empty(); }
 };
 
 /// Phase -> seconds, in the order the phases ran ("machine", "ssh", "packages", ...).
@@ -147,6 +171,14 @@ public:
         std::string_view name, bool client_certs, const ProvisionOptions& options,
         const std::optional<std::vector<std::string>>& tls_sans = std::nullopt) const;
 
+    /// `berth set`: checks every change first (flags of the machine's driver only, values as
+    /// create checks them) and changes nothing when one is bad, or when a change needs a stop and
+    /// start that request.restart does not allow (a Conflict error that says so). Then, under
+    /// the machine's lock: the driver's settings into the VM's definition (stopping and starting
+    /// it with restart), and the engine settings through a provision, which rewrites only what
+    /// differs. Nothing to change is not an error (report.nothing()).
+    [[nodiscard]] Result<SetReport> set(const SetRequest& request) const;
+
     enum class Power { Start, Stop, Restart, Kill };
     /// One lifecycle call under the machine's lock. After start and restart, a machine whose
     /// address is no longer in its server certificate gets a new one from its CA, installed over
@@ -197,6 +229,11 @@ private:
     [[nodiscard]] Result<Locked> open_locked(std::string_view name) const;
     /// A new server certificate from the machine's CA, for its current addresses.
     [[nodiscard]] Result<void> reissue_server_cert(Machine& machine) const;
+    /// set()'s driver part: the change into the VM's definition, stopping and starting it when
+    /// `running` (the caller has checked that restart allows it).
+    [[nodiscard]] Result<void> change_driver_settings(Machine& machine, const OptionValues& values, bool running,
+                                                      bool start, SetReport& report,
+                                                      const ProvisionOptions& options) const;
     /// After a start: a new certificate if the address moved, else a wait for the Docker API.
     [[nodiscard]] Result<void> after_start(Machine& machine, const ProvisionOptions& options) const;
 

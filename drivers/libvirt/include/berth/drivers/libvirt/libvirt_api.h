@@ -87,6 +87,9 @@ public:
     /// guest and from its definition (virDomainUpdateDeviceFlags, forced). Where the driver cannot
     /// update devices (the test driver), the definition is rewritten without the disk instead.
     [[nodiscard]] Result<void> remove_cdrom(const std::string& dev);
+    /// Sets the memory (maximum and current, KiB) and the virtual CPUs (maximum and current) in
+    /// the domain's definition (VIR_DOMAIN_AFFECT_CONFIG): they take effect at its next start.
+    [[nodiscard]] Result<void> set_size(unsigned long memory_kib, unsigned int vcpus);
 
 private:
     Handle<virDomainPtr, virDomainFree> m_h;
