@@ -136,6 +136,8 @@ void add_cert_fields(nlohmann::json& item, const Store& store, const MachineReco
         item["CertExpiryOf"] = cert_key(*first);
     }
     std::vector<std::string> own, users;
+    if (record.tls.install_pending)
+        own.push_back("new certificates not installed on the host yet (berth provision " + record.name + ")");
     for (const auto& cert : certs) {
         const bool user = cert.kind == CertDates::Kind::User;
         if (user && classify(cert, now, k_expiry_warning_window) == Expiry::Unknown) continue;
