@@ -126,7 +126,7 @@ TEST_CASE("a client certificate ending in 10 days: ls flags it - inspect dates i
     CHECK(b.snapshot() == after);
 }
 
-TEST_CASE("--if-expiring 30d leaves fresh machines alone byte for byte - without asking", "[cli][expiry]") {
+TEST_CASE("regenerate-certs --if-expiring 30d leaves fresh machines alone byte for byte - without asking", "[cli][expiry]") {
     Berth b;
     b.create("n1");
     b.create("default");
@@ -174,7 +174,7 @@ TEST_CASE("regenerate-certs usage errors: a bad duration - --if-expiring with --
     CHECK(b.run({"regenerate-certs", "--if-expiring", "30d", "ghost"}).exit_status == 1);
 }
 
-TEST_CASE("--client-certs: a new client certificate from the same CA - no host needed - the server untouched",
+TEST_CASE("regenerate-certs --client-certs: a new client certificate from the same CA - no host needed - the server untouched",
           "[cli][expiry]") {
     Berth b;
     // A generic machine whose SSH port answers nothing: what needs the host fails, --client-certs does not.
