@@ -6,10 +6,36 @@
 
 #include <berth/core/go_template.h>
 #include <berth/provision/engine_options.h>
+#include <berth/service/cert_expiry.h>
 
 #include <iostream>
 
 namespace berth::cli {
+namespace {
+
+/// inspect's "certificates": each of the machine's certificates with its dates (RFC 3339) as its
+/// file holds them, and its status against ls's 30 days; "problem" when the file cannot be read
+/// (then not_after is the record's, if it has one).
+nlohmann::json certificates_json(const Store& store, const MachineRecord& record) {
+    const auto now = std::chrono::system_clock::now();
+    nlohmann::json out = {{"users", nlohmann::json::array()}};
+    for (const auto& cert : read_cert_dates(store, record)) {
+        nlohmann::json j = {{"file", cert.file.string()},
+                            {"not_before", cert.not_before ? rfc3339(*cert.not_before) : ""},
+                            {"not_after", cert.not_after ? rfc3339(*cert.not_after) : ""},
+                            {"status", std::string(to_string(classify(cert, now, k_expiry_warning_window)))}};
+        if (!cert.problem.empty()) j["problem"] = cert.problem;
+        if (cert.kind != CertDates::Kind::User) {
+            out[cert_key(cert)] = j;
+            continue;
+        }
+        j["cn"] = cert.user;
+        out["users"].push_back(j);
+    }
+    return out;
+}
+
+}  // namespace
 
 void add_inspect(CLI::App& app, Context& ctx) {
     struct Options {
@@ -28,6 +54,7 @@ void add_inspect(CLI::App& app, Context& ctx) {
             if (!machine) return std::unexpected(machine.error());
             nlohmann::json j = machine->record.to_json();
             j["store_path"] = services.store().machine_dir(machine->record.name).string();
+            j["certificates"] = certificates_json(services.store(), machine->record);
             // What gives up part of the hardening, with why (only when something does).
             for (const auto& w : weakened_hardening(machine->record.engine, machine->record.authz)) {
                 const std::string key = w.substr(0, w.find('='));

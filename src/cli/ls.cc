@@ -5,6 +5,7 @@
 
 #include <berth/core/go_template.h>
 #include <berth/provision/engine_options.h>
+#include <berth/service/cert_expiry.h>
 
 #include <iostream>
 #include <regex>
@@ -124,14 +125,46 @@ Result<ListFormat> parse_list_format(const std::string& given) {
     return ListFormat{std::move(*tmpl), table};
 }
 
+/// The certificate fields of one machine: CertExpiry and CertExpiryOf (its own certificate that
+/// ends first), CertWarnings (what ends within 30 days, has ended or cannot be read; per-user
+/// certificates past the second are counted).
+void add_cert_fields(nlohmann::json& item, const Store& store, const MachineRecord& record, SystemTime now) {
+    if (record.status == MachineStatus::Creating) return;  // no certificates yet
+    const auto certs = read_cert_dates(store, record);
+    if (auto first = earliest_own(certs)) {
+        item["CertExpiry"] = rfc3339(*first->not_after);
+        item["CertExpiryOf"] = cert_key(*first);
+    }
+    std::vector<std::string> own, users;
+    if (record.tls.install_pending)
+        own.push_back("new certificates not installed on the host yet (berth provision " + record.name + ")");
+    for (const auto& cert : certs) {
+        const bool user = cert.kind == CertDates::Kind::User;
+        if (user && classify(cert, now, k_expiry_warning_window) == Expiry::Unknown) continue;
+        if (auto w = expiry_warning(cert, now, k_expiry_warning_window); !w.empty()) (user ? users : own).push_back(w);
+    }
+    if (users.size() > 2) {
+        const std::size_t more = users.size() - 1;
+        users.resize(1);
+        users.push_back("and " + std::to_string(more) + " more user certificates");
+    }
+    std::string text;
+    for (const auto* list : {&own, &users})
+        for (const auto& w : *list) text += (text.empty() ? "" : ", ") + w;
+    item["CertWarnings"] = text;
+}
+
 /// One machine as docker-machine's ls fields, and its labels for the filters.
-nlohmann::json listing_item(MachineListing& entry, const std::string& docker_host, std::vector<std::string>& labels) {
+nlohmann::json listing_item(MachineListing& entry, const std::string& docker_host, std::vector<std::string>& labels,
+                            const Store& store, SystemTime now) {
     nlohmann::json item = {{"Name", entry.name},        {"Active", "-"},
                            {"ActiveHost", false},       {"DriverName", "not found"},
                            {"State", std::string(to_string(entry.state))},
                            {"URL", ""},                 {"DockerVersion", "Unknown"},
                            {"Error", ""},               {"Labels", ""},
-                           {"Weakened", ""},            {"Errors", ""}};
+                           {"Weakened", ""},            {"Errors", ""},
+                           {"CertExpiry", ""},          {"CertExpiryOf", ""},
+                           {"CertWarnings", ""}};
     if (entry.machine) {
         const auto& r = entry.machine->record;
         labels = r.engine.labels;
@@ -162,6 +195,9 @@ nlohmann::json listing_item(MachineListing& entry, const std::string& docker_hos
             weakened += (weakened.empty() ? "" : ", ") + w;
         item["Weakened"] = weakened;
         if (!weakened.empty()) errors += (errors.empty() ? "" : "; ") + std::string("weakened: ") + weakened;
+        add_cert_fields(item, store, entry.machine->record, now);
+        const std::string certs = item["CertWarnings"];
+        if (!certs.empty()) errors += (errors.empty() ? "" : "; ") + certs;
     }
     item["Errors"] = errors;
     return item;
@@ -176,7 +212,8 @@ Result<std::string> render_list(const ListFormat& format, const nlohmann::json& 
                                   {"State", "STATE"},        {"URL", "URL"},
                                   {"DockerVersion", "DOCKER"}, {"Error", "ERRORS"},
                                   {"Labels", "LABELS"},      {"Weakened", "WEAKENED"},
-                                  {"Errors", "ERRORS"}};
+                                  {"Errors", "ERRORS"},      {"CertExpiry", "CERT_EXPIRY"},
+                                  {"CertExpiryOf", "CERT_EXPIRY_OF"}, {"CertWarnings", "CERT_WARNINGS"}};
         auto line = format.tmpl.render(headers);
         if (!line) return std::unexpected(line.error());
         out += *line;
@@ -210,8 +247,10 @@ void add_ls(CLI::App& app, Context& ctx) {
     sub->add_option("-f,--format", opts->format,
                     "Go-style template per machine, e.g. '{{.Name}}: {{.URL}}'; prefix 'table ' for "
                     "aligned columns with headers. Fields: Name, Active, ActiveHost, DriverName, "
-                    "State, URL, DockerVersion, Error, Labels, Weakened (what weakens the hardening), Errors (Error "
-                    "and Weakened, the default table's ERRORS column)");
+                    "State, URL, DockerVersion, Error, Labels, Weakened (what weakens the hardening), CertExpiry "
+                    "and CertExpiryOf (the machine's certificate that ends first: ca, server or client), "
+                    "CertWarnings (certificates that end within 30 days, have ended or cannot be read), Errors "
+                    "(Error, Weakened and CertWarnings, the default table's ERRORS column)");
     sub->add_flag("--json", opts->json, "Print a JSON array of the machines");
 
     sub->callback([&ctx, opts] {
@@ -230,9 +269,10 @@ void add_ls(CLI::App& app, Context& ctx) {
             const std::string docker_host = services.machines().ports().env("DOCKER_HOST").value_or("");
 
             nlohmann::json items = nlohmann::json::array();
+            const auto now = std::chrono::system_clock::now();
             for (auto& entry : *listing) {
                 std::vector<std::string> labels;
-                nlohmann::json item = listing_item(entry, docker_host, labels);
+                nlohmann::json item = listing_item(entry, docker_host, labels, services.store(), now);
                 if (matches(*filters, item, labels)) items.push_back(std::move(item));
             }
 

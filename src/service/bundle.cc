@@ -86,14 +86,14 @@ Result<ClientFiles> client_files(const Store& store, const MachineRecord& record
     const std::string& name = record.name;
     ClientFiles files;
     auto ca = read_file(store.machine_file(name, k_ca_cert_file));
-    if (!ca) return fail("machine \"" + name + "\" has no ca.pem", "run `berth regenerate-certs --client-certs " + name + "`");
+    if (!ca) return fail("machine \"" + name + "\" has no ca.pem", "run `berth regenerate-certs --new-ca " + name + "`");
     files.ca = *ca;
     if (user.empty()) {
         auto cert = read_file(store.machine_file(name, k_client_cert_file));
         auto key = read_file(store.machine_file(name, k_client_key_file));
         if (!cert || !key)
             return fail("machine \"" + name + "\" has no client certificate",
-                        "run `berth regenerate-certs --client-certs " + name + "`");
+                        "run `berth regenerate-certs --new-ca " + name + "`");
         files.cert = *cert;
         files.key = *key;
         return files;

@@ -180,8 +180,15 @@ Result<void> FleetService::run_action(const FleetSpec& spec, const PlanEntry& en
         if (!record) return std::unexpected(record.error());
         const bool new_sans = record->tls.extra_sans != desired.request.tls_sans;
         if (new_sans) progress_step("certificates");
-        auto report = new_sans ? m_machines.regenerate_certs(entry.name, false, options, desired.request.tls_sans)
-                               : m_machines.provision(entry.name, options);
+        Result<ProvisionReport> report = ProvisionReport{};
+        if (new_sans) {
+            auto regenerated = m_machines.regenerate_certs(entry.name, CertRenewal::server_only(), options,
+                                                           desired.request.tls_sans);
+            if (!regenerated) return std::unexpected(regenerated.error());
+            report = regenerated->value_or(ProvisionReport{});
+        } else {
+            report = m_machines.provision(entry.name, options);
+        }
         if (!report) return std::unexpected(report.error());
         outcome.remote_commands = report->remote_commands;
         outcome.changed = report->changed;

@@ -226,6 +226,7 @@ Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const
     p.security_options = report->security_options;
     p.host_key = connection->session->host_key_fingerprint();
     machine.record.docker_version = report->docker_version;
+    machine.record.tls.install_pending = false;  // the host has the store's TLS files now
     return report;
 }
 
@@ -330,6 +331,7 @@ Result<void> MachineService::after_start(Machine& machine, const ProvisionOption
     if (std::find(sans.begin(), sans.end(), *ip) == sans.end()) {
         spdlog::info("[{}] Its address is now {}, which its certificate does not carry: issuing a new one...", name, *ip);
         if (auto ok = reissue_server_cert(machine); !ok) return ok;
+        machine.record.tls.install_pending = true;
         if (auto ok = m_ports.store->save(machine.record); !ok) return ok;
         auto report = provision_locked(machine, options, false, false);
         if (!report) return std::unexpected(report.error());

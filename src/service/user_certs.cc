@@ -110,7 +110,7 @@ Result<UserCert> issue_user_cert_into(const Store& store, MachineRecord& record,
     auto ca_key = read_file(store.machine_file(name, k_ca_key_file));
     if (!ca_cert || !ca_key)
         return fail("machine \"" + name + "\" has no CA in " + store.machine_dir(name).string(),
-                    "make a new CA with `berth regenerate-certs --client-certs " + name + "`");
+                    "make a new CA with `berth regenerate-certs --new-ca " + name + "`");
     auto key_type = pki::parse_key_type(record.tls.key_type);
     if (!key_type) return std::unexpected(key_type.error());
     pki::MachineCertRequest req;

@@ -64,6 +64,7 @@ nlohmann::json MachineRecord::to_json() const {
           {"client_not_after", tls.client_not_after}}},
     };
     // Only when given, so that records without it are written as before.
+    if (tls.install_pending) j["tls"]["install_pending"] = true;
     if (!engine.insecure_opts.empty()) j["engine"]["insecure_opts"] = engine.insecure_opts;
     if (!engine.apt_proxy.empty()) j["engine"]["apt_proxy"] = engine.apt_proxy;
     if (!authz.is_default())
@@ -92,6 +93,7 @@ static void read_tls(const nlohmann::json& t, TlsSettings& tls) {
     tls.ca_fingerprint = t.value("ca_fingerprint", "");
     tls.server_not_after = t.value("server_not_after", "");
     tls.client_not_after = t.value("client_not_after", "");
+    tls.install_pending = t.value("install_pending", false);
 }
 
 /// The record's "users" into `out`; why it is damaged, or nothing.

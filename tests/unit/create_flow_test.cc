@@ -797,3 +797,44 @@ TEST_CASE("certs issue and revoke update the host: only the policy and the revoc
     CHECK(ghost.error().kind == ErrorKind::NotFound);
     CHECK_FALSE(std::filesystem::exists(f.store.root() / "locks" / "ghost.lock"));
 }
+
+TEST_CASE("regenerate_certs: a client certificate alone touches no host - a server certificate is installed, dockerd restarts",
+          "[service][regenerate-certs]") {
+    Fixture f;
+    auto& s = f.session_for("web1");
+    expect_first_provision(s, "web1");
+    MachineService service(f.ports());
+    REQUIRE(service.create(f.request("web1")));
+    const auto file = [&](const char* name) { return read_file(f.store.machine_file("web1", name)).value(); };
+    const std::string ca = file(k_ca_cert_file), server = file(k_server_cert_file), client = file(k_client_cert_file);
+    const std::size_t commands = s.transcript().size();
+
+    auto renewed = service.regenerate_certs("web1", CertRenewal{false, false, true}, {});
+    REQUIRE(renewed);
+    CHECK_FALSE(renewed->has_value());  // nothing installed: no provision report
+    CHECK(f.opened.size() == 1);        // no SSH connection after create's
+    CHECK(s.transcript().size() == commands);
+    CHECK(file(k_ca_cert_file) == ca);
+    CHECK(file(k_server_cert_file) == server);
+    CHECK(file(k_client_cert_file) != client);
+    const auto issued = pki::read_cert(file(k_client_cert_file)).value();
+    CHECK(issued.issuer_cn == pki::read_cert(ca).value().subject_cn);
+    CHECK(f.store.load("web1")->tls.client_not_after == rfc3339(issued.not_after));
+
+    // A new server certificate: the provision uploads the server's two files and restarts dockerd only.
+    s.expect_run({"@os-release"}, {0, provisioned_facts(s), ""})
+        .expect_run({"install -d"})
+        .expect_upload("/etc/docker/tls/server-cert.pem", 0444)
+        .expect_upload("/etc/docker/tls/server-key.pem", 0400)
+        .expect_run({"systemctl restart docker"});
+    auto installed = service.regenerate_certs("web1", CertRenewal::server_only(), {});
+    INFO(transcript_of(s));
+    REQUIRE(installed);
+    REQUIRE(installed->has_value());
+    CHECK(s.unused().empty());
+    CHECK(s.failures().empty());
+    CHECK(file(k_ca_cert_file) == ca);
+    CHECK(file(k_server_cert_file) != server);
+    CHECK(s.uploaded().at("/etc/docker/tls/server-cert.pem") == file(k_server_cert_file));
+    CHECK((*installed)->restarted == std::vector<std::string>{"docker"});
+}

@@ -9,6 +9,7 @@
 #include <berth/driver/driver.h>
 #include <berth/provision/provisioner.h>
 #include <berth/service/machine_settings.h>
+#include <berth/service/cert_expiry.h>
 #include <berth/service/ports.h>
 #include <berth/store/machine_record.h>
 
@@ -162,13 +163,17 @@ public:
     /// provision writes both; an empty membership takes them away.
     [[nodiscard]] Result<void> set_swarm(std::string_view name, const SwarmMembership& swarm) const;
 
-    /// New server certificate from the machine's CA (with `client_certs`: a new CA and client
-    /// certificate too, which invalidates the old client certificate), then a provision, which
-    /// replaces only the TLS files and restarts dockerd (live-restore keeps containers running).
-    /// `tls_sans`: the extra SANs (--tls-san) the new server certificate carries from now on
-    /// (berth apply, when a spec's tls-san changed); none: the recorded ones.
-    [[nodiscard]] Result<ProvisionReport> regenerate_certs(
-        std::string_view name, bool client_certs, const ProvisionOptions& options,
+    /// Makes anew the certificates `renew` names, from the machine's CA; renew.ca makes a new CA
+    /// first (and so a new server and client certificate), which cuts off every certificate issued
+    /// from the old one, per-user ones too. A new CA or server certificate is then installed by a
+    /// provision, which replaces only the TLS files and restarts dockerd (live-restore keeps
+    /// containers running); a new client certificate alone changes nothing on the host and needs
+    /// no SSH. `tls_sans`: the extra SANs (--tls-san) the new server certificate carries from now
+    /// on (berth apply, when a spec's tls-san changed); none: the recorded ones. Returns the
+    /// provision's report; none when nothing was installed on a host (a client certificate only,
+    /// or a host berth does not reach: the none driver).
+    [[nodiscard]] Result<std::optional<ProvisionReport>> regenerate_certs(
+        std::string_view name, const CertRenewal& renew, const ProvisionOptions& options,
         const std::optional<std::vector<std::string>>& tls_sans = std::nullopt) const;
 
     /// `berth set`: checks every change first (flags of the machine's driver only, values as
@@ -234,6 +239,8 @@ private:
     [[nodiscard]] Result<void> change_driver_settings(Machine& machine, const OptionValues& values, bool running,
                                                       bool start, SetReport& report,
                                                       const ProvisionOptions& options) const;
+    /// A new client certificate (certs/cert.pem, key.pem) from the machine's CA, same CN.
+    [[nodiscard]] Result<void> reissue_client_cert(MachineRecord& record) const;
     /// After a start: a new certificate if the address moved, else a wait for the Docker API.
     [[nodiscard]] Result<void> after_start(Machine& machine, const ProvisionOptions& options) const;
 

@@ -46,6 +46,10 @@ struct TlsSettings {
     std::string ca_fingerprint;       ///< SHA-256 of the CA certificate
     std::string server_not_after;     ///< RFC 3339
     std::string client_not_after;
+    /// A new CA or server certificate is in the store but no provision has installed it on the
+    /// host yet (the host was down): `regenerate-certs --if-expiring` installs it on its next run.
+    /// JSON "install_pending", only when true.
+    bool install_pending = false;
 };
 
 /// The fleet a machine belongs to (`berth apply`): JSON "fleet", only for machines an apply made.
