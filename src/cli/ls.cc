@@ -162,6 +162,9 @@ nlohmann::json listing_item(MachineListing& entry, const std::string& docker_hos
             weakened += (weakened.empty() ? "" : ", ") + w;
         item["Weakened"] = weakened;
         if (!weakened.empty()) errors += (errors.empty() ? "" : "; ") + std::string("weakened: ") + weakened;
+        // berth import without --provision: docker-machine's CA and setup until `berth provision`.
+        if (entry.machine->record.imported.not_hardened())
+            errors += (errors.empty() ? "" : "; ") + std::string("not hardened (imported)");
     }
     item["Errors"] = errors;
     return item;

@@ -92,6 +92,10 @@ Result<ProvisionReport> MachineService::regenerate_certs(std::string_view name, 
     if (!locked) return std::unexpected(locked.error());
     Machine* machine = &locked->machine;
     auto& record = machine->record;
+    if (record.imported.not_hardened())
+        return fail("machine \"" + std::string(name) + "\" was imported from docker-machine and is not hardened yet: "
+                    "berth does not re-issue docker-machine's certificates (it did not copy its shared CA's key)",
+                    "run `berth provision " + std::string(name) + "`, which gives it a CA of its own and hardens it");
     if (tls_sans) record.tls.extra_sans = *tls_sans;
     if (client_certs) {
         spdlog::info("[{}] Making a new CA, server and client certificate...", name);
