@@ -160,6 +160,14 @@ public:
         return write_file_atomic(m_ctx.machine_dir / k_key_file, *key, 0600);
     }
 
+    // docker-machine's host: the key it used, copied like create's; the host key is pinned at
+    // berth's first contact (the provision), as for a create without --generic-host-key.
+    Result<void> adopt(const AdoptedMachine& machine) override {
+        m_source_key = machine.ssh_key;
+        m_host_key.reset();
+        return create();
+    }
+
     Result<void> start() override {
         return fail("the generic driver cannot start " + m_ctx.machine + ": berth does not control its power",
                     "start the host yourself");

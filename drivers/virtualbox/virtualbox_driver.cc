@@ -376,6 +376,42 @@ public:
         return {};
     }
 
+    /// A VM docker-machine made: found by its name, its UUID, MACs, host-only adapter and SSH
+    /// forward read from showvminfo (nothing changed in VirtualBox). Docker is reached on its
+    /// host-only address, as docker-machine reached it (docker_url), until berth adds a forward.
+    Result<void> adopt(const AdoptedMachine& machine) override {
+        auto out = vbox({"showvminfo", machine.vm_name, "--machinereadable"});
+        if (!out) return std::unexpected(out.error());
+        auto info = parse_machinereadable(out->out);
+        auto value = [&](const std::string& key) { return info.contains(key) ? info.at(key) : std::string(); };
+        m_uuid = value("UUID");
+        if (m_uuid.empty()) return fail("VBoxManage showvminfo printed no UUID for VM " + machine.vm_name);
+        m_nat_mac = value("macaddress1");
+        m_hostonly = value("nic2") == "hostonly";
+        m_hostonly_mac = m_hostonly ? value("macaddress2") : "";
+        m_hostonly_ip = m_hostonly ? machine.address : "";
+        m_ssh_port = machine.ssh_port;
+        for (const auto& [key, rule] : info) {
+            if (!key.starts_with("Forwarding(") || !rule.starts_with("ssh,tcp,")) continue;
+            std::vector<std::string> parts;
+            for (std::string_view rest = rule;;) {
+                const auto comma = rest.find(',');
+                parts.emplace_back(rest.substr(0, comma));
+                if (comma == std::string_view::npos) break;
+                rest.remove_prefix(comma + 1);
+            }
+            if (parts.size() == 6) {
+                auto port = parse_port(parts[3], "the VM's ssh forward");
+                if (!port) return std::unexpected(port.error());
+                m_ssh_port = *port;
+            }
+        }
+        m_docker_port = 0;
+        auto key = read_file(machine.ssh_key);
+        if (!key) return std::unexpected(key.error());
+        return write_file_atomic(m_ctx.machine_dir / k_vm_ssh_key_file, *key, 0600);
+    }
+
     Result<void> start() override {
         auto state = vm_state();
         if (!state) return std::unexpected(state.error());
@@ -508,6 +544,9 @@ public:
     }
 
     Result<std::string> docker_url() override {
+        // A VM docker-machine made has no Docker forward: its host-only address, as there.
+        if (m_docker_port == 0 && !m_hostonly_ip.empty())
+            return "tcp://" + m_hostonly_ip + ":" + std::to_string(k_guest_engine_port);
         if (m_docker_port == 0) return fail("machine " + m_ctx.machine + " has no Docker port forward yet");
         return "tcp://127.0.0.1:" + std::to_string(m_docker_port);
     }

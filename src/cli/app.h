@@ -85,6 +85,7 @@ void add_bundle(CLI::App& app, Context& ctx);
 void add_context(CLI::App& app, Context& ctx);
 /// `completion SHELL`: walks `app` (the root) when it runs, so it sees every verb.
 void add_completion(CLI::App& app, Context& ctx);
+void add_import(CLI::App& app, Context& ctx);     // berth import from a docker-machine store
 
 /// Flags shared by the verbs that provision over SSH.
 struct ProvisionFlags {

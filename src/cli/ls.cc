@@ -198,6 +198,9 @@ nlohmann::json listing_item(MachineListing& entry, const std::string& docker_hos
         add_cert_fields(item, store, entry.machine->record, now);
         const std::string certs = item["CertWarnings"];
         if (!certs.empty()) errors += (errors.empty() ? "" : "; ") + certs;
+        // berth import without --provision: docker-machine's CA and setup until `berth provision`.
+        if (entry.machine->record.imported.not_hardened())
+            errors += (errors.empty() ? "" : "; ") + std::string("not hardened (imported)");
     }
     item["Errors"] = errors;
     return item;

@@ -65,8 +65,30 @@ Result<AuditHost> read_host(const std::string& machine, Session& session, const 
 AuditService::AuditService(const MachineService& machines, NonceSource nonce)
     : m_machines(machines), m_nonce(nonce ? std::move(nonce) : NonceSource(random_nonce)) {}
 
+namespace {
+
+/// The one result of a machine `berth import` took over and berth has not hardened: nothing of
+/// berth's is on it to check (no pinned host key, docker-machine's shared CA), so it fails.
+MachineAudit not_hardened_audit(const MachineRecord& record) {
+    MachineAudit audit;
+    audit.machine = record.name;
+    AuditResult r;
+    r.id = "berth.imported";
+    r.status = AuditStatus::Warn;
+    r.title = "Hardened by berth (imported from " + record.imported.tool + ", not hardened yet)";
+    r.detail = "not hardened (imported from " + record.imported.tool + ", " + record.imported.from +
+               "): docker-machine's CA and Docker setup, no berth-authz, no pinned SSH host key";
+    r.remediation = "run `berth provision " + record.name + "` (or import with `berth import --provision`)";
+    audit.results.push_back(std::move(r));
+    return audit;
+}
+
+}  // namespace
+
 Result<MachineAudit> AuditService::audit(std::string_view name, const ProvisionOptions& options) const {
     MachineLogScope log_scope{std::string(name)};
+    if (auto machine = m_machines.open(name); machine && machine->record.imported.not_hardened())
+        return not_hardened_audit(machine->record);
     auto run = check_only_run(m_machines, name, options, "audit");
     if (!run) return std::unexpected(run.error());
     Machine* machine = &run->machine;

@@ -121,6 +121,10 @@ Result<std::optional<ProvisionReport>> MachineService::regenerate_certs(
     if (!locked) return std::unexpected(locked.error());
     Machine* machine = &locked->machine;
     auto& record = machine->record;
+    if (record.imported.not_hardened())
+        return fail("machine \"" + std::string(name) + "\" was imported from docker-machine and is not hardened yet: "
+                    "berth does not re-issue docker-machine's certificates (it did not copy its shared CA's key)",
+                    "run `berth provision " + std::string(name) + "`, which gives it a CA of its own and hardens it");
     if (tls_sans) record.tls.extra_sans = *tls_sans;
     // A host berth provisions must be reachable before anything is made: a stopped VM has no
     // address to put in its server certificate.

@@ -185,8 +185,9 @@ Result<ProvisionReport> MachineService::provision_locked(Machine& machine, const
     const std::string name = machine.record.name;
     SshOptions ssh;
     ssh.connect_timeout = options.ssh_timeout;
+    // An imported machine's first contact with berth pins its host key too (docker-machine pinned none).
     ssh.host_key = host_key_policy(
-        first_contact, has_pinned_keys(m_ports.store->machine_file(name, k_known_hosts_file)), options);
+        first_contact || machine.record.imported.not_hardened(), has_pinned_keys(m_ports.store->machine_file(name, k_known_hosts_file)), options);
     ssh.expected_fingerprint = options.replace_host_key;
     progress_step("ssh");
     auto connection = connect(m_ports, name, *machine.driver, ssh);
@@ -279,9 +280,12 @@ Result<ProvisionReport> MachineService::provision(std::string_view name, const P
         if (auto ok = apply_authz_options(machine->record, options, policy); !ok) return std::unexpected(ok.error());
         if (auto ok = m_ports.store->save(machine->record); !ok) return std::unexpected(ok.error());
     }
-    auto report = provision_locked(*machine, options, false, upgrade);
+    // An imported machine berth has not hardened gets a CA of its own first.
+    auto report = machine->record.imported.not_hardened() ? provision_imported(*machine, options, upgrade)
+                                                          : provision_locked(*machine, options, false, upgrade);
     if (!report) {
-        if (machine->record.status == MachineStatus::Error) (void)m_ports.store->save(machine->record);
+        if (machine->record.status == MachineStatus::Error || machine->record.imported.not_hardened())
+            (void)m_ports.store->save(machine->record);
         return std::unexpected(report.error());
     }
     machine->record.status = MachineStatus::Ready;
@@ -328,7 +332,7 @@ Result<void> MachineService::after_start(Machine& machine, const ProvisionOption
     auto ip = driver.ip();
     if (!ip) return std::unexpected(ip.error());
     const auto& sans = machine.record.tls.sans;
-    if (std::find(sans.begin(), sans.end(), *ip) == sans.end()) {
+    if (std::find(sans.begin(), sans.end(), *ip) == sans.end() && !machine.record.imported.not_hardened()) {
         spdlog::info("[{}] Its address is now {}, which its certificate does not carry: issuing a new one...", name, *ip);
         if (auto ok = reissue_server_cert(machine); !ok) return ok;
         machine.record.tls.install_pending = true;

@@ -74,6 +74,9 @@ nlohmann::json MachineRecord::to_json() const {
     if (!fleet.empty())
         j["fleet"] = {{"fleet", fleet.fleet}, {"group", fleet.group}, {"spec_file", fleet.spec_file},
                       {"desired", fleet.desired}};
+    if (!imported.empty())
+        j["imported"] = {{"tool", imported.tool}, {"from", imported.from}, {"imported_at", imported.imported_at},
+                         {"hardened", imported.hardened}};
     if (!users.empty()) {
         auto& list = j["users"] = nlohmann::json::array();
         for (const auto& u : users)
@@ -134,6 +137,14 @@ static std::optional<std::string> read_authz_swarm_fleet(const nlohmann::json& j
         r.fleet.group = f.value("group", "");
         r.fleet.spec_file = f.value("spec_file", "");
         if (f.contains("desired") && f["desired"].is_object()) r.fleet.desired = f["desired"];
+    }
+    if (j.contains("imported")) {
+        const auto& i = j["imported"];
+        r.imported.tool = i.value("tool", "");
+        r.imported.from = i.value("from", "");
+        r.imported.imported_at = i.value("imported_at", "");
+        r.imported.hardened = i.value("hardened", false);
+        if (r.imported.tool.empty()) return std::string("\"imported\" names no tool");
     }
     return std::nullopt;
 }

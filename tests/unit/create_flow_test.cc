@@ -838,3 +838,68 @@ TEST_CASE("regenerate_certs: a client certificate alone touches no host - a serv
     CHECK(s.uploaded().at("/etc/docker/tls/server-cert.pem") == file(k_server_cert_file));
     CHECK((*installed)->restarted == std::vector<std::string>{"docker"});
 }
+
+// --- berth import: the first provision of a machine taken over from docker-machine ---------------
+
+namespace {
+
+/// web1 as `berth import` leaves a machine: docker-machine's CA and certificates (no CA key), not
+/// hardened. Returns that CA's fingerprint.
+std::string make_imported(Fixture& f) {
+    auto certs = pki::make_machine_certs(pki::MachineCertRequest{"docker-machine", {"10.0.0.5"}, {}, {}});
+    REQUIRE(certs);
+    for (auto [file, text] : {std::pair{k_ca_cert_file, certs->ca.cert_pem}, std::pair{k_client_cert_file, certs->client.cert_pem},
+                              std::pair{k_client_key_file, certs->client.key_pem}, std::pair{k_server_cert_file, certs->server.cert_pem},
+                              std::pair{k_server_key_file, certs->server.key_pem}})
+        REQUIRE(f.store.write_file("web1", file, text, 0600));
+    std::filesystem::remove(f.store.machine_file("web1", k_ca_key_file));
+    auto record = f.store.load("web1");
+    REQUIRE(record);
+    record->imported = ImportedFrom{"docker-machine", "/home/u/.docker/machine/machines/web1", "2026-12-07T02:00:00Z", false};
+    record->tls.ca_fingerprint = pki::read_cert(certs->ca.cert_pem)->sha256_fingerprint;
+    REQUIRE(f.store.save(*record));
+    return record->tls.ca_fingerprint;
+}
+
+}  // namespace
+
+TEST_CASE("provision of an imported machine: a CA of its own first - docker-machine's back if it fails - then hardened",
+          "[service][import]") {
+    Fixture f;
+    auto& session = f.session_for("web1");
+    expect_first_provision(session, "web1");
+    MachineService service(f.ports());
+    REQUIRE(service.create(f.request("web1")));
+    const std::string docker_machine_ca = make_imported(f);
+    const std::string docker_machine_pem = *read_file(f.store.machine_file("web1", k_ca_cert_file));
+
+    // Fails before it changed the host: docker-machine's certificates are put back, still not hardened.
+    session.expect_run_error({"@os-release"}, "the connection to 192.168.122.10:22 was lost");
+    auto failed = service.provision("web1", ProvisionOptions{}, false);
+    INFO(transcript_of(session));
+    REQUIRE(!failed);
+    CHECK(failed.error().hint.find("docker-machine's certificates are kept") != std::string::npos);
+    // Its first contact with berth pins the host key (docker-machine pinned none).
+    CHECK(f.opened.back().second == HostKeyPolicy::PinOnFirstUse);
+    auto kept = f.store.load("web1");
+    REQUIRE(kept);
+    CHECK(kept->imported.not_hardened());
+    CHECK(kept->tls.ca_fingerprint == docker_machine_ca);
+    CHECK(*read_file(f.store.machine_file("web1", k_ca_cert_file)) == docker_machine_pem);
+    CHECK(!std::filesystem::exists(f.store.machine_file("web1", k_ca_key_file)));
+
+    expect_first_provision(session, "web1");
+    auto done = service.provision("web1", ProvisionOptions{}, false);
+    INFO(transcript_of(session));
+    REQUIRE(done);
+    auto hardened = f.store.load("web1");
+    REQUIRE(hardened);
+    CHECK(!hardened->imported.not_hardened());
+    CHECK(hardened->imported.tool == "docker-machine");  // where it came from stays on record
+    CHECK(hardened->tls.ca_fingerprint != docker_machine_ca);
+    auto ca = read_file(f.store.machine_file("web1", k_ca_cert_file));
+    REQUIRE(ca);
+    CHECK(pki::read_cert(*ca)->sha256_fingerprint == hardened->tls.ca_fingerprint);
+    CHECK(std::filesystem::exists(f.store.machine_file("web1", k_ca_key_file)));
+    CHECK(session.failures().empty());
+}

@@ -273,3 +273,25 @@ TEST_CASE("record: fleet membership - user certificates and swarm round-trip - a
     REQUIRE_FALSE(bad);
     CHECK(bad.error().message.find("neither manager nor worker") != std::string::npos);
 }
+
+TEST_CASE("record: imported round-trips - is absent when unset - an older record loads without it", "[store][import]") {
+    MachineRecord r = sample("n1");
+    CHECK_FALSE(r.to_json().contains("imported"));
+    CHECK_FALSE(r.imported.not_hardened());
+    r.imported = ImportedFrom{"docker-machine", "/home/u/.docker/machine/machines/n1", "2026-12-07T02:00:00Z", false};
+    auto j = r.to_json();
+    CHECK(j["imported"] == nlohmann::json{{"tool", "docker-machine"},
+                                          {"from", "/home/u/.docker/machine/machines/n1"},
+                                          {"imported_at", "2026-12-07T02:00:00Z"},
+                                          {"hardened", false}});
+    auto back = MachineRecord::from_json(j, "test");
+    REQUIRE(back);
+    CHECK(back->imported.not_hardened());
+    CHECK(back->to_json() == j);
+    j["imported"]["hardened"] = true;
+    CHECK_FALSE(MachineRecord::from_json(j, "test")->imported.not_hardened());
+    j["imported"]["tool"] = "";
+    auto bad = MachineRecord::from_json(j, "test");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.find("names no tool") != std::string::npos);
+}

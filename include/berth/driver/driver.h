@@ -99,6 +99,14 @@ struct DriverContext {
 /// The context's clock, or system_clock() when it has none.
 [[nodiscard]] Clock& driver_clock(const DriverContext& ctx);
 
+/// A machine another tool made that berth takes over (`berth import` from docker-machine).
+struct AdoptedMachine {
+    std::string vm_name;            ///< the hypervisor's name of the VM ("" for a host berth does not make)
+    std::string address;            ///< where it was last reached (docker-machine's IPAddress)
+    int ssh_port = 22;              ///< as the other tool recorded it
+    std::filesystem::path ssh_key;  ///< the private key that logs in: copied, never moved
+};
+
 class Driver {
 public:
     virtual ~Driver() = default;
@@ -112,6 +120,13 @@ public:
     [[nodiscard]] virtual Result<void> precreate_check() = 0;
     /// Makes the machine exist and run. Idempotent where it can be.
     [[nodiscard]] virtual Result<void> create() = 0;
+    /// After configure() with the adopted machine's settings: takes over a machine that exists
+    /// already (berth import): reads what it needs from the hypervisor, changes nothing there,
+    /// and copies the SSH key into the machine's directory (0600). Default: a Usage error.
+    [[nodiscard]] virtual Result<void> adopt(const AdoptedMachine& machine) {
+        (void)machine;
+        return fail_usage("the " + std::string(name()) + " driver cannot import machines");
+    }
 
     [[nodiscard]] virtual Result<void> start() = 0;
     [[nodiscard]] virtual Result<void> stop() = 0;

@@ -84,6 +84,21 @@ struct SetReport {
     [[nodiscard]] bool nothing() const { return driver_changes.empty() && engine_changes.empty(); }
 };
 
+/// `berth import`: one machine of a docker-machine store taken over.
+struct ImportRequest {
+    std::filesystem::path from;  ///< the docker-machine store (docker_machine_store.h)
+    std::string name;            ///< the machine's name there, and in berth's store
+    bool provision = false;      ///< harden it at once: a CA of its own, then the plan
+    ProvisionOptions options;    ///< for that provision
+};
+
+/// What an import did.
+struct ImportReport {
+    MachineRecord record;                      ///< as saved (imported.hardened after a provision)
+    std::vector<std::string> ignored;          ///< docker-machine settings berth did not carry over
+    std::optional<ProvisionReport> provision;  ///< with ImportRequest::provision
+};
+
 /// Phase -> seconds, in the order the phases ran ("machine", "ssh", "packages", ...).
 using Timings = std::vector<std::pair<std::string, double>>;
 
@@ -130,6 +145,13 @@ public:
     /// TLS, engine settings, templates, authz policy), making and locking nothing: what a fleet
     /// spec runs on each machine (CreateValidator). Usage errors as create's.
     [[nodiscard]] Result<void> validate_create(const CreateRequest& request) const;
+
+    /// Takes over a machine of a docker-machine store: reads and checks its config.json, key
+    /// and certificates (nothing in that store is changed), refuses a name berth has, then copies
+    /// the key (0600) and certificates into the store and saves the record last, "imported", not
+    /// hardened (docker-machine's CA kept, so `env` works as before); a failure leaves nothing.
+    /// With `provision`, then provision() as `berth provision` runs it.
+    [[nodiscard]] Result<ImportReport> import_machine(const ImportRequest& request) const;
 
     /// Loads a machine's record and its driver.
     [[nodiscard]] Result<Machine> open(std::string_view name) const;
@@ -232,6 +254,10 @@ private:
         Machine machine;
     };
     [[nodiscard]] Result<Locked> open_locked(std::string_view name) const;
+    /// The provision of an imported machine berth has not hardened: a CA of its own replaces
+    /// docker-machine's first (put back if the provision fails before it changed the host).
+    [[nodiscard]] Result<ProvisionReport> provision_imported(Machine& machine, const ProvisionOptions& options,
+                                                             bool upgrade) const;
     /// A new server certificate from the machine's CA, for its current addresses.
     [[nodiscard]] Result<void> reissue_server_cert(Machine& machine) const;
     /// set()'s driver part: the change into the VM's definition, stopping and starting it when

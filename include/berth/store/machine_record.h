@@ -74,6 +74,19 @@ struct UserCert {
     bool revoked = false;      ///< berth-authz refuses this serial (policy `revoked:`)
 };
 
+/// Where a machine came from when berth adopted it (`berth import` from a docker-machine store):
+/// JSON "imported", only when set (older readers ignore it). `hardened` is false until a berth
+/// provision gives the machine a CA of its own and its hardening; until then `ls` and `audit` say so.
+struct ImportedFrom {
+    std::string tool;         ///< "docker-machine"
+    std::string from;         ///< the source store's machine directory (for messages only)
+    std::string imported_at;  ///< RFC 3339
+    bool hardened = false;    ///< true once `berth provision` replaced docker-machine's TLS and hardened it
+    [[nodiscard]] bool empty() const { return tool.empty(); }
+    /// Imported and not yet hardened by berth: docker-machine's certificates and host setup.
+    [[nodiscard]] bool not_hardened() const { return !empty() && !hardened; }
+};
+
 struct MachineRecord {
     /// 2: the docker CLI's files moved into the machine's certs/ (store.h); schema 1 still loads.
     static constexpr int k_schema_version = 2;
@@ -93,6 +106,7 @@ struct MachineRecord {
     FleetMembership fleet;   ///< JSON "fleet", only when set
     std::vector<UserCert> users;  ///< JSON "users", only when not empty; revoked ones stay listed
     SwarmMembership swarm;   ///< JSON "swarm", only when set
+    ImportedFrom imported;   ///< JSON "imported", only when set (`berth import`)
 
     [[nodiscard]] nlohmann::json to_json() const;
     /// `origin` names the file in messages. Refuses schema_version > k_schema_version.
