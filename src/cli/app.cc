@@ -1,5 +1,6 @@
 #include "app.h"
 #include "completion_hint.h"
+#include "output.h"
 
 #include <iostream>
 
@@ -23,24 +24,57 @@ Result<void> require_running(Machine& machine) {
     return {};
 }
 
-void add_machine_text_verb(CLI::App& app, Context& ctx, const char* verb, const char* help, MachineText text,
-                           NoMachineText without_name) {
+void add_machine_text_verb(CLI::App& app, Context& ctx, const char* verb, const char* help, MachineText text) {
     auto name = std::make_shared<std::string>();
     auto* sub = app.add_subcommand(verb, help);
-    sub->add_option("name", *name, without_name ? "Machine" : "Machine (default: \"default\")")
-        ->check(completes_machines());
-    sub->callback([&ctx, name, text, without_name] {
-        set_action(ctx, [&ctx, name, text, without_name]() -> Result<void> {
-            if (name->empty() && without_name) {
-                std::cout << without_name() << "\n";
-                return {};
-            }
+    sub->add_option("name", *name, "Machine (default: \"default\")")->check(completes_machines());
+    sub->callback([&ctx, name, text] {
+        set_action(ctx, [&ctx, name, text]() -> Result<void> {
             Services services(ctx);
             auto machine = services.machines().open(name->empty() ? k_default_machine : *name);
             if (!machine) return std::unexpected(machine.error());
             auto out = text(services, *machine);
             if (!out) return std::unexpected(out.error());
             std::cout << *out << "\n";
+            return {};
+        });
+    });
+}
+
+void add_machine_item_verb(CLI::App& app, Context& ctx, MachineItemVerb verb) {
+    struct Options {
+        OutputFlags output;
+        std::string name;
+    };
+    auto opts = std::make_shared<Options>();
+    auto shared = std::make_shared<MachineItemVerb>(std::move(verb));
+    auto* sub = app.add_subcommand(shared->verb, shared->help);
+    sub->add_option("name", opts->name, shared->without_name ? "Machine" : "Machine (default: \"default\")")
+        ->check(completes_machines());
+    std::string fields;
+    for (const auto& f : shared->fields) fields += (fields.empty() ? "" : ", ") + f;
+    add_output_flags(sub, opts->output, "Print a JSON object", "Go-style template, e.g. '{{.Name}}'. Fields: " + fields);
+    sub->callback([&ctx, opts, shared] {
+        set_action(ctx, [&ctx, opts, shared]() -> Result<void> {
+            OutputOptions options;
+            options.fields = shared->fields;
+            auto output = Output::choose(opts->output, options);
+            if (!output) return std::unexpected(output.error());
+            nlohmann::json item;
+            if (opts->name.empty() && shared->without_name) {
+                item = shared->without_name();
+            } else {
+                Services services(ctx);
+                auto machine = services.machines().open(opts->name.empty() ? k_default_machine : opts->name);
+                if (!machine) return std::unexpected(machine.error());
+                auto got = shared->item(services, *machine);
+                if (!got) return std::unexpected(got.error());
+                item = std::move(*got);
+            }
+            if (!output->plain()) return output->print_one(item);
+            auto text = shared->text(item);
+            if (!text) return std::unexpected(text.error());
+            std::cout << *text << "\n";
             return {};
         });
     });

@@ -11,6 +11,7 @@
 #include <berth/store/store.h>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <memory>
@@ -44,13 +45,23 @@ private:
     MachineService m_service;
 };
 
-/// What a one-machine verb prints: the text for an opened machine (status, url, config, version).
+/// What a one-machine verb prints: the text for an opened machine (config).
 using MachineText = std::function<Result<std::string>(Services&, Machine&)>;
-/// What such a verb prints when given no machine; empty: the machine is "default".
-using NoMachineText = std::function<std::string()>;
 /// Adds `verb NAME`, which opens the machine and prints `text` of it and a newline.
-void add_machine_text_verb(CLI::App& app, Context& ctx, const char* verb, const char* help, MachineText text,
-                           NoMachineText without_name = {});
+void add_machine_text_verb(CLI::App& app, Context& ctx, const char* verb, const char* help, MachineText text);
+
+/// A one-machine verb with --json and -f/--format (output.h): what it knows of a machine is one
+/// JSON object (`item`); with neither flag it prints `text` of that object.
+struct MachineItemVerb {
+    const char* verb;
+    const char* help;
+    std::vector<std::string> fields;  ///< the object's fields, for --format's help and a table
+    std::function<Result<nlohmann::json>(Services&, Machine&)> item;
+    std::function<Result<std::string>(const nlohmann::json&)> text;
+    std::function<nlohmann::json()> without_name = {};  ///< the object with no machine named; empty: "default"
+};
+/// Adds `verb [--json | -f FORMAT] NAME`.
+void add_machine_item_verb(CLI::App& app, Context& ctx, MachineItemVerb verb);
 
 /// Fails unless the machine's record is "ready" and its driver says it is running.
 [[nodiscard]] Result<void> require_running(Machine& machine);

@@ -4,8 +4,8 @@
 
 #include "app.h"
 #include "completion_hint.h"
+#include "output.h"
 
-#include <berth/core/go_template.h>
 #include <berth/service/audit_service.h>
 
 #include <iostream>
@@ -14,9 +14,8 @@ namespace berth::cli {
 namespace {
 
 struct AuditFlags {
-    bool json = false;
+    OutputFlags output;
     bool fix = false;
-    std::string format;
     std::string templates_dir;
     int ssh_timeout = 120;
     std::vector<std::string> names;
@@ -67,27 +66,21 @@ std::string audit_table(const MachineAudit& audit) {
     return out;
 }
 
-Result<GoTemplate> parse_format(std::string format) {
-    for (auto [from, to] : {std::pair{"\\t", "\t"}, std::pair{"\\n", "\n"}})
-        for (size_t p; (p = format.find(from)) != std::string::npos;) format.replace(p, 2, to);
-    return GoTemplate::parse(format + "\n");
-}
-
 /// What one machine's audit prints: the JSON item is collected, the rest is printed now.
-Result<void> print_audit(const AuditFlags& flags, const std::optional<GoTemplate>& tmpl, const MachineAudit& audit,
+Result<void> print_audit(const AuditFlags& flags, const Output& output, const MachineAudit& audit,
                          nlohmann::json& items) {
     // What --fix changed: above the table, on stderr when stdout is JSON or a template.
-    if (audit.fix) (flags.json || tmpl ? std::cerr : std::cout) << describe_report(audit.machine, *audit.fix) << "\n";
-    if (flags.json) {
+    if (audit.fix) (output.plain() ? std::cout : std::cerr) << describe_report(audit.machine, *audit.fix) << "\n";
+    if (flags.output.json) {
         items.push_back(machine_item(audit));
         return {};
     }
-    if (!tmpl) {
+    if (output.plain()) {
         std::cout << audit_table(audit);
         return {};
     }
     for (const auto& r : audit.results) {
-        auto line = tmpl->render(result_item(audit.machine, r));
+        auto line = output.render(result_item(audit.machine, r));
         if (!line) return std::unexpected(line.error());
         std::cout << *line;
     }
@@ -95,13 +88,8 @@ Result<void> print_audit(const AuditFlags& flags, const std::optional<GoTemplate
 }
 
 Result<int> run_audit(Context& ctx, const AuditFlags& flags) {
-    if (flags.json && !flags.format.empty()) return fail_usage("--json and --format cannot be used together");
-    std::optional<GoTemplate> tmpl;
-    if (!flags.format.empty()) {
-        auto parsed = parse_format(flags.format);
-        if (!parsed) return std::unexpected(parsed.error());
-        tmpl = std::move(*parsed);
-    }
+    auto output = Output::choose(flags.output);
+    if (!output) return std::unexpected(output.error());
     ProvisionOptions options;
     if (!flags.templates_dir.empty()) options.templates_dir = flags.templates_dir;
     options.ssh_timeout = std::chrono::seconds(flags.ssh_timeout);
@@ -120,9 +108,11 @@ Result<int> run_audit(Context& ctx, const AuditFlags& flags) {
             continue;
         }
         passed = passed && audit->passed();
-        if (auto ok = print_audit(flags, tmpl, *audit, items); !ok) return std::unexpected(ok.error());
+        if (auto ok = print_audit(flags, *output, *audit, items); !ok) return std::unexpected(ok.error());
     }
-    if (flags.json) std::cout << items.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    if (flags.output.json) {
+        if (auto ok = output->print_list(items); !ok) return std::unexpected(ok.error());
+    }
     return error || !passed ? k_exit_error : k_exit_ok;
 }
 
@@ -133,10 +123,9 @@ void add_audit(CLI::App& app, Context& ctx) {
     auto* sub = app.add_subcommand("audit", "Check machines' hardening, read-only (CIS Docker Benchmark ids); "
                                             "exit 1 when a scored check warns");
     sub->add_option("names", flags->names, "Machines (default: \"default\")")->check(completes_machines());
-    sub->add_flag("--json", flags->json, "Print a JSON array of the machines' audits");
-    sub->add_option("-f,--format", flags->format,
-                    "Go-style template per check, e.g. '{{.ID}} {{.Status}}'. Fields: Machine, ID, Status (PASS, "
-                    "WARN, INFO), Scored, Title, Detail, Remediation");
+    add_output_flags(sub, flags->output, "Print a JSON array of the machines' audits",
+                     "Go-style template per check, e.g. '{{.ID}} {{.Status}}'. Fields: Machine, ID, Status (PASS, "
+                     "WARN, INFO), Scored, Title, Detail, Remediation");
     sub->add_flag("--fix", flags->fix, "Provision each machine first (berth provision), then audit it again");
     sub->add_option("--templates-dir", flags->templates_dir, "Directory of templates that replace berth's own");
     sub->add_option("--ssh-timeout", flags->ssh_timeout, "Seconds to keep trying to reach the machine over SSH")

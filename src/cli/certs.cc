@@ -3,6 +3,7 @@
 
 #include "app.h"
 #include "completion_hint.h"
+#include "output.h"
 
 #include <berth/service/user_certs.h>
 
@@ -18,7 +19,6 @@ struct CertsOptions {
     std::string user;
     std::string role = "restricted";
     int days = 0;
-    bool json = false;
     std::shared_ptr<ProvisionFlags> provision = std::make_shared<ProvisionFlags>();
 };
 
@@ -65,16 +65,28 @@ void print_table(const std::vector<UserCert>& users) {
 }
 
 void add_ls(CLI::App* certs, Context& ctx) {
-    auto opts = std::make_shared<CertsOptions>();
+    struct Options {
+        std::string machine;
+        OutputFlags output;
+    };
+    auto opts = std::make_shared<Options>();
     auto* sub = certs->add_subcommand("ls", "List the machine's user certificates (revoked ones too)");
     sub->add_option("name", opts->machine, "Machine")->required()->check(completes_machines());
-    sub->add_flag("--json", opts->json, "Print a JSON list");
+    add_quiet_flag(sub, opts->output, "Print only the users");
+    add_output_flags(sub, opts->output, "Print a JSON list",
+                     "Go-style template per certificate, e.g. '{{.User}} {{.NotAfter}}'; prefix 'table ' for "
+                     "aligned columns with headers. Fields: User, Role, Serial, NotAfter, IssuedAt, Revoked");
     sub->callback([&ctx, opts] {
         set_action(ctx, [&ctx, opts]() -> Result<void> {
+            OutputOptions options;
+            options.name_key = "User";
+            options.fields = {"User", "Role", "Serial", "NotAfter", "IssuedAt", "Revoked"};
+            auto output = Output::choose(opts->output, options);
+            if (!output) return std::unexpected(output.error());
             Services services(ctx);
             auto users = UserCertService(services.machines()).list(opts->machine);
             if (!users) return std::unexpected(users.error());
-            if (!opts->json) {
+            if (output->plain()) {
                 print_table(*users);
                 return {};
             }
@@ -82,8 +94,7 @@ void add_ls(CLI::App* certs, Context& ctx) {
             for (const auto& u : *users)
                 list.push_back({{"User", u.cn}, {"Role", u.role}, {"Serial", u.serial}, {"NotAfter", u.not_after},
                                 {"IssuedAt", u.issued_at}, {"Revoked", u.revoked}});
-            std::cout << list.dump(2) << "\n";
-            return {};
+            return output->print_list(list);
         });
     });
 }

@@ -5,6 +5,7 @@
 
 #include "app.h"
 #include "completion_hint.h"
+#include "output.h"
 
 #include <berth/image/image_builder.h>
 
@@ -63,34 +64,37 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
     return out;
 }
 
+/// An image as `image ls --json` and `--format` show it: its record, its directory and disk.
+nlohmann::json image_item(const CachedImage& image) {
+    nlohmann::json j = image.to_json();
+    j["dir"] = image.dir.string();
+    j["disk_path"] = image.disk_path().string();
+    return j;
+}
+
 void add_image_ls(CLI::App* verb, Context& ctx) {
-    struct Options {
-        bool quiet = false;
-        bool json = false;
-    };
-    auto opts = std::make_shared<Options>();
+    auto flags = std::make_shared<OutputFlags>();
     auto* sub = verb->add_subcommand("ls", "List cached images");
-    sub->add_flag("-q,--quiet", opts->quiet, "Print only the names");
-    sub->add_flag("--json", opts->json, "Print the images' records as a JSON array");
-    sub->callback([&ctx, opts] {
-        set_action(ctx, [&ctx, opts]() -> Result<void> {
-            if (opts->quiet && opts->json) return fail_usage("-q and --json exclude each other");
+    add_quiet_flag(sub, *flags, "Print only the names");
+    add_output_flags(sub, *flags, "Print the images' records as a JSON array",
+                     "Go-style template per image, e.g. '{{.Name}} {{.Size}}'; prefix 'table ' for aligned columns "
+                     "with headers. Fields: name, source, disk, format, size, sha256, checksum, checksum_source, "
+                     "pulled_at, dir, disk_path (and kernel, initrd, kernel_cmdline, baked_from, packages where set)");
+    sub->callback([&ctx, flags] {
+        set_action(ctx, [&ctx, flags]() -> Result<void> {
+            OutputOptions options;
+            options.indent = 4;
+            options.name_key = "name";
+            options.fields = {"name", "source", "disk", "format", "size", "sha256", "checksum", "checksum_source",
+                              "pulled_at", "dir", "disk_path"};
+            auto output = Output::choose(*flags, options);
+            if (!output) return std::unexpected(output.error());
             auto images = image_cache(ctx).list();
             if (!images) return std::unexpected(images.error());
-            if (opts->json) {
-                nlohmann::json list = nlohmann::json::array();
-                for (const auto& image : *images) {
-                    nlohmann::json j = image.to_json();
-                    j["dir"] = image.dir.string();
-                    j["disk_path"] = image.disk_path().string();
-                    list.push_back(std::move(j));
-                }
-                std::cout << list.dump(4, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-                return {};
-            }
-            if (opts->quiet) {
-                for (const auto& image : *images) std::cout << image.name << "\n";
-                return {};
+            if (!output->plain()) {
+                nlohmann::json items = nlohmann::json::array();
+                for (const auto& image : *images) items.push_back(image_item(image));
+                return output->print_list(items);
             }
             std::vector<std::vector<std::string>> rows = {{"NAME", "SIZE", "SOURCE", "PULLED"}};
             for (const auto& image : *images)

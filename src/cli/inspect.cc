@@ -3,12 +3,10 @@
 
 #include "app.h"
 #include "completion_hint.h"
+#include "output.h"
 
-#include <berth/core/go_template.h>
 #include <berth/provision/engine_options.h>
 #include <berth/service/cert_expiry.h>
-
-#include <iostream>
 
 namespace berth::cli {
 namespace {
@@ -39,16 +37,21 @@ nlohmann::json certificates_json(const Store& store, const MachineRecord& record
 
 void add_inspect(CLI::App& app, Context& ctx) {
     struct Options {
-        std::string format;
+        OutputFlags output;
         std::string name;
     };
     auto opts = std::make_shared<Options>();
     auto* sub = app.add_subcommand("inspect", "Show a machine's record as JSON");
-    sub->add_option("-f,--format", opts->format,
-                    "Go-style template, e.g. '{{.Driver.URL}}' or '{{json .Tls}}'");
+    add_output_flags(sub, opts->output, "Print the record as JSON (the default)",
+                     "Go-style template, e.g. '{{.Driver.URL}}' or '{{json .Tls}}'");
     sub->add_option("name", opts->name, "Machine (default: \"default\")")->check(completes_machines());
     sub->callback([&ctx, opts] {
         set_action(ctx, [&ctx, opts]() -> Result<void> {
+            OutputOptions json_by_default;
+            json_by_default.json_by_default = true;
+            json_by_default.indent = 4;
+            auto output = Output::choose(opts->output, json_by_default);
+            if (!output) return std::unexpected(output.error());
             Services services(ctx);
             auto machine = services.machines().open(opts->name.empty() ? k_default_machine : opts->name);
             if (!machine) return std::unexpected(machine.error());
@@ -61,16 +64,7 @@ void add_inspect(CLI::App& app, Context& ctx) {
                 const std::string why = weakening_reason(key == "insecure-registry" ? "insecure-registries" : key);
                 j["weakened"].push_back(w + ": " + (why.empty() ? "the Docker API's own TLS settings" : why));
             }
-            if (opts->format.empty()) {
-                std::cout << j.dump(4, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-                return {};
-            }
-            auto tmpl = GoTemplate::parse(opts->format);
-            if (!tmpl) return std::unexpected(tmpl.error());
-            auto text = tmpl->render(j);
-            if (!text) return std::unexpected(text.error());
-            std::cout << *text << "\n";
-            return {};
+            return output->print_one(j);
         });
     });
 }

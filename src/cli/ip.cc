@@ -1,28 +1,42 @@
-// berth ip: the address of one or more machines, one per line.
+// berth ip: the address of one or more machines, one per line; --json an array of {"Name", "IP"},
+// --format a template per machine.
 
 #include "app.h"
 #include "completion_hint.h"
+#include "output.h"
 
 #include <iostream>
 
 namespace berth::cli {
 
 void add_ip(CLI::App& app, Context& ctx) {
-    auto names = std::make_shared<std::vector<std::string>>();
+    struct Options {
+        OutputFlags output;
+        std::vector<std::string> names;
+    };
+    auto opts = std::make_shared<Options>();
     auto* sub = app.add_subcommand("ip", "Print the IP address (or host name) of machines");
-    sub->add_option("names", *names, "Machines (default: \"default\")")->check(completes_machines());
-    sub->callback([&ctx, names] {
-        set_action(ctx, [&ctx, names]() -> Result<void> {
+    sub->add_option("names", opts->names, "Machines (default: \"default\")")->check(completes_machines());
+    add_output_flags(sub, opts->output, "Print a JSON array of {\"Name\", \"IP\"}",
+                     "Go-style template per machine, e.g. '{{.Name}} {{.IP}}'. Fields: Name, IP");
+    sub->callback([&ctx, opts] {
+        set_action(ctx, [&ctx, opts]() -> Result<void> {
+            OutputOptions options;
+            options.fields = {"Name", "IP"};
+            auto output = Output::choose(opts->output, options);
+            if (!output) return std::unexpected(output.error());
             Services services(ctx);
-            std::vector<std::string> list = names->empty() ? std::vector<std::string>{k_default_machine} : *names;
-            for (const auto& name : list) {
+            const auto& names = opts->names.empty() ? std::vector<std::string>{k_default_machine} : opts->names;
+            nlohmann::json items = nlohmann::json::array();
+            for (const auto& name : names) {
                 auto machine = services.machines().open(name);
                 if (!machine) return std::unexpected(machine.error());
                 auto ip = machine->driver->ip();
                 if (!ip) return std::unexpected(ip.error());
-                std::cout << *ip << "\n";
+                if (output->plain()) std::cout << *ip << "\n";  // as each is known, as before
+                items.push_back({{"Name", machine->record.name}, {"IP", *ip}});
             }
-            return {};
+            return output->print_list(items);
         });
     });
 }

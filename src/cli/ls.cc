@@ -2,14 +2,12 @@
 // template ("table " prefix for aligned columns with headers), -q for names, --json for tools.
 
 #include "app.h"
+#include "output.h"
 
-#include <berth/core/go_template.h>
 #include <berth/provision/engine_options.h>
 #include <berth/service/cert_expiry.h>
 
-#include <iostream>
 #include <regex>
-#include <sstream>
 
 namespace berth::cli {
 namespace {
@@ -74,55 +72,6 @@ bool matches(const Filters& f, const nlohmann::json& item, const std::vector<std
                }
                return false;
            });
-}
-
-// Go's text/tabwriter with minwidth 5, padding 3 (docker-machine's): tab-terminated cells are
-// aligned in columns; a line's last cell is not padded.
-std::string align_columns(const std::string& text) {
-    std::vector<std::vector<std::string>> rows;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        std::vector<std::string> cells;
-        size_t start = 0;
-        for (size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1)
-            cells.push_back(line.substr(start, tab - start));
-        cells.push_back(line.substr(start));
-        rows.push_back(std::move(cells));
-    }
-    std::vector<size_t> width;
-    for (const auto& row : rows)
-        for (size_t i = 0; i + 1 < row.size(); ++i) {
-            if (width.size() <= i) width.resize(i + 1, 0);
-            width[i] = std::max(width[i], std::max<size_t>(row[i].size() + 3, 5));
-        }
-    std::string out;
-    for (const auto& row : rows) {
-        for (size_t i = 0; i < row.size(); ++i) {
-            out += row[i];
-            if (i + 1 < row.size()) out += std::string(width[i] - row[i].size(), ' ');
-        }
-        out += '\n';
-    }
-    return out;
-}
-
-/// A Go-style template from --format: "table " asks for aligned columns with headers.
-struct ListFormat {
-    GoTemplate tmpl;
-    bool table = false;
-};
-
-Result<ListFormat> parse_list_format(const std::string& given) {
-    std::string format = given.empty() ? k_default_format : given;
-    bool table = format.starts_with("table");
-    if (table) format = format.substr(5);
-    while (!format.empty() && format.front() == ' ') format.erase(0, 1);
-    while (!format.empty() && format.back() == ' ') format.pop_back();
-    for (auto [from, to] : {std::pair{"\\t", "\t"}, std::pair{"\\n", "\n"}})
-        for (size_t p; (p = format.find(from)) != std::string::npos;) format.replace(p, 2, to);
-    auto tmpl = GoTemplate::parse(format + "\n");
-    if (!tmpl) return std::unexpected(tmpl.error());
-    return ListFormat{std::move(*tmpl), table};
 }
 
 /// The certificate fields of one machine: CertExpiry and CertExpiryOf (its own certificate that
@@ -206,65 +155,48 @@ nlohmann::json listing_item(MachineListing& entry, const std::string& docker_hos
     return item;
 }
 
-/// The items through the template, with a header row and aligned columns for "table".
-Result<std::string> render_list(const ListFormat& format, const nlohmann::json& items) {
-    std::string out;
-    if (format.table) {
-        nlohmann::json headers = {{"Name", "NAME"},          {"Active", "ACTIVE"},
-                                  {"ActiveHost", "ACTIVE_HOST"}, {"DriverName", "DRIVER"},
-                                  {"State", "STATE"},        {"URL", "URL"},
-                                  {"DockerVersion", "DOCKER"}, {"Error", "ERRORS"},
-                                  {"Labels", "LABELS"},      {"Weakened", "WEAKENED"},
-                                  {"Errors", "ERRORS"},      {"CertExpiry", "CERT_EXPIRY"},
-                                  {"CertExpiryOf", "CERT_EXPIRY_OF"}, {"CertWarnings", "CERT_WARNINGS"}};
-        auto line = format.tmpl.render(headers);
-        if (!line) return std::unexpected(line.error());
-        out += *line;
-    }
-    for (const auto& item : items) {
-        auto line = format.tmpl.render(item);
-        if (!line) return std::unexpected(line.error());
-        out += *line;
-    }
-    return format.table ? align_columns(out) : out;
+/// The template's fields (help, --json) and the headers of a "table " template's columns.
+OutputOptions ls_output() {
+    OutputOptions o;
+    o.default_format = k_default_format;
+    o.fields = {"Name", "Active", "ActiveHost", "DriverName", "State", "URL", "DockerVersion", "Error",
+                "Labels", "Weakened", "Errors", "CertExpiry", "CertExpiryOf", "CertWarnings"};
+    o.headers = {{"ActiveHost", "ACTIVE_HOST"}, {"DriverName", "DRIVER"}, {"DockerVersion", "DOCKER"},
+                 {"Error", "ERRORS"},           {"CertExpiry", "CERT_EXPIRY"},
+                 {"CertExpiryOf", "CERT_EXPIRY_OF"}, {"CertWarnings", "CERT_WARNINGS"}};
+    return o;
 }
 
 }  // namespace
 
 void add_ls(CLI::App& app, Context& ctx) {
     struct Options {
-        bool quiet = false;
-        bool json = false;
+        OutputFlags output;
         std::vector<std::string> filters;
-        std::string format;
     };
     auto opts = std::make_shared<Options>();
     auto* sub = app.add_subcommand("ls", "List machines");
-    sub->add_flag("-q,--quiet", opts->quiet, "Print machine names only");
+    add_quiet_flag(sub, opts->output, "Print machine names only");
     sub->add_option("--filter", opts->filters,
                     "Keep machines matching driver=NAME, state=STATE, name=REGEX or label=KEY=VALUE "
                     "(repeatable; the same key ORs, different keys AND)")
         ->expected(1)
         ->allow_extra_args(false)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    sub->add_option("-f,--format", opts->format,
-                    "Go-style template per machine, e.g. '{{.Name}}: {{.URL}}'; prefix 'table ' for "
-                    "aligned columns with headers. Fields: Name, Active, ActiveHost, DriverName, "
-                    "State, URL, DockerVersion, Error, Labels, Weakened (what weakens the hardening), CertExpiry "
-                    "and CertExpiryOf (the machine's certificate that ends first: ca, server or client), "
-                    "CertWarnings (certificates that end within 30 days, have ended or cannot be read), Errors "
-                    "(Error, Weakened and CertWarnings, the default table's ERRORS column)");
-    sub->add_flag("--json", opts->json, "Print a JSON array of the machines");
+    add_output_flags(sub, opts->output, "Print a JSON array of the machines",
+                     "Go-style template per machine, e.g. '{{.Name}}: {{.URL}}'; prefix 'table ' for "
+                     "aligned columns with headers. Fields: Name, Active, ActiveHost, DriverName, "
+                     "State, URL, DockerVersion, Error, Labels, Weakened (what weakens the hardening), CertExpiry "
+                     "and CertExpiryOf (the machine's certificate that ends first: ca, server or client), "
+                     "CertWarnings (certificates that end within 30 days, have ended or cannot be read), Errors "
+                     "(Error, Weakened and CertWarnings, the default table's ERRORS column)");
 
     sub->callback([&ctx, opts] {
         set_action(ctx, [&ctx, opts]() -> Result<void> {
-            if (opts->json && !opts->format.empty())
-                return fail_usage("--json and --format cannot be used together");
+            auto output = Output::choose(opts->output, ls_output());
+            if (!output) return std::unexpected(output.error());
             auto filters = parse_filters(opts->filters);
             if (!filters) return std::unexpected(filters.error());
-
-            auto format = parse_list_format(opts->format);
-            if (!format) return std::unexpected(format.error());
 
             Services services(ctx);
             auto listing = services.machines().list();
@@ -278,19 +210,7 @@ void add_ls(CLI::App& app, Context& ctx) {
                 nlohmann::json item = listing_item(entry, docker_host, labels, services.store(), now);
                 if (matches(*filters, item, labels)) items.push_back(std::move(item));
             }
-
-            if (opts->quiet) {
-                for (const auto& item : items) std::cout << item["Name"].get<std::string>() << "\n";
-                return {};
-            }
-            if (opts->json) {
-                std::cout << items.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-                return {};
-            }
-            auto out = render_list(*format, items);
-            if (!out) return std::unexpected(out.error());
-            std::cout << *out;
-            return {};
+            return output->print_list(items);
         });
     });
 }

@@ -31,6 +31,15 @@ std::string shell_quote(std::string_view text) {
     return out + "'";
 }
 
+std::string rsync_rsh_word(std::string_view text) {
+    std::string out = "'";
+    for (char c : text) {
+        if (c == '\'') out += "''";
+        else out += c;
+    }
+    return out + "'";
+}
+
 std::string json_string(std::string_view text) {
     std::string out = "\"";
     for (char c : text) {

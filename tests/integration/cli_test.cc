@@ -334,34 +334,12 @@ TEST_CASE("global option -s/--storage-path chooses the store", "[cli]") {
 // --- ssh and scp through the real binary, against a real sshd -------------------------------------
 // The machine's record is written directly (create -d generic would provision this very host).
 
-#include <berth/store/store.h>
-#include <berth/transport/libssh_session.h>
-
-#include "sshd_fixture.h"
+#include "generic_machine.h"
 
 namespace {
 
 void make_generic_machine(Berth& b, const berth::test::SshdFixture& sshd, const std::string& name) {
-    Store store(b.store());
-    REQUIRE(store.ensure_layout());
-    MachineRecord r;
-    r.name = name;
-    r.driver_name = "generic";
-    r.status = MachineStatus::Ready;
-    r.created_at = now_rfc3339();
-    r.driver = {{"ip_address", "127.0.0.1"}, {"ssh_user", "root"}, {"ssh_port", sshd.port()}, {"engine_port", 2376}};
-    REQUIRE(store.save(r));
-    std::filesystem::copy_file(sshd.client_key(), store.machine_file(name, "ssh-key"));
-    std::filesystem::permissions(store.machine_file(name, "ssh-key"), std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-    SshTarget t;
-    t.host = "127.0.0.1";
-    t.port = sshd.port();
-    t.key = store.machine_file(name, "ssh-key");
-    t.known_hosts = store.machine_file(name, "known_hosts");
-    t.machine = name;
-    SshOptions o;
-    o.host_key = HostKeyPolicy::PinOnFirstUse;
-    REQUIRE(LibsshSession::connect(t, o));
+    berth::test::make_generic_machine(b.store(), sshd, name);
 }
 
 }  // namespace

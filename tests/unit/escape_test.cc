@@ -12,6 +12,7 @@
 #include <berth/provision/desired_files.h>
 #include <berth/provision/host_paths.h>
 #include <berth/provision/provisioner.h>
+#include <berth/store/atomic_file.h>
 
 #include "format_readers.h"
 #include "temp_dir.h"
@@ -65,6 +66,39 @@ TEST_CASE("shell_quote: sh reads the word back exactly", "[escape]") {
         CHECK(r.out == v);
         CHECK(run_sh("set -- " + shell_quote(v) + "\n[ $# -eq 1 ]\n").exit_status == 0);  // one word
     }
+}
+
+TEST_CASE("rsync_rsh_word: rsync reads each word of -e back exactly", "[escape][scp]") {
+    // rsync runs its -e COMMAND (split by rsync itself, no shell) as: COMMAND... HOST rsync --server...
+    // This COMMAND is a script that writes the arguments it got, NUL-ended, and fails.
+    test::TempDir dir;
+    const auto script = dir / "it's a \"dir\"" / "argv dump.sh";
+    const auto out = dir / "argv.out";
+    std::filesystem::create_directories(script.parent_path());
+    {
+        std::ofstream f(script);
+        f << "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > " << shell_quote(out.string()) << "\nexit 1\n";
+    }
+    std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+    std::vector<std::string> values = k_hostile;
+    values.insert(values.end(), {"", "''", "'", "\"\"", "a  b", " lead", "-F", "x' -oProxyCommand='touch /tmp/pwned"});
+    std::string command = rsync_rsh_word(script.string());
+    for (const auto& v : values) command += " " + rsync_rsh_word(v);
+    ProcessRunner runner;
+    Command c;
+    c.argv = {"rsync", "-e", command, "--", "somehost:file", (dir / "dest").string()};
+    c.timeout = std::chrono::seconds(20);
+    auto r = runner.run(c);
+    REQUIRE(r);  // rsync is a test tool (scripts/install-deps)
+    CHECK(r->exit_status != 0);
+    auto text = read_file(out);
+    REQUIRE(text);
+    std::vector<std::string> got;
+    for (size_t start = 0, end; (end = text->find('\0', start)) != std::string::npos; start = end + 1)
+        got.push_back(text->substr(start, end - start));
+    REQUIRE(got.size() > values.size());
+    CHECK(std::vector<std::string>(got.begin(), got.begin() + static_cast<long>(values.size())) == values);
+    CHECK(got[values.size()] == "somehost");
 }
 
 TEST_CASE("json_string and yaml_string: parsers read the value back exactly", "[escape]") {

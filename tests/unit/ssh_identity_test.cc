@@ -2,6 +2,7 @@
 // berth loads; `berth ssh` passes the user with -l and "--" before the host; `berth scp`'s private
 // ssh_config holds validated values and quoted paths. A record edited by hand is refused.
 
+#include <berth/core/escape.h>
 #include <berth/driver/user_name.h>
 #include <berth/service/machine_service.h>
 #include <berth/service/real_ports.h>
@@ -11,6 +12,8 @@
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
+
+#include <unistd.h>
 
 using namespace berth;
 
@@ -103,7 +106,7 @@ TEST_CASE("ssh_argv passes the user with -l and puts -- before the host", "[ssh]
 TEST_CASE("scp's ssh_config holds validated values and quoted paths", "[ssh][security]") {
     Fixture f;
     f.machine("g1", "10.1.2.3", "docker");
-    REQUIRE(f.service.copy({"/tmp/a", "g1:/tmp/b"}, false));
+    REQUIRE(f.service.copy({"/tmp/a", "g1:/tmp/b"}, {}));
     REQUIRE(f.runner.configs.size() == 1);
     const std::string key = f.store.machine_file("g1", "ssh-key").string();
     const std::string known = f.store.machine_file("g1", k_known_hosts_file).string();
@@ -112,6 +115,33 @@ TEST_CASE("scp's ssh_config holds validated values and quoted paths", "[ssh][sec
                                  "  IdentityFile \"" + key + "\"\n  UserKnownHostsFile \"" + known + "\"\n"
                                  "  HostKeyAlias berth-g1\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n"
                                  "  IdentitiesOnly yes\n  PasswordAuthentication no\n  LogLevel ERROR\n");
+}
+
+TEST_CASE("scp -d runs rsync over ssh -F the same config - one -e word, -s and --", "[ssh][security][scp]") {
+    Fixture f;
+    f.machine("g1", "10.1.2.3", "docker");
+    f.machine("g2", "10.1.2.4", "docker");
+    MachineService::CopyOptions delta;
+    delta.delta = true;
+    delta.recursive = true;
+    REQUIRE(f.service.copy({"/tmp/a b", "-e x", "g1:/srv/it's here"}, delta));
+    REQUIRE(f.runner.commands.size() == 1);
+    const auto& argv = f.runner.commands[0].argv;
+    const std::string config = (f.store.root() / ("scp-config." + std::to_string(::getpid()))).string();
+    REQUIRE(config.find(' ') != std::string::npos);  // the store path has a space: one quoted word
+    CHECK(argv == std::vector<std::string>{"rsync", "-e", "ssh -F '" + config + "'", "-s", "-t", "-r", "--", "/tmp/a b",
+                                           "-e x", "berth-g1:/srv/it's here"});
+    CHECK(argv[2] == "ssh -F " + rsync_rsh_word(config));
+    CHECK_FALSE(std::filesystem::exists(config));  // removed after the copy
+
+    // rsync cannot copy between two machines, and NAME::PATH would be a daemon's module.
+    auto two = f.service.copy({"g1:/a", "g2:/b"}, delta);
+    REQUIRE_FALSE(two);
+    CHECK(two.error().kind == ErrorKind::Usage);
+    auto module = f.service.copy({"/a", "g1::m"}, delta);
+    REQUIRE_FALSE(module);
+    CHECK(module.error().kind == ErrorKind::Usage);
+    CHECK(f.runner.commands.size() == 1);
 }
 
 TEST_CASE("a record edited by hand is refused by ssh - scp and provision - and nothing runs", "[ssh][security]") {
@@ -126,7 +156,7 @@ TEST_CASE("a record edited by hand is refused by ssh - scp and provision - and n
         CHECK(ssh.error().message.starts_with("machine \"" + name + "\" has SSH "));
         CHECK(ssh.error().message.find('\n') == std::string::npos);
         CHECK(ssh.error().hint.find("changed by hand") != std::string::npos);
-        auto scp = f.service.copy({"/tmp/a", name + ":/tmp/b"}, false);
+        auto scp = f.service.copy({"/tmp/a", name + ":/tmp/b"}, {});
         REQUIRE_FALSE(scp);
         CHECK(scp.error().message == ssh.error().message);
         auto provision = f.service.provision(name, {});

@@ -15,6 +15,13 @@ namespace berth {
 /// A POSIX shell: `text` as one single-quoted word ('it'\''s').
 [[nodiscard]] std::string shell_quote(std::string_view text);
 
+/// rsync's `-e`/`--rsh` COMMAND (rsync(1); main.c do_cmd): one word of it. rsync splits COMMAND
+/// on spaces itself, without a shell: '...' and "..." keep spaces, a quote character doubled
+/// inside its own quotes is one literal quote, and nothing else is special (no backslashes, no
+/// `$`). So the word is written in single quotes with each `'` doubled, and rsync reads back
+/// exactly `text` (a NUL cannot be carried: it ends the string).
+[[nodiscard]] std::string rsync_rsh_word(std::string_view text);
+
 /// JSON: a string literal with its double quotes; `"`, `\` and every control character (and DEL)
 /// are escaped, other bytes (UTF-8) pass as they are.
 [[nodiscard]] std::string json_string(std::string_view text);

@@ -224,11 +224,16 @@ public:
     /// pinned host key only (UserKnownHostsFile, HostKeyAlias, StrictHostKeyChecking yes): for
     /// `ssh -F`, an ~/.ssh/config include, VS Code Remote. Paths are quoted with '%' doubled.
     [[nodiscard]] Result<std::string> ssh_config(std::string_view name) const;
+    struct CopyOptions {
+        bool recursive = false;
+        bool delta = false;  ///< rsync instead of scp: only what differs is sent (berth scp -d)
+    };
     /// Copies with OpenSSH's `scp` (through the Runner, on the user's terminal): NAME:PATH is a
     /// path on machine NAME, each machine reached through a private ssh_config of this copy
     /// (removed afterwards) with its own key and pinned host key; between two machines through
-    /// this host (-3). Fails when no path names a machine, or when scp fails.
-    [[nodiscard]] Result<void> copy(const std::vector<std::string>& paths, bool recursive) const;
+    /// this host (-3). With `delta`, rsync (-s -t, over `ssh -F` that same config) between this
+    /// host and one machine. Fails when no path names a machine, or when scp or rsync fails.
+    [[nodiscard]] Result<void> copy(const std::vector<std::string>& paths, const CopyOptions& options) const;
 
     [[nodiscard]] const Store& store() const { return *m_ports.store; }
     [[nodiscard]] const Ports& ports() const { return m_ports; }
