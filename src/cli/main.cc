@@ -75,6 +75,7 @@ void add_verbs(CLI::App& app, berth::cli::Context& ctx) {
     cli::add_bundle(app, ctx);
     cli::add_context(app, ctx);
     cli::add_completion(app, ctx);
+    cli::add_man(app, ctx);
 }
 
 }  // namespace
