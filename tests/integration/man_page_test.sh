@@ -28,10 +28,8 @@ for section in NAME SYNOPSIS DESCRIPTION OPTIONS COMMANDS ENVIRONMENT FILES "EXI
     grep -qx "$section" "$tmp/text" || bad "no section $section"
 done
 
-# The verbs a --help lists under SUBCOMMANDS (CLI11's help), one per line.
-verbs_of() {
-    "$berth" "$@" --help | awk '/^Subcommands:/ { on = 1; next } on && /^[^ ]/ { on = 0 } on && NF { print $1 }'
-}
+# The verbs a --help text lists under "Subcommands:" (CLI11's help), one per line.
+verbs_in() { awk '/^Subcommands:/ { on = 1; next } on && /^[^ ]/ { on = 0 } on && NF { print $1 }' <<<"$1"; }
 # The rendered subsection of "berth VERB...": from its heading to the next heading.
 section_of() {
     awk -v h="   berth $*" '$0 == h { on = 1; print; next } on && /^   berth / { exit } on && /^[A-Z]/ { exit } on' \
@@ -39,20 +37,21 @@ section_of() {
 }
 checked=0
 check_verb() {
-    local sub options opt
+    local sub options opt help
+    help=$("$berth" "$@" --help)
     section_of "$@" >"$tmp/section"
     checked=$((checked + 1))
     if [ ! -s "$tmp/section" ]; then
         bad "no subsection for berth $*"
         return
     fi
-    options=$("$berth" "$@" --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u | grep -vx -- '--help')
-    for opt in $options; do
-        grep -qF -- "$opt" "$tmp/section" || bad "berth $*: $opt (in its --help) is not in its subsection"
-    done
-    for sub in $(verbs_of "$@"); do check_verb "$@" "$sub"; done
+    # The long options of its --help that its subsection does not show.
+    options=$(comm -23 <(grep -o -- '--[a-z][a-z0-9-]*' <<<"$help" | grep -vx -- '--help' | sort -u) \
+                       <(grep -o -- '--[a-z][a-z0-9-]*' "$tmp/section" | sort -u))
+    for opt in $options; do bad "berth $*: $opt (in its --help) is not in its subsection"; done
+    for sub in $(verbs_in "$help"); do check_verb "$@" "$sub"; done
 }
-top=$(verbs_of)
+top=$(verbs_in "$("$berth" --help)")
 [ "$(wc -w <<<"$top")" -ge 20 ] || fail "berth --help lists only $(wc -w <<<"$top") verbs: $top"
 for verb in $top; do check_verb "$verb"; done
 echo "verbs checked: $checked"
