@@ -97,6 +97,8 @@ void add_context(CLI::App& app, Context& ctx);
 /// `completion SHELL`: walks `app` (the root) when it runs, so it sees every verb.
 void add_completion(CLI::App& app, Context& ctx);
 void add_import(CLI::App& app, Context& ctx);     // berth import from a docker-machine store
+/// `man` (hidden): berth(1) as roff, from `app` (the root) when it runs.
+void add_man(CLI::App& app, Context& ctx);
 
 /// Flags shared by the verbs that provision over SSH.
 struct ProvisionFlags {

@@ -25,7 +25,9 @@ void walk(const CLI::App& app, const std::string& path, std::vector<CompletionCo
         opt.hint = completion_hint(*o);
         cmd.options.push_back(std::move(opt));
     }
-    auto subs = app.get_subcommands([](const CLI::App* s) { return !s->get_name().empty(); });
+    // Named verbs that are not hidden (CLI11 hides an empty group, as `berth man`).
+    auto subs = app.get_subcommands(
+        [](const CLI::App* s) { return !s->get_name().empty() && !s->get_group().empty(); });
     for (const CLI::App* s : subs) cmd.subcommands.emplace_back(s->get_name(), first_line(s->get_description()));
     out.push_back(std::move(cmd));
     for (const CLI::App* s : subs) walk(*s, path + " " + s->get_name(), out);

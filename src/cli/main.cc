@@ -77,6 +77,7 @@ void add_verbs(CLI::App& app, berth::cli::Context& ctx) {
     cli::add_context(app, ctx);
     cli::add_completion(app, ctx);
     cli::add_import(app, ctx);
+    cli::add_man(app, ctx);
 }
 
 }  // namespace
