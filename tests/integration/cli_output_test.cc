@@ -102,7 +102,7 @@ TEST_CASE("status - url - ip - inspect and version print --json objects and rend
     CHECK(bad.err.find("Nope") != std::string::npos);
 }
 
-TEST_CASE("--json with --format is a usage error on every verb that has both - -q with either too", "[cli][output]") {
+TEST_CASE("output: --json with --format is a usage error on every verb that has both - -q with either too", "[cli][output]") {
     Berth b;
     b.create("n1", "tcp://10.1.2.3:2376");
     for (const std::vector<std::string>& verb : {std::vector<std::string>{"status", "n1"}, {"url", "n1"}, {"ip", "n1"},
