@@ -11,6 +11,7 @@
 #include "berth_cli.h"
 #include "port_server.h"
 #include "sshd_fixture.h"
+#include "generic_machine.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -63,18 +64,7 @@ struct AuditedMachine {
                                  std::pair{k_client_key_file, certs->client.key_pem}, std::pair{k_server_cert_file, certs->server.cert_pem},
                                  std::pair{k_server_key_file, certs->server.key_pem}})
             REQUIRE(store.write_file(name, file, pem, 0600));
-        std::filesystem::copy_file(sshd.client_key(), store.machine_file(name, "ssh-key"));
-        std::filesystem::permissions(store.machine_file(name, "ssh-key"), std::filesystem::perms::owner_read |
-                                                                              std::filesystem::perms::owner_write);
-        SshTarget t;
-        t.host = "127.0.0.1";
-        t.port = sshd.port();
-        t.key = store.machine_file(name, "ssh-key");
-        t.known_hosts = store.machine_file(name, "known_hosts");
-        t.machine = name;
-        SshOptions o;
-        o.host_key = HostKeyPolicy::PinOnFirstUse;
-        REQUIRE(LibsshSession::connect(t, o));
+        berth::test::pin_loopback_sshd(store, sshd, name);
     }
 };
 
