@@ -1,6 +1,7 @@
 #include "docker_machine_store.h"
 
 #include <berth/core/digest.h>
+#include <berth/store/atomic_file.h>
 
 #include "sshd_fixture.h"
 #include "temp_dir.h"
@@ -9,19 +10,11 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
 #include <map>
 #include <sstream>
 
 namespace berth::test {
 namespace {
-
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 void set_mode(const std::filesystem::path& p, unsigned mode) {
     std::filesystem::permissions(p, static_cast<std::filesystem::perms>(mode));
@@ -157,7 +150,7 @@ std::string tree_snapshot(const std::filesystem::path& dir) {
         std::ostringstream line;
         line << std::oct << st.st_mode << std::dec << " " << st.st_size << " " << st.st_mtim.tv_sec << "."
              << st.st_mtim.tv_nsec << " " << st.st_uid << ":" << st.st_gid;
-        if (S_ISREG(st.st_mode)) line << " " << sha256_hex(slurp(e.path()));
+        if (S_ISREG(st.st_mode)) line << " " << sha256_hex(read_file(e.path()).value_or(""));
         entries[std::filesystem::relative(e.path(), dir).string()] = line.str();
     }
     struct stat top{};
